@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test test-sqlite test-postgres venv migrate demo bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+migrate: venv
+	mkdir -p instance
+	$(PY) -m flask db upgrade
+
+demo: migrate
+	$(PY) -m flask demo-data --if-empty
+
+## Serve the demo on http://127.0.0.1:$(PORT) with the scheduler and a local mail catcher.
+run: demo
+	PORT=$(PORT) $(PY) -m tracker.dev
+
+## The whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set.
+test: venv
+	env -u TEST_DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== the same suite on PostgreSQL ($$TEST_DATABASE_URL)"; \
+		$(PY) -m pytest $(PYTEST_ARGS); \
+	else \
+		echo "== TEST_DATABASE_URL is not set: PostgreSQL run skipped"; \
+	fi
+
+bench: venv
+	$(PY) -m bench.pages
+	$(PY) -m bench.feeds
+	$(PY) -m bench.reminders
+
+clean:
+	rm -rf $(VENV) instance/tracker.db instance/feeds instance/mail

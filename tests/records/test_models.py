@@ -1,0 +1,156 @@
+"""Model rules: extension chains, release dates, the timeline, search names."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from tracker.extensions import db
+from tracker.records import logic
+from tracker.records.models import (
+    Decision,
+    Defendant,
+    Hearing,
+    HearingStatus,
+    MeasureKind,
+    Outcome,
+)
+
+
+def test_extension_chain_gives_since_count_and_until(make_defendant, make_measure):
+    person = make_defendant()
+    first = make_measure(person, starts_on=date(2012, 6, 8), until=date(2012, 8, 6))
+    previous = first
+    for until in (date(2012, 11, 6), date(2012, 12, 6), date(2013, 2, 6), date(2013, 3, 6)):
+        previous = make_measure(person, starts_on=previous.until, until=until, extends=previous)
+    db.session.commit()
+    db.session.expire_all()
+
+    summary = logic.custody_summary(db.session.get(Defendant, person.id))
+    assert summary.since == date(2012, 6, 8)
+    assert summary.extensions == 4
+    assert summary.until == date(2013, 3, 6)
+    assert summary.kind is MeasureKind.PRE_TRIAL_DETENTION
+
+
+def test_a_new_kind_of_measure_restarts_the_count(make_defendant, make_measure):
+    person = make_defendant()
+    detention = make_measure(person, starts_on=date(2012, 6, 8), until=date(2012, 8, 6))
+    make_measure(
+        person, kind=MeasureKind.COMPULSORY_TREATMENT, starts_on=date(2013, 10, 8),
+        next_review_on=date(2014, 4, 8), extends=detention,
+    )
+    summary = logic.custody_summary(person)
+    assert summary.kind is MeasureKind.COMPULSORY_TREATMENT
+    assert summary.extensions == 0
+    assert summary.since == date(2013, 10, 8)
+    assert summary.until is None and summary.next_review_on == date(2014, 4, 8)
+
+
+def test_released_has_no_custody_line(make_defendant, make_measure):
+    person = make_defendant()
+    detention = make_measure(person, starts_on=date(2012, 6, 8), until=date(2012, 8, 6))
+    make_measure(person, kind=MeasureKind.RELEASED, starts_on=date(2012, 8, 1), extends=detention)
+    assert logic.custody_summary(person) is None
+
+
+def test_expected_release_subtracts_credited_days(make_defendant, make_decision):
+    person = make_defendant()
+    decision = make_decision(
+        person, decided_on=date(2012, 11, 24), term_years=4, term_months=6, credited_days=181
+    )
+    # 2012-11-24 + 4y6m = 2017-05-24, less 181 days
+    assert decision.computed_release == date(2016, 11, 24)
+    assert logic.expected_release(person) == date(2016, 11, 24)
+
+
+def test_release_override_wins(make_defendant, make_decision):
+    person = make_defendant()
+    decision = make_decision(person, term_years=2, release_override=date(2026, 1, 1))
+    assert decision.expected_release == date(2026, 1, 1)
+
+
+def test_no_release_date_without_a_prison_term(make_defendant, make_decision):
+    person = make_defendant()
+    assert make_decision(person, outcome=Outcome.SUSPENDED, term_years=3).expected_release is None
+    assert make_decision(person, outcome=Outcome.IMPRISONMENT).expected_release is None
+
+
+def test_appeal_decision_replaces_the_first(make_defendant, make_decision):
+    person = make_defendant()
+    make_decision(person, decided_on=date(2012, 11, 24), term_years=4, term_months=6)
+    appeal = make_decision(person, decided_on=date(2013, 3, 1), term_years=3)
+    db.session.expire(person)
+    assert logic.sentence_in_force(person).id == appeal.id
+
+
+def test_negative_term_is_refused_by_the_database(make_defendant):
+    person = make_defendant()
+    db.session.add(Decision(defendant=person, decided_on=date(2020, 1, 1), outcome=Outcome.IMPRISONMENT,
+                            term_months=-1))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_timeline_is_in_date_order_and_derived(make_defendant, make_measure, make_decision, make_hearing):
+    person = make_defendant(arrested_on=date(2012, 6, 7))
+    first = make_measure(person, starts_on=date(2012, 6, 8), until=date(2012, 8, 6))
+    make_measure(person, starts_on=date(2012, 8, 6), until=date(2012, 11, 6), extends=first)
+    make_decision(person, decided_on=date(2012, 11, 24), term_years=4, term_months=6)
+    hearing = make_hearing(
+        defendants=[person], starts_at=datetime(2012, 8, 3, 7, 0, tzinfo=timezone.utc),
+        status=HearingStatus.HELD,
+    )
+    db.session.commit()
+    entries = logic.timeline(person, [hearing])
+    assert [e.kind for e in entries] == ["arrest", "measure", "hearing", "extension", "decision"]
+    assert [e.day for e in entries] == sorted(e.day for e in entries)
+
+
+def test_search_name_folds_both_scripts(make_defendant):
+    person = make_defendant(name_original="Михаил Косенко", name_latin="Mikhail Kosenko")
+    assert "косенко" in person.search_name and "mikhail" in person.search_name
+    person.name_latin = "Mikhail KOSENKO"
+    assert "mikhail kosenko" in person.search_name and "михаил" in person.search_name
+
+
+def test_hearing_version_rises_on_each_change_and_refuses_stale_writes(make_hearing, now):
+    hearing = make_hearing()
+    db.session.commit()
+    assert hearing.version == 1
+    hearing.courtroom = "635"
+    db.session.commit()
+    assert hearing.version == 2
+
+    # Another writer changed the row meanwhile: the ORM refuses to overwrite it.
+    with db.engine.begin() as other:
+        other.execute(sa.update(Hearing.__table__).where(Hearing.id == hearing.id).values(version=3))
+    hearing.judge = "Someone"
+    with pytest.raises(StaleDataError):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_timestamps_come_back_aware_in_utc(make_hearing):
+    start = datetime(2026, 3, 5, 10, 0, tzinfo=timezone.utc)
+    hearing = make_hearing(starts_at=start)
+    db.session.commit()
+    db.session.expire_all()
+    loaded = db.session.get(Hearing, hearing.id)
+    assert loaded.starts_at == start and loaded.starts_at.tzinfo is not None
+    assert loaded.local_start.hour == 13  # Moscow, UTC+3
+
+
+def test_naive_datetimes_are_refused(make_hearing):
+    with pytest.raises(Exception, match="naive"):
+        make_hearing(starts_at=datetime(2026, 3, 5, 10, 0))
+    db.session.rollback()
+
+
+def test_birthday_on_29_february_in_a_common_year():
+    assert logic.next_birthday(date(1992, 2, 29), date(2027, 2, 10)) == date(2027, 3, 1)
+    assert logic.next_birthday(date(1992, 2, 29), date(2028, 2, 10)) == date(2028, 2, 29)

@@ -1,0 +1,111 @@
+"""The tracker application factory."""
+from __future__ import annotations
+
+import importlib
+import logging
+
+from flask import Flask, g, render_template, request
+from werkzeug.exceptions import HTTPException
+
+# Each feature is a package with an `init_app(app)` that registers its blueprint and CLI.
+FEATURES = ("records", "auth", "editing", "feeds", "reminders")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+
+def create_app(config: object | str | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="static",
+        instance_relative_config=False,
+    )
+    app.config.from_object(config or "config.Config")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_project_dir() / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+    for name in FEATURES:
+        importlib.import_module(f"tracker.{name}").init_app(app)
+
+    _register_error_pages(app)
+    _register_template_helpers(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def _project_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent
+
+
+def _select_locale() -> str | None:
+    from flask import current_app, has_request_context
+
+    if not has_request_context():  # the scheduler, the CLI: the default locale
+        return None
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"])
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Permissions-Policy", "interest-cohort=(), geolocation=(), camera=(), microphone=()")
+    return response
+
+
+def _register_error_pages(app: Flask) -> None:
+    def render_error(error: HTTPException):
+        template = f"errors/{error.code}.html"
+        return (
+            render_template([template, "errors/generic.html"], error=error),
+            error.code,
+        )
+
+    app.register_error_handler(HTTPException, render_error)
+
+    @app.errorhandler(500)
+    def internal_error(error):  # noqa: ANN001
+        from tracker.extensions import db
+
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s", request.path)
+        return render_template("errors/generic.html", error=error), 500
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from tracker.extensions import db
+    from tracker.records.logic import has_demo_data
+
+    @app.context_processor
+    def site_context():
+        def demo_mode() -> bool:
+            if "demo_mode" not in g:
+                g.demo_mode = has_demo_data(db.session)
+            return g.demo_mode
+
+        return {"demo_mode": demo_mode}
+
+    @app.template_filter("local")
+    def local_time(value, fmt: str = "%Y-%m-%d %H:%M"):  # noqa: ANN001
+        """A hearing's start in its court's time zone, with the zone named."""
+        local = value.local_start
+        return f"{local.strftime(fmt)} ({local.tzname()}, {value.court.timezone})"
+
+    @app.template_filter("day")
+    def day_filter(value) -> str:  # noqa: ANN001
+        return value.strftime("%a %d %b %Y") if value else ""

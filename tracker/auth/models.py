@@ -1,0 +1,59 @@
+"""Accounts of the people who edit: admins and editors."""
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.extensions import UTCDateTime, db, utcnow
+from tracker.records.models import Case, _enum
+
+
+class Role(str, enum.Enum):
+    ADMIN = "admin"
+    EDITOR = "editor"
+
+
+editor_cases = sa.Table(
+    "editor_cases",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("case_id", sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class User(db.Model, UserMixin):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(sa.String(300))  # None until an invitation is accepted
+    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.EDITOR)
+    active: Mapped[bool] = mapped_column(default=True)
+    # Secret for the private calendar feed; replacing it revokes every old URL.
+    feed_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True, default=new_feed_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Empty means: may edit every case.
+    cases: Mapped[list[Case]] = relationship(secondary=editor_cases)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role.value}>"

@@ -1,0 +1,76 @@
+"""`make run`: the app, the scheduler and a local mail catcher, in one command.
+
+Mail is caught by a real SMTP server on 127.0.0.1:8025 that writes each message
+to instance/mail/*.eml; the app shows them at /dev/mail. Nothing leaves the machine.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("dev")
+
+
+class SaveToFolder:
+    """An aiosmtpd handler that keeps each received message as an .eml file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        name = f"{stamp}-{time.monotonic_ns() % 10**9:09d}.eml"
+        (self.folder / name).write_bytes(envelope.content)
+        log.info("caught mail to %s: %s", ", ".join(envelope.rcpt_tos), message.get("Subject", ""))
+        return "250 Message accepted"
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    port = int(os.environ.get("PORT", "5000"))
+    mail_dir = ROOT / "instance" / "mail"
+    smtp_port = int(os.environ.get("DEV_SMTP_PORT", "8025"))
+    env = dict(
+        os.environ,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(smtp_port),
+        SMTP_STARTTLS="0",
+        DEV_MAIL_DIR=str(mail_dir),
+        BASE_URL=os.environ.get("BASE_URL", f"http://127.0.0.1:{port}"),
+    )
+    os.environ.update(env)
+
+    catcher = Controller(SaveToFolder(mail_dir), hostname="127.0.0.1", port=smtp_port)
+    catcher.start()
+    log.info("mail catcher on 127.0.0.1:%s, saving to %s (read it at /dev/mail)", smtp_port, mail_dir)
+
+    scheduler = subprocess.Popen([sys.executable, "-m", "scheduler"], cwd=ROOT, env=env)
+    log.info("scheduler started (pid %s)", scheduler.pid)
+    try:
+        from tracker import create_app
+
+        app = create_app()
+        log.info("serving on http://127.0.0.1:%s", port)
+        app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        try:
+            scheduler.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            scheduler.kill()
+        catcher.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+"""Case records: the data model and the public pages."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from tracker.records import demo, views
+
+    app.register_blueprint(views.bp)
+    app.cli.add_command(demo.demo_data_command)

@@ -1,0 +1,421 @@
+"""What the public pages, the feeds and the reminders derive from the records.
+
+Plain functions on a session and the models: the web views, the scheduler and the
+tests all call these. Every function that depends on time takes `now` or `today`.
+Each query function issues a fixed number of statements, whatever the data size.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from tracker.records.models import (
+    Case,
+    CustodyMeasure,
+    Decision,
+    Defendant,
+    DefendantStatus,
+    Hearing,
+    HearingStatus,
+    MeasureKind,
+    Outcome,
+    hearing_defendants,
+)
+
+# Statuses in which a person is held somewhere and can receive letters and cards.
+HELD_STATUSES = (
+    DefendantStatus.PRE_TRIAL_DETENTION,
+    DefendantStatus.HOUSE_ARREST,
+    DefendantStatus.COMPULSORY_TREATMENT,
+    DefendantStatus.IMPRISONED,
+)
+
+
+class BadQuery(ValueError):
+    """A query parameter that cannot be honoured; the message is shown to the user."""
+
+
+# --- derived facts about one defendant ---------------------------------------------
+
+
+@dataclass
+class CustodySummary:
+    """"Detained since 2012-06-08, detention extended 4 times, now until 2013-03-06"."""
+
+    current: CustodyMeasure
+    since: date
+    extensions: int
+
+    @property
+    def kind(self) -> MeasureKind:
+        return self.current.kind
+
+    @property
+    def until(self) -> date | None:
+        return self.current.until
+
+    @property
+    def next_review_on(self) -> date | None:
+        return self.current.next_review_on
+
+
+def custody_chain(measure: CustodyMeasure, by_id: dict[int, CustodyMeasure]) -> list[CustodyMeasure]:
+    """The measure and every earlier one it extends, oldest first."""
+    chain = [measure]
+    seen = {measure.id}
+    while chain[0].extends_id is not None and chain[0].extends_id in by_id:
+        previous = by_id[chain[0].extends_id]
+        if previous.id in seen:  # a cycle would be a data error; never loop forever
+            break
+        seen.add(previous.id)
+        chain.insert(0, previous)
+    return chain
+
+
+def current_measure(measures: Iterable[CustodyMeasure]) -> CustodyMeasure | None:
+    """The measure in force: the latest by start date (ties: the one recorded last)."""
+    latest = None
+    for measure in measures:
+        if latest is None or (measure.starts_on, measure.id or 0) >= (latest.starts_on, latest.id or 0):
+            latest = measure
+    return latest
+
+
+def custody_summary(defendant: Defendant) -> CustodySummary | None:
+    measures = list(defendant.measures)
+    current = current_measure(measures)
+    if current is None or current.kind is MeasureKind.RELEASED:
+        return None
+    chain = custody_chain(current, {m.id: m for m in measures})
+    # Extensions of the same kind of measure; a change of kind starts a new count.
+    same_kind = [m for m in chain if m.kind is current.kind]
+    start = same_kind[0]
+    return CustodySummary(current=current, since=start.starts_on, extensions=len(same_kind) - 1)
+
+
+def sentence_in_force(defendant: Defendant) -> Decision | None:
+    """The latest decision, since an appeal or cassation decision replaces earlier ones."""
+    decisions = list(defendant.decisions)
+    if not decisions:
+        return None
+    return max(decisions, key=lambda d: (d.decided_on, d.id or 0))
+
+
+def expected_release(defendant: Defendant) -> date | None:
+    decision = sentence_in_force(defendant)
+    if decision is None:
+        return None
+    return decision.expected_release
+
+
+@dataclass(order=True)
+class TimelineEntry:
+    day: date
+    order: int
+    kind: str  # "arrest", "measure", "extension", "hearing", "decision", "transfer", "release"
+    text: str = field(compare=False)
+    detail: str = field(compare=False, default="")
+    source_url: str | None = field(compare=False, default=None)
+    source_checked_on: date | None = field(compare=False, default=None)
+    hearing: Hearing | None = field(compare=False, default=None)
+
+
+def timeline(defendant: Defendant, hearings: Iterable[Hearing]) -> list[TimelineEntry]:
+    """The defendant's history in date order, derived from the records (never stored)."""
+    from flask_babel import gettext as _
+
+    entries: list[TimelineEntry] = []
+    if defendant.arrested_on:
+        entries.append(TimelineEntry(defendant.arrested_on, 0, "arrest", _("Arrested")))
+    for placement in defendant.placements:
+        entries.append(
+            TimelineEntry(
+                placement.since, 1, "transfer", _("Held at %(place)s", place=placement.facility),
+                placement.note, placement.source_url, placement.source_checked_on,
+            )
+        )
+    by_id = {m.id: m for m in defendant.measures}
+    for measure in defendant.measures:
+        previous = by_id.get(measure.extends_id) if measure.extends_id else None
+        if measure.kind is MeasureKind.RELEASED:
+            text, kind = _("Released"), "release"
+        elif previous is not None and previous.kind is measure.kind:
+            text, kind = _("%(measure)s extended", measure=measure.kind.label.capitalize()), "extension"
+        else:
+            text, kind = measure.kind.label.capitalize(), "measure"
+        details = []
+        if measure.until:
+            details.append(_("until %(day)s", day=measure.until.isoformat()))
+        if measure.next_review_on:
+            details.append(_("next review %(day)s", day=measure.next_review_on.isoformat()))
+        if measure.ordered_by:
+            details.append(_("ordered by %(court)s", court=measure.ordered_by))
+        if measure.note:
+            details.append(measure.note)
+        entries.append(
+            TimelineEntry(
+                measure.starts_on, 2, kind, text, "; ".join(details),
+                measure.source_url, measure.source_checked_on,
+            )
+        )
+    for hearing in hearings:
+        local = hearing.local_start
+        text = f"{hearing.kind.label.capitalize()} ({hearing.status.label})"
+        detail = hearing.court.name + (f": {hearing.outcome_note}" if hearing.outcome_note else "")
+        entries.append(
+            TimelineEntry(local.date(), 3, "hearing", text, detail, hearing.source_url,
+                          hearing.source_checked_on, hearing)
+        )
+    for decision in defendant.decisions:
+        text = f"{decision.instance.label.capitalize()}: {decision.outcome.label}"
+        if decision.has_term:
+            text += f", {decision.term_text}"
+        details = [d for d in (decision.court, decision.regime, decision.note) if d]
+        if decision.under_appeal:
+            details.append(_("under appeal"))
+        entries.append(
+            TimelineEntry(decision.decided_on, 4, "decision", text, "; ".join(details),
+                          decision.source_url, decision.source_checked_on)
+        )
+    entries.sort()
+    return entries
+
+
+# --- queries for the public pages ---------------------------------------------------
+
+
+def public_hearing_clause():
+    """A hearing is public when at least one of its defendants is public."""
+    return sa.exists(
+        sa.select(hearing_defendants.c.hearing_id)
+        .join(Defendant, Defendant.id == hearing_defendants.c.defendant_id)
+        .where(hearing_defendants.c.hearing_id == Hearing.id, Defendant.is_public.is_(True))
+    )
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass
+class DefendantRow:
+    defendant: Defendant
+    custody: CustodySummary | None
+    release: date | None
+    next_hearing: Hearing | None
+
+
+@dataclass
+class DefendantPage:
+    rows: list[DefendantRow]
+    total: int
+    page: int
+    pages: int
+
+
+def next_hearings(session: Session, defendant_ids: list[int], now: datetime) -> dict[int, Hearing]:
+    """The next scheduled hearing of each defendant, in one query."""
+    if not defendant_ids:
+        return {}
+    rows = session.execute(
+        sa.select(hearing_defendants.c.defendant_id, Hearing)
+        .join(Hearing, Hearing.id == hearing_defendants.c.hearing_id)
+        .where(
+            hearing_defendants.c.defendant_id.in_(defendant_ids),
+            Hearing.starts_at >= now,
+            Hearing.status == HearingStatus.SCHEDULED,
+        )
+        .order_by(Hearing.starts_at)
+    ).all()
+    result: dict[int, Hearing] = {}
+    for defendant_id, hearing in rows:
+        result.setdefault(defendant_id, hearing)
+    return result
+
+
+def list_defendants(
+    session: Session,
+    *,
+    now: datetime,
+    case_slug: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> DefendantPage:
+    """The home page's list of public defendants, filtered and paginated."""
+    query = sa.select(Defendant).where(Defendant.is_public.is_(True))
+    if case_slug:
+        case_id = session.scalar(sa.select(Case.id).where(Case.slug == case_slug))
+        if case_id is None:
+            raise BadQuery(f"There is no case '{case_slug}'.")
+        query = query.where(Defendant.cases.any(Case.id == case_id))
+    if status:
+        try:
+            query = query.where(Defendant.status == DefendantStatus(status))
+        except ValueError:
+            raise BadQuery(f"Unknown status '{status}'.") from None
+    if q:
+        q = q.strip()
+        if len(q) > 100:
+            raise BadQuery("The search text is too long (100 characters at most).")
+        query = query.where(Defendant.search_name.like(f"%{_like_escape(q.casefold())}%", escape="\\"))
+    if page < 1:
+        raise BadQuery("Page numbers start at 1.")
+
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    if page > pages:
+        raise BadQuery(f"There are only {pages} pages.")
+    defendants = session.scalars(
+        query.options(selectinload(Defendant.measures), selectinload(Defendant.decisions))
+        .order_by(Defendant.name_latin, Defendant.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    upcoming = next_hearings(session, [d.id for d in defendants], now)
+    rows = [
+        DefendantRow(d, custody_summary(d), expected_release(d), upcoming.get(d.id)) for d in defendants
+    ]
+    return DefendantPage(rows=rows, total=total, page=page, pages=pages)
+
+
+def get_public_defendant(session: Session, slug: str) -> Defendant | None:
+    return session.scalar(
+        sa.select(Defendant)
+        .where(Defendant.slug == slug, Defendant.is_public.is_(True))
+        .options(
+            selectinload(Defendant.measures),
+            selectinload(Defendant.decisions),
+            selectinload(Defendant.placements),
+            selectinload(Defendant.cases),
+        )
+    )
+
+
+def defendant_hearings(session: Session, defendant: Defendant) -> list[Hearing]:
+    """All hearings of a defendant with their (public) co-defendants loaded."""
+    return list(
+        session.scalars(
+            sa.select(Hearing)
+            .join(hearing_defendants, hearing_defendants.c.hearing_id == Hearing.id)
+            .where(hearing_defendants.c.defendant_id == defendant.id)
+            .options(selectinload(Hearing.defendants))
+            .order_by(Hearing.starts_at)
+        )
+    )
+
+
+def get_case(session: Session, slug: str) -> Case | None:
+    return session.scalar(sa.select(Case).where(Case.slug == slug))
+
+
+def case_defendants(session: Session, case: Case) -> list[Defendant]:
+    return list(
+        session.scalars(
+            sa.select(Defendant)
+            .where(Defendant.cases.any(Case.id == case.id), Defendant.is_public.is_(True))
+            .options(selectinload(Defendant.measures), selectinload(Defendant.decisions))
+            .order_by(Defendant.name_latin)
+        )
+    )
+
+
+def case_hearings(session: Session, case: Case) -> list[Hearing]:
+    return list(
+        session.scalars(
+            sa.select(Hearing)
+            .where(Hearing.case_id == case.id, public_hearing_clause())
+            .options(selectinload(Hearing.defendants))
+            .order_by(Hearing.starts_at)
+        )
+    )
+
+
+def upcoming_hearings(session: Session, now: datetime, days: int = 30) -> list[Hearing]:
+    """Public hearings that have not ended and start within `days`; cancelled ones stay visible."""
+    return list(
+        session.scalars(
+            sa.select(Hearing)
+            .where(
+                Hearing.starts_at >= now - timedelta(hours=12),
+                Hearing.starts_at < now + timedelta(days=days),
+                Hearing.status != HearingStatus.HELD,
+                public_hearing_clause(),
+            )
+            .options(selectinload(Hearing.defendants))
+            .order_by(Hearing.starts_at, Hearing.id)
+        )
+    )
+
+
+def group_by_local_day(hearings: Iterable[Hearing]) -> list[tuple[date, list[Hearing]]]:
+    """Hearings grouped by their date in the court's own time zone."""
+    groups: dict[date, list[Hearing]] = defaultdict(list)
+    for hearing in hearings:
+        groups[hearing.local_start.date()].append(hearing)
+    return sorted(groups.items())
+
+
+def next_birthday(born: date, today: date) -> date:
+    for year in (today.year, today.year + 1):
+        try:
+            day = born.replace(year=year)
+        except ValueError:  # 29 February in a common year: celebrate on 1 March
+            day = date(year, 3, 1)
+        if day >= today:
+            return day
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class DateRow:
+    day: date
+    defendant: Defendant
+    age: int | None = None
+
+
+def upcoming_dates(
+    session: Session, today: date, birthday_days: int = 60, release_days: int = 365
+) -> tuple[list[DateRow], list[DateRow]]:
+    """Birthdays of people held (for cards) and expected releases (to meet them)."""
+    defendants = session.scalars(
+        sa.select(Defendant)
+        .where(Defendant.is_public.is_(True))
+        .options(selectinload(Defendant.decisions))
+        .order_by(Defendant.name_latin)
+    ).all()
+    birthdays, releases = [], []
+    for defendant in defendants:
+        if defendant.birth_date and defendant.status in HELD_STATUSES:
+            day = next_birthday(defendant.birth_date, today)
+            if day <= today + timedelta(days=birthday_days):
+                birthdays.append(DateRow(day, defendant, day.year - defendant.birth_date.year))
+        if defendant.status is DefendantStatus.IMPRISONED:
+            release = expected_release(defendant)
+            if release and today <= release <= today + timedelta(days=release_days):
+                releases.append(DateRow(release, defendant))
+    birthdays.sort(key=lambda r: (r.day, r.defendant.name_latin))
+    releases.sort(key=lambda r: (r.day, r.defendant.name_latin))
+    return birthdays, releases
+
+
+def has_demo_data(session: Session) -> bool:
+    return session.scalar(sa.select(sa.exists().where(Case.is_demo.is_(True)))) or False
+
+
+def status_after_decision(decision: Decision) -> DefendantStatus | None:
+    """The status a decision puts a defendant in, used when a verdict is recorded."""
+    return {
+        Outcome.IMPRISONMENT: DefendantStatus.IMPRISONED,
+        Outcome.SUSPENDED: DefendantStatus.SUSPENDED_SENTENCE,
+        Outcome.FINE: DefendantStatus.RELEASED,
+        Outcome.COMPULSORY_TREATMENT: DefendantStatus.COMPULSORY_TREATMENT,
+        Outcome.ACQUITTAL: DefendantStatus.RELEASED,
+        Outcome.DROPPED: DefendantStatus.RELEASED,
+    }.get(decision.outcome)

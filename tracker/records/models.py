@@ -1,0 +1,465 @@
+"""Cases, defendants, custody measures, decisions, hearings and courts.
+
+All facts about a defendant are stored once; everything shown (status line,
+timeline, expected release) is derived from these rows in `records.logic`.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.extensions import UTCDateTime, db, utcnow
+
+
+def _enum(cls: type[enum.Enum]) -> sa.Enum:
+    """Enums stored as their string values (VARCHAR), portable and readable in SQL."""
+    return sa.Enum(
+        cls,
+        native_enum=False,
+        length=40,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class LabelledEnum(str, enum.Enum):
+    @property
+    def label(self) -> str:
+        return str(LABELS[type(self)][self.value])
+
+
+class MeasureKind(LabelledEnum):
+    PRE_TRIAL_DETENTION = "pre_trial_detention"
+    HOUSE_ARREST = "house_arrest"
+    BAIL = "bail"
+    TRAVEL_BAN = "travel_ban"
+    COMPULSORY_TREATMENT = "compulsory_treatment"
+    RELEASED = "released"
+
+
+class DefendantStatus(LabelledEnum):
+    PRE_TRIAL_DETENTION = "pre_trial_detention"
+    HOUSE_ARREST = "house_arrest"
+    BAIL = "bail"
+    TRAVEL_BAN = "travel_ban"
+    COMPULSORY_TREATMENT = "compulsory_treatment"
+    IMPRISONED = "imprisoned"
+    SUSPENDED_SENTENCE = "suspended_sentence"
+    RELEASED = "released"
+    AT_LARGE = "at_large"
+
+
+class Outcome(LabelledEnum):
+    IMPRISONMENT = "imprisonment"
+    SUSPENDED = "suspended"
+    FINE = "fine"
+    COMPULSORY_TREATMENT = "compulsory_treatment"
+    ACQUITTAL = "acquittal"
+    DROPPED = "dropped"
+
+
+class Instance(LabelledEnum):
+    FIRST = "first"
+    APPEAL = "appeal"
+    CASSATION = "cassation"
+
+
+class HearingKind(LabelledEnum):
+    CUSTODY_EXTENSION = "custody_extension"
+    PRELIMINARY = "preliminary"
+    TRIAL = "trial"
+    VERDICT = "verdict"
+    APPEAL = "appeal"
+    CASSATION = "cassation"
+    OTHER = "other"
+
+
+class HearingStatus(LabelledEnum):
+    SCHEDULED = "scheduled"
+    POSTPONED = "postponed"  # postponed with no new date fixed yet
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+class LettersStatus(LabelledEnum):
+    UNKNOWN = "unknown"
+    REACH = "reach"
+    BLOCKED = "blocked"
+
+
+LABELS: dict[type, dict[str, object]] = {}
+LABELS[MeasureKind] = {
+    MeasureKind.PRE_TRIAL_DETENTION.value: _l("pre-trial detention"),
+    MeasureKind.HOUSE_ARREST.value: _l("house arrest"),
+    MeasureKind.BAIL.value: _l("bail"),
+    MeasureKind.TRAVEL_BAN.value: _l("travel ban"),
+    MeasureKind.COMPULSORY_TREATMENT.value: _l("compulsory psychiatric treatment"),
+    MeasureKind.RELEASED.value: _l("released"),
+}
+LABELS[DefendantStatus] = {
+    DefendantStatus.PRE_TRIAL_DETENTION.value: _l("in pre-trial detention"),
+    DefendantStatus.HOUSE_ARREST.value: _l("under house arrest"),
+    DefendantStatus.BAIL.value: _l("on bail"),
+    DefendantStatus.TRAVEL_BAN.value: _l("under travel ban"),
+    DefendantStatus.COMPULSORY_TREATMENT.value: _l("in compulsory psychiatric treatment"),
+    DefendantStatus.IMPRISONED.value: _l("serving a prison sentence"),
+    DefendantStatus.SUSPENDED_SENTENCE.value: _l("suspended sentence"),
+    DefendantStatus.RELEASED.value: _l("released"),
+    DefendantStatus.AT_LARGE.value: _l("at large"),
+}
+LABELS[Outcome] = {
+    Outcome.IMPRISONMENT.value: _l("imprisonment"),
+    Outcome.SUSPENDED.value: _l("suspended sentence"),
+    Outcome.FINE.value: _l("fine"),
+    Outcome.COMPULSORY_TREATMENT.value: _l("compulsory treatment"),
+    Outcome.ACQUITTAL.value: _l("acquittal"),
+    Outcome.DROPPED.value: _l("case dropped"),
+}
+LABELS[Instance] = {
+    Instance.FIRST.value: _l("first instance"),
+    Instance.APPEAL.value: _l("appeal"),
+    Instance.CASSATION.value: _l("cassation"),
+}
+LABELS[HearingKind] = {
+    HearingKind.CUSTODY_EXTENSION.value: _l("custody extension"),
+    HearingKind.PRELIMINARY.value: _l("preliminary hearing"),
+    HearingKind.TRIAL.value: _l("trial session"),
+    HearingKind.VERDICT.value: _l("verdict"),
+    HearingKind.APPEAL.value: _l("appeal"),
+    HearingKind.CASSATION.value: _l("cassation"),
+    HearingKind.OTHER.value: _l("hearing"),
+}
+LABELS[HearingStatus] = {
+    HearingStatus.SCHEDULED.value: _l("scheduled"),
+    HearingStatus.POSTPONED.value: _l("postponed, new date not fixed"),
+    HearingStatus.HELD.value: _l("held"),
+    HearingStatus.CANCELLED.value: _l("cancelled"),
+}
+LABELS[LettersStatus] = {
+    LettersStatus.UNKNOWN.value: _l("unknown whether letters reach"),
+    LettersStatus.REACH.value: _l("letters reach"),
+    LettersStatus.BLOCKED.value: _l("letters are not delivered"),
+}
+
+MEASURE_STATUS = {
+    MeasureKind.PRE_TRIAL_DETENTION: DefendantStatus.PRE_TRIAL_DETENTION,
+    MeasureKind.HOUSE_ARREST: DefendantStatus.HOUSE_ARREST,
+    MeasureKind.BAIL: DefendantStatus.BAIL,
+    MeasureKind.TRAVEL_BAN: DefendantStatus.TRAVEL_BAN,
+    MeasureKind.COMPULSORY_TREATMENT: DefendantStatus.COMPULSORY_TREATMENT,
+    MeasureKind.RELEASED: DefendantStatus.RELEASED,
+}
+
+
+case_defendants = sa.Table(
+    "case_defendants",
+    db.metadata,
+    sa.Column("case_id", sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("defendant_id", sa.ForeignKey("defendants.id", ondelete="CASCADE"), primary_key=True),
+)
+
+hearing_defendants = sa.Table(
+    "hearing_defendants",
+    db.metadata,
+    sa.Column("hearing_id", sa.ForeignKey("hearings.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "defendant_id",
+        sa.ForeignKey("defendants.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+
+class SourceMixin:
+    """A link to where a fact was published and when someone last checked it."""
+
+    source_url: Mapped[str | None] = mapped_column(sa.String(500))
+    source_checked_on: Mapped[date | None] = mapped_column(sa.Date)
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    case_number: Mapped[str | None] = mapped_column(sa.String(100))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    charges: Mapped[str] = mapped_column(sa.Text, default="")
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    defendants: Mapped[list[Defendant]] = relationship(
+        secondary=case_defendants, back_populates="cases", order_by="Defendant.name_latin"
+    )
+    hearings: Mapped[list[Hearing]] = relationship(back_populates="case", order_by="Hearing.starts_at")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Case {self.slug}>"
+
+
+class Court(db.Model):
+    """A court building: hearings take its address and time zone."""
+
+    __tablename__ = "courts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    address: Mapped[str] = mapped_column(sa.String(300), default="")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Moscow")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def __repr__(self) -> str:
+        return f"<Court {self.name}>"
+
+
+class Defendant(db.Model):
+    __tablename__ = "defendants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    name_original: Mapped[str] = mapped_column(sa.String(200))
+    name_latin: Mapped[str] = mapped_column(sa.String(200))
+    # casefolded names in both scripts: SQLite's LIKE folds ASCII only
+    search_name: Mapped[str] = mapped_column(sa.String(420), default="", index=True)
+    bio: Mapped[str] = mapped_column(sa.Text, default="")
+    charges: Mapped[str] = mapped_column(sa.Text, default="")  # one article per line
+    birth_date: Mapped[date | None] = mapped_column(sa.Date)
+    arrested_on: Mapped[date | None] = mapped_column(sa.Date)
+    status: Mapped[DefendantStatus] = mapped_column(
+        _enum(DefendantStatus), default=DefendantStatus.PRE_TRIAL_DETENTION, index=True
+    )
+    letters_address: Mapped[str] = mapped_column(sa.Text, default="")
+    letters_status: Mapped[LettersStatus] = mapped_column(
+        _enum(LettersStatus), default=LettersStatus.UNKNOWN
+    )
+    is_public: Mapped[bool] = mapped_column(default=True, index=True)
+    # Private: editors only. Never rendered by a public page, feed or API.
+    lawyer_contacts: Mapped[str] = mapped_column(sa.Text, default="")
+    internal_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    cases: Mapped[list[Case]] = relationship(
+        secondary=case_defendants, back_populates="defendants", order_by="Case.title"
+    )
+    measures: Mapped[list[CustodyMeasure]] = relationship(
+        back_populates="defendant",
+        order_by="(CustodyMeasure.starts_on, CustodyMeasure.id)",
+        cascade="all, delete-orphan",
+    )
+    decisions: Mapped[list[Decision]] = relationship(
+        back_populates="defendant",
+        order_by="(Decision.decided_on, Decision.id)",
+        cascade="all, delete-orphan",
+    )
+    placements: Mapped[list[Placement]] = relationship(
+        back_populates="defendant",
+        order_by="(Placement.since, Placement.id)",
+        cascade="all, delete-orphan",
+    )
+    hearings: Mapped[list[Hearing]] = relationship(
+        secondary=hearing_defendants, back_populates="defendants", order_by="Hearing.starts_at"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Defendant {self.slug}>"
+
+
+@sa.event.listens_for(Defendant.name_original, "set")
+@sa.event.listens_for(Defendant.name_latin, "set")
+def _refresh_search_name(target: Defendant, value: str, oldvalue, initiator) -> None:  # noqa: ANN001
+    original = value if initiator.key == "name_original" else (target.name_original or "")
+    latin = value if initiator.key == "name_latin" else (target.name_latin or "")
+    target.search_name = f"{original} {latin}".casefold()
+
+
+class Placement(db.Model, SourceMixin):
+    """Where a defendant is held from a date on: each transfer is a new row."""
+
+    __tablename__ = "placements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    defendant_id: Mapped[int] = mapped_column(sa.ForeignKey("defendants.id", ondelete="CASCADE"), index=True)
+    facility: Mapped[str] = mapped_column(sa.String(300))
+    since: Mapped[date] = mapped_column(sa.Date)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    defendant: Mapped[Defendant] = relationship(back_populates="placements")
+
+
+class CustodyMeasure(db.Model, SourceMixin):
+    """One court order on custody; an extension is a new row pointing at the one it continues."""
+
+    __tablename__ = "custody_measures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    defendant_id: Mapped[int] = mapped_column(sa.ForeignKey("defendants.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[MeasureKind] = mapped_column(_enum(MeasureKind))
+    starts_on: Mapped[date] = mapped_column(sa.Date)
+    ordered_by: Mapped[str] = mapped_column(sa.String(200), default="")
+    until: Mapped[date | None] = mapped_column(sa.Date)
+    next_review_on: Mapped[date | None] = mapped_column(sa.Date)
+    extends_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("custody_measures.id", ondelete="SET NULL")
+    )
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    defendant: Mapped[Defendant] = relationship(back_populates="measures")
+    extends: Mapped[CustodyMeasure | None] = relationship(remote_side=[id])
+
+    @property
+    def is_extension(self) -> bool:
+        return self.extends_id is not None
+
+    @property
+    def ends_on(self) -> date | None:
+        """The date this measure lapses unless extended (a review date for open-ended ones)."""
+        return self.until or self.next_review_on
+
+
+class Decision(db.Model, SourceMixin):
+    """A court's decision on a defendant. Appeals are later decisions, never edits of earlier ones."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    defendant_id: Mapped[int] = mapped_column(sa.ForeignKey("defendants.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"))
+    decided_on: Mapped[date] = mapped_column(sa.Date)
+    court: Mapped[str] = mapped_column(sa.String(200), default="")
+    instance: Mapped[Instance] = mapped_column(_enum(Instance), default=Instance.FIRST)
+    outcome: Mapped[Outcome] = mapped_column(_enum(Outcome))
+    term_years: Mapped[int] = mapped_column(default=0)
+    term_months: Mapped[int] = mapped_column(default=0)
+    term_days: Mapped[int] = mapped_column(default=0)
+    regime: Mapped[str] = mapped_column(sa.String(200), default="")
+    credited_days: Mapped[int] = mapped_column(default=0)
+    release_override: Mapped[date | None] = mapped_column(sa.Date)
+    under_appeal: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    defendant: Mapped[Defendant] = relationship(back_populates="decisions")
+    case: Mapped[Case | None] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "term_years >= 0 AND term_months >= 0 AND term_days >= 0 AND credited_days >= 0",
+            name="term_not_negative",
+        ),
+    )
+
+    @property
+    def has_term(self) -> bool:
+        return bool(self.term_years or self.term_months or self.term_days)
+
+    @property
+    def computed_release(self) -> date | None:
+        """Release date from the term counted from the decision, less the time already served.
+
+        Courts credit pre-trial detention as days (already converted by the court's
+        ratio), so the credit is subtracted as plain days.
+        """
+        if self.outcome is not Outcome.IMPRISONMENT or not self.has_term:
+            return None
+        term = relativedelta(years=self.term_years, months=self.term_months, days=self.term_days)
+        return self.decided_on + term - timedelta(days=self.credited_days)
+
+    @property
+    def expected_release(self) -> date | None:
+        return self.release_override or self.computed_release
+
+    @property
+    def term_text(self) -> str:
+        from flask_babel import ngettext
+
+        parts = []
+        if self.term_years:
+            parts.append(ngettext("%(num)d year", "%(num)d years", self.term_years))
+        if self.term_months:
+            parts.append(ngettext("%(num)d month", "%(num)d months", self.term_months))
+        if self.term_days:
+            parts.append(ngettext("%(num)d day", "%(num)d days", self.term_days))
+        return " ".join(parts)
+
+
+class Hearing(db.Model, SourceMixin):
+    """A court date. `version` goes up on every change so calendars and reminders can follow it."""
+
+    __tablename__ = "hearings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    court_id: Mapped[int] = mapped_column(sa.ForeignKey("courts.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    duration_minutes: Mapped[int] = mapped_column(default=120)
+    courtroom: Mapped[str] = mapped_column(sa.String(100), default="")
+    judge: Mapped[str] = mapped_column(sa.String(200), default="")
+    is_open: Mapped[bool] = mapped_column(default=True)
+    video_link_note: Mapped[str] = mapped_column(sa.String(500), default="")
+    kind: Mapped[HearingKind] = mapped_column(_enum(HearingKind), default=HearingKind.OTHER)
+    status: Mapped[HearingStatus] = mapped_column(
+        _enum(HearingStatus), default=HearingStatus.SCHEDULED, index=True
+    )
+    outcome_note: Mapped[str] = mapped_column(sa.Text, default="")
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    case: Mapped[Case | None] = relationship(back_populates="hearings")
+    court: Mapped[Court] = relationship(lazy="joined")
+    defendants: Mapped[list[Defendant]] = relationship(
+        secondary=hearing_defendants, back_populates="hearings", order_by="Defendant.name_latin"
+    )
+
+    # The ORM raises the version on every UPDATE and refuses a stale one.
+    __mapper_args__ = {"version_id_col": version}
+
+    __table_args__ = (sa.CheckConstraint("duration_minutes > 0", name="duration_positive"),)
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def local_start(self) -> datetime:
+        """The start in the court's own time zone: what people must be told."""
+        return self.starts_at.astimezone(self.court.tz)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (HearingStatus.SCHEDULED, HearingStatus.POSTPONED)
+
+    def public_defendants(self) -> list[Defendant]:
+        return [d for d in self.defendants if d.is_public]
+
+    def __repr__(self) -> str:
+        return f"<Hearing {self.id} {self.starts_at:%Y-%m-%d %H:%M}Z v{self.version}>"
+
+
+class SiteSetting(db.Model):
+    """Small texts admins edit (practical notes for hearing-goers), keyed by name."""
+
+    __tablename__ = "site_settings"
+
+    key: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text, default="")

@@ -1,0 +1,100 @@
+"""Public, read-only pages. Thin: parse the request, call `records.logic`, render."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import gettext as _
+
+from tracker.extensions import db, utcnow
+from tracker.records import logic
+from tracker.records.models import DefendantStatus
+
+bp = Blueprint("records", __name__)
+
+
+def _page_arg() -> int:
+    raw = request.args.get("page", "1")
+    try:
+        return int(raw)
+    except ValueError:
+        abort(400, description=_("'page' must be a whole number."))
+
+
+@bp.get("/")
+def index():
+    now = utcnow()
+    args = request.args
+    try:
+        listing = logic.list_defendants(
+            db.session,
+            now=now,
+            case_slug=args.get("case") or None,
+            status=args.get("status") or None,
+            q=args.get("q") or None,
+            page=_page_arg(),
+            per_page=current_app.config["DEFENDANTS_PER_PAGE"],
+        )
+    except logic.BadQuery as error:
+        abort(400, description=str(error))
+    cases = db.session.scalars(db.select(logic.Case).order_by(logic.Case.title)).all()
+    return render_template(
+        "records/index.html",
+        listing=listing,
+        cases=cases,
+        statuses=list(DefendantStatus),
+        args=args,
+        feed_scope=("all", None),
+    )
+
+
+@bp.get("/defendants/<slug>")
+def defendant(slug: str):
+    person = logic.get_public_defendant(db.session, slug)
+    if person is None:
+        abort(404)
+    hearings = logic.defendant_hearings(db.session, person)
+    now = utcnow()
+    return render_template(
+        "records/defendant.html",
+        defendant=person,
+        custody=logic.custody_summary(person),
+        sentence=logic.sentence_in_force(person),
+        timeline=logic.timeline(person, hearings),
+        upcoming=[h for h in hearings if h.ends_at >= now and h.is_active],
+        feed_scope=("defendant", person),
+    )
+
+
+@bp.get("/cases/<slug>")
+def case(slug: str):
+    found = logic.get_case(db.session, slug)
+    if found is None:
+        abort(404)
+    now = utcnow()
+    hearings = logic.case_hearings(db.session, found)
+    return render_template(
+        "records/case.html",
+        case=found,
+        defendants=[
+            logic.DefendantRow(d, logic.custody_summary(d), logic.expected_release(d), None)
+            for d in logic.case_defendants(db.session, found)
+        ],
+        upcoming=[h for h in hearings if h.ends_at >= now],
+        past=[h for h in reversed(hearings) if h.ends_at < now],
+        feed_scope=("case", found),
+    )
+
+
+@bp.get("/hearings")
+def hearings():
+    days = current_app.config["UPCOMING_DAYS"]
+    found = logic.upcoming_hearings(db.session, utcnow(), days)
+    return render_template(
+        "records/hearings.html", days=days, groups=logic.group_by_local_day(found), feed_scope=("all", None)
+    )
+
+
+@bp.get("/dates")
+def dates():
+    today = utcnow().date()
+    birthdays, releases = logic.upcoming_dates(db.session, today)
+    return render_template("records/dates.html", birthdays=birthdays, releases=releases, today=today)

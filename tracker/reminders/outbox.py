@@ -1,0 +1,58 @@
+"""Writing emails to the outbox. Sending them is the scheduler's job."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from email.utils import make_msgid
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from tracker.reminders.models import OutboxMessage
+
+
+def new_message_id() -> str:
+    """A Message-ID on the app's own domain, fixed when the row is written.
+
+    A message sent again after a crash keeps its id, so mail systems drop the copy.
+    """
+    domain = urlsplit(current_app.config["BASE_URL"]).hostname or "tracker.localhost"
+    return make_msgid(idstring=secrets.token_hex(4), domain=domain)
+
+
+def enqueue_email(
+    session: Session,
+    *,
+    dedupe_key: str,
+    kind: str,
+    recipient: str,
+    subject: str,
+    text_body: str,
+    html_body: str | None = None,
+    now: datetime,
+    expires_at: datetime | None = None,
+) -> OutboxMessage | None:
+    """Record an email to send; returns None when one with this key is already recorded.
+
+    Part of the caller's transaction: the email exists exactly when the change that
+    caused it is committed.
+    """
+    exists = session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
+    if exists is not None:
+        return None
+    message = OutboxMessage(
+        dedupe_key=dedupe_key,
+        kind=kind,
+        recipient=recipient,
+        subject=subject,
+        text_body=text_body,
+        html_body=html_body,
+        message_id=new_message_id(),
+        next_attempt_at=now,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    session.add(message)
+    return message
