@@ -16,6 +16,22 @@ from tracker.records.models import Case, Defendant, Hearing
 
 F = TypeVar("F", bound=Callable)
 
+# Every view declares who may reach it by one of the decorators below, which set
+# `view.access`; tests/auth walks app.url_map and fails on a route with no declaration.
+PUBLIC, TOKEN, EDITOR, ADMIN = "public", "token", "editor", "admin"
+
+
+def public(view: F) -> F:
+    """Anyone, without logging in (read-only pages, static files, health)."""
+    view.access = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+def token_access(view: F) -> F:
+    """Anyone holding a secret token from the URL (private feeds, confirmation links)."""
+    view.access = TOKEN  # type: ignore[attr-defined]
+    return view
+
 
 def admin_required(view: F) -> F:
     @wraps(view)
@@ -25,6 +41,7 @@ def admin_required(view: F) -> F:
             abort(403, description="Only administrators may do this.")
         return view(*args, **kwargs)
 
+    wrapped.access = ADMIN  # type: ignore[attr-defined]
     return wrapped  # type: ignore[return-value]
 
 
@@ -36,6 +53,7 @@ def editor_required(view: F) -> F:
     def wrapped(*args, **kwargs):
         return view(*args, **kwargs)
 
+    wrapped.access = EDITOR  # type: ignore[attr-defined]
     return wrapped  # type: ignore[return-value]
 
 

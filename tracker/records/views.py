@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
+from tracker.auth.roles import public
 from tracker.extensions import db, utcnow
 from tracker.records import logic
 from tracker.records.models import DefendantStatus
@@ -20,6 +21,7 @@ def _page_arg() -> int:
 
 
 @bp.get("/")
+@public
 def index():
     now = utcnow()
     args = request.args
@@ -47,6 +49,7 @@ def index():
 
 
 @bp.get("/defendants/<slug>")
+@public
 def defendant(slug: str):
     person = logic.get_public_defendant(db.session, slug)
     if person is None:
@@ -65,6 +68,7 @@ def defendant(slug: str):
 
 
 @bp.get("/cases/<slug>")
+@public
 def case(slug: str):
     found = logic.get_case(db.session, slug)
     if found is None:
@@ -85,6 +89,7 @@ def case(slug: str):
 
 
 @bp.get("/hearings")
+@public
 def hearings():
     days = current_app.config["UPCOMING_DAYS"]
     found = logic.upcoming_hearings(db.session, utcnow(), days)
@@ -94,6 +99,7 @@ def hearings():
 
 
 @bp.get("/dates")
+@public
 def dates():
     today = utcnow().date()
     birthdays, releases = logic.upcoming_dates(db.session, today)
