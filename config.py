@@ -52,6 +52,7 @@ class Config:
     # Public pages
     DEFENDANTS_PER_PAGE = int(os.environ.get("DEFENDANTS_PER_PAGE", "50"))
     UPCOMING_DAYS = int(os.environ.get("UPCOMING_DAYS", "30"))
+    UPCOMING_LIMIT = int(os.environ.get("UPCOMING_LIMIT", "300"))  # hearings on one page at most
 
     # Feeds
     FEEDS_DIR = os.environ.get("FEEDS_DIR", str(BASE_DIR / "instance" / "feeds"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 import logging
 
-from flask import Flask, g, render_template, request
+from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
 # Each feature is a package with an `init_app(app)` that registers its blueprint and CLI.
@@ -94,9 +94,7 @@ def _register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def site_context():
         def demo_mode() -> bool:
-            if "demo_mode" not in g:
-                g.demo_mode = has_demo_data(db.session)
-            return g.demo_mode
+            return has_demo_data(db.session)
 
         return {"demo_mode": demo_mode}
 

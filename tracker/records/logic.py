@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.records.models import (
     Case,
@@ -337,20 +337,33 @@ def case_hearings(session: Session, case: Case) -> list[Hearing]:
     )
 
 
-def upcoming_hearings(session: Session, now: datetime, days: int = 30) -> list[Hearing]:
-    """Public hearings that have not ended and start within `days`; cancelled ones stay visible."""
+def upcoming_hearings(
+    session: Session, now: datetime, days: int = 30, *, case_slug: str | None = None, limit: int = 300
+) -> list[Hearing]:
+    """Public hearings that have not ended and start within `days`; cancelled ones stay visible.
+
+    Defendants are joined, not select-in loaded, so the statement count stays fixed
+    however many hearings fall in the window; `limit` keeps the page readable.
+    """
+    query = sa.select(Hearing.id).where(
+        Hearing.starts_at >= now - timedelta(hours=12),
+        Hearing.starts_at < now + timedelta(days=days),
+        Hearing.status != HearingStatus.HELD,
+        public_hearing_clause(),
+    )
+    if case_slug:
+        case_id = session.scalar(sa.select(Case.id).where(Case.slug == case_slug))
+        if case_id is None:
+            raise BadQuery(f"There is no case '{case_slug}'.")
+        query = query.where(Hearing.case_id == case_id)
+    ids = query.order_by(Hearing.starts_at, Hearing.id).limit(limit).scalar_subquery()
     return list(
         session.scalars(
             sa.select(Hearing)
-            .where(
-                Hearing.starts_at >= now - timedelta(hours=12),
-                Hearing.starts_at < now + timedelta(days=days),
-                Hearing.status != HearingStatus.HELD,
-                public_hearing_clause(),
-            )
-            .options(selectinload(Hearing.defendants))
+            .where(Hearing.id.in_(ids))
+            .options(joinedload(Hearing.defendants))
             .order_by(Hearing.starts_at, Hearing.id)
-        )
+        ).unique()
     )
 
 
@@ -384,22 +397,28 @@ def upcoming_dates(
     session: Session, today: date, birthday_days: int = 60, release_days: int = 365
 ) -> tuple[list[DateRow], list[DateRow]]:
     """Birthdays of people held (for cards) and expected releases (to meet them)."""
-    defendants = session.scalars(
-        sa.select(Defendant)
-        .where(Defendant.is_public.is_(True))
-        .options(selectinload(Defendant.decisions))
-        .order_by(Defendant.name_latin)
+    held = session.scalars(
+        sa.select(Defendant).where(
+            Defendant.is_public.is_(True),
+            Defendant.status.in_(HELD_STATUSES),
+            Defendant.birth_date.is_not(None),
+        )
     ).all()
-    birthdays, releases = [], []
-    for defendant in defendants:
-        if defendant.birth_date and defendant.status in HELD_STATUSES:
-            day = next_birthday(defendant.birth_date, today)
-            if day <= today + timedelta(days=birthday_days):
-                birthdays.append(DateRow(day, defendant, day.year - defendant.birth_date.year))
-        if defendant.status is DefendantStatus.IMPRISONED:
-            release = expected_release(defendant)
-            if release and today <= release <= today + timedelta(days=release_days):
-                releases.append(DateRow(release, defendant))
+    birthdays = []
+    for defendant in held:
+        day = next_birthday(defendant.birth_date, today)
+        if day <= today + timedelta(days=birthday_days):
+            birthdays.append(DateRow(day, defendant, day.year - defendant.birth_date.year))
+    prisoners = session.scalars(
+        sa.select(Defendant)
+        .where(Defendant.is_public.is_(True), Defendant.status == DefendantStatus.IMPRISONED)
+        .options(joinedload(Defendant.decisions))
+    ).unique().all()
+    releases = []
+    for defendant in prisoners:
+        release = expected_release(defendant)
+        if release and today <= release <= today + timedelta(days=release_days):
+            releases.append(DateRow(release, defendant))
     birthdays.sort(key=lambda r: (r.day, r.defendant.name_latin))
     releases.sort(key=lambda r: (r.day, r.defendant.name_latin))
     return birthdays, releases

@@ -92,9 +92,16 @@ def case(slug: str):
 @public
 def hearings():
     days = current_app.config["UPCOMING_DAYS"]
-    found = logic.upcoming_hearings(db.session, utcnow(), days)
+    limit = current_app.config["UPCOMING_LIMIT"]
+    case_slug = request.args.get("case") or None
+    try:
+        found = logic.upcoming_hearings(db.session, utcnow(), days, case_slug=case_slug, limit=limit)
+    except logic.BadQuery as error:
+        abort(400, description=str(error))
+    cases = db.session.scalars(db.select(logic.Case).order_by(logic.Case.title)).all()
     return render_template(
-        "records/hearings.html", days=days, groups=logic.group_by_local_day(found), feed_scope=("all", None)
+        "records/hearings.html", days=days, groups=logic.group_by_local_day(found), cases=cases,
+        case_slug=case_slug, truncated=len(found) >= limit, limit=limit, feed_scope=("all", None),
     )
 
 
