@@ -52,7 +52,8 @@ class Config:
     # Public pages
     DEFENDANTS_PER_PAGE = int(os.environ.get("DEFENDANTS_PER_PAGE", "50"))
     UPCOMING_DAYS = int(os.environ.get("UPCOMING_DAYS", "30"))
-    UPCOMING_LIMIT = int(os.environ.get("UPCOMING_LIMIT", "300"))  # hearings on one page at most
+    # hearings on one page at most; keep it under 500 (one select-in batch)
+    UPCOMING_LIMIT = min(int(os.environ.get("UPCOMING_LIMIT", "300")), 500)
 
     # Feeds
     FEEDS_DIR = os.environ.get("FEEDS_DIR", str(BASE_DIR / "instance" / "feeds"))

@@ -218,7 +218,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_hearings_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_hearings_court_id'), ['court_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_hearings_starts_at'), ['starts_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_hearings_status'), ['status'], unique=False)
 
     op.create_table('placements',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -258,7 +257,6 @@ def downgrade():
 
     op.drop_table('placements')
     with op.batch_alter_table('hearings', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_hearings_status'))
         batch_op.drop_index(batch_op.f('ix_hearings_starts_at'))
         batch_op.drop_index(batch_op.f('ix_hearings_court_id'))
         batch_op.drop_index(batch_op.f('ix_hearings_case_id'))

@@ -342,8 +342,8 @@ def upcoming_hearings(
 ) -> list[Hearing]:
     """Public hearings that have not ended and start within `days`; cancelled ones stay visible.
 
-    Defendants are joined, not select-in loaded, so the statement count stays fixed
-    however many hearings fall in the window; `limit` keeps the page readable.
+    `limit` keeps the page readable and, being under SQLAlchemy's select-in batch of
+    500, keeps the statement count fixed however many hearings fall in the window.
     """
     query = sa.select(Hearing.id).where(
         Hearing.starts_at >= now - timedelta(hours=12),
@@ -361,9 +361,9 @@ def upcoming_hearings(
         session.scalars(
             sa.select(Hearing)
             .where(Hearing.id.in_(ids))
-            .options(joinedload(Hearing.defendants))
+            .options(selectinload(Hearing.defendants))
             .order_by(Hearing.starts_at, Hearing.id)
-        ).unique()
+        )
     )
 
 

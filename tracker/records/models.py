@@ -418,7 +418,7 @@ class Hearing(db.Model, SourceMixin):
     video_link_note: Mapped[str] = mapped_column(sa.String(500), default="")
     kind: Mapped[HearingKind] = mapped_column(_enum(HearingKind), default=HearingKind.OTHER)
     status: Mapped[HearingStatus] = mapped_column(
-        _enum(HearingStatus), default=HearingStatus.SCHEDULED, index=True
+        _enum(HearingStatus), default=HearingStatus.SCHEDULED
     )
     outcome_note: Mapped[str] = mapped_column(sa.Text, default="")
     version: Mapped[int] = mapped_column(default=1)

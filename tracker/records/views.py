@@ -11,6 +11,8 @@ from tracker.records.models import DefendantStatus
 
 bp = Blueprint("records", __name__)
 
+PAST_HEARINGS_SHOWN = 30  # the case page lists the most recent ones; each defendant page has them all
+
 
 def _page_arg() -> int:
     raw = request.args.get("page", "1")
@@ -83,7 +85,7 @@ def case(slug: str):
             for d in logic.case_defendants(db.session, found)
         ],
         upcoming=[h for h in hearings if h.ends_at >= now],
-        past=[h for h in reversed(hearings) if h.ends_at < now],
+        past=[h for h in reversed(hearings) if h.ends_at < now][:PAST_HEARINGS_SHOWN],
         feed_scope=("case", found),
     )
 
