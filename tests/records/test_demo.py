@@ -1,0 +1,58 @@
+"""The demo data set: loads, follows the article for the two named defendants, renders."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+import time_machine
+
+from tracker.extensions import db
+from tracker.records import logic
+from tracker.records.demo import database_is_empty, load_demo
+from tracker.records.models import Defendant, Hearing, HearingStatus, Outcome
+
+
+def test_demo_loads_and_every_page_renders(app, client, now):
+    with time_machine.travel(now, tick=False):
+        load_demo(db.session, now.date())
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count(Defendant.id))) >= 12
+
+        luzyanin = db.session.scalar(sa.select(Defendant).where(Defendant.slug == "maksim-luzyanin"))
+        sentence = logic.sentence_in_force(luzyanin)
+        assert (sentence.term_years, sentence.term_months, sentence.outcome) == (4, 6, Outcome.IMPRISONMENT)
+        assert sentence.expected_release == date(2016, 11, 24)
+
+        kosenko = db.session.scalar(sa.select(Defendant).where(Defendant.slug == "mikhail-kosenko"))
+        assert logic.sentence_in_force(kosenko).outcome is Outcome.COMPULSORY_TREATMENT
+        assert sum(1 for e in logic.timeline(kosenko, []) if e.kind == "extension") == 4
+
+        upcoming = db.session.scalar(
+            sa.select(sa.func.count(Hearing.id)).where(
+                Hearing.starts_at > now, Hearing.status == HearingStatus.SCHEDULED
+            )
+        )
+        assert upcoming >= 10
+
+        urls = ["/", "/hearings", "/dates", "/cases/may-6th-affair", "/cases/demo-leaflets-case"]
+        urls += [f"/defendants/{slug}" for slug in db.session.scalars(
+            sa.select(Defendant.slug).where(Defendant.is_public.is_(True)))]
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert "Demo data" in response.get_data(as_text=True), url
+        assert "Expected release: 2016-11-24" in client.get("/defendants/maksim-luzyanin").get_data(as_text=True)
+        assert client.get("/defendants/hidden-defendant").status_code == 404
+        birthdays, _ = logic.upcoming_dates(db.session, now.date())
+        assert any(row.day <= now.date() + timedelta(days=30) for row in birthdays)
+
+
+def test_demo_command_loads_only_into_an_empty_database(app, now):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo-data", "--if-empty"])
+    assert result.exit_code == 0 and "Loaded" in result.output
+    assert not database_is_empty(db.session)
+    again = runner.invoke(args=["demo-data", "--if-empty"])
+    assert again.exit_code == 0 and "already has data" in again.output
+    refused = runner.invoke(args=["demo-data"])
+    assert refused.exit_code != 0 and "empty database only" in refused.output

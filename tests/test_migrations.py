@@ -1,0 +1,56 @@
+"""The migrations build exactly the schema the models describe, on both databases."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import upgrade
+
+from config import TestConfig
+from tracker import create_app
+from tracker.extensions import db
+
+
+@pytest.fixture
+def scratch_database(database_uri, tmp_path):
+    """An empty database of the same kind as the suite's, dropped afterwards."""
+    if database_uri.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+        return
+    url = sa.engine.make_url(database_uri)
+    name = f"{url.database}_mig_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_migrations_match_the_models(scratch_database):
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = scratch_database
+
+    app = create_app(Config)
+    with app.app_context():
+        upgrade(revision="heads")
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            differences = compare_metadata(context, db.metadata)
+        db.engine.dispose()
+    assert differences == []
+
+
+def test_there_is_one_head():
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    config = current_app.extensions["migrate"].migrate.get_config()
+    heads = ScriptDirectory.from_config(config).get_heads()
+    assert len(heads) == 1, f"merge the migration heads: {heads}"
