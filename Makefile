@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test test-sqlite test-postgres venv migrate demo bench clean
+.PHONY: run test venv migrate demo bench clean messages translations
 
 venv: $(STAMP)
 
@@ -45,3 +45,15 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) instance/tracker.db instance/feeds instance/mail
+
+## Translations: extract every string, then update (or start) the Russian catalogue.
+messages: venv
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o tracker/translations/messages.pot .
+	if [ -f tracker/translations/ru/LC_MESSAGES/messages.po ]; then \
+		$(VENV)/bin/pybabel update -i tracker/translations/messages.pot -d tracker/translations; \
+	else \
+		$(VENV)/bin/pybabel init -i tracker/translations/messages.pot -d tracker/translations -l ru; \
+	fi
+
+translations: venv
+	$(VENV)/bin/pybabel compile -d tracker/translations
