@@ -17,3 +17,18 @@ class Job:
 
 
 JOBS: list[Job] = []
+
+
+def publish_feeds_job(app: Flask) -> None:
+    """Every minute: a change an editor made reaches the calendar feeds within a minute."""
+    from tracker.extensions import db, utcnow
+    from tracker.feeds.publish import publish_feeds
+
+    with app.app_context():
+        try:
+            publish_feeds(utcnow())
+        finally:
+            db.session.rollback()  # read-only; end the transaction before the connection returns
+
+
+JOBS.append(Job("publish_feeds", 60, publish_feeds_job))
