@@ -1,12 +1,66 @@
-"""Accounts and roles: users, login, invitations."""
+"""Accounts and roles: users, login, invitations, password resets, the admins' pages."""
+from __future__ import annotations
+
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from tracker.extensions import db, login_manager
 
+DEFAULTS = {
+    # Failed logins only; a successful one does not count.
+    "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
+    "LOGIN_LIMIT_PER_ADDRESS": "20 per 15 minutes",
+    "PASSWORD_RESET_LIMIT": "5 per hour",
+}
+
+
+def configure_sessions(config: dict) -> None:
+    """Cookies that never travel over plain HTTP when the site is served over HTTPS."""
+    secure = str(config.get("BASE_URL", "")).startswith("https://")
+    config["SESSION_COOKIE_SECURE"] = secure
+    config["REMEMBER_COOKIE_SECURE"] = secure
+    config["REMEMBER_COOKIE_HTTPONLY"] = True
+    config["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+
 
 def init_app(app: Flask) -> None:
+    from tracker.auth import cli, views
     from tracker.auth.models import User
+
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    configure_sessions(app.config)
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Log in to edit.")
+    login_manager.login_message_category = "info"
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        """A deactivated account is logged out on its next request."""
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    app.register_blueprint(views.bp)
+    app.cli.add_command(cli.create_user_command)
+    _register_rate_limit_page(app)
+
+
+def _register_rate_limit_page(app: Flask) -> None:
+    from flask import render_template, request
+    from flask_limiter.errors import RateLimitExceeded
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many(error: RateLimitExceeded):
+        """The login page again with the reason, rather than a bare error page."""
+        if request.endpoint == "auth.login":
+            from tracker.auth.forms import LoginForm
+
+            form = LoginForm()
+            form.email.data = request.form.get("email", "")
+            return render_template("auth/login.html", form=form, rate_limited=error.description), 429
+        return render_template("errors/generic.html", error=error), 429

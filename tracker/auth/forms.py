@@ -1,0 +1,72 @@
+"""Forms for logging in, setting passwords and managing accounts."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from tracker.auth.logic import MIN_PASSWORD_LENGTH
+from tracker.auth.models import Role
+
+
+class CheckboxListField(SelectMultipleField):
+    """A multiple choice as checkboxes: a multi-select box is unusable on a phone."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
+    remember = BooleanField(_l("Stay logged in on this device"))
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1000)],
+        description=_l("At least %(num)d characters. A few unrelated words make a good one.",
+                       num=MIN_PASSWORD_LENGTH),
+    )
+    confirm = PasswordField(
+        _l("The same password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
+    )
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(), Length(max=254), Email(message=_l("This is not an email address."))],
+    )
+
+
+ROLE_CHOICES = [
+    SelectChoice(Role.EDITOR.value, _l("editor (case data)")),
+    SelectChoice(Role.ADMIN.value, _l("admin (also accounts)")),
+]
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(), Length(max=254), Email(message=_l("This is not an email address."))],
+    )
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=Role.EDITOR.value)
+    cases = CheckboxListField(
+        _l("Limit to these cases"), coerce=int,
+        description=_l("Leave all unticked to let the editor edit every case."),
+    )
+
+
+class AccountForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    active = BooleanField(_l("Active (may log in)"))
+    cases = CheckboxListField(
+        _l("Limit to these cases"), coerce=int,
+        description=_l("Leave all unticked to let the editor edit every case."),
+    )

@@ -1,0 +1,240 @@
+"""Accounts: passwords, invitations, password resets, safe redirects.
+
+Plain functions on the session, so the CLI, the web views and tests share them.
+Links in emails are signed tokens that carry their own expiry (computed from
+`now`) and a fingerprint of the current password hash: setting a password makes
+every older link useless, so each link works once.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urljoin, urlsplit
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, render_template, url_for
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import Session
+
+from tracker.auth.models import Role, User, new_feed_token
+from tracker.records.models import Case
+from tracker.reminders.outbox import enqueue_email
+
+MIN_PASSWORD_LENGTH = 10
+_hasher = PasswordHasher()
+# Verified when the email is unknown, so a wrong address costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be honoured; the message is shown to the user."""
+
+
+# --- passwords -----------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(_("Use at least %(num)d characters.", num=MIN_PASSWORD_LENGTH))
+    if len(password) > 1000:
+        raise AccountError(_("Use at most 1000 characters."))
+
+
+def set_password(user: User, password: str) -> None:
+    check_password_strength(password)
+    user.password_hash = hash_password(password)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+
+
+def authenticate(session: Session, email: str, password: str, now: datetime) -> User | None:
+    """The active account with this email and password, or None (and the reason stays vague)."""
+    user = find_user(session, email)
+    if user is None or not user.password_hash or not user.active:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now
+    return user
+
+
+def create_user(
+    session: Session,
+    email: str,
+    *,
+    role: Role = Role.EDITOR,
+    password: str | None = None,
+    name: str = "",
+    cases: list[Case] | None = None,
+    now: datetime,
+) -> User:
+    email = normalise_email(email)
+    if find_user(session, email) is not None:
+        raise AccountError(_("An account with this email already exists."))
+    user = User(email=email, name=name.strip(), role=role, cases=list(cases or []), created_at=now)
+    if password is not None:
+        set_password(user, password)
+    session.add(user)
+    session.flush()
+    return user
+
+
+# --- signed links --------------------------------------------------------------------
+
+INVITATION, PASSWORD_RESET = "invitation", "password-reset"
+
+
+def _serializer(purpose: str) -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"tracker-{purpose}")
+
+
+def _fingerprint(user: User) -> str:
+    return hashlib.sha256((user.password_hash or "-").encode()).hexdigest()[:16]
+
+
+def make_token(user: User, purpose: str, now: datetime) -> str:
+    hours = current_app.config[
+        "INVITATION_MAX_AGE_HOURS" if purpose == INVITATION else "PASSWORD_RESET_MAX_AGE_HOURS"
+    ]
+    expires = int((now + timedelta(hours=hours)).timestamp())
+    return _serializer(purpose).dumps({"u": user.id, "p": _fingerprint(user), "e": expires})
+
+
+def user_for_token(session: Session, token: str, purpose: str, now: datetime) -> User:
+    """The account a link was made for, or AccountError saying why the link no longer works."""
+    try:
+        data = _serializer(purpose).loads(token)
+    except BadSignature:
+        raise AccountError(_("This link is not valid. Ask for a new one.")) from None
+    if not isinstance(data, dict) or not {"u", "p", "e"} <= data.keys():
+        raise AccountError(_("This link is not valid. Ask for a new one."))
+    if now.timestamp() > data["e"]:
+        raise AccountError(_("This link has expired. Ask for a new one."))
+    user = session.get(User, data["u"])
+    if user is None or not user.active or data["p"] != _fingerprint(user):
+        raise AccountError(_("This link has already been used or was replaced by a newer one."))
+    return user
+
+
+def link_for(endpoint: str, **values: str) -> str:
+    """An absolute link on BASE_URL (emails are read far from the request that wrote them)."""
+    path = url_for(endpoint, **values)
+    return urljoin(current_app.config["BASE_URL"] + "/", path.lstrip("/"))
+
+
+def invite_editor(
+    session: Session,
+    email: str,
+    *,
+    name: str = "",
+    cases: list[Case] | None = None,
+    role: Role = Role.EDITOR,
+    by: User,
+    now: datetime,
+) -> User:
+    """Create an account without a password and put the invitation in the outbox."""
+    user = create_user(session, email, role=role, name=name, cases=cases, now=now)
+    send_invitation(session, user, by=by, now=now)
+    return user
+
+
+def send_invitation(session: Session, user: User, *, by: User, now: datetime) -> None:
+    if user.password_hash:
+        raise AccountError(_("This account already has a password; it can reset it from the login page."))
+    link = link_for("auth.accept_invitation", token=make_token(user, INVITATION, now))
+    hours = current_app.config["INVITATION_MAX_AGE_HOURS"]
+    enqueue_email(
+        session,
+        dedupe_key=f"invitation:{user.id}:{int(now.timestamp())}",
+        kind="invitation",
+        recipient=user.email,
+        subject=_("You are invited to edit the prisoner support tracker"),
+        text_body=render_template("auth/mail/invitation.txt", user=user, by=by, link=link, hours=hours),
+        now=now,
+        expires_at=now + timedelta(hours=hours),
+    )
+
+
+def request_password_reset(session: Session, email: str, now: datetime) -> bool:
+    """Put a reset link in the outbox when an active account with a password has this email.
+
+    The caller shows the same message either way, so nobody learns which emails have accounts.
+    """
+    user = find_user(session, email)
+    if user is None or not user.active or not user.password_hash:
+        return False
+    link = link_for("auth.reset_password", token=make_token(user, PASSWORD_RESET, now))
+    hours = current_app.config["PASSWORD_RESET_MAX_AGE_HOURS"]
+    enqueue_email(
+        session,
+        dedupe_key=f"password-reset:{user.id}:{int(now.timestamp())}",
+        kind="password_reset",
+        recipient=user.email,
+        subject=_("Reset your password for the prisoner support tracker"),
+        text_body=render_template("auth/mail/password_reset.txt", user=user, link=link, hours=hours),
+        now=now,
+        expires_at=now + timedelta(hours=hours),
+    )
+    return True
+
+
+# --- administration ------------------------------------------------------------------
+
+
+@dataclass
+class AccountChanges:
+    role: Role
+    active: bool
+    cases: list[Case]
+
+
+def update_account(session: Session, user: User, changes: AccountChanges, *, by: User) -> None:
+    if user.id == by.id and (not changes.active or changes.role is not Role.ADMIN):
+        raise AccountError(_("You cannot deactivate your own account or remove your own admin role."))
+    user.role = changes.role
+    user.active = changes.active
+    user.cases = list(changes.cases)
+    if not changes.active:
+        user.feed_token = None  # a deactivated account's private feed stops at once
+    elif user.feed_token is None:
+        user.feed_token = new_feed_token()
+
+
+# --- redirects -----------------------------------------------------------------------
+
+
+def safe_next(target: str | None, host_url: str) -> str | None:
+    """`target` when it is a path on this site, otherwise None (no open redirect)."""
+    if not target:
+        return None
+    target = target.strip()
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(ch) < 32 for ch in target):
+        return None
+    joined = urlsplit(urljoin(host_url, target))
+    if joined.netloc != urlsplit(host_url).netloc or joined.scheme not in ("http", "https"):
+        return None
+    return target

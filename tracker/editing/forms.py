@@ -1,0 +1,242 @@
+"""Editing forms. They check types, lengths and plausible dates; the services check the rules.
+
+Every form that edits an existing record carries the version the editor loaded in
+a hidden field, so a save over someone else's newer change is refused.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, URL, ValidationError
+
+from tracker.auth.forms import CheckboxListField
+from tracker.records.models import (
+    DefendantStatus,
+    HearingKind,
+    Instance,
+    LettersStatus,
+    MeasureKind,
+    Outcome,
+)
+
+EARLIEST_EVENT = date(1990, 1, 1)  # the tracker follows current cases; older dates are typos
+EARLIEST_BIRTH = date(1910, 1, 1)
+LATEST = date(2100, 12, 31)
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class Plausible:
+    """A date (or datetime) within a range where a typo like 1900 or 2206 is caught."""
+
+    def __init__(self, earliest: date = EARLIEST_EVENT, latest: date = LATEST) -> None:
+        self.earliest, self.latest = earliest, latest
+
+    def __call__(self, form, field) -> None:  # noqa: ANN001
+        if field.data is None:
+            return
+        day = field.data.date() if hasattr(field.data, "date") else field.data
+        if not self.earliest <= day <= self.latest:
+            raise ValidationError(_l("Enter a date between %(start)s and %(end)s.",
+                                     start=self.earliest.isoformat(), end=self.latest.isoformat()))
+
+
+def _slug(form, field) -> None:  # noqa: ANN001
+    if field.data and not SLUG.match(field.data):
+        raise ValidationError(_l("Use lowercase latin letters, digits and single hyphens, e.g. ivan-petrov."))
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _choices(enum_cls: type) -> list[SelectChoice]:
+    return [SelectChoice(m.value, m.label) for m in enum_cls]
+
+
+STRIP = [_strip]
+
+
+class VersionedForm(FlaskForm):
+    version = HiddenField()
+
+    def loaded_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+def optional_url(label: str) -> URLField:
+    return URLField(label, filters=STRIP, validators=[Optional(), Length(max=500),
+                                                      URL(message=_l("This is not a web address."))])
+
+
+class CaseForm(VersionedForm):
+    title = StringField(_l("Title"), filters=STRIP, validators=[DataRequired(), Length(max=200)])
+    slug = StringField(_l("Address (slug)"), filters=STRIP, validators=[DataRequired(), Length(max=120), _slug],
+                       description=_l("The case's page will be /cases/<slug>."))
+    case_number = StringField(_l("Case number"), filters=STRIP, validators=[Optional(), Length(max=100)])
+    description = TextAreaField(_l("Description"), filters=STRIP, validators=[Length(max=20000)])
+    charges = TextAreaField(_l("Charges"), filters=STRIP, validators=[Length(max=5000)])
+
+    def values(self) -> dict[str, Any]:
+        return {"title": self.title.data, "slug": self.slug.data, "case_number": self.case_number.data or None,
+                "description": self.description.data or "", "charges": self.charges.data or ""}
+
+
+class DefendantForm(VersionedForm):
+    name_latin = StringField(_l("Name in latin letters"), filters=STRIP,
+                             validators=[DataRequired(), Length(max=200)])
+    name_original = StringField(_l("Name as written originally"), filters=STRIP,
+                                validators=[DataRequired(), Length(max=200)])
+    slug = StringField(_l("Address (slug)"), filters=STRIP, validators=[DataRequired(), Length(max=120), _slug],
+                       description=_l("The public page will be /defendants/<slug>."))
+    cases = CheckboxListField(_l("Cases"), coerce=int)
+    status = SelectField(_l("Status"), choices=_choices(DefendantStatus))
+    is_public = BooleanField(_l("Public (shown on the site)"), default=True)
+    birth_date = DateField(_l("Born on"), validators=[Optional(), Plausible(EARLIEST_BIRTH)])
+    arrested_on = DateField(_l("Arrested on"), validators=[Optional(), Plausible()])
+    bio = TextAreaField(_l("Biography"), filters=STRIP, validators=[Length(max=20000)])
+    charges = TextAreaField(_l("Charges (one article per line)"), filters=STRIP, validators=[Length(max=5000)])
+    letters_address = TextAreaField(_l("Address for letters"), filters=STRIP, validators=[Length(max=2000)])
+    letters_status = SelectField(_l("Letters"), choices=_choices(LettersStatus))
+    lawyer_contacts = TextAreaField(_l("Lawyers' contacts (private: editors only)"), filters=STRIP,
+                                    validators=[Length(max=5000)])
+    internal_notes = TextAreaField(_l("Internal notes (private: editors only)"), filters=STRIP,
+                                   validators=[Length(max=20000)])
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "name_latin": self.name_latin.data, "name_original": self.name_original.data,
+            "slug": self.slug.data, "status": DefendantStatus(self.status.data),
+            "is_public": self.is_public.data, "birth_date": self.birth_date.data,
+            "arrested_on": self.arrested_on.data, "bio": self.bio.data or "",
+            "charges": self.charges.data or "", "letters_address": self.letters_address.data or "",
+            "letters_status": LettersStatus(self.letters_status.data),
+            "lawyer_contacts": self.lawyer_contacts.data or "", "internal_notes": self.internal_notes.data or "",
+        }
+
+
+class MeasureForm(VersionedForm):
+    kind = SelectField(_l("Measure"), choices=_choices(MeasureKind))
+    starts_on = DateField(_l("From"), validators=[DataRequired(), Plausible()])
+    until = DateField(_l("Until"), validators=[Optional(), Plausible()])
+    next_review_on = DateField(_l("Next review"), validators=[Optional(), Plausible()],
+                               description=_l("For measures without an end date, e.g. treatment."))
+    ordered_by = StringField(_l("Ordered by (court)"), filters=STRIP, validators=[Optional(), Length(max=200)])
+    note = TextAreaField(_l("Note"), filters=STRIP, validators=[Length(max=5000)])
+    source_url = optional_url(_l("Source (web address)"))
+
+    def values(self) -> dict[str, Any]:
+        return {"kind": MeasureKind(self.kind.data), "starts_on": self.starts_on.data, "until": self.until.data,
+                "next_review_on": self.next_review_on.data, "ordered_by": self.ordered_by.data or "",
+                "note": self.note.data or "", "source_url": self.source_url.data or None}
+
+
+class ExtendForm(VersionedForm):
+    until = DateField(_l("Extended until"), validators=[DataRequired(), Plausible()])
+    ordered_by = StringField(_l("Ordered by (court)"), filters=STRIP, validators=[Optional(), Length(max=200)])
+    note = StringField(_l("Note"), filters=STRIP, validators=[Optional(), Length(max=2000)])
+    source_url = optional_url(_l("Source (web address)"))
+
+
+class DecisionForm(VersionedForm):
+    decided_on = DateField(_l("Decided on"), validators=[DataRequired(), Plausible()])
+    court = StringField(_l("Court"), filters=STRIP, validators=[Optional(), Length(max=200)])
+    instance = SelectField(_l("Instance"), choices=_choices(Instance))
+    outcome = SelectField(_l("Outcome"), choices=_choices(Outcome))
+    term_years = IntegerField(_l("Term: years"), default=0, validators=[
+        Optional(), NumberRange(min=0, max=99, message=_l("Enter a number from 0 to 99."))])
+    term_months = IntegerField(_l("Term: months"), default=0, validators=[
+        Optional(), NumberRange(min=0, max=11 * 12, message=_l("Enter a number from 0 to 132."))])
+    term_days = IntegerField(_l("Term: days"), default=0, validators=[
+        Optional(), NumberRange(min=0, max=3650, message=_l("Enter a number from 0 to 3650."))])
+    regime = StringField(_l("Regime (e.g. general regime colony)"), filters=STRIP,
+                         validators=[Optional(), Length(max=200)])
+    credited_days = IntegerField(_l("Days already served, credited"), default=0, validators=[
+        Optional(), NumberRange(min=0, max=36500, message=_l("This cannot be negative."))])
+    release_override = DateField(_l("Release date, if the court stated one"), validators=[Optional(), Plausible()])
+    under_appeal = BooleanField(_l("Under appeal"))
+    note = TextAreaField(_l("Note"), filters=STRIP, validators=[Length(max=5000)])
+    source_url = optional_url(_l("Source (web address)"))
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "decided_on": self.decided_on.data, "court": self.court.data or "",
+            "instance": Instance(self.instance.data), "outcome": Outcome(self.outcome.data),
+            "term_years": self.term_years.data or 0, "term_months": self.term_months.data or 0,
+            "term_days": self.term_days.data or 0, "regime": self.regime.data or "",
+            "credited_days": self.credited_days.data or 0, "release_override": self.release_override.data,
+            "under_appeal": self.under_appeal.data, "note": self.note.data or "",
+            "source_url": self.source_url.data or None,
+        }
+
+
+LOCAL_TIME = _l("In the court's own time zone.")
+
+
+class HearingForm(VersionedForm):
+    kind = SelectField(_l("Kind"), choices=_choices(HearingKind))
+    starts_at = DateTimeLocalField(_l("Date and time"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                   validators=[DataRequired(message=_l("Enter a date and time.")), Plausible()],
+                                   description=LOCAL_TIME)
+    defendants = CheckboxListField(_l("Defendants"), coerce=int, validators=[
+        DataRequired(message=_l("Choose at least one defendant."))])
+    case = SelectField(_l("Case"), coerce=int)
+    court = SelectField(_l("Court"), coerce=int, validate_choice=True)
+    new_court_name = StringField(_l("…or a court not in the list: its name"), filters=STRIP,
+                                 validators=[Optional(), Length(max=200)])
+    new_court_address = StringField(_l("New court's address"), filters=STRIP, validators=[Optional(), Length(max=300)])
+    new_court_timezone = StringField(_l("New court's time zone"), filters=STRIP, default="Europe/Moscow",
+                                     validators=[Optional(), Length(max=64)])
+    duration_minutes = IntegerField(_l("Expected duration (minutes)"), default=120, validators=[
+        DataRequired(), NumberRange(min=1, max=24 * 60, message=_l("Enter 1 to 1440 minutes."))])
+    courtroom = StringField(_l("Courtroom"), filters=STRIP, validators=[Optional(), Length(max=100)])
+    judge = StringField(_l("Judge"), filters=STRIP, validators=[Optional(), Length(max=200)])
+    is_open = BooleanField(_l("Open to the public"), default=True)
+    video_link_note = StringField(_l("Video link or broadcast note"), filters=STRIP,
+                                  validators=[Optional(), Length(max=500)])
+    outcome_note = TextAreaField(_l("Outcome note (public)"), filters=STRIP, validators=[Length(max=5000)])
+    source_url = optional_url(_l("Source (web address)"))
+
+    def validate_court(self, field) -> None:  # noqa: ANN001
+        if not field.data and not self.new_court_name.data:
+            raise ValidationError(_l("Choose a court or name a new one."))
+
+    def values(self) -> dict[str, Any]:
+        return {"kind": HearingKind(self.kind.data), "duration_minutes": self.duration_minutes.data,
+                "courtroom": self.courtroom.data or "", "judge": self.judge.data or "",
+                "is_open": self.is_open.data, "video_link_note": self.video_link_note.data or "",
+                "outcome_note": self.outcome_note.data or "", "source_url": self.source_url.data or None}
+
+
+class PostponeForm(VersionedForm):
+    to = DateTimeLocalField(_l("New date and time"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                            validators=[Optional(), Plausible()],
+                            description=_l("In the court's own time zone. Leave empty if no new date is fixed yet."))
+    reason = StringField(_l("Reason"), filters=STRIP, validators=[Optional(), Length(max=2000)])
+
+
+class CancelForm(VersionedForm):
+    reason = StringField(_l("Reason"), filters=STRIP, validators=[
+        DataRequired(message=_l("Say why the hearing was cancelled.")), Length(max=2000)])
+
+
+class MarkHeldForm(VersionedForm):
+    outcome_note = TextAreaField(_l("What happened (public)"), filters=STRIP, validators=[Length(max=5000)])

@@ -1,0 +1,593 @@
+"""Editors' pages. Thin: check access, parse the form, call one service, commit, redirect.
+
+A form that fails validation is shown again with everything typed and the reason
+next to each field (422). A save over someone else's newer change is refused and
+shown again with what changed in between (409).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
+
+from tracker.auth.roles import admin_required, can_edit, editor_required, require_edit
+from tracker.editing import audit, services
+from tracker.editing.forms import (
+    CancelForm,
+    CaseForm,
+    DecisionForm,
+    DefendantForm,
+    ExtendForm,
+    HearingForm,
+    MarkHeldForm,
+    MeasureForm,
+    PostponeForm,
+)
+from tracker.extensions import db, utcnow
+from tracker.records.logic import current_measure
+from tracker.records.models import (
+    Case,
+    Court,
+    CustodyMeasure,
+    Decision,
+    Defendant,
+    Hearing,
+    HearingStatus,
+)
+
+bp = Blueprint("editing", __name__, url_prefix="/edit")
+admin_bp = Blueprint("editing_admin", __name__)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _get(model: type, ident: int):  # noqa: ANN202
+    return db.session.get(model, ident) or abort(404)
+
+
+def _status(form) -> int:  # noqa: ANN001
+    return 422 if form.errors else 200
+
+
+def _domain_error(form, error: services.DomainError) -> None:  # noqa: ANN001
+    target = getattr(form, error.field, None) if error.field else None
+    if target is None:
+        form.form_errors.append(error.message)
+    else:
+        target.errors = list(target.errors) + [error.message]
+
+
+def _conflict(form, conflict: services.EditConflict):  # noqa: ANN001, ANN202
+    """Keep what the editor typed, show what was saved meanwhile, and let them save again."""
+    db.session.rollback()
+    report = services.explain_conflict(db.session, conflict)
+    form.version.data = str(report.current_version)
+    return report
+
+
+def _limited_cases() -> list[Case]:
+    """Cases the current user may attach things to."""
+    query = sa.select(Case).order_by(Case.title)
+    if not current_user.is_admin and current_user.cases:
+        query = query.where(Case.id.in_([c.id for c in current_user.cases]))
+    return list(db.session.scalars(query))
+
+
+def _cases_by_id(ids: list[int]) -> list[Case]:
+    allowed = {c.id: c for c in _limited_cases()}
+    return [allowed[i] for i in ids if i in allowed]
+
+
+def _editable_defendants() -> list[Defendant]:
+    query = sa.select(Defendant).options(selectinload(Defendant.cases)).order_by(Defendant.name_latin)
+    if not current_user.is_admin and current_user.cases:
+        query = query.where(Defendant.cases.any(Case.id.in_([c.id for c in current_user.cases])))
+    return list(db.session.scalars(query))
+
+
+def _must_pick_case(form) -> bool:  # noqa: ANN001
+    """An editor limited to some cases must attach what they create to one of them."""
+    if current_user.is_admin or not current_user.cases or form.cases.data:
+        return False
+    form.cases.errors = list(form.cases.errors) + [_("Choose one of your cases.")]
+    return True
+
+
+# --- dashboard and admin feed ------------------------------------------------------------
+
+
+@bp.get("/")
+@editor_required
+def dashboard():
+    now = utcnow()
+    cases = _limited_cases()
+    defendants = _editable_defendants()
+    hearing_query = (
+        sa.select(Hearing)
+        .where(Hearing.starts_at >= now - timedelta(days=7))
+        .options(selectinload(Hearing.defendants))
+        .order_by(Hearing.starts_at)
+        .limit(100)
+    )
+    if not current_user.is_admin and current_user.cases:
+        ids = [c.id for c in current_user.cases]
+        hearing_query = hearing_query.where(
+            sa.or_(Hearing.case_id.in_(ids), Hearing.defendants.any(Defendant.cases.any(Case.id.in_(ids))))
+        )
+    hearings = db.session.scalars(hearing_query).all()
+    return render_template("editing/dashboard.html", cases=cases, defendants=defendants, hearings=hearings)
+
+
+@admin_bp.get("/admin/audit")
+@admin_required
+def audit_feed():
+    before = request.args.get("before", type=int)
+    entries = audit.recent(db.session, before_id=before, limit=100)
+    return render_template("editing/audit_feed.html", entries=entries, names=_entity_names(entries))
+
+
+def _entity_names(entries: list) -> dict[tuple[str, int], str]:
+    """Readable names for the records in a list of entries, three queries at most."""
+    wanted: dict[str, set[int]] = {}
+    for entry in entries:
+        wanted.setdefault(entry.entity_type, set()).add(entry.entity_id)
+        if entry.defendant_id:
+            wanted.setdefault("defendant", set()).add(entry.defendant_id)
+    names: dict[tuple[str, int], str] = {}
+    if wanted.get("defendant"):
+        for ident, name in db.session.execute(
+            sa.select(Defendant.id, Defendant.name_latin).where(Defendant.id.in_(wanted["defendant"]))
+        ):
+            names[("defendant", ident)] = name
+    if wanted.get("case"):
+        for ident, title in db.session.execute(sa.select(Case.id, Case.title).where(Case.id.in_(wanted["case"]))):
+            names[("case", ident)] = title
+    if wanted.get("hearing"):
+        for ident, starts_at, court in db.session.execute(
+            sa.select(Hearing.id, Hearing.starts_at, Court.name).join(Court).where(Hearing.id.in_(wanted["hearing"]))
+        ):
+            names[("hearing", ident)] = f"{starts_at:%Y-%m-%d %H:%M} UTC, {court}"
+    return names
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@editor_required
+def new_case():
+    if not current_user.is_admin and current_user.cases:
+        abort(403, description=_("Your account is limited to some cases; an admin can add new ones."))
+    form = CaseForm()
+    if form.validate_on_submit():
+        try:
+            case = services.create_case(db.session, form.values(), by=current_user, now=utcnow())
+        except services.DomainError as error:
+            _domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Case created."))
+            return redirect(url_for("editing.edit_case", case_id=case.id))
+    return render_template("editing/case.html", form=form, case=None, history=[]), _status(form)
+
+
+@bp.route("/cases/<int:case_id>", methods=["GET", "POST"])
+@editor_required
+def edit_case(case_id: int):
+    case = _get(Case, case_id)
+    require_edit(case)
+    form = CaseForm(obj=case if request.method == "GET" else None)
+    if request.method == "GET":
+        form.version.data = str(case.version)
+    report = None
+    if form.validate_on_submit():
+        try:
+            services.update_case(db.session, case, form.values(), expected_version=form.loaded_version(),
+                                 by=current_user, now=utcnow())
+        except services.DomainError as error:
+            _domain_error(form, error)
+        except services.EditConflict as conflict:
+            report = _conflict(form, conflict)
+            case = _get(Case, case_id)
+        else:
+            db.session.commit()
+            flash(_("Case saved."))
+            return redirect(url_for("editing.edit_case", case_id=case.id))
+    history = audit.history(db.session, "case", case.id)
+    status = 409 if report else _status(form)
+    return render_template("editing/case.html", form=form, case=case, history=history, conflict=report), status
+
+
+# --- defendants ------------------------------------------------------------------------------
+
+
+def _defendant_form(defendant: Defendant | None) -> DefendantForm:
+    if request.method == "GET" and defendant is not None:
+        form = DefendantForm(obj=defendant)
+        form.status.data = defendant.status.value
+        form.letters_status.data = defendant.letters_status.value
+        form.cases.data = [c.id for c in defendant.cases]
+        form.version.data = str(defendant.version)
+    else:
+        form = DefendantForm()
+        if request.method == "GET":
+            case_id = request.args.get("case", type=int)
+            form.cases.data = [case_id] if case_id else []
+    form.cases.choices = [SelectChoice(c.id, c.title) for c in _limited_cases()]
+    return form
+
+
+@bp.route("/defendants/new", methods=["GET", "POST"])
+@editor_required
+def new_defendant():
+    form = _defendant_form(None)
+    if form.validate_on_submit() and not _must_pick_case(form):
+        try:
+            person = services.create_defendant(db.session, form.values(), cases=_cases_by_id(form.cases.data),
+                                               by=current_user, now=utcnow())
+        except services.DomainError as error:
+            _domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Defendant created."))
+            return redirect(url_for("editing.edit_defendant", defendant_id=person.id))
+    return render_template("editing/defendant_new.html", form=form), _status(form)
+
+
+def _defendant_page(defendant: Defendant, form: DefendantForm, status: int, report=None):  # noqa: ANN001
+    current = current_measure(defendant.measures)
+    extend = ExtendForm(formdata=None, version=str(defendant.version))
+    return render_template(
+        "editing/defendant.html",
+        defendant=defendant, form=form, extend_form=extend, current_measure=current,
+        hearings=sorted(defendant.hearings, key=lambda h: h.starts_at, reverse=True),
+        history=audit.defendant_history(db.session, defendant.id), conflict=report,
+    ), status
+
+
+@bp.route("/defendants/<int:defendant_id>", methods=["GET", "POST"])
+@editor_required
+def edit_defendant(defendant_id: int):
+    defendant = _get(Defendant, defendant_id)
+    require_edit(defendant)
+    form = _defendant_form(defendant)
+    report = None
+    if form.validate_on_submit():
+        cases = _cases_by_id(form.cases.data)
+        # Cases outside an editor's limits stay as they are; they cannot see or untick them.
+        hidden = [c for c in defendant.cases if c.id not in {x.value for x in form.cases.choices}]
+        try:
+            services.update_defendant(db.session, defendant, form.values(), cases=cases + hidden,
+                                      expected_version=form.loaded_version(), by=current_user, now=utcnow())
+        except services.DomainError as error:
+            _domain_error(form, error)
+        except services.EditConflict as conflict:
+            report = _conflict(form, conflict)
+            defendant = _get(Defendant, defendant_id)
+        else:
+            db.session.commit()
+            flash(_("Saved."))
+            return redirect(url_for("editing.edit_defendant", defendant_id=defendant.id))
+    return _defendant_page(defendant, form, 409 if report else _status(form), report)
+
+
+def _quick_action_page(template: str, form, status: int, report=None, **context):  # noqa: ANN001, ANN202
+    return render_template(template, form=form, conflict=report, **context), (409 if report else status)
+
+
+@bp.route("/defendants/<int:defendant_id>/extend", methods=["GET", "POST"])
+@editor_required
+def extend_custody(defendant_id: int):
+    defendant = _get(Defendant, defendant_id)
+    require_edit(defendant)
+    form = ExtendForm()
+    if request.method == "GET":
+        form.version.data = str(defendant.version)
+    report = None
+    if form.validate_on_submit():
+        try:
+            services.extend_custody(
+                db.session, defendant, form.until.data, ordered_by=form.ordered_by.data or "",
+                note=form.note.data or "", source_url=form.source_url.data or None,
+                expected_version=form.loaded_version(), by=current_user, now=utcnow(),
+            )
+        except services.DomainError as error:
+            _domain_error(form, error)
+        except services.EditConflict as conflict:
+            report = _conflict(form, conflict)
+            defendant = _get(Defendant, defendant_id)
+        else:
+            db.session.commit()
+            flash(_("Extension recorded."))
+            return redirect(url_for("editing.edit_defendant", defendant_id=defendant.id))
+    return _quick_action_page("editing/extend.html", form, _status(form), report, defendant=defendant,
+                              current_measure=current_measure(defendant.measures))
+
+
+@bp.route("/defendants/<int:defendant_id>/measures/new", methods=["GET", "POST"])
+@editor_required
+def new_measure(defendant_id: int):
+    defendant = _get(Defendant, defendant_id)
+    require_edit(defendant)
+    form = MeasureForm()
+    if request.method == "GET":
+        form.version.data = str(defendant.version)
+    report = None
+    if form.validate_on_submit():
+        try:
+            services.add_measure(db.session, defendant, form.values(), expected_version=form.loaded_version(),
+                                 by=current_user, now=utcnow())
+        except services.DomainError as error:
+            _domain_error(form, error)
+        except services.EditConflict as conflict:
+            report = _conflict(form, conflict)
+            defendant = _get(Defendant, defendant_id)
+        else:
+            db.session.commit()
+            flash(_("Measure recorded."))
+            return redirect(url_for("editing.edit_defendant", defendant_id=defendant.id))
+    return _quick_action_page("editing/measure.html", form, _status(form), report, defendant=defendant, measure=None)
+
+
+@bp.route("/measures/<int:measure_id>", methods=["GET", "POST"])
+@editor_required
+def edit_measure(measure_id: int):
+    measure = _get(CustodyMeasure, measure_id)
+    defendant = measure.defendant
+    require_edit(defendant)
+    form = MeasureForm(obj=measure if request.method == "GET" else None)
+    if request.method == "GET":
+        form.kind.data = measure.kind.value
+        form.version.data = str(defendant.version)
+    report = None
+    if form.validate_on_submit():
+        try:
+            services.update_measure(db.session, measure, form.values(), expected_version=form.loaded_version(),
+                                    by=current_user, now=utcnow())
+        except services.DomainError as error:
+            _domain_error(form, error)
+        except services.EditConflict as conflict:
+            report = _conflict(form, conflict)
+            measure = _get(CustodyMeasure, measure_id)
+            defendant = measure.defendant
+        else:
+            db.session.commit()
+            flash(_("Measure saved."))
+            return redirect(url_for("editing.edit_defendant", defendant_id=defendant.id))
+    return _quick_action_page("editing/measure.html", form, _status(form), report, defendant=defendant,
+                              measure=measure)
+
+
+@bp.route("/defendants/<int:defendant_id>/verdict", methods=["GET", "POST"])
+@editor_required
+def record_verdict(defendant_id: int):
+    defendant = _get(Defendant, defendant_id)
+    require_edit(defendant)
+    form = DecisionForm()
+    if request.method == "GET":
+        form.version.data = str(defendant.version)
+    report = None
+    if form.validate_on_submit():
+        case = defendant.cases[0] if len(defendant.cases) == 1 else None
+        try:
+            services.record_decision(db.session, defendant, form.values(), case=case,
+                                     expected_version=form.loaded_version(), by=current_user, now=utcnow())
+        except services.DomainError as error:
+            _domain_error(form, error)
+        except services.EditConflict as conflict:
+            report = _conflict(form, conflict)
+            defendant = _get(Defendant, defendant_id)
+        else:
+            db.session.commit()
+            flash(_("Decision recorded; the status is now: %(status)s.", status=defendant.status.label))
+            return redirect(url_for("editing.edit_defendant", defendant_id=defendant.id))
+    return _quick_action_page("editing/decision.html", form, _status(form), report, defendant=defendant,
+                              decision=None)
+
+
+@bp.route("/decisions/<int:decision_id>", methods=["GET", "POST"])
+@editor_required
+def edit_decision(decision_id: int):
+    decision = _get(Decision, decision_id)
+    defendant = decision.defendant
+    require_edit(defendant)
+    form = DecisionForm(obj=decision if request.method == "GET" else None)
+    if request.method == "GET":
+        form.instance.data = decision.instance.value
+        form.outcome.data = decision.outcome.value
+        form.version.data = str(defendant.version)
+    report = None
+    if form.validate_on_submit():
+        try:
+            services.update_decision(db.session, decision, form.values(), expected_version=form.loaded_version(),
+                                     by=current_user, now=utcnow())
+        except services.DomainError as error:
+            _domain_error(form, error)
+        except services.EditConflict as conflict:
+            report = _conflict(form, conflict)
+            decision = _get(Decision, decision_id)
+            defendant = decision.defendant
+        else:
+            db.session.commit()
+            flash(_("Decision saved."))
+            return redirect(url_for("editing.edit_defendant", defendant_id=defendant.id))
+    return _quick_action_page("editing/decision.html", form, _status(form), report, defendant=defendant,
+                              decision=decision)
+
+
+# --- hearings --------------------------------------------------------------------------------
+
+
+def _hearing_form(hearing: Hearing | None) -> HearingForm:
+    if request.method == "GET" and hearing is not None:
+        form = HearingForm(obj=hearing)
+        form.kind.data = hearing.kind.value
+        form.starts_at.data = hearing.local_start.replace(tzinfo=None)
+        form.defendants.data = [d.id for d in hearing.defendants]
+        form.case.data = hearing.case_id or 0
+        form.court.data = hearing.court_id
+        form.version.data = str(hearing.version)
+    else:
+        form = HearingForm()
+        if request.method == "GET":
+            defendant_id = request.args.get("defendant", type=int)
+            form.defendants.data = [defendant_id] if defendant_id else []
+            form.case.data = request.args.get("case", type=int) or 0
+    defendants = _editable_defendants()
+    if hearing is not None:  # keep co-defendants outside the editor's cases visible and kept
+        defendants += [d for d in hearing.defendants if d not in defendants]
+    form.defendants.choices = [SelectChoice(d.id, d.name_latin) for d in defendants]
+    form.case.choices = [SelectChoice(0, _("(no case)"))] + [SelectChoice(c.id, c.title) for c in _limited_cases()]
+    form.court.choices = [SelectChoice(0, _("(choose)"))] + [
+        SelectChoice(c.id, c.name) for c in db.session.scalars(sa.select(Court).order_by(Court.name))
+    ]
+    return form
+
+
+def _hearing_data(form: HearingForm) -> services.HearingData:
+    now = utcnow()
+    if form.court.data:
+        court = _get(Court, form.court.data)
+    else:
+        court = services.get_or_create_court(
+            db.session, form.new_court_name.data, address=form.new_court_address.data or "",
+            tz=form.new_court_timezone.data or "Europe/Moscow", by=current_user, now=now,
+        )
+    chosen = set(form.defendants.data)
+    defendants = list(db.session.scalars(sa.select(Defendant).where(Defendant.id.in_(chosen)))) if chosen else []
+    case = db.session.get(Case, form.case.data) if form.case.data else None
+    return services.HearingData(court=court, starts_at=services.court_time(form.starts_at.data, court),
+                                defendants=defendants, case=case, values=form.values())
+
+
+def _check_hearing_access(data: services.HearingData, hearing: Hearing | None) -> None:
+    before = {d.id for d in hearing.defendants} if hearing else set()
+    for person in data.defendants:
+        if person.id not in before:
+            require_edit(person)
+    if data.case is not None and (hearing is None or data.case.id != hearing.case_id):
+        require_edit(data.case)
+
+
+@bp.route("/hearings/new", methods=["GET", "POST"])
+@editor_required
+def new_hearing():
+    form = _hearing_form(None)
+    if form.validate_on_submit():
+        try:
+            data = _hearing_data(form)
+            _check_hearing_access(data, None)
+            hearing = services.create_hearing(db.session, data, by=current_user, now=utcnow())
+        except services.DomainError as error:
+            _domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Hearing created."))
+            return redirect(url_for("editing.edit_hearing", hearing_id=hearing.id))
+    return render_template("editing/hearing_new.html", form=form), _status(form)
+
+
+def _hearing_page(hearing: Hearing, form: HearingForm, status: int, report=None):  # noqa: ANN001
+    version = str(hearing.version)
+    return render_template(
+        "editing/hearing.html", hearing=hearing, form=form, conflict=report,
+        postpone_form=PostponeForm(formdata=None, version=version),
+        held_form=MarkHeldForm(formdata=None, version=version),
+        cancel_form=CancelForm(formdata=None, version=version),
+        history=audit.history(db.session, "hearing", hearing.id), now=utcnow(),
+    ), status
+
+
+@bp.route("/hearings/<int:hearing_id>", methods=["GET", "POST"])
+@editor_required
+def edit_hearing(hearing_id: int):
+    hearing = _get(Hearing, hearing_id)
+    require_edit(hearing)
+    form = _hearing_form(hearing)
+    report = None
+    if form.validate_on_submit():
+        try:
+            data = _hearing_data(form)
+            _check_hearing_access(data, hearing)
+            services.update_hearing(db.session, hearing, data, expected_version=form.loaded_version(),
+                                    by=current_user, now=utcnow())
+        except services.DomainError as error:
+            _domain_error(form, error)
+        except services.EditConflict as conflict:
+            report = _conflict(form, conflict)
+            hearing = _get(Hearing, hearing_id)
+        else:
+            db.session.commit()
+            flash(_("Hearing saved."))
+            return redirect(url_for("editing.edit_hearing", hearing_id=hearing.id))
+    return _hearing_page(hearing, form, 409 if report else _status(form), report)
+
+
+def _hearing_action(hearing_id: int, form_class: type, template: str, act):  # noqa: ANN001, ANN202
+    """The shared shape of postpone / mark held / cancel: one form, one service call."""
+    hearing = _get(Hearing, hearing_id)
+    require_edit(hearing)
+    form = form_class()
+    if request.method == "GET":
+        form.version.data = str(hearing.version)
+    report = None
+    if form.validate_on_submit():
+        try:
+            message = act(hearing, form)
+        except services.DomainError as error:
+            _domain_error(form, error)
+        except services.EditConflict as conflict:
+            report = _conflict(form, conflict)
+            hearing = _get(Hearing, hearing_id)
+        else:
+            db.session.commit()
+            flash(message)
+            return redirect(url_for("editing.edit_hearing", hearing_id=hearing.id))
+    return _quick_action_page(template, form, _status(form), report, hearing=hearing)
+
+
+@bp.route("/hearings/<int:hearing_id>/postpone", methods=["GET", "POST"])
+@editor_required
+def postpone_hearing(hearing_id: int):
+    def act(hearing: Hearing, form: PostponeForm) -> str:
+        to = services.court_time(form.to.data, hearing.court) if form.to.data else None
+        services.postpone_hearing(db.session, hearing, to, reason=form.reason.data or "",
+                                  expected_version=form.loaded_version(), by=current_user, now=utcnow())
+        if hearing.status is HearingStatus.POSTPONED:
+            return _("Hearing postponed; no new date yet.")
+        return _("Hearing moved to %(when)s.", when=hearing.local_start.strftime("%Y-%m-%d %H:%M"))
+
+    return _hearing_action(hearing_id, PostponeForm, "editing/postpone.html", act)
+
+
+@bp.route("/hearings/<int:hearing_id>/held", methods=["GET", "POST"])
+@editor_required
+def mark_held(hearing_id: int):
+    def act(hearing: Hearing, form: MarkHeldForm) -> str:
+        services.mark_held(db.session, hearing, form.outcome_note.data or "",
+                           expected_version=form.loaded_version(), by=current_user, now=utcnow())
+        return _("Hearing marked as held.")
+
+    return _hearing_action(hearing_id, MarkHeldForm, "editing/mark_held.html", act)
+
+
+@bp.route("/hearings/<int:hearing_id>/cancel", methods=["GET", "POST"])
+@editor_required
+def cancel_hearing(hearing_id: int):
+    def act(hearing: Hearing, form: CancelForm) -> str:
+        services.cancel_hearing(db.session, hearing, form.reason.data, expected_version=form.loaded_version(),
+                                by=current_user, now=utcnow())
+        return _("Hearing cancelled.")
+
+    return _hearing_action(hearing_id, CancelForm, "editing/cancel.html", act)
+
+
+def can_edit_current(thing) -> bool:  # noqa: ANN001
+    """For templates (also inside imported macros, which see only globals)."""
+    return can_edit(current_user, thing)
