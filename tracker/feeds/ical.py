@@ -237,7 +237,9 @@ def event_key(
     """Everything an event's text is made of, besides the hearing's own (versioned) row.
 
     `court` is (name, address, timezone) (courts carry no version), `case` is
-    (id, version), `defendants` is ((id, version), ...) of the defendants shown.
+    (id, version), `defendants` is ((id, version), ...) of the defendants shown,
+    sorted by id. A defendant's version goes up on every change of its row, hiding
+    included, so a hidden defendant's name never survives in a cached event.
     """
     return (version, court, case, defendants, base_url, domain, locale)
 
@@ -248,7 +250,7 @@ def key_of(hearing: Hearing, variant: str, base_url: str, domain: str, locale: s
         version=hearing.version,
         court=(court.name, court.address, court.timezone),
         case=(hearing.case.id, hearing.case.version) if hearing.case is not None else None,
-        defendants=tuple((d.id, d.version) for d in shown_defendants(hearing, variant)),
+        defendants=tuple(sorted((d.id, d.version) for d in shown_defendants(hearing, variant))),
         base_url=base_url,
         domain=domain,
         locale=locale,

@@ -1,0 +1,94 @@
+"""Fixtures of the feed tests: both parsers, a clean FEEDS_DIR and event cache, users."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import ics
+import pytest
+from icalendar import Calendar
+
+from tracker.extensions import db
+from tracker.feeds import ical, publish
+
+
+@pytest.fixture(autouse=True)
+def fresh_feeds(app):
+    """Each test starts with an empty FEEDS_DIR and cold caches, as after a deploy."""
+    root = Path(app.config["FEEDS_DIR"])
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    ical.EVENTS.clear()
+    publish._RECIPES.clear()
+    yield root
+    ical.EVENTS.clear()
+    publish._RECIPES.clear()
+
+
+@pytest.fixture
+def feeds_dir(fresh_feeds) -> Path:
+    return fresh_feeds
+
+
+class Parsed:
+    """A feed read by `icalendar` and by the strict, independent `ics` parser."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.text = body.decode("utf-8")
+        self.cal = Calendar.from_ical(body)
+        self.strict = ics.Calendar(self.text)  # raises on anything it cannot read
+
+    @property
+    def events(self) -> list:
+        return self.cal.walk("VEVENT")
+
+    def event(self, uid: str):
+        found = [e for e in self.events if str(e["UID"]) == uid]
+        assert len(found) == 1, f"{uid} appears {len(found)} times"
+        return found[0]
+
+    def strict_event(self, uid: str):
+        found = [e for e in self.strict.events if e.uid == uid]
+        assert len(found) == 1
+        return found[0]
+
+    @property
+    def uids(self) -> list[str]:
+        return [str(e["UID"]) for e in self.events]
+
+
+@pytest.fixture
+def parse():
+    return Parsed
+
+
+@pytest.fixture
+def make_user():
+    from tracker.auth.models import Role, User
+
+    counter = iter(range(1, 10**6))
+
+    def make(**kw) -> User:
+        n = next(counter)
+        kw.setdefault("email", f"editor{n}@example.org")
+        kw.setdefault("name", f"Editor {n}")
+        kw.setdefault("role", Role.EDITOR)
+        user = User(**kw)
+        db.session.add(user)
+        db.session.flush()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Log a user in through Flask-Login's session, as the login view would."""
+
+    def log_in(user) -> None:
+        with client.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+
+    return log_in

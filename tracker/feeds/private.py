@@ -1,0 +1,150 @@
+"""An editor's private feed: what only lawyers and case editors should see.
+
+It adds to the public events the defendants hidden from the public, their
+internal notes, the day each custody measure lapses unless extended, and the
+last day to appeal each first-instance decision. It holds only the cases the
+editor may edit (User.cases; none assigned means every case), and is reached by
+a secret token in the URL (User.feed_token): calendar apps cannot log in.
+Replacing or clearing the token revokes every old URL.
+
+Built on request, never written to FEEDS_DIR (a file there would outlive a revoked
+token), in a fixed number of queries.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session, joinedload
+
+from tracker.auth.models import User, new_feed_token
+from tracker.feeds import ical
+from tracker.feeds.publish import FeedSettings, window_clause
+from tracker.records.logic import current_measure
+from tracker.records.models import (
+    CustodyMeasure,
+    Decision,
+    Defendant,
+    Hearing,
+    Instance,
+    MeasureKind,
+    case_defendants,
+    hearing_defendants,
+)
+
+
+def user_by_feed_token(session: Session, token: str) -> User | None:
+    """The active account owning `token`; None for a wrong, revoked or empty one."""
+    if not token or len(token) > 64:
+        return None
+    user = session.scalar(sa.select(User).where(User.feed_token == token))
+    if user is None or not user.active:
+        return None
+    return user
+
+
+def regenerate_feed_token(user: User) -> str:
+    """A new secret: the old URL stops working at once."""
+    user.feed_token = new_feed_token()
+    return user.feed_token
+
+
+def revoke_feed_token(user: User) -> None:
+    user.feed_token = None
+
+
+def private_feed_url(user: User) -> str | None:
+    if not user.feed_token:
+        return None
+    return f"{current_app.config['BASE_URL']}/feeds/private/{user.feed_token}.ics"
+
+
+def _allowed_case_ids(user: User) -> list[int] | None:
+    """None: every case (admins, and editors with no case assigned)."""
+    if user.is_admin or not user.cases:
+        return None
+    return [case.id for case in user.cases]
+
+
+def private_feed(session: Session, user: User, now: datetime) -> bytes:
+    settings = FeedSettings.from_app()
+    with force_locale(settings.locale):
+        return _private_feed(session, user, now, settings)
+
+
+def _private_feed(session: Session, user: User, now: datetime, settings: FeedSettings) -> bytes:
+    appeal_days = current_app.config["APPEAL_DAYS"]
+    allowed = _allowed_case_ids(user)
+    window = window_clause(now, settings.past_days, settings.cancelled_days)
+
+    hearing_query = sa.select(Hearing).where(window)
+    defendant_scope = sa.true()
+    if allowed is not None:
+        in_cases = sa.select(case_defendants.c.defendant_id).where(case_defendants.c.case_id.in_(allowed))
+        linked = sa.select(hearing_defendants.c.hearing_id).where(hearing_defendants.c.defendant_id.in_(in_cases))
+        hearing_query = hearing_query.where(
+            sa.or_(Hearing.case_id.in_(allowed), sa.and_(Hearing.case_id.is_(None), Hearing.id.in_(linked)))
+        )
+        defendant_scope = Defendant.id.in_(in_cases)
+
+    hearings = session.scalars(
+        hearing_query.options(joinedload(Hearing.defendants), joinedload(Hearing.case))
+        .order_by(Hearing.starts_at, Hearing.id)
+    ).unique().all()
+    measures = session.scalars(
+        sa.select(CustodyMeasure).join(Defendant).where(defendant_scope).options(joinedload(CustodyMeasure.defendant))
+    ).all()
+    decisions = session.scalars(
+        sa.select(Decision).join(Defendant).where(defendant_scope).options(joinedload(Decision.defendant))
+    ).all()
+
+    earliest = (now - timedelta(days=settings.past_days)).date()
+    extra: list[tuple[object, bytes]] = []  # (sort key, event)
+    by_defendant: dict[int, list[CustodyMeasure]] = defaultdict(list)
+    for measure in measures:
+        by_defendant[measure.defendant_id].append(measure)
+    for own in by_defendant.values():
+        measure = current_measure(own)
+        if measure is None or measure.ends_on is None or measure.kind is MeasureKind.RELEASED:
+            continue
+        if measure.ends_on >= earliest:
+            extra.append((measure.ends_on, ical.custody_expiry_event(measure, settings.base_url, settings.domain)))
+    appealed = defaultdict(list)
+    for decision in decisions:
+        if decision.instance is not Instance.FIRST:
+            appealed[decision.defendant_id].append(decision.decided_on)
+    for decision in decisions:
+        if decision.instance is not Instance.FIRST:
+            continue
+        if any(day >= decision.decided_on for day in appealed[decision.defendant_id]):
+            continue  # already decided on appeal: the deadline is moot
+        deadline = ical.appeal_deadline(decision, appeal_days)
+        if deadline >= earliest:
+            extra.append((deadline, ical.appeal_deadline_event(decision, appeal_days, settings.base_url, settings.domain)))
+    extra.sort(key=lambda item: (item[0], item[1]))
+
+    zones: dict[str, tuple[int, int]] = {}
+    for hearing in hearings:
+        tzid = hearing.court.timezone
+        first, last = hearing.starts_at.year - 1, hearing.ends_at.year + 1
+        if tzid in zones:
+            first, last = min(first, zones[tzid][0]), max(last, zones[tzid][1])
+        zones[tzid] = (first, last)
+
+    info = ical.FeedInfo(
+        name=_("Private hearings calendar of %(name)s", name=user.name or user.email),
+        description=_(
+            "Includes hidden defendants, internal notes, custody expiry and appeal deadlines. "
+            "Do not share this address."
+        ),
+        url=f"{settings.base_url}/feeds/private",
+        source="",
+        refresh_minutes=settings.refresh_minutes,
+    )
+    events = [ical.event_bytes(h, settings.base_url, ical.PRIVATE, domain=settings.domain) for h in hearings]
+    return ical.assemble(info, zones, events + [text for _day, text in extra])
+
