@@ -26,6 +26,7 @@ def create_app(config: object | str | None = None) -> Flask:
     )
     app.config.from_object(config or "config.Config")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate
 

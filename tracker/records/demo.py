@@ -63,6 +63,11 @@ def at(day: date, hour: int, minute: int = 0, zone: str = MOSCOW) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo(zone))
 
 
+def workday(day: date) -> date:
+    """Courts sit on weekdays: move a Saturday or Sunday to the Monday after."""
+    return day + timedelta(days=(7 - day.weekday()) % 7) if day.weekday() >= 5 else day
+
+
 def extension_chain(
     defendant: Defendant, kind: MeasureKind, start: date, untils: list[date], court: str
 ) -> CustodyMeasure:
@@ -258,9 +263,10 @@ def load_demo(session: Session, today: date) -> None:
 
     # The joint trial of the detained: past sessions held, the next ones twice a week.
     joint = detained[:6]
+    monday = today - timedelta(days=today.weekday())
     for week in range(-6, 6):
-        for weekday_offset, hour in ((1, 11), (3, 14)):
-            day = today + timedelta(days=week * 7 + weekday_offset)
+        for weekday_offset, hour in ((1, 11), (3, 14)):  # Tuesdays and Thursdays
+            day = monday + timedelta(days=week * 7 + weekday_offset)
             past = day < today
             session.add(Hearing(
                 case=bolotnaya, court=mosgorsud, starts_at=at(day, hour), duration_minutes=240,
@@ -273,22 +279,22 @@ def load_demo(session: Session, today: date) -> None:
     for person in detained:
         current = max(person.measures, key=lambda m: m.starts_on)
         session.add(Hearing(
-            case=bolotnaya, court=zamoskvoretsky, starts_at=at(current.until - timedelta(days=5), 10, 30),
+            case=bolotnaya, court=zamoskvoretsky, starts_at=at(workday(current.until - timedelta(days=5)), 10, 30),
             duration_minutes=60, courtroom="12", judge="Demo Judge B. (fictional)",
             kind=HearingKind.CUSTODY_EXTENSION, defendants=[person], is_open=False,
             video_link_note="The defendant takes part by video link from the detention centre.",
         ))
     session.add(Hearing(
-        case=leaflets, court=ural, starts_at=at(today + timedelta(days=9), 10, zone="Asia/Yekaterinburg"),
+        case=leaflets, court=ural, starts_at=at(workday(today + timedelta(days=9)), 10, zone="Asia/Yekaterinburg"),
         duration_minutes=90, courtroom="3", judge="Demo Judge C. (fictional)", kind=HearingKind.PRELIMINARY,
         defendants=[house, ban],
     ))
     session.add(Hearing(
-        case=leaflets, court=mosgorsud, starts_at=at(today + timedelta(days=20), 12), courtroom="401",
+        case=leaflets, court=mosgorsud, starts_at=at(workday(today + timedelta(days=20)), 12), courtroom="401",
         kind=HearingKind.APPEAL, defendants=[sentenced], judge="Demo Judge D. (fictional)",
     ))
     session.add(Hearing(
-        case=bolotnaya, court=mosgorsud, starts_at=at(today + timedelta(days=2), 15), courtroom="635",
+        case=bolotnaya, court=mosgorsud, starts_at=at(workday(today + timedelta(days=2)), 15), courtroom="635",
         kind=HearingKind.OTHER, status=HearingStatus.CANCELLED, defendants=[people[7]],
         outcome_note="Cancelled: the judge is on leave (demo).",
     ))
