@@ -87,6 +87,10 @@ def login(client):
     """Log a user in through Flask-Login's session, as the login view would."""
 
     def log_in(user) -> None:
+        from flask import g
+
+        # requests share the test's app context, where Flask-Login caches the user it loaded
+        g.pop("_login_user", None)
         with client.session_transaction() as session:
             session["_user_id"] = str(user.id)
             session["_fresh"] = True

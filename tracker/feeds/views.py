@@ -107,7 +107,7 @@ def calendar_response(served: Served, *, filename: str, cache: str, download: bo
     if not_modified:
         return Response(status=304, headers=headers)
     body = served.gzipped if zipped else served.body
-    response = Response(body, mimetype=MIMETYPE, headers=headers)
+    response = Response(body, content_type=MIMETYPE, headers=headers)
     if zipped:
         response.headers["Content-Encoding"] = "gzip"
     disposition = "attachment" if download else "inline"
