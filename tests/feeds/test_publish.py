@@ -235,7 +235,7 @@ def test_a_reader_never_sees_a_half_written_file(two_cases, feeds_dir):
     try:
         hearing = db.session.get(Hearing, two_cases["h2"].id)
         for n in range(30):
-            hearing.judge = "Judge " + "x" * (n * 500)  # each version a different length
+            hearing.outcome_note = "Note " + "x" * (n * 500)  # each version a different length
             db.session.commit()
             assert "all.ics" in publish_feeds(NOW).written
     finally:
