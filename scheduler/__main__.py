@@ -1,32 +1,114 @@
-"""`python -m scheduler`: run every job of scheduler.jobs.JOBS on its interval."""
+"""`python -m scheduler`: run every job of scheduler.jobs.JOBS on its interval.
+
+Only the leader works (see scheduler/leader.py); another instance waits as a hot
+standby. SIGTERM or Ctrl-C: no new job starts, a running send finishes the message
+in hand, then the process exits.
+
+    python -m scheduler                 run for ever (production, `make run`)
+    python -m scheduler --once          run each job once and exit (cron, tests)
+    python -m scheduler --once --job send-mail --now 2026-03-02T09:00:00+00:00
+"""
 from __future__ import annotations
 
+import argparse
+import inspect
 import logging
+import signal
+import sys
 from datetime import datetime, timezone
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 
-from scheduler.jobs import JOBS
+from scheduler import runtime
+from scheduler.jobs import JOBS, Job
+from scheduler.leader import NoLock, leader_lock_for
 from tracker import create_app
 
 log = logging.getLogger("scheduler")
+LOCK_CHECK_SECONDS = 10
 
 
-def main() -> None:
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m scheduler", description=__doc__.splitlines()[0])
+    parser.add_argument("--once", action="store_true", help="run each job once, then exit")
+    parser.add_argument("--job", action="append", default=[], help="only this job (repeatable)")
+    parser.add_argument("--now", type=datetime.fromisoformat, help="with --once: the clock (ISO 8601, aware)")
+    parser.add_argument("--no-leader-lock", action="store_true",
+                        help="skip the leader lock (tests of concurrent senders only; never in production)")
+    args = parser.parse_args(argv)
+    if args.now is not None and (not args.once or args.now.tzinfo is None):
+        parser.error("--now needs --once and a time zone (e.g. +00:00)")
+    return args
+
+
+def _selected(names: list[str]) -> list[Job]:
+    jobs = [job for job in JOBS if not names or job.name in names]
+    unknown = set(names) - {job.name for job in JOBS}
+    if unknown:
+        raise SystemExit(f"unknown job(s): {', '.join(sorted(unknown))}; known: {', '.join(j.name for j in JOBS)}")
+    return jobs
+
+
+def _run(job: Job, app, now: datetime | None) -> None:  # noqa: ANN001
+    if now is not None and "now" in inspect.signature(job.run).parameters:
+        job.run(app, now=now)
+    else:
+        job.run(app)
+
+
+def _install_signal_handlers() -> None:
+    def stop(signum, frame):  # noqa: ANN001
+        log.info("received %s: finishing the work in hand, then stopping", signal.Signals(signum).name)
+        runtime.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
     app = create_app()
-    scheduler = BlockingScheduler(timezone="UTC")
-    for job in JOBS:
+    jobs = _selected(args.job)
+    _install_signal_handlers()
+    lock = NoLock() if args.no_leader_lock else leader_lock_for(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not lock.acquire(runtime.stopping):
+        log.info("stopped before becoming the leader")
+        return 0
+    try:
+        if args.once:
+            for job in jobs:
+                if runtime.stopping.is_set():
+                    break
+                log.info("running %s once", job.name)
+                _run(job, app, args.now)
+            return 0
+        return _run_forever(app, jobs, lock)
+    finally:
+        lock.release()
+
+
+def _run_forever(app, jobs: list[Job], lock) -> int:  # noqa: ANN001
+    scheduler = BackgroundScheduler(timezone="UTC")
+    for job in jobs:
         scheduler.add_job(
             job.run, "interval", seconds=job.seconds, args=[app], id=job.name,
             max_instances=1, coalesce=True, next_run_time=datetime.now(timezone.utc),
+            misfire_grace_time=job.seconds,
         )
         log.info("job %s every %ss", job.name, job.seconds)
-    log.info("scheduler started with %d jobs", len(JOBS))
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        log.info("scheduler stopped")
+    scheduler.start()
+    log.info("scheduler started with %d jobs", len(jobs))
+    status = 0
+    while not runtime.stopping.wait(LOCK_CHECK_SECONDS):
+        if not lock.still_held():
+            log.error("the leader lock is lost: stopping so that another instance can lead")
+            runtime.stopping.set()
+            status = 1
+    log.info("stopping: waiting for running jobs to finish")
+    scheduler.shutdown(wait=True)
+    log.info("scheduler stopped")
+    return status
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

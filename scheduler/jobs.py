@@ -32,3 +32,13 @@ def publish_feeds_job(app: Flask) -> None:
 
 
 JOBS.append(Job("publish_feeds", 60, publish_feeds_job))
+
+# Reminders: plan (change notices, due reminders, missed, digests, deadline alerts),
+# send the outbox, and delete sign-ups nobody confirmed.
+from scheduler import reminders as _reminders  # noqa: E402
+
+JOBS += [
+    Job("plan-mail", 30, _reminders.plan_mail),
+    Job("send-mail", 15, _reminders.send_mail),
+    Job("purge-signups", 3600, _reminders.purge_signups),
+]

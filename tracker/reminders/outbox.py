@@ -1,15 +1,17 @@
-"""Writing emails to the outbox. Sending them is the scheduler's job."""
+"""Writing emails to the outbox. Sending them is the scheduler's job (`sending.py`)."""
 from __future__ import annotations
 
 import secrets
 from datetime import datetime
 from email.utils import make_msgid
+from typing import Sequence
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from tracker.mail import compose
 from tracker.reminders.models import OutboxMessage
 
 
@@ -33,15 +35,34 @@ def enqueue_email(
     html_body: str | None = None,
     now: datetime,
     expires_at: datetime | None = None,
+    unsubscribe_url: str | None = None,
+    ics: bytes | Sequence[tuple[str, bytes]] | None = None,
+    subscription_id: int | None = None,
+    check_existing: bool = True,
 ) -> OutboxMessage | None:
     """Record an email to send; returns None when one with this key is already recorded.
 
     Part of the caller's transaction: the email exists exactly when the change that
-    caused it is committed.
+    caused it is committed. The whole message is composed here, once, so every
+    attempt sends the same bytes with the same Message-ID. `check_existing=False`
+    is for callers that already know the key is new (they loaded the keys in bulk).
     """
-    exists = session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
-    if exists is not None:
-        return None
+    if check_existing:
+        exists = session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
+        if exists is not None:
+            return None
+    message_id = new_message_id()
+    raw = compose(
+        message_id=message_id,
+        sender=current_app.config["MAIL_FROM"],
+        recipient=recipient,
+        subject=subject,
+        text_body=text_body,
+        html_body=html_body,
+        date=now,
+        unsubscribe_url=unsubscribe_url,
+        ics=ics,
+    )
     message = OutboxMessage(
         dedupe_key=dedupe_key,
         kind=kind,
@@ -49,10 +70,12 @@ def enqueue_email(
         subject=subject,
         text_body=text_body,
         html_body=html_body,
-        message_id=new_message_id(),
+        message_id=message_id,
         next_attempt_at=now,
         created_at=now,
         expires_at=expires_at,
+        raw=raw,
+        subscription_id=subscription_id,
     )
     session.add(message)
     return message

@@ -1,0 +1,83 @@
+"""Fixtures for the reminders: confirmed subscriptions, an editor, SMTP helpers, hearing changes."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from tracker.extensions import db, limiter
+from tracker.reminders.models import Scope, Subscription
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(app):
+    """Each test starts with empty rate-limit counters (the app lives for the whole session)."""
+    limiter.reset()
+    yield
+
+
+@pytest.fixture
+def make_subscription():
+    counter = iter(range(1, 10**6))
+
+    def make(*, scope: Scope = Scope.ALL, case=None, defendant=None, leads=(1440, 180), digest=False,
+             confirmed: bool = True, email: str | None = None, created_at: datetime | None = None) -> Subscription:
+        key = "all" if scope is Scope.ALL else f"case:{case.id}" if scope is Scope.CASE else f"defendant:{defendant.id}"
+        stamp = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        subscription = Subscription(
+            email=email or f"volunteer{next(counter)}@example.org", scope=scope, case=case,
+            defendant=defendant, scope_key=key, lead_minutes=list(leads), digest=digest,
+            confirmed_at=stamp if confirmed else None, created_at=created_at or stamp,
+        )
+        db.session.add(subscription)
+        db.session.flush()
+        return subscription
+
+    return make
+
+
+@pytest.fixture
+def editor():
+    from tracker.auth.models import Role, User
+
+    user = User(email="editor@example.org", name="Editor", role=Role.EDITOR)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+class _Slow:
+    """An aiosmtpd handler wrapper that waits before accepting each message (server side)."""
+
+    def __init__(self, inner, delay: float) -> None:
+        self.inner = inner
+        self.delay = delay
+
+    async def handle_RCPT(self, *args):  # noqa: ANN002
+        return await self.inner.handle_RCPT(*args)
+
+    async def handle_DATA(self, *args):  # noqa: ANN002
+        await asyncio.sleep(self.delay)
+        return await self.inner.handle_DATA(*args)
+
+
+@pytest.fixture
+def slow_smtp_server(app):
+    """Like smtp_server, but each message takes 50 ms to be accepted: a batch takes long
+    enough for a test to kill the sender in the middle of it."""
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import SMTPServer, _Handler, free_port
+
+    server = SMTPServer(host="127.0.0.1", port=free_port())
+    controller = Controller(_Slow(_Handler(server), 0.05), hostname=server.host, port=server.port)
+    controller.start()
+    saved = app.config["SMTP_HOST"], app.config["SMTP_PORT"]
+    app.config["SMTP_HOST"], app.config["SMTP_PORT"] = server.host, server.port
+    try:
+        yield server
+    finally:
+        controller.stop()
+        app.config["SMTP_HOST"], app.config["SMTP_PORT"] = saved

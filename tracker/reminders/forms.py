@@ -1,0 +1,48 @@
+"""The sign-up and manage forms."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from tracker.reminders.logic import DEFAULT_LEADS, LEAD_CHOICES
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+MODE_CHOICES = [("each", _l("An email before each hearing")), ("digest", _l("A weekly digest instead"))]
+
+
+class ChoicesMixin:
+    mode = RadioField(_l("How"), choices=MODE_CHOICES, default="each")
+    leads = MultiCheckboxField(_l("When"), choices=LEAD_CHOICES, coerce=int, default=DEFAULT_LEADS)
+
+    def validate_leads(self, field):  # noqa: ANN001
+        if self.mode.data == "each" and not field.data:
+            raise ValidationError(_l("Choose at least one time to be reminded, or the weekly digest."))
+
+
+class SignupForm(ChoicesMixin, FlaskForm):
+    email = StringField(
+        _l("Your email"),
+        validators=[DataRequired(_l("Enter your email address.")), Length(max=254), Email(_l("This is not an email address."))],
+        render_kw={"autocomplete": "email", "type": "email"},
+    )
+    # "all", "case:<slug>" or "defendant:<slug>"
+    follow = RadioField(_l("Follow"), validators=[DataRequired()])
+    next = HiddenField()
+    submit = SubmitField(_l("Remind me"))
+
+
+class ManageForm(ChoicesMixin, FlaskForm):
+    submit = SubmitField(_l("Save"))
+
+
+class NotesForm(FlaskForm):
+    notes = TextAreaField(_l("Practical notes for hearing-goers"), validators=[Length(max=5000)])
+    submit = SubmitField(_l("Save"))

@@ -1,0 +1,214 @@
+"""Sign-up, confirmation, manage/unsubscribe pages, and the admins' outbox and notes pages.
+
+Thin: parse the form, call `reminders.logic`, commit, flash, redirect.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from tracker.auth.roles import admin_required, public, token_access
+from tracker.extensions import csrf, db, limiter, utcnow
+from tracker.records.models import Case, Defendant
+from tracker.reminders import logic
+from tracker.reminders.forms import ManageForm, NotesForm, SignupForm
+from tracker.reminders.models import Scope
+from tracker.reminders.sending import retry_failed
+
+bp = Blueprint("reminders", __name__, url_prefix="/reminders")
+
+
+def follow_choices(feed_scope: tuple[str, object] | None) -> list[tuple[str, str]]:
+    """What a sign-up form on this page can follow: the page's own subject, or everything."""
+    kind, thing = feed_scope or ("all", None)
+    choices = []
+    if kind == "defendant" and thing is not None:
+        choices.append((f"defendant:{thing.slug}", _("Hearings of %(name)s", name=thing.name_latin)))
+    elif kind == "case" and thing is not None:
+        choices.append((f"case:{thing.slug}", _("Hearings in the case “%(title)s”", title=thing.title)))
+    choices.append(("all", _("All public hearings")))
+    return choices
+
+
+def signup_form(feed_scope: tuple[str, object] | None = None, next_url: str | None = None) -> SignupForm:
+    form = SignupForm(formdata=None)
+    form.follow.choices = follow_choices(feed_scope)
+    form.follow.data = form.follow.choices[0][0]
+    form.next.data = next_url or (request.full_path.rstrip("?") if request else "/")
+    return form
+
+
+def _resolve(follow: str) -> tuple[Scope, Case | None, Defendant | None] | None:
+    if follow == "all":
+        return Scope.ALL, None, None
+    kind, _sep, slug = follow.partition(":")
+    if kind == "case" and slug:
+        case = db.session.scalar(db.select(Case).where(Case.slug == slug))
+        return (Scope.CASE, case, None) if case is not None else None
+    if kind == "defendant" and slug:
+        person = db.session.scalar(
+            db.select(Defendant).where(Defendant.slug == slug, Defendant.is_public.is_(True))
+        )
+        return (Scope.DEFENDANT, None, person) if person is not None else None
+    return None
+
+
+def _safe_next(value: str | None) -> str:
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return url_for("records.index")
+
+
+def _signup_limit() -> str:
+    return current_app.config["REMINDER_SIGNUP_LIMIT"]
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(_signup_limit, methods=["POST"])
+@public
+def signup():
+    form = SignupForm()
+    follow = request.values.get("follow", "all")
+    target = _resolve(follow)
+    if target is None:
+        target, follow = (Scope.ALL, None, None), "all"
+    scope, case, person = target
+    scope_of_page = ("defendant", person) if person else ("case", case) if case else ("all", None)
+    form.follow.choices = follow_choices(scope_of_page)
+    if request.method == "GET":
+        form = signup_form(scope_of_page, request.args.get("next"))
+        return render_template("reminders/signup.html", form=form)
+    if not form.validate():
+        return render_template("reminders/signup.html", form=form), 400
+    try:
+        logic.sign_up(
+            db.session, email=form.email.data, scope=scope, case=case, defendant=person,
+            lead_minutes=form.leads.data or [], digest=form.mode.data == "digest", now=utcnow(),
+        )
+        db.session.commit()
+    except logic.InvalidEmail as error:
+        db.session.rollback()
+        form.email.errors = [*form.email.errors, str(error)]
+        return render_template("reminders/signup.html", form=form), 400
+    except IntegrityError:  # the same sign-up sent twice at once: the first one won
+        db.session.rollback()
+    # The same words whether the address was new, unconfirmed or already following.
+    flash(_("Thank you. We sent a message to that address: open the link in it to confirm."), "success")
+    if current_app.config.get("DEV_MAIL_DIR"):
+        flash(_("Development mode: read the caught email at /dev/mail."), "info")
+    return redirect(_safe_next(form.next.data) + "#reminders")
+
+
+@bp.route("/confirm/<signed>", methods=["GET", "POST"])
+@token_access
+def confirm(signed: str):
+    """GET shows a button; only the POST confirms (mail scanners open links, they do not press buttons)."""
+    now = utcnow()
+    if request.method == "GET":
+        try:
+            subscription = logic.check_confirm_link(db.session, signed, now)
+        except (logic.BadLink, logic.ExpiredLink) as error:
+            return render_template("reminders/link_error.html", message=str(error)), 404
+        return render_template(
+            "reminders/confirm.html", signed=signed, what=logic.describe(subscription),
+            confirmed=subscription.is_confirmed,
+        )
+    try:
+        subscription = logic.confirm(db.session, signed, now)
+    except (logic.BadLink, logic.ExpiredLink) as error:
+        return render_template("reminders/link_error.html", message=str(error)), 404
+    db.session.commit()
+    flash(_("Confirmed: you will get reminders for %(what)s.", what=logic.describe(subscription)), "success")
+    return redirect(url_for("reminders.manage", token=subscription.token))
+
+
+def _subscription_or_404(token: str):
+    subscription = logic.find_by_token(db.session, token)
+    if subscription is None:
+        abort(404, description=_("This link is not valid any more: perhaps you already unsubscribed."))
+    return subscription
+
+
+def masked(email: str) -> str:
+    local, _sep, domain = email.partition("@")
+    return f"{local[:1]}…@{domain}"
+
+
+@bp.route("/manage/<token>", methods=["GET", "POST"])
+@token_access
+def manage(token: str):
+    subscription = _subscription_or_404(token)
+    form = ManageForm(obj=None)
+    if request.method == "GET":
+        form.mode.data = "digest" if subscription.digest else "each"
+        form.leads.data = list(subscription.lead_minutes)
+    elif form.validate():
+        logic.change_choices(subscription, lead_minutes=form.leads.data or [], digest=form.mode.data == "digest")
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("reminders.manage", token=token))
+    status = 200 if request.method == "GET" else 400
+    return render_template(
+        "reminders/manage.html", form=form, subscription=subscription, address=masked(subscription.email),
+        what=logic.describe(subscription),
+    ), status
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt
+@token_access
+def unsubscribe(token: str):
+    """RFC 8058 one-click unsubscribe: a POST with no cookie and no CSRF token must work.
+
+    A GET (a mail scanner, a preview) only shows the manage page. The token in the
+    path is the credential; CSRF protection adds nothing for a request that can only
+    remove the token holder's own subscription.
+    """
+    if request.method == "GET":
+        return redirect(url_for("reminders.manage", token=token))
+    subscription = logic.find_by_token(db.session, token)
+    if subscription is not None:
+        logic.unsubscribe(db.session, subscription)
+        db.session.commit()
+    if request.form.get("List-Unsubscribe") == "One-Click":
+        return _("You are unsubscribed."), 200, {"Content-Type": "text/plain; charset=utf-8"}
+    return render_template("reminders/unsubscribed.html")
+
+
+# --- admins ----------------------------------------------------------------------------
+
+
+@bp.get("/admin/outbox")
+@admin_required
+def admin_outbox():
+    return render_template(
+        "reminders/admin_outbox.html", failed=logic.failed_messages(db.session),
+        counts=logic.outbox_counts(db.session),
+    )
+
+
+@bp.post("/admin/outbox/<int:message_id>/retry")
+@admin_required
+def admin_retry(message_id: int):
+    if not retry_failed(db.session, message_id, utcnow()):
+        abort(404, description=_("There is no failed message with this number."))
+    db.session.commit()
+    flash(_("The message will be sent again within a minute."), "success")
+    return redirect(url_for("reminders.admin_outbox"))
+
+
+@bp.route("/admin/notes", methods=["GET", "POST"])
+@admin_required
+def admin_notes():
+    form = NotesForm()
+    if request.method == "GET":
+        from tracker.reminders.compose import practical_notes
+
+        form.notes.data = practical_notes(db.session)
+    elif form.validate():
+        logic.save_practical_notes(db.session, form.notes.data or "")
+        db.session.commit()
+        flash(_("Saved: the next reminders carry these notes."), "success")
+        return redirect(url_for("reminders.admin_notes"))
+    return render_template("reminders/admin_notes.html", form=form), 200 if request.method == "GET" else 400
