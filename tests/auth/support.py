@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask.testing import FlaskClient
 
 from tracker.auth import logic
 from tracker.auth.models import Role, User
@@ -11,6 +12,23 @@ from tracker.extensions import db
 
 PASSWORD = "correct horse battery"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class RequestClient(FlaskClient):
+    """A test client whose every request gets its own app context, as in production.
+
+    The suite's autouse fixture keeps one app context open for the whole test; Flask
+    reuses it for requests, so `g` (where Flask-WTF caches the CSRF token) and the
+    database session would otherwise leak from one request into the next.
+    """
+
+    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def new_client(app) -> RequestClient:  # noqa: ANN001
+    return RequestClient(app, app.response_class, use_cookies=True)
 
 
 def csrf_token(client, path: str = "/login") -> str:
@@ -57,14 +75,19 @@ def editor(make_user) -> User:
 
 
 @pytest.fixture
+def anon_client(app) -> RequestClient:
+    return new_client(app)
+
+
+@pytest.fixture
 def editor_client(app, editor):
-    client = app.test_client()
+    client = new_client(app)
     assert log_in(client, editor.email).status_code == 302
     return client
 
 
 @pytest.fixture
 def admin_client(app, admin):
-    client = app.test_client()
+    client = new_client(app)
     assert log_in(client, admin.email).status_code == 302
     return client

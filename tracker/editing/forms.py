@@ -23,7 +23,7 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, URL, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
 
 from tracker.auth.forms import CheckboxListField
 from tracker.records.models import (
@@ -135,7 +135,7 @@ class DefendantForm(VersionedForm):
 
 class MeasureForm(VersionedForm):
     kind = SelectField(_l("Measure"), choices=_choices(MeasureKind))
-    starts_on = DateField(_l("From"), validators=[DataRequired(), Plausible()])
+    starts_on = DateField(_l("From"), validators=[InputRequired(message=_l("Enter a date.")), Plausible()])
     until = DateField(_l("Until"), validators=[Optional(), Plausible()])
     next_review_on = DateField(_l("Next review"), validators=[Optional(), Plausible()],
                                description=_l("For measures without an end date, e.g. treatment."))
@@ -150,14 +150,14 @@ class MeasureForm(VersionedForm):
 
 
 class ExtendForm(VersionedForm):
-    until = DateField(_l("Extended until"), validators=[DataRequired(), Plausible()])
+    until = DateField(_l("Extended until"), validators=[InputRequired(message=_l("Enter a date.")), Plausible()])
     ordered_by = StringField(_l("Ordered by (court)"), filters=STRIP, validators=[Optional(), Length(max=200)])
     note = StringField(_l("Note"), filters=STRIP, validators=[Optional(), Length(max=2000)])
     source_url = optional_url(_l("Source (web address)"))
 
 
 class DecisionForm(VersionedForm):
-    decided_on = DateField(_l("Decided on"), validators=[DataRequired(), Plausible()])
+    decided_on = DateField(_l("Decided on"), validators=[InputRequired(message=_l("Enter a date.")), Plausible()])
     court = StringField(_l("Court"), filters=STRIP, validators=[Optional(), Length(max=200)])
     instance = SelectField(_l("Instance"), choices=_choices(Instance))
     outcome = SelectField(_l("Outcome"), choices=_choices(Outcome))
@@ -194,7 +194,7 @@ LOCAL_TIME = _l("In the court's own time zone.")
 class HearingForm(VersionedForm):
     kind = SelectField(_l("Kind"), choices=_choices(HearingKind))
     starts_at = DateTimeLocalField(_l("Date and time"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-                                   validators=[DataRequired(message=_l("Enter a date and time.")), Plausible()],
+                                   validators=[InputRequired(message=_l("Enter a date and time.")), Plausible()],
                                    description=LOCAL_TIME)
     defendants = CheckboxListField(_l("Defendants"), coerce=int, validators=[
         DataRequired(message=_l("Choose at least one defendant."))])

@@ -9,9 +9,10 @@ check and the commit (a concurrent commit makes the UPDATE match no row).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -77,13 +78,16 @@ def _check_version(obj: Case | Defendant | Hearing, expected: int | None, entity
         raise EditConflict(entity_type, obj.id, expected, obj.id if entity_type == "defendant" else None)
 
 
-def _flush(session: Session, obj: Case | Defendant | Hearing, loaded: int, entity_type: str) -> None:
-    """Flush, turning a lost race on the version column into an EditConflict.
+@contextmanager
+def _guard(session: Session, obj: Case | Defendant | Hearing, entity_type: str) -> Iterator[None]:
+    """Run a change and flush it, turning a lost race on the version column into an EditConflict.
 
-    The transaction is rolled back: nothing of this change is kept.
+    Any flush inside (autoflush on a lazy load, say) may be the one that loses; the
+    transaction is rolled back then, so nothing of this change is kept.
     """
-    obj_id = obj.id
+    loaded, obj_id = obj.version, obj.id
     try:
+        yield
         session.flush()
     except StaleDataError:
         session.rollback()
@@ -124,15 +128,14 @@ def update_case(
     now: datetime,
 ) -> Case:
     _check_version(case, expected_version, "case")
-    loaded = case.version
-    _check_slug(session, Case, values.get("slug", case.slug), case.id)
-    before = audit.snapshot(case, CASE_FIELDS)
-    _set(case, values, CASE_FIELDS)
-    case.updated_at = now
-    changes = audit.diff(before, audit.snapshot(case, CASE_FIELDS))
-    audit.record(session, action="update", entity_type="case", entity_id=case.id, changes=changes,
-                 by=by, now=now)
-    _flush(session, case, loaded, "case")
+    with _guard(session, case, "case"):
+        _check_slug(session, Case, values.get("slug", case.slug), case.id)
+        before = audit.snapshot(case, CASE_FIELDS)
+        _set(case, values, CASE_FIELDS)
+        case.updated_at = now
+        changes = audit.diff(before, audit.snapshot(case, CASE_FIELDS))
+        audit.record(session, action="update", entity_type="case", entity_id=case.id, changes=changes,
+                     by=by, now=now)
     return case
 
 
@@ -164,17 +167,16 @@ def update_defendant(
     expected_version: int | None, by: User, now: datetime,
 ) -> Defendant:
     _check_version(defendant, expected_version, "defendant")
-    loaded = defendant.version
-    _check_slug(session, Defendant, values.get("slug", defendant.slug), defendant.id)
-    before = _defendant_snapshot(defendant)
-    _set(defendant, values, DEFENDANT_FIELDS)
-    if cases is not None:
-        defendant.cases = list(cases)
-    defendant.updated_at = now  # a change of cases alone must raise the version too
-    changes = audit.diff(before, _defendant_snapshot(defendant))
-    audit.record(session, action="update", entity_type="defendant", entity_id=defendant.id,
-                 defendant_id=defendant.id, changes=changes, by=by, now=now)
-    _flush(session, defendant, loaded, "defendant")
+    with _guard(session, defendant, "defendant"):
+        _check_slug(session, Defendant, values.get("slug", defendant.slug), defendant.id)
+        before = _defendant_snapshot(defendant)
+        _set(defendant, values, DEFENDANT_FIELDS)
+        if cases is not None:
+            defendant.cases = list(cases)
+        defendant.updated_at = now  # a change of cases alone must raise the version too
+        changes = audit.diff(before, _defendant_snapshot(defendant))
+        audit.record(session, action="update", entity_type="defendant", entity_id=defendant.id,
+                     defendant_id=defendant.id, changes=changes, by=by, now=now)
     return defendant
 
 
@@ -208,17 +210,16 @@ def add_measure(
     expected_version: int | None, by: User, now: datetime, action: str = "create",
 ) -> CustodyMeasure:
     _check_version(defendant, expected_version, "defendant")
-    loaded = defendant.version
-    _check_measure_dates(values)
-    measure = CustodyMeasure(created_at=now, extends=extends)
-    _set(measure, values, MEASURE_FIELDS)
-    defendant.measures.append(measure)
-    defendant.updated_at = now
-    changes = audit.diff({}, audit.snapshot(measure, MEASURE_FIELDS))
-    if extends is not None:
-        changes["extends_id"] = [None, extends.id]
-    _sync_status_with_measure(defendant, changes)
-    _flush(session, defendant, loaded, "defendant")  # one UPDATE of the defendant: one version
+    with _guard(session, defendant, "defendant"):
+        _check_measure_dates(values)
+        measure = CustodyMeasure(created_at=now, extends=extends)
+        _set(measure, values, MEASURE_FIELDS)
+        defendant.measures.append(measure)
+        defendant.updated_at = now
+        changes = audit.diff({}, audit.snapshot(measure, MEASURE_FIELDS))
+        if extends is not None:
+            changes["extends_id"] = [None, extends.id]
+        _sync_status_with_measure(defendant, changes)
     audit.record(session, action=action, entity_type="custody_measure", entity_id=measure.id,
                  defendant_id=defendant.id, changes=changes, by=by, now=now)
     return measure
@@ -230,16 +231,15 @@ def update_measure(
 ) -> CustodyMeasure:
     defendant = measure.defendant
     _check_version(defendant, expected_version, "defendant")
-    loaded = defendant.version
-    _check_measure_dates({k: getattr(measure, k) if k not in values else values[k] for k in MEASURE_FIELDS})
-    before = audit.snapshot(measure, MEASURE_FIELDS)
-    _set(measure, values, MEASURE_FIELDS)
-    defendant.updated_at = now
-    changes = audit.diff(before, audit.snapshot(measure, MEASURE_FIELDS))
-    _sync_status_with_measure(defendant, changes)
-    audit.record(session, action="update", entity_type="custody_measure", entity_id=measure.id,
-                 defendant_id=defendant.id, changes=changes, by=by, now=now)
-    _flush(session, defendant, loaded, "defendant")
+    with _guard(session, defendant, "defendant"):
+        _check_measure_dates({k: getattr(measure, k) if k not in values else values[k] for k in MEASURE_FIELDS})
+        before = audit.snapshot(measure, MEASURE_FIELDS)
+        _set(measure, values, MEASURE_FIELDS)
+        defendant.updated_at = now
+        changes = audit.diff(before, audit.snapshot(measure, MEASURE_FIELDS))
+        _sync_status_with_measure(defendant, changes)
+        audit.record(session, action="update", entity_type="custody_measure", entity_id=measure.id,
+                     defendant_id=defendant.id, changes=changes, by=by, now=now)
     return measure
 
 
@@ -274,19 +274,18 @@ def record_decision(
 ) -> Decision:
     """A verdict (or appeal decision) and the status it puts the defendant in."""
     _check_version(defendant, expected_version, "defendant")
-    loaded = defendant.version
-    _check_decision(values)
-    decision = Decision(created_at=now, case=case)
-    _set(decision, values, DECISION_FIELDS)
-    defendant.decisions.append(decision)
-    defendant.updated_at = now
-    changes = audit.diff({}, audit.snapshot(decision, DECISION_FIELDS))
-    if _latest(list(defendant.decisions), "decided_on") is decision:  # it is the sentence in force
-        status = status_after_decision(decision)
-        if status is not None and status is not defendant.status:
-            changes["status"] = [audit.plain(defendant.status), status.value]
-            defendant.status = status
-    _flush(session, defendant, loaded, "defendant")
+    with _guard(session, defendant, "defendant"):
+        _check_decision(values)
+        decision = Decision(created_at=now, case=case)
+        _set(decision, values, DECISION_FIELDS)
+        defendant.decisions.append(decision)
+        defendant.updated_at = now
+        changes = audit.diff({}, audit.snapshot(decision, DECISION_FIELDS))
+        if _latest(list(defendant.decisions), "decided_on") is decision:  # it is the sentence in force
+            status = status_after_decision(decision)
+            if status is not None and status is not defendant.status:
+                changes["status"] = [audit.plain(defendant.status), status.value]
+                defendant.status = status
     audit.record(session, action="record_decision", entity_type="decision", entity_id=decision.id,
                  defendant_id=defendant.id, changes=changes, by=by, now=now)
     return decision
@@ -298,15 +297,14 @@ def update_decision(
 ) -> Decision:
     defendant = decision.defendant
     _check_version(defendant, expected_version, "defendant")
-    loaded = defendant.version
-    _check_decision(values)
-    before = audit.snapshot(decision, DECISION_FIELDS)
-    _set(decision, values, DECISION_FIELDS)
-    defendant.updated_at = now
-    changes = audit.diff(before, audit.snapshot(decision, DECISION_FIELDS))
-    audit.record(session, action="update", entity_type="decision", entity_id=decision.id,
-                 defendant_id=defendant.id, changes=changes, by=by, now=now)
-    _flush(session, defendant, loaded, "defendant")
+    with _guard(session, defendant, "defendant"):
+        _check_decision(values)
+        before = audit.snapshot(decision, DECISION_FIELDS)
+        _set(decision, values, DECISION_FIELDS)
+        defendant.updated_at = now
+        changes = audit.diff(before, audit.snapshot(decision, DECISION_FIELDS))
+        audit.record(session, action="update", entity_type="decision", entity_id=decision.id,
+                     defendant_id=defendant.id, changes=changes, by=by, now=now)
     return decision
 
 
@@ -381,14 +379,13 @@ def update_hearing(
     now: datetime,
 ) -> Hearing:
     _check_version(hearing, expected_version, "hearing")
-    loaded = hearing.version
-    before = _hearing_snapshot(hearing)
-    _apply_hearing(hearing, data)
-    hearing.updated_at = now  # a change of defendants alone must raise the version too
-    changes = audit.diff(before, _hearing_snapshot(hearing))
-    audit.record(session, action="update", entity_type="hearing", entity_id=hearing.id,
-                 changes=changes, by=by, now=now)
-    _flush(session, hearing, loaded, "hearing")
+    with _guard(session, hearing, "hearing"):
+        before = _hearing_snapshot(hearing)
+        _apply_hearing(hearing, data)
+        hearing.updated_at = now  # a change of defendants alone must raise the version too
+        changes = audit.diff(before, _hearing_snapshot(hearing))
+        audit.record(session, action="update", entity_type="hearing", entity_id=hearing.id,
+                     changes=changes, by=by, now=now)
     return hearing
 
 
@@ -397,14 +394,13 @@ def _change_hearing(
     expected_version: int | None, by: User, now: datetime,
 ) -> Hearing:
     _check_version(hearing, expected_version, "hearing")
-    loaded = hearing.version
-    before = audit.snapshot(hearing, HEARING_FIELDS)
-    _set(hearing, values, HEARING_FIELDS)
-    hearing.updated_at = now
-    changes = audit.diff(before, audit.snapshot(hearing, HEARING_FIELDS))
-    audit.record(session, action=action, entity_type="hearing", entity_id=hearing.id, changes=changes,
-                 note=note, by=by, now=now)
-    _flush(session, hearing, loaded, "hearing")
+    with _guard(session, hearing, "hearing"):
+        before = audit.snapshot(hearing, HEARING_FIELDS)
+        _set(hearing, values, HEARING_FIELDS)
+        hearing.updated_at = now
+        changes = audit.diff(before, audit.snapshot(hearing, HEARING_FIELDS))
+        audit.record(session, action=action, entity_type="hearing", entity_id=hearing.id, changes=changes,
+                     note=note, by=by, now=now)
     return hearing
 
 

@@ -56,6 +56,7 @@ def _status(form) -> int:  # noqa: ANN001
 
 
 def _domain_error(form, error: services.DomainError) -> None:  # noqa: ANN001
+    db.session.rollback()  # nothing half-changed may be flushed while the page is drawn again
     target = getattr(form, error.field, None) if error.field else None
     if target is None:
         form.form_errors.append(error.message)
