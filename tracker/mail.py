@@ -17,6 +17,7 @@ from email.utils import format_datetime, parseaddr
 from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
+HEADERS_UNFOLDED = SMTP.clone(max_line_length=998)
 
 
 def compose(
@@ -53,7 +54,10 @@ def compose(
             calendar, maintype="text", subtype="calendar", filename=filename,
             params={"method": "PUBLISH"},
         )
-    return message.as_bytes(policy=SMTP)
+    # Bodies are encoded for 78-column lines (set above); headers may run to RFC 5322's
+    # hard limit, because Python folds a subject of 70-odd characters onto a line of its own,
+    # which some clients show with a leading space.
+    return message.as_bytes(policy=HEADERS_UNFOLDED)
 
 
 class ConnectionProblem(Exception):

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
+from tests.auth.support import admin, admin_client, editor, editor_client, make_user  # noqa: F401
 from tracker.extensions import db, limiter
 from tracker.reminders.models import Scope, Subscription
 
@@ -36,16 +37,6 @@ def make_subscription():
         return subscription
 
     return make
-
-
-@pytest.fixture
-def editor():
-    from tracker.auth.models import Role, User
-
-    user = User(email="editor@example.org", name="Editor", role=Role.EDITOR)
-    db.session.add(user)
-    db.session.flush()
-    return user
 
 
 class _Slow:

@@ -1,0 +1,132 @@
+"""Postponements, moves and cancellations reach followers; no reminder goes out for an old time.
+
+Hearings are changed through the editing services, as editors change them.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.reminders.helpers import minutes, outbox
+from tracker.editing import services
+from tracker.extensions import db
+from tracker.reminders import logic
+from tracker.reminders.models import OutboxStatus
+from tracker.reminders.sending import send_pending
+
+
+def run_minute(clock):
+    """What the scheduler does every minute, in its order."""
+    logic.notify_hearing_changes(db.session, clock)
+    db.session.commit()
+    logic.enqueue_due(db.session, clock)
+    db.session.commit()
+    return send_pending(db.session, clock)
+
+
+@pytest.fixture
+def followed(now, make_hearing, make_subscription):
+    hearing = make_hearing(starts_at=now + timedelta(days=2), courtroom="Room 1")
+    volunteer = make_subscription(leads=(1440, 180))
+    db.session.commit()
+    run_minute(now)  # the change job has seen the hearing as it is
+    return hearing, volunteer
+
+
+def test_a_postponement_sends_the_notice_and_suppresses_the_old_reminder(
+    now, followed, editor, smtp_server
+):
+    hearing, volunteer = followed
+    old_start = hearing.starts_at
+    # the 1-day reminder is recorded but the mail server is slow: still pending
+    day_before = old_start - minutes(1440)
+    logic.enqueue_due(db.session, day_before)
+    db.session.commit()
+    assert [m.status for m in outbox("reminder")] == [OutboxStatus.PENDING]
+
+    services.postpone_hearing(db.session, hearing, old_start + timedelta(days=7), by=editor, now=day_before)
+    db.session.commit()
+    run_minute(day_before + minutes(1))
+
+    [notice] = smtp_server.received_by(volunteer.email)
+    assert notice["Subject"].startswith("Moved to ")
+    text = notice.get_body(preferencelist=("plain",)).get_content()
+    assert "It was set for " + old_start.astimezone(hearing.court.tz).strftime("%a %d %b %Y, %H:%M") in text
+    assert [m.status for m in outbox("reminder")] == [OutboxStatus.SUPERSEDED]
+
+    # the old time passes: nothing more; the new time's reminder comes at its moment
+    for clock in (old_start - minutes(180), old_start + minutes(1)):
+        assert run_minute(clock).sent == 0
+    new_day_before = hearing.starts_at - minutes(1440)
+    assert run_minute(new_day_before).sent == 1
+    received = smtp_server.received_by(volunteer.email)
+    assert len(received) == 2 and received[1]["Subject"].startswith("Tue 10 Mar") is False
+    assert "hearing of" in received[1]["Subject"]
+    assert run_minute(new_day_before + minutes(1)).sent == 0
+
+
+def test_the_change_job_is_idempotent(now, followed, editor, smtp_server):
+    hearing, volunteer = followed
+    services.postpone_hearing(db.session, hearing, hearing.starts_at + timedelta(days=1), by=editor, now=now)
+    db.session.commit()
+    for i in range(3):
+        logic.notify_hearing_changes(db.session, now + minutes(i))
+        db.session.commit()
+    assert len(outbox("hearing_change")) == 1
+
+
+def test_a_hearing_moved_earlier_past_an_unfired_lead_time_gets_that_reminder_at_once(
+    now, followed, editor, smtp_server
+):
+    hearing, volunteer = followed  # in 2 days; the 1-day reminder has not fired
+    services.postpone_hearing(db.session, hearing, now + timedelta(hours=20), by=editor, now=now)
+    db.session.commit()
+    report = run_minute(now + minutes(1))
+    subjects = [m["Subject"] for m in smtp_server.received_by(volunteer.email)]
+    assert report.sent == 2
+    assert any(s.startswith("Moved to ") for s in subjects)
+    assert any("hearing of" in s and not s.startswith("Moved") for s in subjects)
+    assert run_minute(now + minutes(2)).sent == 0
+
+
+def test_a_cancellation_sends_the_notice_and_nothing_else(now, followed, editor, smtp_server):
+    hearing, volunteer = followed
+    services.cancel_hearing(db.session, hearing, "The judge is ill.", by=editor, now=now)
+    db.session.commit()
+    clock = now + minutes(1)
+    while clock < hearing.starts_at + timedelta(hours=1):
+        run_minute(clock)
+        clock += timedelta(hours=1)
+    [notice] = smtp_server.received_by(volunteer.email)
+    assert notice["Subject"].startswith("Cancelled: hearing of")
+    assert "The judge is ill." in notice.get_body(preferencelist=("plain",)).get_content()
+    assert outbox("reminder") == []
+
+
+def test_postponed_without_a_date_then_given_one(now, followed, editor, smtp_server):
+    hearing, volunteer = followed
+    services.postpone_hearing(db.session, hearing, None, by=editor, now=now)
+    db.session.commit()
+    run_minute(now + minutes(1))
+    services.postpone_hearing(db.session, hearing, now + timedelta(days=10), by=editor, now=now + minutes(2))
+    db.session.commit()
+    run_minute(now + minutes(3))
+    subjects = [m["Subject"] for m in smtp_server.received_by(volunteer.email)]
+    assert subjects[0].startswith("Postponed, no new date yet")
+    assert subjects[1].startswith("Moved to ")
+    assert len(subjects) == 2
+
+
+def test_an_edit_that_does_not_move_the_hearing_repeats_nothing(now, followed, editor, smtp_server):
+    hearing, volunteer = followed
+    day_before = hearing.starts_at - minutes(1440)
+    assert run_minute(day_before).sent == 1
+    data = services.HearingData(
+        court=hearing.court, starts_at=hearing.starts_at, defendants=list(hearing.defendants),
+        values={"judge": "A new judge"},
+    )
+    services.update_hearing(db.session, hearing, data, expected_version=hearing.version, by=editor, now=day_before)
+    db.session.commit()
+    assert run_minute(day_before + minutes(1)).sent == 0
+    assert len(smtp_server.received_by(volunteer.email)) == 1
