@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
@@ -140,8 +140,9 @@ def user_for_token(session: Session, token: str, purpose: str, now: datetime) ->
 
 def link_for(endpoint: str, **values: str) -> str:
     """An absolute link on BASE_URL (emails are read far from the request that wrote them)."""
-    path = url_for(endpoint, **values)
-    return urljoin(current_app.config["BASE_URL"] + "/", path.lstrip("/"))
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def invite_editor(
