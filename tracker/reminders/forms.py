@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import SelectChoice, HiddenField, RadioField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -15,12 +15,12 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-MODE_CHOICES = [("each", _l("An email before each hearing")), ("digest", _l("A weekly digest instead"))]
+MODE_CHOICES = [SelectChoice("each", _l("An email before each hearing")), SelectChoice("digest", _l("A weekly digest instead"))]
 
 
 class ChoicesMixin:
     mode = RadioField(_l("How"), choices=MODE_CHOICES, default="each")
-    leads = MultiCheckboxField(_l("When"), choices=LEAD_CHOICES, coerce=int, default=DEFAULT_LEADS)
+    leads = MultiCheckboxField(_l("When"), choices=[SelectChoice(m, label) for m, label in LEAD_CHOICES], coerce=int, default=DEFAULT_LEADS)
 
     def validate_leads(self, field):  # noqa: ANN001
         if self.mode.data == "each" and not field.data:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from wtforms import SelectChoice
 
 from tracker.auth.roles import admin_required, public, token_access
 from tracker.extensions import csrf, db, limiter, utcnow
@@ -19,22 +20,22 @@ from tracker.reminders.sending import retry_failed
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
 
 
-def follow_choices(feed_scope: tuple[str, object] | None) -> list[tuple[str, str]]:
+def follow_choices(feed_scope: tuple[str, object] | None) -> list[SelectChoice]:
     """What a sign-up form on this page can follow: the page's own subject, or everything."""
     kind, thing = feed_scope or ("all", None)
     choices = []
     if kind == "defendant" and thing is not None:
-        choices.append((f"defendant:{thing.slug}", _("Hearings of %(name)s", name=thing.name_latin)))
+        choices.append(SelectChoice(f"defendant:{thing.slug}", _("Hearings of %(name)s", name=thing.name_latin)))
     elif kind == "case" and thing is not None:
-        choices.append((f"case:{thing.slug}", _("Hearings in the case “%(title)s”", title=thing.title)))
-    choices.append(("all", _("All public hearings")))
+        choices.append(SelectChoice(f"case:{thing.slug}", _("Hearings in the case “%(title)s”", title=thing.title)))
+    choices.append(SelectChoice("all", _("All public hearings")))
     return choices
 
 
 def signup_form(feed_scope: tuple[str, object] | None = None, next_url: str | None = None) -> SignupForm:
     form = SignupForm(formdata=None)
     form.follow.choices = follow_choices(feed_scope)
-    form.follow.data = form.follow.choices[0][0]
+    form.follow.data = form.follow.choices[0].value
     form.next.data = next_url or (request.full_path.rstrip("?") if request else "/")
     return form
 
