@@ -29,7 +29,8 @@ ADVISORY_KEY = 0x7472_6163_6B65_7231 & 0x7FFF_FFFF_FFFF_FFFF
 class LeaderLock:
     """`acquire(stop)` blocks until this process leads (True) or `stop` is set (False)."""
 
-    poll_seconds = 5.0
+    # how often a standby tries the lock (seconds)
+    poll_seconds = float(os.environ.get("SCHEDULER_STANDBY_POLL_SECONDS", "5"))
 
     def try_acquire(self) -> bool:
         raise NotImplementedError

@@ -1,7 +1,6 @@
 """Fixtures for the reminders: confirmed subscriptions, an editor, SMTP helpers, hearing changes."""
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -37,38 +36,3 @@ def make_subscription():
         return subscription
 
     return make
-
-
-class _Slow:
-    """An aiosmtpd handler wrapper that waits before accepting each message (server side)."""
-
-    def __init__(self, inner, delay: float) -> None:
-        self.inner = inner
-        self.delay = delay
-
-    async def handle_RCPT(self, *args):  # noqa: ANN002
-        return await self.inner.handle_RCPT(*args)
-
-    async def handle_DATA(self, *args):  # noqa: ANN002
-        await asyncio.sleep(self.delay)
-        return await self.inner.handle_DATA(*args)
-
-
-@pytest.fixture
-def slow_smtp_server(app):
-    """Like smtp_server, but each message takes 50 ms to be accepted: a batch takes long
-    enough for a test to kill the sender in the middle of it."""
-    from aiosmtpd.controller import Controller
-
-    from tests.conftest import SMTPServer, _Handler, free_port
-
-    server = SMTPServer(host="127.0.0.1", port=free_port())
-    controller = Controller(_Slow(_Handler(server), 0.05), hostname=server.host, port=server.port)
-    controller.start()
-    saved = app.config["SMTP_HOST"], app.config["SMTP_PORT"]
-    app.config["SMTP_HOST"], app.config["SMTP_PORT"] = server.host, server.port
-    try:
-        yield server
-    finally:
-        controller.stop()
-        app.config["SMTP_HOST"], app.config["SMTP_PORT"] = saved
