@@ -1,2 +1,53 @@
-"""Account fixtures (tests/auth/support.py)."""
+"""Account fixtures (tests/auth/support.py) and the app served on a loopback port for the browser."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
 from tests.auth.support import *  # noqa: F401,F403
+from tests.conftest import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def live_server(app):
+    """The real app over real HTTP on a free loopback port, in a thread, on the test database."""
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser():
+    """Debian's chromium driven by Playwright; skipped (or failed, with REQUIRE_BROWSER=1) without it."""
+    required = os.environ.get("REQUIRE_BROWSER") == "1"
+    executable = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        if required:
+            pytest.fail(f"REQUIRE_BROWSER=1 but Playwright is not installed: {error}")
+        pytest.skip("browser tests skipped: the playwright package is not installed")
+    if executable is None:
+        if required:
+            pytest.fail(f"REQUIRE_BROWSER=1 but there is no chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip(f"browser tests skipped: no chromium at {CHROMIUM} (apt-get install chromium to run them)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

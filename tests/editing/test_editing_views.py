@@ -46,7 +46,7 @@ def test_postpone_from_the_hearing_page(editor_client, make_hearing, now):
     page = editor_client.get(f"/edit/hearings/{hearing.id}")
     assert page.status_code == 200
     response = post_form(editor_client, f"/edit/hearings/{hearing.id}/postpone",
-                         {"to": "2026-03-20T11:30", "reason": "lawyer ill", "version": "1"},
+                         {"postpone-to": "2026-03-20T11:30", "postpone-reason": "lawyer ill", "postpone-version": "1"},
                          token_from=f"/edit/hearings/{hearing.id}")
     assert response.status_code == 302
     db.session.expire_all()
@@ -63,14 +63,14 @@ def test_cancel_and_mark_held_pages(editor_client, make_hearing, now):
     hearing = make_hearing()
     past = make_hearing(starts_at=now - timedelta(hours=4))
     db.session.commit()
-    refused = post_form(editor_client, f"/edit/hearings/{hearing.id}/cancel", {"reason": "", "version": "1"})
+    refused = post_form(editor_client, f"/edit/hearings/{hearing.id}/cancel", {"cancel-reason": "", "cancel-version": "1"})
     assert refused.status_code == 422
-    assert field_error(refused, "reason") == "Say why the hearing was cancelled."
-    done = post_form(editor_client, f"/edit/hearings/{hearing.id}/cancel", {"reason": "Judge on leave",
-                                                                           "version": "1"})
+    assert field_error(refused, "cancel-reason") == "Say why the hearing was cancelled."
+    done = post_form(editor_client, f"/edit/hearings/{hearing.id}/cancel", {"cancel-reason": "Judge on leave",
+                                                                           "cancel-version": "1"})
     assert done.status_code == 302
-    held = post_form(editor_client, f"/edit/hearings/{past.id}/held", {"outcome_note": "Extended 3 months",
-                                                                      "version": "1"})
+    held = post_form(editor_client, f"/edit/hearings/{past.id}/held", {"held-outcome_note": "Extended 3 months",
+                                                                      "held-version": "1"})
     assert held.status_code == 302
     db.session.expire_all()
     assert db.session.get(Hearing, hearing.id).status is HearingStatus.CANCELLED
@@ -87,14 +87,14 @@ def test_extend_detention_quick_action_and_its_validation(editor_client, make_de
     page = editor_client.get(f"/edit/defendants/{person.id}")
     assert "Extend pre-trial detention" in text(page)
 
-    refused = post_form(editor_client, path, {"until": "2025-07-01", "ordered_by": "Basmanny",
-                                              "version": str(person.version)})
+    refused = post_form(editor_client, path, {"extend-until": "2025-07-01", "extend-ordered_by": "Basmanny",
+                                              "extend-version": str(person.version)})
     assert refused.status_code == 422
-    assert "must end after the current measure ends (2025-08-06)" in field_error(refused, "until")
+    assert "must end after the current measure ends (2025-08-06)" in field_error(refused, "extend-until")
     assert 'value="2025-07-01"' in refused.get_data(as_text=True)  # what was typed is kept
     assert 'value="Basmanny"' in refused.get_data(as_text=True)
 
-    done = post_form(editor_client, path, {"until": "2025-11-06", "version": str(person.version)})
+    done = post_form(editor_client, path, {"extend-until": "2025-11-06", "extend-version": str(person.version)})
     assert done.status_code == 302
     db.session.expire_all()
     person = db.session.get(Defendant, person.id)
@@ -244,8 +244,8 @@ def test_a_quick_action_on_a_stale_page_is_refused(editor_client, make_hearing, 
     hearing = make_hearing()
     db.session.commit()
     assert post_form(editor_client, f"/edit/hearings/{hearing.id}/postpone",
-                     {"to": "2026-03-20T11:30", "version": "1"}).status_code == 302
-    stale = post_form(editor_client, f"/edit/hearings/{hearing.id}/cancel", {"reason": "typo", "version": "1"})
+                     {"postpone-to": "2026-03-20T11:30", "postpone-version": "1"}).status_code == 302
+    stale = post_form(editor_client, f"/edit/hearings/{hearing.id}/cancel", {"cancel-reason": "typo", "cancel-version": "1"})
     assert stale.status_code == 409
     assert "2026-03-20T08:30:00+00:00" in text(stale)
     assert 'value="typo"' in stale.get_data(as_text=True)
@@ -257,7 +257,7 @@ def test_history_is_for_editors_and_public_pages_show_only_the_timeline(
     person = make_defendant(internal_notes="")
     hearing = make_hearing(defendants=[person])
     db.session.commit()
-    post_form(editor_client, f"/edit/hearings/{hearing.id}/postpone", {"reason": "MARKER-REASON", "version": "1"})
+    post_form(editor_client, f"/edit/hearings/{hearing.id}/postpone", {"postpone-reason": "MARKER-REASON", "postpone-version": "1"})
     editor_view = text(editor_client.get(f"/edit/hearings/{hearing.id}"))
     assert "MARKER-REASON" in editor_view and "editor@example.org" in editor_view
     public = text(anon_client.get(f"/defendants/{person.slug}"))
@@ -307,7 +307,7 @@ def test_editor_defendant_page_has_a_constant_query_count(editor_client, make_de
 def test_forms_without_a_csrf_token_are_refused(editor_client, make_hearing):
     hearing = make_hearing()
     db.session.commit()
-    response = editor_client.post(f"/edit/hearings/{hearing.id}/cancel", data={"reason": "x", "version": "1"})
+    response = editor_client.post(f"/edit/hearings/{hearing.id}/cancel", data={"cancel-reason": "x", "cancel-version": "1"})
     assert response.status_code == 400
     db.session.expire_all()
     assert db.session.get(Hearing, hearing.id).status is HearingStatus.SCHEDULED

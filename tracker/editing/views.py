@@ -41,6 +41,8 @@ from tracker.records.models import (
 )
 
 bp = Blueprint("editing", __name__, url_prefix="/edit")
+# Quick-action forms share a page with the full form: prefixes keep their field ids apart.
+PREFIX = {PostponeForm: "postpone", MarkHeldForm: "held", CancelForm: "cancel", ExtendForm: "extend"}
 admin_bp = Blueprint("editing_admin", __name__)
 
 
@@ -243,7 +245,7 @@ def new_defendant():
 
 def _defendant_page(defendant: Defendant, form: DefendantForm, status: int, report=None):  # noqa: ANN001
     current = current_measure(defendant.measures)
-    extend = ExtendForm(formdata=None, version=str(defendant.version))
+    extend = ExtendForm(formdata=None, version=str(defendant.version), prefix=PREFIX[ExtendForm])
     return render_template(
         "editing/defendant.html",
         defendant=defendant, form=form, extend_form=extend, current_measure=current,
@@ -287,7 +289,7 @@ def _quick_action_page(template: str, form, status: int, report=None, **context)
 def extend_custody(defendant_id: int):
     defendant = _get(Defendant, defendant_id)
     require_edit(defendant)
-    form = ExtendForm()
+    form = ExtendForm(prefix=PREFIX[ExtendForm])
     if request.method == "GET":
         form.version.data = str(defendant.version)
     report = None
@@ -498,9 +500,9 @@ def _hearing_page(hearing: Hearing, form: HearingForm, status: int, report=None)
     version = str(hearing.version)
     return render_template(
         "editing/hearing.html", hearing=hearing, form=form, conflict=report,
-        postpone_form=PostponeForm(formdata=None, version=version),
-        held_form=MarkHeldForm(formdata=None, version=version),
-        cancel_form=CancelForm(formdata=None, version=version),
+        postpone_form=PostponeForm(formdata=None, version=version, prefix=PREFIX[PostponeForm]),
+        held_form=MarkHeldForm(formdata=None, version=version, prefix=PREFIX[MarkHeldForm]),
+        cancel_form=CancelForm(formdata=None, version=version, prefix=PREFIX[CancelForm]),
         history=audit.history(db.session, "hearing", hearing.id), now=utcnow(),
     ), status
 
@@ -534,7 +536,7 @@ def _hearing_action(hearing_id: int, form_class: type, template: str, act):  # n
     """The shared shape of postpone / mark held / cancel: one form, one service call."""
     hearing = _get(Hearing, hearing_id)
     require_edit(hearing)
-    form = form_class()
+    form = form_class(prefix=PREFIX[form_class])
     if request.method == "GET":
         form.version.data = str(hearing.version)
     report = None
