@@ -19,10 +19,10 @@ def fresh_feeds(app):
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     ical.EVENTS.clear()
-    publish._RECIPES.clear()
+    publish.forget_published_state()
     yield root
     ical.EVENTS.clear()
-    publish._RECIPES.clear()
+    publish.forget_published_state()
 
 
 @pytest.fixture

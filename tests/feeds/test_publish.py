@@ -123,7 +123,7 @@ def test_after_a_restart_files_already_right_are_not_rewritten(two_cases, feeds_
     publish_feeds(NOW)
     stamps = {p: p.stat().st_mtime_ns for p in feeds_dir.rglob("*.ics")}
     ical.EVENTS.clear()
-    publish._RECIPES.clear()  # a new scheduler process knows nothing
+    publish.forget_published_state()  # a new scheduler process knows nothing
     report = publish_feeds(NOW)
     assert report.written == [] and report.events_rendered == 2
     assert stamps == {p: p.stat().st_mtime_ns for p in feeds_dir.rglob("*.ics")}

@@ -259,3 +259,40 @@ def test_every_feed_route_declares_its_access(app):
         "feeds.regenerate_token": EDITOR,
         "feeds.revoke_token": EDITOR,
     }
+
+
+def test_revalidations_are_answered_before_flask_and_by_the_view_alike(app, case_with_hearings, feeds_dir):
+    from werkzeug.test import Client
+
+    from tracker.feeds.serving import PUBLISHED_PATH, RevalidationMiddleware
+
+    assert isinstance(app.wsgi_app, RevalidationMiddleware)
+    publish_feeds(datetime.now(timezone.utc))
+    through_middleware = Client(app.wsgi_app)
+    flask_only = Client(app.wsgi_app.wsgi_app)  # the app as it is without the middleware
+    first = through_middleware.get("/feeds/with-alarm/cases/bolotnaya.ics", headers={"Accept-Encoding": "gzip"})
+    etag = first.headers["ETag"]
+    for client in (through_middleware, flask_only):
+        for method in ("GET", "HEAD"):
+            answer = client.open("/feeds/with-alarm/cases/bolotnaya.ics", method=method,
+                                 headers={"If-None-Match": etag, "Accept-Encoding": "gzip"})
+            assert answer.status_code == 304
+            assert answer.headers["ETag"] == etag
+            assert "Accept-Encoding" in answer.headers["Vary"]
+            assert answer.headers["Last-Modified"] == first.headers["Last-Modified"]
+            assert answer.headers["Cache-Control"] == first.headers["Cache-Control"]
+        stale = client.get("/feeds/with-alarm/cases/bolotnaya.ics", headers={"If-None-Match": '"stale"'})
+        assert stale.status_code == 200 and stale.headers["Content-Security-Policy"]
+
+    # only published public feeds are answered early; private feeds and downloads never are
+    assert PUBLISHED_PATH.match("/feeds/defendants/anna.ics")
+    for path in ("/feeds/private/abc.ics", "/feeds/hearings/1.ics", "/feeds/cases/.hidden.ics",
+                 "/feeds/cases/a/b.ics", "/feeds/../config.ics"):
+        assert not PUBLISHED_PATH.match(path), path
+
+
+def test_a_client_that_refuses_gzip_gets_plain_text(client, case_with_hearings, feeds_dir):
+    publish_feeds(datetime.now(timezone.utc))
+    response = client.get("/feeds/all.ics", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in response.headers
+    assert response.data.startswith(b"BEGIN:VCALENDAR")

@@ -16,14 +16,19 @@ DEFAULTS = {
     "FEEDS_URL": os.environ.get("FEEDS_URL", ""),
     # how long HTTP caches and CDNs may keep a feed before asking again
     "FEED_CACHE_SECONDS": int(os.environ.get("FEED_CACHE_SECONDS", "60")),
+    # answer unchanged-feed polls (304) before Flask runs; off only to measure the difference
+    "FEED_REVALIDATION_MIDDLEWARE": os.environ.get("FEED_REVALIDATION_MIDDLEWARE", "1") not in ("0", "false", "no"),
 }
 
 
 def init_app(app: Flask) -> None:
-    from tracker.feeds import cli, views
+    from tracker.feeds import cli, serving, views
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.publish_feeds_command)
     app.add_template_global(views.feed_links, "feed_links")
+    if app.config["FEED_REVALIDATION_MIDDLEWARE"]:
+        # polls of published feeds that have not changed are answered before Flask runs
+        app.wsgi_app = serving.RevalidationMiddleware(app.wsgi_app, app.config)

@@ -17,7 +17,6 @@ feed not yet published is built by `build_feed`, from the same code.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -33,7 +32,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from tracker.extensions import db
 from tracker.feeds import ical
@@ -143,7 +142,6 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
                 .where(Defendant.slug == slug, Defendant.is_public.is_(True))
             )
             hearing_filter.append(Hearing.id.in_(linked))
-    in_window = sa.select(Hearing.id).where(*hearing_filter)
 
     rows = session.execute(
         sa.select(
@@ -167,11 +165,15 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
             .order_by(Defendant.name_latin, Defendant.id)
         )
     }
+    # aliases, so that the filters' own subqueries on these tables stay uncorrelated
+    link = hearing_defendants.alias("link")
+    person = aliased(Defendant, name="person")
     links = session.execute(
-        sa.select(hearing_defendants.c.hearing_id, hearing_defendants.c.defendant_id)
-        .join(Defendant, Defendant.id == hearing_defendants.c.defendant_id)
-        .where(Defendant.is_public.is_(True), hearing_defendants.c.hearing_id.in_(in_window))
-        .order_by(hearing_defendants.c.hearing_id, hearing_defendants.c.defendant_id)
+        sa.select(link.c.hearing_id, link.c.defendant_id)
+        .join(Hearing, Hearing.id == link.c.hearing_id)
+        .join(person, person.id == link.c.defendant_id)
+        .where(person.is_public.is_(True), *hearing_filter)
+        .order_by(link.c.hearing_id, link.c.defendant_id)
     ).all()
     for hearing_id, defendant_id in links:
         # on PostgreSQL each statement sees the latest commits: skip a link to a
@@ -270,32 +272,37 @@ def feed_plans(snap: Snapshot, settings: FeedSettings) -> Iterator[FeedPlan]:
             by_case[row.case_id].append(row.id)
         for defendant_id in row.defendant_ids:
             by_defendant[defendant_id].append(row.id)
+    # translated once per run (gettext without arguments returns the template)
     description = _(
         "Court hearings published by %(site)s. Postponed hearings move, cancelled ones are removed.",
         site=settings.base_url,
     )
+    with_alarm = _("%(name)s (reminder a day before)")
+    case_title = _("%(case)s: court hearings")
+    person_title = _("%(name)s: court hearings")
     base = settings.base_url
 
     def both(path: str, name: str, url: str, ids: list[int]) -> Iterator[FeedPlan]:
-        for alarm in (False, True):
-            full = f"{ALARM_DIR}/{path}" if alarm else path
-            title = _("%(name)s (reminder a day before)", name=name) if alarm else name
-            info = ical.FeedInfo(title, description, url, f"{settings.feeds_url}/{full}", settings.refresh_minutes)
-            yield FeedPlan(full, info, ids, alarm)
+        yield FeedPlan(path, ical.FeedInfo(name, description, url, f"{settings.feeds_url}/{path}",
+                                           settings.refresh_minutes), ids, False)
+        full = f"{ALARM_DIR}/{path}"
+        info = ical.FeedInfo(with_alarm % {"name": name}, description, url, f"{settings.feeds_url}/{full}",
+                             settings.refresh_minutes)
+        yield FeedPlan(full, info, ids, True)
 
     all_ids = [row.id for row in snap.hearings]
     yield from both("all.ics", _("Political prisoners: all court hearings"), f"{base}/hearings", all_ids)
     for case_id, (slug, title, _version) in snap.cases.items():
         if SAFE_SLUG.match(slug):
             yield from both(
-                f"cases/{slug}.ics", _("%(case)s: court hearings", case=title),
+                f"cases/{slug}.ics", case_title % {"case": title},
                 ical._page(base, "cases", slug), by_case.get(case_id, []),
             )
     for defendant_id, (slug, latin, original, _version) in snap.defendants.items():
         if SAFE_SLUG.match(slug):
             name = latin if latin == original else f"{latin} ({original})"
             yield from both(
-                f"defendants/{slug}.ics", _("%(name)s: court hearings", name=name),
+                f"defendants/{slug}.ics", person_title % {"name": name},
                 ical._page(base, "defendants", slug), by_defendant.get(defendant_id, []),
             )
 
@@ -382,8 +389,25 @@ class PublishReport:
         return self.feeds - len(self.written)
 
 
-# feeds dir -> relative path -> the recipe last written there
-_RECIPES: dict[str, dict[str, tuple]] = {}
+@dataclass
+class PublishedState:
+    """What this process last wrote to a FEEDS_DIR: each hearing's event key, and each
+    feed's recipe (its properties and the ids of its events, in order).
+
+    A feed is rewritten when its recipe changed or one of its events did; deciding
+    that costs a tuple comparison and a set intersection per feed, not a rebuild.
+    """
+
+    keys: dict[int, tuple] = field(default_factory=dict)
+    recipes: dict[str, tuple] = field(default_factory=dict)
+
+
+_STATE: dict[str, PublishedState] = {}
+
+
+def forget_published_state() -> None:
+    """As after a restart: the next run compares with the files on disk."""
+    _STATE.clear()
 
 
 def publish_feeds(
@@ -401,41 +425,42 @@ def publish_feeds(
     root = Path(feeds_dir or current_app.config["FEEDS_DIR"])
     root.mkdir(parents=True, exist_ok=True)
     settings = FeedSettings.from_app()
+    state = _STATE.setdefault(str(root.resolve()), PublishedState())
     report = PublishReport()
     with force_locale(settings.locale):
         snap = take_snapshot(session, now, settings)
         events, report.events_rendered = render_events(session, now, snap, settings, cache, progress)
+        keys = {hearing_id: key for hearing_id, (key, _text) in events.items()}
+        changed = {hearing_id for hearing_id, key in keys.items() if state.keys.get(hearing_id) != key}
         rows = {row.id: row for row in snap.hearings}
         alarm = ical.alarm_block()
         plans = list(feed_plans(snap, settings))
         on_disk = published_files(root)
-        recipes = _RECIPES.setdefault(str(root.resolve()), {})
         for number, plan in enumerate(plans, 1):
-            zones = zones_of(plan.hearing_ids, rows, snap)
-            recipe = (plan.info, plan.alarm, alarm, tuple(zones.items()),
-                      tuple((i, events[i][0]) for i in plan.hearing_ids))
-            if recipes.get(plan.path) == recipe and plan.path in on_disk:
+            recipe = (plan.info, alarm if plan.alarm else None, tuple(plan.hearing_ids))
+            known = state.recipes.get(plan.path)
+            if known == recipe and plan.path in on_disk and changed.isdisjoint(plan.hearing_ids):
                 continue
-            content = feed_bytes(plan, zones, events, alarm)
+            content = feed_bytes(plan, zones_of(plan.hearing_ids, rows, snap), events, alarm)
             target = root / plan.path
-            if plan.path in on_disk and plan.path not in recipes and _same_content(target, content):
-                recipes[plan.path] = recipe  # a restart: the file on disk is already right
+            if known is None and plan.path in on_disk and _same_content(target, content):
+                state.recipes[plan.path] = recipe  # after a restart: the file is already right
                 continue
+            state.recipes.pop(plan.path, None)  # unknown until the write succeeds
             write_atomically(target, content)
-            recipes[plan.path] = recipe
+            state.recipes[plan.path] = recipe
             report.written.append(plan.path)
-            if progress and (len(report.written) % 100 == 0):
+            if progress and len(report.written) % 100 == 0:
                 progress("write", number, len(plans))
         if progress:
             progress("write", len(plans), len(plans))
         wanted = {plan.path for plan in plans}
         for stale in sorted(on_disk - wanted):
             (root / stale).unlink(missing_ok=True)
-            recipes.pop(stale, None)
             report.removed.append(stale)
-        for gone in [p for p in recipes if p not in wanted]:
-            del recipes[gone]
-        cache.forget((ical.PUBLIC, row.id) for row in snap.hearings)
+        state.recipes = {path: recipe for path, recipe in state.recipes.items() if path in wanted}
+        state.keys = keys  # only now: a failure above leaves every changed feed to rewrite
+        cache.forget((ical.PUBLIC, hearing_id) for hearing_id in keys)
     remove_stale_temp_files(root, time.time() - 600)
     report.feeds = len(plans)
     report.seconds = time.perf_counter() - started
@@ -477,7 +502,3 @@ def build_feed(
             if plan.path == path:
                 return feed_bytes(plan, zones_of(plan.hearing_ids, rows, snap), events, ical.alarm_block())
     return None
-
-
-def content_etag(content: bytes) -> str:
-    return hashlib.blake2b(content, digest_size=16).hexdigest()

@@ -1,18 +1,8 @@
-"""Serving feeds: published files with a strong ETag, Last-Modified, 304 and gzip.
-
-Thousands of calendar clients poll every hour, most of them with If-None-Match:
-answering those must cost a stat() and a dictionary lookup, no database and no
-hashing. Each worker keeps the files it served, keyed by inode, mtime and size;
-publishing replaces a file (new inode), so a change is picked up at once.
+"""Feeds over HTTP: the public feeds (published files, or built on demand), the
+"add to my calendar" download, and an editor's private feed and its page.
+The caching rules live in serving.py.
 """
 from __future__ import annotations
-
-import gzip
-import os
-import threading
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -24,90 +14,21 @@ from tracker.auth.roles import editor_required, public, token_access
 from tracker.extensions import db, utcnow
 from tracker.feeds import ical, private
 from tracker.feeds.forms import RegenerateTokenForm, RevokeTokenForm
-from tracker.feeds.publish import ALARM_DIR, build_feed, content_etag
+from tracker.feeds.publish import ALARM_DIR, build_feed
+from tracker.feeds.serving import MIMETYPE, Served, public_cache_control, published, wants_gzip
 from tracker.records.logic import public_hearing_clause
 from tracker.records.models import Hearing
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 
-MIMETYPE = "text/calendar; charset=utf-8"
 
-
-@dataclass
-class Served:
-    body: bytes
-    etag: str
-    last_modified: datetime | None = None
-    _gzipped: bytes | None = field(default=None, repr=False)
-
-    @property
-    def gzipped(self) -> bytes:
-        if self._gzipped is None:
-            self._gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
-        return self._gzipped
-
-    @classmethod
-    def of(cls, body: bytes, last_modified: datetime | None = None) -> Served:
-        return cls(body, content_etag(body), last_modified)
-
-
-_files: dict[str, tuple[tuple, Served]] = {}
-_files_lock = threading.Lock()
-
-
-def published(relative: str) -> Served | None:
-    """The published file at FEEDS_DIR/relative, read once per version of the file."""
-    full = os.path.join(current_app.config["FEEDS_DIR"], relative)
-    try:
-        signature = _signature(os.stat(full))
-    except FileNotFoundError:
-        return None
-    cached = _files.get(full)
-    if cached is not None and cached[0] == signature:
-        return cached[1]
-    try:
-        with open(full, "rb") as handle:  # read and stat the same file, even if replaced meanwhile
-            stat = os.fstat(handle.fileno())
-            body = handle.read()
-    except FileNotFoundError:
-        return None
-    served = Served.of(body, datetime.fromtimestamp(int(stat.st_mtime), timezone.utc))
-    with _files_lock:
-        _files[full] = (_signature(stat), served)
-    return served
-
-
-def _signature(stat: os.stat_result) -> tuple:
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-
-
-def _wants_gzip() -> bool:
-    return request.accept_encodings["gzip"] > 0
-
-
-def calendar_response(served: Served, *, filename: str, cache: str, download: bool = False) -> Response:
+def calendar_response(served: Served, *, filename: str, download: bool = False) -> Response:
     """200 or 304 for a calendar body, honouring If-None-Match, then If-Modified-Since."""
-    zipped = _wants_gzip()
-    etag = served.etag + ("-gz" if zipped else "")
-    headers = {
-        "ETag": f'"{etag}"',
-        "Cache-Control": cache,
-        "Vary": "Accept-Encoding",
-    }
-    if served.last_modified is not None:
-        headers["Last-Modified"] = served.last_modified.strftime("%a, %d %b %Y %H:%M:%S GMT")
-    not_modified = False
-    if request.if_none_match:
-        # weak comparison (RFC 9110): the gzip and plain bodies are the same content
-        not_modified = request.if_none_match.contains_weak(served.etag) or request.if_none_match.contains_weak(
-            served.etag + "-gz"
-        )
-    elif request.if_modified_since and served.last_modified is not None:
-        not_modified = served.last_modified <= request.if_modified_since
-    if not_modified:
+    zipped = wants_gzip(request.headers.get("Accept-Encoding"))
+    headers = served.headers(zipped)
+    if served.not_modified(request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since")):
         return Response(status=304, headers=headers)
-    body = served.gzipped if zipped else served.body
-    response = Response(body, content_type=MIMETYPE, headers=headers)
+    response = Response(served.gzipped if zipped else served.body, content_type=MIMETYPE, headers=headers)
     if zipped:
         response.headers["Content-Encoding"] = "gzip"
     disposition = "attachment" if download else "inline"
@@ -116,7 +37,7 @@ def calendar_response(served: Served, *, filename: str, cache: str, download: bo
 
 
 def _public_cache() -> str:
-    return f"public, max-age={current_app.config['FEED_CACHE_SECONDS']}"
+    return public_cache_control(current_app.config)
 
 
 @bp.get("/all.ics", defaults={"kind": "all", "slug": None, "alarm": False})
@@ -131,14 +52,14 @@ def feed(kind: str, slug: str | None, alarm: bool):
     if alarm:
         relative = f"{ALARM_DIR}/{relative}"
     served = None
-    if slug is None or (not slug.startswith(".") and "/" not in slug):
-        served = published(relative)
+    if slug is None or not slug.startswith("."):
+        served = published(current_app.config["FEEDS_DIR"], relative, _public_cache())
     if served is None:  # not yet published (or a slug that cannot be a file name)
         body = build_feed(relative, utcnow())
         if body is None:
             abort(404, description=_("There is no such calendar."))
-        served = Served.of(body)
-    return calendar_response(served, filename=relative.rsplit("/", 1)[-1], cache=_public_cache())
+        served = Served.of(body, cache_control=_public_cache())
+    return calendar_response(served, filename=relative.rsplit("/", 1)[-1])
 
 
 @bp.get("/hearings/<int:hearing_id>.ics")
@@ -154,7 +75,7 @@ def hearing(hearing_id: int):
         abort(404, description=_("There is no such public hearing."))
     body = ical.hearing_ics(found, current_app.config["BASE_URL"])
     return calendar_response(
-        Served.of(body), filename=f"hearing-{found.id}.ics", cache=_public_cache(), download=True
+        Served.of(body, cache_control=_public_cache()), filename=f"hearing-{found.id}.ics", download=True
     )
 
 
@@ -165,7 +86,7 @@ def private_feed(token: str):
     if user is None:
         abort(404)  # the same answer for a wrong and a revoked token
     body = private.private_feed(db.session, user, utcnow())
-    return calendar_response(Served.of(body), filename="private.ics", cache="private, no-cache")
+    return calendar_response(Served.of(body, cache_control="private, no-cache"), filename="private.ics")
 
 
 @bp.get("/private")
