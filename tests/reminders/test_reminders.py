@@ -116,10 +116,13 @@ def test_the_message_says_it_all(app, now, make_hearing, make_defendant, make_su
     calendar = Calendar.from_ical(attachment.get_content())
     assert calendar["METHOD"] == "PUBLISH"
     [event] = calendar.walk("VEVENT")
-    from tracker.feeds.ical import event_uid
+    from tracker.feeds.ical import event_bytes
 
-    assert str(event["UID"]) == event_uid(hearing)
-    assert int(event["SEQUENCE"]) == hearing.version - 1 or int(event["SEQUENCE"]) == hearing.version
+    [feed_event] = Calendar.from_ical(
+        b"BEGIN:VCALENDAR\r\n" + event_bytes(hearing, app.config["BASE_URL"]) + b"END:VCALENDAR\r\n"
+    ).walk("VEVENT")
+    assert str(event["UID"]) == str(feed_event["UID"]) == f"hearing-{hearing.id}@tracker.example.org"
+    assert int(event["SEQUENCE"]) == int(feed_event["SEQUENCE"])
     assert event.decoded("DTSTART") == hearing.starts_at
     # the address appears nowhere but in the envelope and the To header
     assert volunteer.email not in text and volunteer.email not in html
