@@ -287,3 +287,14 @@ def test_the_scheduler_job_publishes(app, two_cases, feeds_dir):
     assert job.seconds == 60
     job.run(app)
     assert (feeds_dir / "all.ics").exists()
+
+
+def test_publishing_and_a_single_download_share_the_cached_event(app, two_cases, feeds_dir):
+    """The snapshot's keys and the ORM objects' keys agree, so each version is serialized once."""
+    publish_feeds(NOW)
+    db.session.expire_all()
+    hearing = db.session.get(Hearing, two_cases["h1"].id)
+    hits = ical.EVENTS.hits
+    text = ical.event_bytes(hearing, app.config["BASE_URL"])
+    assert ical.EVENTS.hits == hits + 1
+    assert text in read(feeds_dir, "all.ics")

@@ -241,7 +241,7 @@ def event_key(
     sorted by id. A defendant's version goes up on every change of its row, hiding
     included, so a hidden defendant's name never survives in a cached event.
     """
-    return (version, court, case, defendants, base_url, domain, locale)
+    return (version, court, case, defendants, (base_url, domain, locale))
 
 
 def key_of(hearing: Hearing, variant: str, base_url: str, domain: str, locale: str) -> tuple:

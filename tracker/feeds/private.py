@@ -130,7 +130,7 @@ def _private_feed(session: Session, user: User, now: datetime, settings: FeedSet
     zones: dict[str, tuple[int, int]] = {}
     for hearing in hearings:
         tzid = hearing.court.timezone
-        first, last = hearing.starts_at.year - 1, hearing.ends_at.year + 1
+        first, last = hearing.starts_at.year - 1, hearing.starts_at.year + 1
         if tzid in zones:
             first, last = min(first, zones[tzid][0]), max(last, zones[tzid][1])
         zones[tzid] = (first, last)

@@ -102,15 +102,14 @@ def window_clause(now: datetime, past_days: int, cancelled_days: int):
 # --- step 1: the snapshot ------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class HearingRow:
     id: int
     version: int
     case_id: int | None
     court_id: int
     starts_at: datetime
-    ends_at: datetime
-    defendant_ids: list[int] = field(default_factory=list)
+    defendant_ids: list[int] = field(default_factory=list)  # public ones, by id
 
 
 @dataclass
@@ -145,17 +144,12 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
 
     rows = session.execute(
         sa.select(
-            Hearing.id, Hearing.version, Hearing.case_id, Hearing.court_id,
-            Hearing.starts_at, Hearing.duration_minutes,
+            Hearing.id, Hearing.version, Hearing.case_id, Hearing.court_id, Hearing.starts_at,
         )
         .where(*hearing_filter)
         .order_by(Hearing.starts_at, Hearing.id)
     ).all()
-    hearings = {
-        r.id: HearingRow(r.id, r.version, r.case_id, r.court_id, r.starts_at,
-                         r.starts_at + timedelta(minutes=r.duration_minutes))
-        for r in rows
-    }
+    hearings = {r[0]: HearingRow(*r) for r in rows}
     defendants = {
         r.id: (r.slug, r.name_latin, r.name_original, r.version)
         for r in session.execute(
@@ -193,17 +187,23 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
     return Snapshot(list(hearings.values()), defendants, cases, courts)
 
 
-def row_key(row: HearingRow, snap: Snapshot, settings: FeedSettings, case_versions: dict[int, int]) -> tuple:
-    """The same key `ical.key_of` computes from the ORM objects, from the snapshot's rows."""
-    return ical.event_key(
-        version=row.version,
-        court=snap.courts[row.court_id],
-        case=(row.case_id, case_versions.get(row.case_id)) if row.case_id is not None else None,
-        defendants=tuple(sorted((d, snap.defendants[d][3]) for d in row.defendant_ids)),
-        base_url=settings.base_url,
-        domain=settings.domain,
-        locale=settings.locale,
-    )
+def event_keys(snap: Snapshot, settings: FeedSettings) -> dict[int, tuple]:
+    """Each hearing's event key, as `ical.key_of` computes it from the ORM objects.
+
+    Built from shared pieces (one tuple per court, case and defendant): this runs
+    for every hearing every minute.
+    """
+    context = (settings.base_url, settings.domain, settings.locale)
+    courts = snap.courts
+    cases = {case_id: (case_id, values[2]) for case_id, values in snap.cases.items()}
+    people = {person_id: (person_id, values[3]) for person_id, values in snap.defendants.items()}
+    keys = {}
+    for row in snap.hearings:
+        case = None if row.case_id is None else cases.get(row.case_id, (row.case_id, None))
+        # defendant_ids come ordered by id, as key_of sorts them
+        keys[row.id] = (row.version, courts[row.court_id], case, tuple([people[d] for d in row.defendant_ids]),
+                        context)
+    return keys
 
 
 # --- step 2: serialize what changed --------------------------------------------------
@@ -219,16 +219,14 @@ def render_events(
 ) -> tuple[dict[int, tuple[tuple, bytes]], int]:
     """Every hearing's (key, event bytes), and how many were serialized: only the
     changed ones are loaded and serialized."""
-    case_versions = {case_id: values[2] for case_id, values in snap.cases.items()}
     result: dict[int, tuple[tuple, bytes]] = {}
     missing: dict[int, tuple] = {}
-    for row in snap.hearings:
-        key = row_key(row, snap, settings, case_versions)
-        text = cache.get(ical.PUBLIC, row.id, key)
+    for hearing_id, key in event_keys(snap, settings).items():
+        text = cache.get(ical.PUBLIC, hearing_id, key)
         if text is None:
-            missing[row.id] = key
+            missing[hearing_id] = key
         else:
-            result[row.id] = (key, text)
+            result[hearing_id] = (key, text)
     if missing:
         query = sa.select(Hearing).options(joinedload(Hearing.defendants), joinedload(Hearing.case))
         if len(missing) <= LOAD_BY_ID_LIMIT:
@@ -308,14 +306,19 @@ def feed_plans(snap: Snapshot, settings: FeedSettings) -> Iterator[FeedPlan]:
 
 
 def zones_of(ids: list[int], rows: dict[int, HearingRow], snap: Snapshot) -> dict[str, tuple[int, int]]:
+    """Each time zone the events use, with the years its VTIMEZONE must cover."""
     zones: dict[str, tuple[int, int]] = {}
     for hearing_id in ids:
         row = rows[hearing_id]
         tzid = snap.courts[row.court_id][2]
-        first, last = row.starts_at.year - 1, row.ends_at.year + 1  # local dates stay inside
+        year = row.starts_at.year  # a year either side covers local dates and the end
         if tzid in zones:
-            first, last = min(first, zones[tzid][0]), max(last, zones[tzid][1])
-        zones[tzid] = (first, last)
+            first, last = zones[tzid]
+            if first <= year - 1 and year + 1 <= last:
+                continue
+            zones[tzid] = (min(first, year - 1), max(last, year + 1))
+        else:
+            zones[tzid] = (year - 1, year + 1)
     return zones
 
 
@@ -400,6 +403,7 @@ class PublishedState:
 
     keys: dict[int, tuple] = field(default_factory=dict)
     recipes: dict[str, tuple] = field(default_factory=dict)
+    swept_at: float = 0.0  # when leftover temporary files were last removed
 
 
 _STATE: dict[str, PublishedState] = {}
@@ -436,12 +440,16 @@ def publish_feeds(
         alarm = ical.alarm_block()
         plans = list(feed_plans(snap, settings))
         on_disk = published_files(root)
+        zones_by_list: dict[int, dict] = {}
         for number, plan in enumerate(plans, 1):
             recipe = (plan.info, alarm if plan.alarm else None, tuple(plan.hearing_ids))
             known = state.recipes.get(plan.path)
             if known == recipe and plan.path in on_disk and changed.isdisjoint(plan.hearing_ids):
                 continue
-            content = feed_bytes(plan, zones_of(plan.hearing_ids, rows, snap), events, alarm)
+            zones = zones_by_list.get(id(plan.hearing_ids))  # a feed and its alarm twin share them
+            if zones is None:
+                zones = zones_by_list[id(plan.hearing_ids)] = zones_of(plan.hearing_ids, rows, snap)
+            content = feed_bytes(plan, zones, events, alarm)
             target = root / plan.path
             if known is None and plan.path in on_disk and _same_content(target, content):
                 state.recipes[plan.path] = recipe  # after a restart: the file is already right
@@ -460,8 +468,11 @@ def publish_feeds(
             report.removed.append(stale)
         state.recipes = {path: recipe for path, recipe in state.recipes.items() if path in wanted}
         state.keys = keys  # only now: a failure above leaves every changed feed to rewrite
-        cache.forget((ical.PUBLIC, hearing_id) for hearing_id in keys)
-    remove_stale_temp_files(root, time.time() - 600)
+        if len(cache.entries) > 2 * len(keys) + 1000:  # hearings left the feeds: drop them
+            cache.forget((ical.PUBLIC, hearing_id) for hearing_id in keys)
+    if time.time() - state.swept_at > 600:
+        remove_stale_temp_files(root, time.time() - 600)
+        state.swept_at = time.time()
     report.feeds = len(plans)
     report.seconds = time.perf_counter() - started
     if report.written or report.removed:
