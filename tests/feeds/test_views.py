@@ -297,3 +297,25 @@ def test_a_client_that_refuses_gzip_gets_plain_text(client, case_with_hearings, 
     response = client.get("/feeds/all.ics", headers={"Accept-Encoding": "gzip;q=0, identity"})
     assert "Content-Encoding" not in response.headers
     assert response.data.startswith(b"BEGIN:VCALENDAR")
+
+
+def test_the_private_feed_costs_a_fixed_number_of_queries(
+    client, make_user, make_case, make_defendant, make_hearing, make_measure, make_decision, count_queries
+):
+    user = make_user()
+    db.session.commit()
+    soon = datetime.now(timezone.utc) + timedelta(days=2)
+    counts = []
+    for size in (1, 12):
+        case = make_case()
+        for n in range(size):
+            person = make_defendant(cases=[case])
+            make_measure(person, starts_on=date.today(), until=date.today() + timedelta(days=30))
+            make_decision(person, decided_on=date.today())
+            make_hearing(case=case, defendants=[person], starts_at=soon + timedelta(hours=n))
+        db.session.commit()
+        db.session.expire_all()
+        with count_queries() as counter:
+            assert client.get(f"/feeds/private/{user.feed_token}.ics").status_code == 200
+        counts.append(counter.count)
+    assert counts[0] == counts[1] <= 6, counts
