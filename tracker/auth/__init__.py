@@ -1,6 +1,8 @@
 """Accounts and roles: users, login, invitations, password resets, the admins' pages."""
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
@@ -30,7 +32,7 @@ def init_app(app: Flask) -> None:
     from tracker.auth.models import User
 
     for key, value in DEFAULTS.items():
-        app.config.setdefault(key, value)
+        app.config.setdefault(key, os.environ.get(key, value))
     configure_sessions(app.config)
 
     login_manager.login_view = "auth.login"
