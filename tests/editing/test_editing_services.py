@@ -256,3 +256,29 @@ def test_a_commit_in_between_check_and_flush_is_caught_by_the_version_column(mak
 def test_court_time_reads_wall_clock_in_the_courts_zone(make_court):
     court = make_court(timezone="Asia/Yekaterinburg")
     assert services.court_time(datetime(2026, 3, 5, 10, 0), court) == datetime(2026, 3, 5, 5, 0, tzinfo=timezone.utc)
+
+
+def test_each_change_raises_the_version_exactly_once_even_at_the_same_instant(
+    make_defendant, make_measure, make_hearing, editor, now
+):
+    person = make_defendant()
+    make_measure(person, starts_on=date(2025, 6, 8), until=date(2025, 8, 6))
+    hearing = make_hearing(defendants=[person])
+    db.session.commit()
+    # a new kind of measure also changes the status: still one UPDATE, one version
+    services.add_measure(db.session, person, {"kind": MeasureKind.HOUSE_ARREST, "starts_on": date(2025, 8, 6)},
+                         expected_version=1, by=editor, now=now)
+    db.session.commit()
+    assert (person.version, person.status) == (2, DefendantStatus.HOUSE_ARREST)
+    # two changes sharing one `now` (updated_at does not change) still count as two
+    services.extend_custody(db.session, person, date(2025, 11, 6), by=editor, now=now, expected_version=2)
+    db.session.commit()
+    services.extend_custody(db.session, person, date(2026, 2, 6), by=editor, now=now, expected_version=3)
+    db.session.commit()
+    assert person.version == 4
+    services.postpone_hearing(db.session, hearing, now + timedelta(days=4), by=editor, now=now, expected_version=1)
+    db.session.commit()
+    services.postpone_hearing(db.session, hearing, now + timedelta(days=5), by=editor, now=now, expected_version=2)
+    db.session.commit()
+    assert _fresh_hearing(hearing.id).version == 3
+    assert len(_entries("hearing", hearing.id)) == 2

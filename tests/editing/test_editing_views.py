@@ -312,3 +312,48 @@ def test_forms_without_a_csrf_token_are_refused(editor_client, make_hearing):
     db.session.expire_all()
     assert db.session.get(Hearing, hearing.id).status is HearingStatus.SCHEDULED
     assert csrf_token(editor_client, f"/edit/hearings/{hearing.id}")
+
+
+def test_defendant_details_saved_over_a_newer_extension_are_refused(app, editor_client, make_user,
+                                                                   make_defendant, make_measure):
+    """A defendant's version covers its measures: the extension shows up as the change in between."""
+    person = make_defendant(slug="anna", name_latin="Anna", name_original="Анна")
+    make_measure(person, starts_on=date(2025, 6, 8), until=date(2025, 8, 6))
+    db.session.commit()
+    other = make_user("second@example.org")
+    second = new_client(app)
+    assert log_in(second, other.email).status_code == 302
+    loaded = str(person.version)
+
+    assert post_form(editor_client, f"/edit/defendants/{person.id}/extend",
+                     {"extend-until": "2025-11-06", "extend-version": loaded}).status_code == 302
+    refused = post_form(second, f"/edit/defendants/{person.id}", {
+        "name_latin": "Anna O.", "name_original": "Анна", "slug": "anna", "status": "pre_trial_detention",
+        "letters_status": "unknown", "internal_notes": "typed by the second editor", "version": loaded,
+    })
+    assert refused.status_code == 409
+    body = text(refused)
+    assert "Someone else saved this while you were editing" in body
+    assert "extend custody measure" in body and "2025-11-06" in body
+    assert "typed by the second editor" in body and 'value="Anna O."' in body
+
+
+def test_correcting_a_measure_and_a_decision(editor_client, make_defendant, make_measure, make_decision):
+    person = make_defendant()
+    measure = make_measure(person, starts_on=date(2025, 6, 8), until=date(2025, 8, 6))
+    decision = make_decision(person, term_years=2)
+    db.session.commit()
+    version = person.version
+    page = editor_client.get(f"/edit/measures/{measure.id}")
+    assert page.status_code == 200 and 'value="2025-08-06"' in page.get_data(as_text=True)
+    assert post_form(editor_client, f"/edit/measures/{measure.id}", {
+        "kind": "pre_trial_detention", "starts_on": "2025-06-08", "until": "2025-08-07",
+        "version": str(version)}).status_code == 302
+    assert post_form(editor_client, f"/edit/decisions/{decision.id}", {
+        "decided_on": "2025-11-24", "instance": "first", "outcome": "imprisonment", "term_years": "3",
+        "version": str(version + 1)}).status_code == 302
+    entries = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(e.entity_type, e.action, e.defendant_id) for e in entries] == [
+        ("custody_measure", "update", person.id), ("decision", "update", person.id)]
+    assert entries[0].changes == {"until": ["2025-08-06", "2025-08-07"]}
+    assert entries[1].changes == {"term_years": [2, 3]}

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.auth.models import User
@@ -87,13 +88,23 @@ def _guard(session: Session, obj: Case | Defendant | Hearing, entity_type: str) 
     """
     loaded, obj_id = obj.version, obj.id
     try:
-        yield
+        with session.no_autoflush:  # one UPDATE at the end: the version goes up exactly once
+            yield
+            _touch(obj)
         session.flush()
     except StaleDataError:
         session.rollback()
         raise EditConflict(
             entity_type, obj_id, loaded, obj_id if entity_type == "defendant" else None
         ) from None
+
+
+def _touch(obj: Case | Defendant | Hearing) -> None:
+    """Make the ORM update the row (and so raise its version) even when no column of it changed.
+
+    Flagged rather than compared: `updated_at = now` is no change when two edits share a `now`.
+    """
+    flag_modified(obj, "updated_at")
 
 
 def _set(obj: object, values: dict[str, Any], allowed: tuple[str, ...]) -> None:
