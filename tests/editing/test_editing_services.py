@@ -266,7 +266,8 @@ def test_each_change_raises_the_version_exactly_once_even_at_the_same_instant(
     hearing = make_hearing(defendants=[person])
     db.session.commit()
     # a new kind of measure also changes the status: still one UPDATE, one version
-    services.add_measure(db.session, person, {"kind": MeasureKind.HOUSE_ARREST, "starts_on": date(2025, 8, 6)},
+    services.add_measure(db.session, person, {"kind": MeasureKind.HOUSE_ARREST, "starts_on": date(2025, 8, 6),
+                          "until": date(2025, 9, 6)},
                          expected_version=1, by=editor, now=now)
     db.session.commit()
     assert (person.version, person.status) == (2, DefendantStatus.HOUSE_ARREST)
