@@ -230,11 +230,12 @@ class PostponeForm(VersionedForm):
     to = DateTimeLocalField(_l("New date and time"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                             validators=[Optional(), Plausible()],
                             description=_l("In the court's own time zone. Leave empty if no new date is fixed yet."))
-    reason = StringField(_l("Reason"), filters=STRIP, validators=[Optional(), Length(max=2000)])
+    reason = StringField(_l("Reason (kept in the history, for editors)"), filters=STRIP,
+                         validators=[Optional(), Length(max=2000)])
 
 
 class CancelForm(VersionedForm):
-    reason = StringField(_l("Reason"), filters=STRIP, validators=[
+    reason = StringField(_l("Why it is cancelled (shown publicly)"), filters=STRIP, validators=[
         DataRequired(message=_l("Say why the hearing was cancelled.")), Length(max=2000)])
 
 
