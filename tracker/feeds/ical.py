@@ -29,7 +29,7 @@ from urllib.parse import quote, urlsplit
 from flask import current_app, has_app_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from icalendar import Alarm, Calendar, Event, Timezone, vDuration
+from icalendar import Alarm, Calendar, Event, Timezone, vDuration, vText
 
 from tracker.records.models import (
     CustodyMeasure,
@@ -419,9 +419,9 @@ def calendar_header(info: FeedInfo, method: str = "PUBLISH") -> bytes:
         cal.add("calscale", "GREGORIAN")
         cal.add("method", method)
         cal.add("name", info.name)
-        cal.add("x-wr-calname", info.name)
+        cal.add("x-wr-calname", vText(info.name))  # escaped like any TEXT value
         cal.add("description", info.description)
-        cal.add("x-wr-caldesc", info.description)
+        cal.add("x-wr-caldesc", vText(info.description))
         cal.add("url", info.url)
         if info.source:
             cal.add("source", info.source, parameters={"VALUE": "URI"})
