@@ -90,7 +90,7 @@ def optional_url(label: str) -> URLField:
 class CaseForm(VersionedForm):
     title = StringField(_l("Title"), filters=STRIP, validators=[DataRequired(), Length(max=200)])
     slug = StringField(_l("Address (slug)"), filters=STRIP, validators=[DataRequired(), Length(max=120), _slug],
-                       description=_l("The case's page will be /cases/<slug>."))
+                       description=_l("The end of the case's page address, e.g. /cases/bolotnaya."))
     case_number = StringField(_l("Case number"), filters=STRIP, validators=[Optional(), Length(max=100)])
     description = TextAreaField(_l("Description"), filters=STRIP, validators=[Length(max=20000)])
     charges = TextAreaField(_l("Charges"), filters=STRIP, validators=[Length(max=5000)])
@@ -106,7 +106,7 @@ class DefendantForm(VersionedForm):
     name_original = StringField(_l("Name as written originally"), filters=STRIP,
                                 validators=[DataRequired(), Length(max=200)])
     slug = StringField(_l("Address (slug)"), filters=STRIP, validators=[DataRequired(), Length(max=120), _slug],
-                       description=_l("The public page will be /defendants/<slug>."))
+                       description=_l("The end of the public page's address, e.g. /defendants/ivan-petrov."))
     cases = CheckboxListField(_l("Cases"), coerce=int)
     status = SelectField(_l("Status"), choices=_choices(DefendantStatus))
     is_public = BooleanField(_l("Public (shown on the site)"), default=True)
