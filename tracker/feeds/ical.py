@@ -37,7 +37,6 @@ from tracker.records.models import (
     Defendant,
     Hearing,
     HearingStatus,
-    MeasureKind,
 )
 
 PRODID = "-//Prisoner support tracker//Hearing feeds//EN"
@@ -379,16 +378,6 @@ def appeal_deadline_event(
         decision.created_at,
         _page(base_url, "defendants", person.slug),
     )
-
-
-def lapsing_measure(defendant: Defendant) -> CustodyMeasure | None:
-    """The measure in force when it has an end or review date, else None."""
-    from tracker.records.logic import current_measure
-
-    measure = current_measure(defendant.measures)
-    if measure is None or measure.kind is MeasureKind.RELEASED or measure.ends_on is None:
-        return None
-    return measure
 
 
 # --- whole calendars --------------------------------------------------------------
