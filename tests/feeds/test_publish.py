@@ -253,10 +253,10 @@ def test_a_failed_write_leaves_the_old_file_intact(two_cases, feeds_dir, monkeyp
     hearing.judge = "Someone new"
     db.session.commit()
 
-    def disk_full(fd: int) -> None:
-        raise OSError(28, "No space left on device")
+    def disk_fails(source, target):  # noqa: ANN001
+        raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(os, "fsync", disk_full)  # the disk fails, not our code
+    monkeypatch.setattr(os, "replace", disk_fails)  # the file system fails, not our code
     with pytest.raises(OSError):
         publish_feeds(NOW)
     assert read(feeds_dir, "all.ics") == before
