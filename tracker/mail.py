@@ -108,6 +108,7 @@ class SMTPConnection:
     def __init__(self, settings: SMTPSettings) -> None:
         self.settings = settings
         self._smtp: smtplib.SMTP | None = None
+        self._envelope_from: dict[str, str] = {}
 
     def __enter__(self) -> SMTPConnection:
         return self
@@ -132,7 +133,9 @@ class SMTPConnection:
         """Send one message to one recipient; raise Refused or ConnectionProblem."""
         if self._smtp is None:
             self._smtp = self._open()
-        envelope_from = parseaddr(sender)[1] or sender
+        envelope_from = self._envelope_from.get(sender)
+        if envelope_from is None:
+            envelope_from = self._envelope_from[sender] = parseaddr(sender)[1] or sender
         try:
             refused = self._smtp.sendmail(envelope_from, [recipient], raw)
         except smtplib.SMTPRecipientsRefused as error:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from markupsafe import escape
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -66,6 +67,19 @@ class Mail:
     subject: str
     text_body: str
     html_body: str
+
+
+# Stands for a volunteer's own manage link in a mail rendered once for many volunteers.
+MANAGE_URL_SLOT = "https://manage-url.invalid/slot"
+
+
+def personalised(mail: Mail, *, manage_url: str) -> Mail:
+    """A mail rendered with MANAGE_URL_SLOT, with one volunteer's link put in."""
+    return Mail(
+        mail.subject,
+        mail.text_body.replace(MANAGE_URL_SLOT, manage_url),
+        mail.html_body.replace(MANAGE_URL_SLOT, str(escape(manage_url))),
+    )
 
 
 def _render(name: str, **context: object) -> tuple[str, str]:

@@ -24,6 +24,7 @@ from tracker.reminders.models import OutboxMessage, OutboxStatus, ReminderDelive
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
+RECHECK_EVERY = 500  # messages between two checks for reminders made stale mid-batch
 
 
 @dataclass
@@ -45,7 +46,7 @@ def backoff(attempts: int, base_seconds: int) -> timedelta:
     return min(timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def supersede_stale_reminders(session: Session) -> int:
+def supersede_stale_reminders(session: Session | sa.Connection) -> int:
     """Cancel pending reminders whose hearing moved, was postponed or cancelled.
 
     Run before every batch, so no reminder for an old time goes out even if the
@@ -89,45 +90,61 @@ def mark_missed(session: Session, now: datetime) -> int:
     return result.rowcount or 0
 
 
-def _claim_next(session: Session, now: datetime) -> OutboxMessage | None:
-    return session.scalar(
-        sa.select(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+# Built once: these run for every message, and building a statement costs more than running it.
+_CLAIM = (
+    sa.select(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.raw, OutboxMessage.attempts,
+              OutboxMessage.kind)
+    .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= sa.bindparam("now"))
+    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_MARK_SENT = (
+    sa.update(OutboxMessage)
+    .where(OutboxMessage.id == sa.bindparam("outbox_id"))
+    .values(status=OutboxStatus.SENT, sent_at=sa.bindparam("sent_now"), attempts=OutboxMessage.attempts + 1,
+            last_error="")
+    .execution_options(synchronize_session=False)
+)
+
+
+def _claim_next(conn: sa.Connection, now: datetime) -> sa.Row | None:
+    """The next due message, locked until our commit; rows another sender holds are skipped."""
+    return conn.execute(_CLAIM, {"now": now}).first()
+
+
+def _raw(conn: sa.Connection, claimed: sa.Row) -> bytes:
+    if claimed.raw is not None:
+        return claimed.raw
+    # A row written without the composed message (by hand, or by older code): compose it
+    # now and keep it, so a retry sends the same bytes.
+    row = conn.execute(sa.select(OutboxMessage.__table__).where(OutboxMessage.id == claimed.id)).one()
+    raw = compose(
+        message_id=row.message_id, sender=current_app.config["MAIL_FROM"], recipient=row.recipient,
+        subject=row.subject, text_body=row.text_body, html_body=row.html_body, date=row.created_at,
     )
+    conn.execute(sa.update(OutboxMessage).where(OutboxMessage.id == claimed.id).values(raw=raw))
+    return raw
 
 
-def _raw(message: OutboxMessage) -> bytes:
-    if message.raw is not None:
-        return message.raw
-    # A row written by hand, without the composed message: compose it now, and keep it.
-    message.raw = compose(
-        message_id=message.message_id, sender=current_app.config["MAIL_FROM"],
-        recipient=message.recipient, subject=message.subject, text_body=message.text_body,
-        html_body=message.html_body, date=message.created_at,
-    )
-    return message.raw
-
-
-def _retry_or_give_up(message: OutboxMessage, now: datetime, error: str, *, permanent: bool) -> bool:
+def _retry_or_give_up(conn: sa.Connection, claimed: sa.Row, now: datetime, error: str, *, permanent: bool) -> bool:
     """Record a failed attempt; True when we gave up on the message."""
     config = current_app.config
-    message.attempts += 1
-    message.last_error = error[:2000]
-    if permanent or message.attempts >= config["MAIL_MAX_ATTEMPTS"]:
-        message.status = OutboxStatus.FAILED
-        log.warning("giving up on outbox #%s to %s after %s attempt(s): %s",
-                    message.id, message.kind, message.attempts, error)
-        return True
-    message.next_attempt_at = now + backoff(message.attempts, config["MAIL_RETRY_BASE_SECONDS"])
-    log.info("outbox #%s (%s) will be retried at %s: %s", message.id, message.kind,
-             message.next_attempt_at.isoformat(timespec="seconds"), error)
-    return False
+    attempts = claimed.attempts + 1
+    values: dict[str, object] = {"attempts": attempts, "last_error": error[:2000]}
+    gave_up = permanent or attempts >= config["MAIL_MAX_ATTEMPTS"]
+    if gave_up:
+        values["status"] = OutboxStatus.FAILED
+        log.warning("giving up on outbox #%s (%s) after %s attempt(s): %s", claimed.id, claimed.kind, attempts, error)
+    else:
+        values["next_attempt_at"] = now + backoff(attempts, config["MAIL_RETRY_BASE_SECONDS"])
+        log.info("outbox #%s (%s) will be retried at %s: %s", claimed.id, claimed.kind,
+                 values["next_attempt_at"].isoformat(timespec="seconds"), error)
+    conn.execute(sa.update(OutboxMessage).where(OutboxMessage.id == claimed.id).values(**values))
+    return gave_up
 
 
-def _back_off_everything_due(session: Session, now: datetime, error: str) -> None:
+def _back_off_everything_due(conn: sa.Connection, now: datetime, error: str) -> None:
     """The relay is unreachable: every due message waits, each by its own backoff.
 
     One statement: the attempts count picks the delay (CASE), and a message that
@@ -137,7 +154,7 @@ def _back_off_everything_due(session: Session, now: datetime, error: str) -> Non
     limit, base = config["MAIL_MAX_ATTEMPTS"], config["MAIL_RETRY_BASE_SECONDS"]
     delays = {n: now + backoff(n + 1, base) for n in range(limit)}
     due = sa.and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
-    session.execute(
+    conn.execute(
         sa.update(OutboxMessage)
         .where(due)
         .values(
@@ -166,34 +183,36 @@ def send_pending(
     report.missed = mark_missed(session, now)
     session.commit()
     sender = current_app.config["MAIL_FROM"]
-    with SMTPConnection(SMTPSettings.from_config(current_app.config)) as smtp:
+    # One short transaction per message on a plain connection: the ORM adds nothing here
+    # and costs more than the database itself.
+    with SMTPConnection(SMTPSettings.from_config(current_app.config)) as smtp, \
+            session.get_bind().connect() as conn:
         while limit is None or report.processed < limit:
             if should_stop is not None and should_stop():
                 log.info("stopping between messages, as asked")
                 break
-            message = _claim_next(session, now)
-            if message is None:
-                break
-            try:
-                smtp.send(sender, message.recipient, _raw(message))
-            except ConnectionProblem as error:
-                log.error("SMTP unavailable, every due message waits: %s", error)
-                report.connection_error = str(error)
-                _back_off_everything_due(session, now, f"SMTP unavailable: {error}")
-                session.commit()
-                break
-            except Refused as error:
-                if _retry_or_give_up(message, now, str(error), permanent=error.permanent):
-                    report.failed += 1
+            with conn.begin():
+                if report.processed and report.processed % RECHECK_EVERY == 0:
+                    # a long batch: hearings may have moved since it began
+                    report.superseded += supersede_stale_reminders(conn)
+                claimed = _claim_next(conn, now)
+                if claimed is None:
+                    break
+                try:
+                    smtp.send(sender, claimed.recipient, _raw(conn, claimed))
+                except ConnectionProblem as error:
+                    log.error("SMTP unavailable, every due message waits: %s", error)
+                    report.connection_error = str(error)
+                    _back_off_everything_due(conn, now, f"SMTP unavailable: {error}")
+                    break
+                except Refused as error:
+                    if _retry_or_give_up(conn, claimed, now, str(error), permanent=error.permanent):
+                        report.failed += 1
+                    else:
+                        report.retried += 1
                 else:
-                    report.retried += 1
-            else:
-                message.status = OutboxStatus.SENT
-                message.sent_at = now
-                message.attempts += 1
-                message.last_error = ""
-                report.sent += 1
-            session.commit()
+                    conn.execute(_MARK_SENT, {"outbox_id": claimed.id, "sent_now": now})
+                    report.sent += 1
     if report.processed or report.superseded:
         log.info("outbox: %d sent, %d to retry, %d failed, %d missed, %d superseded",
                  report.sent, report.retried, report.failed, report.missed, report.superseded)
