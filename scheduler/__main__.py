@@ -68,6 +68,8 @@ def _install_signal_handlers() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     app = create_app()
+    # "Running job ... executed successfully" every 15 s drowns what the jobs themselves log.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     jobs = _selected(args.job)
     _install_signal_handlers()
     lock = NoLock() if args.no_leader_lock else leader_lock_for(app.config["SQLALCHEMY_DATABASE_URI"])

@@ -223,3 +223,35 @@ def test_a_reminder_for_a_hearing_not_started_is_still_sent_late(now, make_heari
     db.session.commit()
     assert send_pending(db.session, late).sent == 1
     assert len(smtp_server.received_by(volunteer.email)) == 1
+
+
+def test_non_latin_subjects_and_bodies_survive_the_trip(now, make_hearing, make_court, make_defendant,
+                                                        make_subscription, smtp_server):
+    court = make_court(name="Мосгорсуд", address="Богородский вал, 8", timezone="Asia/Vladivostok")
+    person = make_defendant(name_latin="Мария Макетова", name_original="Мария Макетова")
+    make_hearing(starts_at=now + timedelta(hours=2), court=court, defendants=[person])
+    volunteer = make_subscription(email=logic.normalise_email("volunteer@пример.рф"))
+    assert volunteer.email == "volunteer@xn--e1afmkfd.xn--p1ai"
+    logic.enqueue_due(db.session, now)
+    db.session.commit()
+    assert send_pending(db.session, now).sent == 1
+    [message] = smtp_server.received_by(volunteer.email)
+    assert message["Subject"] == "Today 21:00: hearing of М. Макетова, Мосгорсуд"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "21:00 (+10, Asia/Vladivostok)" in text and "Богородский вал, 8" in text
+    assert all(ord(c) < 128 for c in message.as_string().split("\n\n", 1)[0])  # headers are 7-bit on the wire
+
+
+def test_an_address_that_needs_smtputf8_is_refused_at_sign_up_and_never_blocks_the_outbox(now, smtp_server):
+    with pytest.raises(logic.InvalidEmail):
+        logic.normalise_email("волонтёр@example.org")
+    from tracker.reminders.outbox import enqueue_email
+
+    for i, address in enumerate(("волонтёр@example.org", "next@example.org")):  # written by older code, say
+        enqueue_email(db.session, dedupe_key=f"x:{i}", kind="test", recipient=address, subject="Hello",
+                      text_body="Hello", now=now)
+    db.session.commit()
+    report = send_pending(db.session, now)
+    assert (report.sent, report.failed) == (1, 1)
+    assert [m.status for m in outbox()] == [OutboxStatus.FAILED, OutboxStatus.SENT]
+    assert "SMTPUTF8" in outbox()[0].last_error

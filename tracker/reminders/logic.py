@@ -88,7 +88,9 @@ class ExpiredLink(ValueError):
 def normalise_email(raw: str) -> str:
     """The address as we store and compare it (domain lower-cased, IDNA applied)."""
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized
+        # ASCII before the @ (mail relays rarely speak SMTPUTF8); an internationalised
+        # domain is kept in its ASCII (punycode) form, which every relay accepts.
+        return validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False).ascii_email
     except EmailNotValidError as error:
         raise InvalidEmail(str(error)) from None
 

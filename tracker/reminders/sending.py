@@ -210,6 +210,10 @@ def send_pending(
                         report.failed += 1
                     else:
                         report.retried += 1
+                except Exception as error:  # noqa: BLE001  a message we cannot even try must not block the rest
+                    log.exception("outbox #%s cannot be sent", claimed.id)
+                    _retry_or_give_up(conn, claimed, now, f"{type(error).__name__}: {error}", permanent=True)
+                    report.failed += 1
                 else:
                     conn.execute(_MARK_SENT, {"outbox_id": claimed.id, "sent_now": now})
                     report.sent += 1
