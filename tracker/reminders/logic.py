@@ -439,32 +439,35 @@ def enqueue_due(session: Session, now: datetime) -> int:
     # Many volunteers follow the same hearings: render each group's text and calendar
     # once, and put each volunteer's own link in (a mail merge).
     rendered: dict[tuple[int, ...], tuple[compose.Mail, list[tuple[str, bytes]]]] = {}
-    for (subscription_id, lead, _court, _day), hearings in groups.items():
-        subscription = subscriptions[(subscription_id, lead, _court, _day)]
-        ids = tuple(h.id for h in hearings)
-        if ids not in rendered:
-            rendered[ids] = (
-                compose.reminder_mail(hearings, now=now, notes=notes, manage_url=compose.MANAGE_URL_SLOT),
-                _ics(hearings),
+    # The dedupe check inside enqueue_email needs no flush: this run's own messages are
+    # distinct by construction (one per group); everything is flushed once at the end.
+    with session.no_autoflush:
+        for (subscription_id, lead, _court, _day), hearings in groups.items():
+            subscription = subscriptions[(subscription_id, lead, _court, _day)]
+            ids = tuple(h.id for h in hearings)
+            if ids not in rendered:
+                rendered[ids] = (
+                    compose.reminder_mail(hearings, now=now, notes=notes, manage_url=compose.MANAGE_URL_SLOT),
+                    _ics(hearings),
+                )
+            template, calendars = rendered[ids]
+            mail = compose.personalised(template, manage_url=manage_url(subscription))
+            versions = ",".join(f"{h.id}v{h.version}" for h in hearings)
+            message = enqueue_email(
+                session, dedupe_key=f"reminder:{subscription.id}:{lead}:{versions}", kind="reminder",
+                recipient=subscription.email, subject=mail.subject, text_body=mail.text_body,
+                html_body=mail.html_body, now=now, expires_at=max(h.starts_at for h in hearings),
+                unsubscribe_url=unsubscribe_url(subscription), ics=calendars,
+                subscription_id=subscription.id,
             )
-        template, calendars = rendered[ids]
-        mail = compose.personalised(template, manage_url=manage_url(subscription))
-        versions = ",".join(f"{h.id}v{h.version}" for h in hearings)
-        message = enqueue_email(
-            session, dedupe_key=f"reminder:{subscription.id}:{lead}:{versions}", kind="reminder",
-            recipient=subscription.email, subject=mail.subject, text_body=mail.text_body,
-            html_body=mail.html_body, now=now, expires_at=max(h.starts_at for h in hearings),
-            unsubscribe_url=unsubscribe_url(subscription), ics=calendars,
-            subscription_id=subscription.id,
-        )
-        if message is None:
-            continue
-        for hearing in hearings:
-            session.add(ReminderDelivery(
-                subscription_id=subscription.id, hearing_id=hearing.id, lead_minutes=lead,
-                hearing_version=hearing.version, hearing_starts_at=hearing.starts_at,
-                outbox=message, created_at=now,
-            ))
+            if message is None:
+                continue
+            for hearing in hearings:
+                session.add(ReminderDelivery(
+                    subscription_id=subscription.id, hearing_id=hearing.id, lead_minutes=lead,
+                    hearing_version=hearing.version, hearing_starts_at=hearing.starts_at,
+                    outbox=message, created_at=now,
+                ))
     session.flush()
     log.info("recorded %d reminder message(s)", len(groups))
     return len(groups)
