@@ -43,6 +43,11 @@ def create_app(config: object | str | None = None) -> Flask:
     _register_error_pages(app)
     _register_template_helpers(app)
     app.after_request(_security_headers)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
 
 
