@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         log.info("stopped before becoming the leader")
         return 0
     try:
+        if not args.no_leader_lock:
+            _recover(app, args.now)
         if args.once:
             for job in jobs:
                 if runtime.stopping.is_set():
@@ -87,6 +89,19 @@ def main(argv: list[str] | None = None) -> int:
         return _run_forever(app, jobs, lock)
     finally:
         lock.release()
+
+
+def _recover(app, now: datetime | None) -> None:  # noqa: ANN001
+    """We lead, so no other sender runs: whatever a dead one had claimed is due again."""
+    from tracker.extensions import db, utcnow
+    from tracker.reminders.sending import release_abandoned_claims
+
+    with app.app_context():
+        try:
+            release_abandoned_claims(db.session, now or utcnow())
+            db.session.commit()
+        finally:
+            db.session.remove()
 
 
 def _run_forever(app, jobs: list[Job], lock) -> int:  # noqa: ANN001

@@ -74,6 +74,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_reminder_deliveries_outbox_id'), ['outbox_id'], unique=False)
 
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_due')
+        batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at', 'id'], unique=False)
         batch_op.add_column(sa.Column('raw', sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column('subscription_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_outbox_subscription_id'), ['subscription_id'], unique=False)
@@ -89,6 +91,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_outbox_subscription_id'))
         batch_op.drop_column('subscription_id')
         batch_op.drop_column('raw')
+        batch_op.drop_index('ix_outbox_due')
+        batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
 
     with op.batch_alter_table('reminder_deliveries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reminder_deliveries_outbox_id'))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from tests.scheduler.conftest import wait_for
 from tracker.extensions import db
 from tracker.reminders.models import OutboxMessage, OutboxStatus
 from tracker.reminders.outbox import enqueue_email
-from tracker.reminders.sending import send_pending
+from tracker.reminders.sending import LEASE, release_abandoned_claims, send_pending
 
 pytestmark = pytest.mark.slow
 
@@ -74,12 +75,23 @@ def test_two_senders_on_postgresql_never_send_twice(now, is_postgres, smtp_serve
 def test_a_restart_after_a_crash_resends_with_the_same_message_id(now, smtp_server):
     """The in-flight case in slow motion: the relay accepted, the commit never happened."""
     [message_id] = queue(1, now)
-    message = db.session.scalar(sa.select(OutboxMessage))
-    raw_before = message.raw
+    raw_before = db.session.scalar(sa.select(OutboxMessage.raw))
     send_pending(db.session, now)
-    # the crash: the row is back to pending as if the commit had been lost
-    db.session.execute(sa.update(OutboxMessage).values(status=OutboxStatus.PENDING, sent_at=None))
+    # the crash: the row is still claimed ("sending"), as if "sent" had never been committed
+    db.session.execute(sa.update(OutboxMessage).values(status=OutboxStatus.SENDING, sent_at=None))
     db.session.commit()
-    send_pending(db.session, now)
+    assert send_pending(db.session, now).sent == 0  # claimed by someone: not touched
+    assert release_abandoned_claims(db.session, now) == 1  # what a new leader does first
+    db.session.commit()
+    assert send_pending(db.session, now).sent == 1
     assert [str(m["Message-ID"]) for m in smtp_server.messages] == [message_id, message_id]
     assert db.session.scalar(sa.select(OutboxMessage.raw)) == raw_before
+
+
+def test_an_abandoned_claim_is_due_again_when_its_lease_runs_out(now, smtp_server):
+    queue(1, now)
+    db.session.execute(sa.update(OutboxMessage).values(status=OutboxStatus.SENDING,
+                                                       next_attempt_at=now + LEASE))
+    db.session.commit()
+    assert send_pending(db.session, now + LEASE - timedelta(seconds=1)).sent == 0
+    assert send_pending(db.session, now + LEASE).sent == 1

@@ -21,6 +21,7 @@ from tracker.records.models import Case, Defendant, HearingStatus, _enum
 
 class OutboxStatus(str, enum.Enum):
     PENDING = "pending"
+    SENDING = "sending"  # claimed by a sender until next_attempt_at (a lease); then due again
     SENT = "sent"
     FAILED = "failed"  # gave up after MAIL_MAX_ATTEMPTS or a permanent (5xx) refusal
     MISSED = "missed"  # its moment passed (the hearing started) before it could go out
@@ -54,7 +55,9 @@ class OutboxMessage(db.Model):
         sa.ForeignKey("subscriptions.id", ondelete="SET NULL"), index=True
     )
 
-    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+    # The sender's claim reads this index in order and stops at the first unlocked row;
+    # without `id` in it, PostgreSQL sorts every row due at the same moment (10,000 at once).
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at", "id"),)
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.kind} {self.status.value}>"

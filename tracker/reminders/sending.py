@@ -1,10 +1,13 @@
 """Sending the outbox: every kind of row (reminders, notices, invitations, resets).
 
-Each message is claimed, sent and marked in its own short transaction over one SMTP
-connection for the whole batch. That is what makes delivery exactly-once in
+A sender claims a few due messages at a time (status `sending`, with a lease in
+`next_attempt_at`; on PostgreSQL `FOR UPDATE SKIP LOCKED`, so two senders never claim
+the same row), then sends them one by one over one SMTP connection for the whole
+batch, committing "sent" after each. That is what makes delivery exactly-once in
 practice: a crash between the relay's "250" and our commit leaves at most that one
-row pending, and its resend carries the same Message-ID; on PostgreSQL the claim is
-`FOR UPDATE SKIP LOCKED`, so two senders never pick the same row.
+message unmarked, and its resend carries the same Message-ID. Claimed messages a dead
+sender leaves behind are due again when a new leader starts (it is alone: the leader
+lock says so) or when their lease runs out.
 """
 from __future__ import annotations
 
@@ -90,27 +93,75 @@ def mark_missed(session: Session, now: datetime) -> int:
     return result.rowcount or 0
 
 
+CLAIM_CHUNK = 20  # messages claimed at once: one statement instead of one per message
+LEASE = timedelta(minutes=15)  # longer than sending a chunk can take (20 x SMTP_TIMEOUT)
+
 # Built once: these run for every message, and building a statement costs more than running it.
-_CLAIM = (
-    sa.select(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.raw, OutboxMessage.attempts,
-              OutboxMessage.kind)
+_DUE = (
+    sa.select(OutboxMessage.id)
     .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= sa.bindparam("now"))
     .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-    .limit(1)
+    .limit(sa.bindparam("chunk"))
     .with_for_update(skip_locked=True)
+    .scalar_subquery()
+)
+_CLAIM = (
+    sa.update(OutboxMessage)
+    .where(OutboxMessage.id.in_(_DUE))
+    .values(status=OutboxStatus.SENDING, next_attempt_at=sa.bindparam("lease_until"))
+    .returning(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.raw, OutboxMessage.attempts,
+               OutboxMessage.kind)
 )
 _MARK_SENT = (
     sa.update(OutboxMessage)
-    .where(OutboxMessage.id == sa.bindparam("outbox_id"))
+    .where(OutboxMessage.id == sa.bindparam("outbox_id"), OutboxMessage.status == OutboxStatus.SENDING)
     .values(status=OutboxStatus.SENT, sent_at=sa.bindparam("sent_now"), attempts=OutboxMessage.attempts + 1,
             last_error="")
-    .execution_options(synchronize_session=False)
 )
 
 
-def _claim_next(conn: sa.Connection, now: datetime) -> sa.Row | None:
-    """The next due message, locked until our commit; rows another sender holds are skipped."""
-    return conn.execute(_CLAIM, {"now": now}).first()
+def _claim_chunk(conn: sa.Connection, now: datetime, size: int) -> list[sa.Row]:
+    """Claim up to `size` due messages for this sender, oldest first, and commit the claim."""
+    with conn.begin():
+        rows = conn.execute(_CLAIM, {"now": now, "chunk": size, "lease_until": now + LEASE}).all()
+    return sorted(rows, key=lambda row: row.id)
+
+
+def _release(conn: sa.Connection, ids: list[int], now: datetime) -> None:
+    """Give back claimed messages we did not try (stop, outage): due again at once."""
+    if ids:
+        with conn.begin():
+            conn.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.SENDING)
+                .values(status=OutboxStatus.PENDING, next_attempt_at=now)
+            )
+
+
+def release_abandoned_claims(session: Session, now: datetime) -> int:
+    """Messages a dead sender had claimed are due again.
+
+    Called by a scheduler when it becomes the leader: it is then the only sender, so
+    every claim still on file belongs to a process that is gone.
+    """
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.SENDING)
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        log.warning("%d message(s) claimed by a sender that stopped are due again", result.rowcount)
+    return result.rowcount or 0
+
+
+def _expire_leases(session: Session, now: datetime) -> None:
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.next_attempt_at <= now)
+        .values(status=OutboxStatus.PENDING)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _raw(conn: sa.Connection, claimed: sa.Row) -> bytes:
@@ -137,6 +188,7 @@ def _retry_or_give_up(conn: sa.Connection, claimed: sa.Row, now: datetime, error
         values["status"] = OutboxStatus.FAILED
         log.warning("giving up on outbox #%s (%s) after %s attempt(s): %s", claimed.id, claimed.kind, attempts, error)
     else:
+        values["status"] = OutboxStatus.PENDING
         values["next_attempt_at"] = now + backoff(attempts, config["MAIL_RETRY_BASE_SECONDS"])
         log.info("outbox #%s (%s) will be retried at %s: %s", claimed.id, claimed.kind,
                  values["next_attempt_at"].isoformat(timespec="seconds"), error)
@@ -179,44 +231,63 @@ def send_pending(
 ) -> SendReport:
     """Send what is due, over one SMTP connection, committing after every message."""
     report = SendReport()
+    _expire_leases(session, now)
     report.superseded = supersede_stale_reminders(session)
     report.missed = mark_missed(session, now)
     session.commit()
     sender = current_app.config["MAIL_FROM"]
-    # One short transaction per message on a plain connection: the ORM adds nothing here
-    # and costs more than the database itself.
+    # Short transactions on a plain connection: the ORM adds nothing here and costs
+    # more than the database itself.
     with SMTPConnection(SMTPSettings.from_config(current_app.config)) as smtp, \
             session.get_bind().connect() as conn:
-        while limit is None or report.processed < limit:
-            if should_stop is not None and should_stop():
-                log.info("stopping between messages, as asked")
-                break
-            with conn.begin():
-                if report.processed and report.processed % RECHECK_EVERY == 0:
-                    # a long batch: hearings may have moved since it began
-                    report.superseded += supersede_stale_reminders(conn)
-                claimed = _claim_next(conn, now)
-                if claimed is None:
+        claimed: list[sa.Row] = []
+        next_recheck = RECHECK_EVERY
+        try:
+            while limit is None or report.processed < limit:
+                if should_stop is not None and should_stop():
+                    log.info("stopping between messages, as asked")
                     break
-                try:
-                    smtp.send(sender, claimed.recipient, _raw(conn, claimed))
-                except ConnectionProblem as error:
-                    log.error("SMTP unavailable, every due message waits: %s", error)
-                    report.connection_error = str(error)
-                    _back_off_everything_due(conn, now, f"SMTP unavailable: {error}")
-                    break
-                except Refused as error:
-                    if _retry_or_give_up(conn, claimed, now, str(error), permanent=error.permanent):
+                if not claimed:
+                    if report.processed >= next_recheck:
+                        next_recheck += RECHECK_EVERY
+                        with conn.begin():  # a long batch: hearings may have moved since it began
+                            report.superseded += supersede_stale_reminders(conn)
+                    wanted = CLAIM_CHUNK if limit is None else min(CLAIM_CHUNK, limit - report.processed)
+                    claimed = _claim_chunk(conn, now, wanted)
+                    if not claimed:
+                        break
+                message = claimed.pop(0)
+                with conn.begin():
+                    try:
+                        smtp.send(sender, message.recipient, _raw(conn, message))
+                    except ConnectionProblem as error:
+                        log.error("SMTP unavailable, every due message waits: %s", error)
+                        report.connection_error = str(error)
+                        claimed.append(message)
+                        conn.execute(
+                            sa.update(OutboxMessage)
+                            .where(OutboxMessage.id.in_([m.id for m in claimed]))
+                            .values(status=OutboxStatus.PENDING, next_attempt_at=now)
+                        )
+                        claimed = []
+                        _back_off_everything_due(conn, now, f"SMTP unavailable: {error}")
+                        break
+                    except Refused as error:
+                        if _retry_or_give_up(conn, message, now, str(error), permanent=error.permanent):
+                            report.failed += 1
+                        else:
+                            report.retried += 1
+                    except Exception as error:  # noqa: BLE001  one message we cannot even try must not block the rest
+                        log.exception("outbox #%s cannot be sent", message.id)
+                        _retry_or_give_up(conn, message, now, f"{type(error).__name__}: {error}", permanent=True)
                         report.failed += 1
                     else:
-                        report.retried += 1
-                except Exception as error:  # noqa: BLE001  a message we cannot even try must not block the rest
-                    log.exception("outbox #%s cannot be sent", claimed.id)
-                    _retry_or_give_up(conn, claimed, now, f"{type(error).__name__}: {error}", permanent=True)
-                    report.failed += 1
-                else:
-                    conn.execute(_MARK_SENT, {"outbox_id": claimed.id, "sent_now": now})
-                    report.sent += 1
+                        conn.execute(_MARK_SENT, {"outbox_id": message.id, "sent_now": now})
+                        report.sent += 1
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            _release(conn, [m.id for m in claimed], now)
     if report.processed or report.superseded:
         log.info("outbox: %d sent, %d to retry, %d failed, %d missed, %d superseded",
                  report.sent, report.retried, report.failed, report.missed, report.superseded)
