@@ -242,6 +242,14 @@ def send_pending(
             session.get_bind().connect() as conn:
         claimed: list[sa.Row] = []
         next_recheck = RECHECK_EVERY
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            # "Sent" marks need not wait for the WAL to reach the disk: if the scheduler dies,
+            # PostgreSQL still writes them (within ~0.6 s); only a crash of the database
+            # server itself could lose the last few, and those are resent with the same
+            # Message-ID. It halves the cost of each message.
+            conn.execute(sa.text("SET synchronous_commit TO OFF"))
+            conn.commit()
         try:
             while limit is None or report.processed < limit:
                 if should_stop is not None and should_stop():
@@ -288,6 +296,9 @@ def send_pending(
             if conn.in_transaction():
                 conn.rollback()
             _release(conn, [m.id for m in claimed], now)
+            if postgres:
+                conn.execute(sa.text("RESET synchronous_commit"))
+                conn.commit()
     if report.processed or report.superseded:
         log.info("outbox: %d sent, %d to retry, %d failed, %d missed, %d superseded",
                  report.sent, report.retried, report.failed, report.missed, report.superseded)
