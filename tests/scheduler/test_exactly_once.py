@@ -56,6 +56,22 @@ def test_killed_in_the_middle_of_a_batch_loses_nothing(now, slow_smtp_server, sc
         assert rcpts == [expected[str(message["Message-ID"])]]
 
 
+def test_sigterm_stops_between_messages_and_gives_back_the_rest(now, slow_smtp_server, scheduler_process):
+    expected = queue(40, now)
+    child = scheduler_process("--once", "--job", "send-mail", "--now", now.isoformat())
+    wait_for(lambda: count(OutboxStatus.SENT) >= 5, what="five messages sent by the child")
+    child.popen.send_signal(signal.SIGTERM)
+    assert child.wait(30) == 0, child.log
+    assert "finishing the work in hand" in child.log
+    assert 5 <= count(OutboxStatus.SENT) < 40
+    assert count(OutboxStatus.SENDING) == 0  # what it had claimed but not sent is due again
+
+    restarted = scheduler_process("--once", "--job", "send-mail", "--now", now.isoformat())
+    assert restarted.wait(60) == 0, restarted.log
+    received = Counter(str(m["Message-ID"]) for m in slow_smtp_server.messages)
+    assert set(received) == set(expected) and max(received.values()) == 1  # a clean stop resends nothing
+
+
 def test_two_senders_on_postgresql_never_send_twice(now, is_postgres, smtp_server, scheduler_process):
     if not is_postgres:
         pytest.skip("SQLite has no row locks (no FOR UPDATE SKIP LOCKED): one scheduler is supported there, "
