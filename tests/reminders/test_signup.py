@@ -198,3 +198,13 @@ def test_subscribers_addresses_never_appear_on_public_pages(web, person, make_su
         response = web.get(path)
         assert response.status_code == 200, path
         assert "secret-volunteer" not in response.text, path
+
+
+def test_following_something_not_public_is_refused_with_a_reason(web, make_defendant):
+    make_defendant(slug="hidden", is_public=False)
+    db.session.commit()
+    response = sign_up(web, "/", follow="defendant:hidden")
+    assert response.status_code == 400
+    assert "no longer on the site" in response.text
+    assert 'value="volunteer@example.org"' in response.text  # what was typed is kept
+    assert db.session.scalar(sa.select(Subscription)) is None

@@ -50,7 +50,7 @@ from tracker.reminders.models import (
     Scope,
     Subscription,
 )
-from tracker.reminders.outbox import enqueue_email
+from tracker.reminders.outbox import enqueue_email, new_message_id
 from tracker.reminders.sending import supersede_stale_reminders
 
 log = logging.getLogger(__name__)
@@ -502,7 +502,7 @@ def record_missed(session: Session, now: datetime) -> int:
                 continue  # signed up too late for any reminder: nothing was missed
             message = OutboxMessage(
                 dedupe_key=f"missed:{subscription.id}:{hearing.id}v{hearing.version}", kind="reminder",
-                recipient=email, subject=f"(missed) hearing {hearing.id}", message_id=f"<missed-{subscription.id}-{hearing.id}-{hearing.version}@localhost>",
+                recipient=email, subject=f"(missed) reminder of hearing {hearing.id}", message_id=new_message_id(),
                 status=OutboxStatus.MISSED, created_at=now, next_attempt_at=now,
                 last_error="the hearing started before the reminder could be recorded",
                 subscription_id=subscription.id,

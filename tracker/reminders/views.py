@@ -70,16 +70,18 @@ def _signup_limit() -> str:
 @public
 def signup():
     form = SignupForm()
-    follow = request.values.get("follow", "all")
-    target = _resolve(follow)
-    if target is None:
-        target, follow = (Scope.ALL, None, None), "all"
-    scope, case, person = target
+    target = _resolve(request.values.get("follow", "all"))
+    scope, case, person = target or (Scope.ALL, None, None)
     scope_of_page = ("defendant", person) if person else ("case", case) if case else ("all", None)
     form.follow.choices = follow_choices(scope_of_page)
     if request.method == "GET":
         form = signup_form(scope_of_page, request.args.get("next"))
         return render_template("reminders/signup.html", form=form)
+    if target is None:  # a defendant or case that is gone, or was never public
+        form.validate()
+        form.follow.data = "all"
+        form.follow.errors = [_("This is no longer on the site; you can follow all public hearings instead.")]
+        return render_template("reminders/signup.html", form=form), 400
     if not form.validate():
         return render_template("reminders/signup.html", form=form), 400
     try:
