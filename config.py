@@ -60,6 +60,16 @@ class Config:
     FEED_REFRESH_MINUTES = int(os.environ.get("FEED_REFRESH_MINUTES", "60"))
     FEED_PAST_DAYS = int(os.environ.get("FEED_PAST_DAYS", "90"))
     FEED_CANCELLED_DAYS = int(os.environ.get("FEED_CANCELLED_DAYS", "14"))
+    # days to appeal a first-instance decision (shown in editors' private feeds)
+    APPEAL_DAYS = int(os.environ.get("APPEAL_DAYS", "15"))
+    # pin the right-hand side of event UIDs if the site ever moves (default: BASE_URL's host)
+    FEED_UID_DOMAIN = os.environ.get("FEED_UID_DOMAIN", "")
+    # where subscribers fetch feeds, if not the app itself (e.g. https://cdn.example.org/feeds)
+    FEEDS_URL = os.environ.get("FEEDS_URL", "")
+    # how long HTTP caches and CDNs may keep a feed before asking again
+    FEED_CACHE_SECONDS = int(os.environ.get("FEED_CACHE_SECONDS", "60"))
+    # answer unchanged-feed polls (304) before Flask runs; off only to measure the difference
+    FEED_REVALIDATION_MIDDLEWARE = _bool("FEED_REVALIDATION_MIDDLEWARE", True)
 
     # Mail
     SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
@@ -73,10 +83,21 @@ class Config:
     # Where `make run` keeps caught mail (.eml files); empty in production.
     DEV_MAIL_DIR = os.environ.get("DEV_MAIL_DIR", "")
     DEADLINE_ALERT_DAYS = _int_list("DEADLINE_ALERT_DAYS", "7,2")
+    # first retry after this many seconds, then twice as long each time (capped at 6 hours)
+    MAIL_RETRY_BASE_SECONDS = int(os.environ.get("MAIL_RETRY_BASE_SECONDS", "60"))
+    REMINDER_SIGNUP_LIMIT = os.environ.get("REMINDER_SIGNUP_LIMIT", "5 per minute;30 per hour")
+    # the weekly digest goes out on Monday from this hour (DEFAULT_TIMEZONE)
+    DIGEST_HOUR = int(os.environ.get("DIGEST_HOUR", "7"))
+    # messages per run of the send job, so a run ends in bounded time
+    SEND_BATCH_LIMIT = int(os.environ.get("SEND_BATCH_LIMIT", "5000"))
 
     # Accounts
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # failed logins only; a successful one does not count
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes")
+    PASSWORD_RESET_LIMIT = os.environ.get("PASSWORD_RESET_LIMIT", "5 per hour")
     INVITATION_MAX_AGE_HOURS = int(os.environ.get("INVITATION_MAX_AGE_HOURS", "72"))
     PASSWORD_RESET_MAX_AGE_HOURS = int(os.environ.get("PASSWORD_RESET_MAX_AGE_HOURS", "2"))
     # How many reverse proxies (nginx, a load balancer) stand in front of the app. Their

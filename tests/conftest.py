@@ -17,6 +17,7 @@ from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from config import TestConfig, database_url
 from tracker import create_app
@@ -39,6 +40,19 @@ def database_uri(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
+class RequestClient(FlaskClient):
+    """A test client whose every request gets its own app context, as in production.
+
+    Every test keeps one app context open (see `_app_context`); Flask would reuse it for
+    requests, so `g` (where Flask-WTF caches the CSRF token) and the database session
+    would leak from one request into the next.
+    """
+
+    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_uri, tmp_path_factory):
     class Config(TestConfig):
@@ -46,6 +60,7 @@ def app(database_uri, tmp_path_factory):
         FEEDS_DIR = str(tmp_path_factory.mktemp("feeds"))
 
     application = create_app(Config)
+    application.test_client_class = RequestClient
     with application.app_context():
         db.drop_all()
         db.create_all()

@@ -28,9 +28,11 @@ def create_app(config: object | str | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
 
     db.init_app(app)
+    with app.app_context():
+        tune_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(_project_dir() / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

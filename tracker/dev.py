@@ -38,6 +38,7 @@ class SaveToFolder:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     port = int(os.environ.get("PORT", "5000"))
     mail_dir = ROOT / "instance" / "mail"
     smtp_port = int(os.environ.get("DEV_SMTP_PORT", "8025"))

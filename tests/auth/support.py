@@ -4,31 +4,19 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask.testing import FlaskClient
 
 from tracker.auth import logic
 from tracker.auth.models import Role, User
 from tracker.extensions import db
+from flask.testing import FlaskClient
 
 PASSWORD = "correct horse battery"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-class RequestClient(FlaskClient):
-    """A test client whose every request gets its own app context, as in production.
-
-    The suite's autouse fixture keeps one app context open for the whole test; Flask
-    reuses it for requests, so `g` (where Flask-WTF caches the CSRF token) and the
-    database session would otherwise leak from one request into the next.
-    """
-
-    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-def new_client(app) -> RequestClient:  # noqa: ANN001
-    return RequestClient(app, app.response_class, use_cookies=True)
+def new_client(app) -> FlaskClient:  # noqa: ANN001
+    """A second browser: its own cookies."""
+    return app.test_client()
 
 
 def csrf_token(client, path: str = "/login") -> str:
@@ -75,7 +63,7 @@ def editor(make_user) -> User:
 
 
 @pytest.fixture
-def anon_client(app) -> RequestClient:
+def anon_client(app) -> FlaskClient:
     return new_client(app)
 
 

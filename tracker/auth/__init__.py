@@ -1,20 +1,10 @@
 """Accounts and roles: users, login, invitations, password resets, the admins' pages."""
 from __future__ import annotations
 
-import os
-
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from tracker.extensions import db, login_manager
-
-DEFAULTS = {
-    # Failed logins only; a successful one does not count.
-    "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
-    "LOGIN_LIMIT_PER_ADDRESS": "20 per 15 minutes",
-    "PASSWORD_RESET_LIMIT": "5 per hour",
-}
-
 
 def configure_sessions(config: dict) -> None:
     """Cookies that never travel over plain HTTP when the site is served over HTTPS."""
@@ -31,8 +21,6 @@ def init_app(app: Flask) -> None:
     from tracker.auth import cli, views
     from tracker.auth.models import User
 
-    for key, value in DEFAULTS.items():
-        app.config.setdefault(key, os.environ.get(key, value))
     configure_sessions(app.config)
 
     login_manager.login_view = "auth.login"
