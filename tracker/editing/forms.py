@@ -156,6 +156,21 @@ class ExtendForm(VersionedForm):
     source_url = optional_url(_l("Source (web address)"))
 
 
+class TransferForm(VersionedForm):
+    facility = StringField(_l("Now held at"), filters=STRIP,
+                           validators=[DataRequired(message=_l("Name the facility.")), Length(max=300)],
+                           description=_l("E.g. SIZO-5, Moscow"))
+    since = DateField(_l("Since"), validators=[InputRequired(message=_l("Enter a date.")), Plausible()])
+    letters_address = TextAreaField(_l("New address for letters (leave empty to keep the current one)"),
+                                    filters=STRIP, validators=[Length(max=2000)])
+    note = StringField(_l("Note"), filters=STRIP, validators=[Optional(), Length(max=2000)])
+    source_url = optional_url(_l("Source (web address)"))
+
+    def values(self) -> dict[str, Any]:
+        return {"facility": self.facility.data, "since": self.since.data, "note": self.note.data or "",
+                "source_url": self.source_url.data or None}
+
+
 class DecisionForm(VersionedForm):
     decided_on = DateField(_l("Decided on"), validators=[InputRequired(message=_l("Enter a date.")), Plausible()])
     court = StringField(_l("Court"), filters=STRIP, validators=[Optional(), Length(max=200)])

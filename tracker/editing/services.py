@@ -34,6 +34,7 @@ from tracker.records.models import (
     Hearing,
     HearingStatus,
     MeasureKind,
+    Placement,
 )
 
 
@@ -68,6 +69,7 @@ DECISION_FIELDS = (
     "decided_on", "court", "instance", "outcome", "term_years", "term_months", "term_days", "regime",
     "credited_days", "release_override", "under_appeal", "note", "source_url", "source_checked_on",
 )
+PLACEMENT_FIELDS = ("facility", "since", "note", "source_url", "source_checked_on")
 HEARING_FIELDS = (
     "case_id", "court_id", "starts_at", "duration_minutes", "courtroom", "judge", "is_open",
     "video_link_note", "kind", "status", "outcome_note", "source_url", "source_checked_on",
@@ -271,6 +273,34 @@ def extend_custody(
               "note": note, "source_url": source_url or None}
     return add_measure(session, defendant, values, extends=current, expected_version=expected_version,
                        by=by, now=now, action="extend")
+
+
+def record_transfer(
+    session: Session, defendant: Defendant, values: dict[str, Any], *, letters_address: str | None = None,
+    expected_version: int | None, by: User, now: datetime,
+) -> Placement:
+    """Moved to another facility: a new placement, so the history of transfers is kept.
+
+    Prisoners' addresses change with each transfer; a new address for letters, when
+    given, is saved in the same change so supporters never write to the old one.
+    """
+    _check_version(defendant, expected_version, "defendant")
+    with _guard(session, defendant, "defendant"):
+        current = _latest(list(defendant.placements), "since")
+        if current is not None and values["since"] < current.since:
+            raise DomainError("since", _("A transfer cannot come before the current placement (%(day)s).",
+                                         day=current.since.isoformat()))
+        placement = Placement()
+        _set(placement, values, PLACEMENT_FIELDS)
+        defendant.placements.append(placement)
+        defendant.updated_at = now
+        changes = audit.diff({}, audit.snapshot(placement, PLACEMENT_FIELDS))
+        if letters_address and letters_address != defendant.letters_address:
+            changes["letters_address"] = [defendant.letters_address, letters_address]
+            defendant.letters_address = letters_address
+    audit.record(session, action="transfer", entity_type="placement", entity_id=placement.id,
+                 defendant_id=defendant.id, changes=changes, by=by, now=now)
+    return placement
 
 
 def _check_decision(values: dict[str, Any]) -> None:
