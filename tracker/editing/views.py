@@ -6,13 +6,16 @@ shown again with what changed in between (409).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from tracker.auth.roles import admin_required, can_edit, editor_required, require_edit
@@ -72,6 +75,31 @@ def _conflict(form, conflict: services.EditConflict):  # noqa: ANN001, ANN202
     report = services.explain_conflict(db.session, conflict)
     form.version.data = str(report.current_version)
     return report
+
+
+T = TypeVar("T")
+
+
+def _save(
+    form, call: Callable[[], T], *, message: str | Callable[[T], str], to: str | Callable[[T], str]  # noqa: ANN001
+) -> tuple[Response | None, services.ConflictReport | None]:
+    """Run one service call for a submitted form and settle its three outcomes in one place.
+
+    Returns (redirect, None) once saved; (None, report) on a conflict, so the caller reloads
+    its record and shows what changed meanwhile (409); (None, None) when the service refused,
+    with the reason already next to its field (422). `message` and `to` may be functions of
+    what the call returned, for what exists only once it has run (a new record's id).
+    """
+    try:
+        result = call()
+    except services.DomainError as error:
+        _domain_error(form, error)
+        return None, None
+    except services.EditConflict as conflict:
+        return None, _conflict(form, conflict)
+    db.session.commit()
+    flash(message(result) if callable(message) else message)
+    return redirect(to(result) if callable(to) else to), None
 
 
 def _limited_cases() -> list[Case]:
@@ -169,14 +197,14 @@ def new_case():
         abort(403, description=_("Your account is limited to some cases; an admin can add new ones."))
     form = CaseForm()
     if form.validate_on_submit():
-        try:
-            case = services.create_case(db.session, form.values(), by=current_user, now=utcnow())
-        except services.DomainError as error:
-            _domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Case created."))
-            return redirect(url_for("editing.edit_case", case_id=case.id))
+        done, _report = _save(
+            form,
+            lambda: services.create_case(db.session, form.values(), by=current_user, now=utcnow()),
+            message=_("Case created."),
+            to=lambda case: url_for("editing.edit_case", case_id=case.id),
+        )
+        if done:
+            return done
     return render_template("editing/case.html", form=form, case=None, history=[]), _status(form)
 
 
@@ -190,18 +218,17 @@ def edit_case(case_id: int):
         form.version.data = str(case.version)
     report = None
     if form.validate_on_submit():
-        try:
-            services.update_case(db.session, case, form.values(), expected_version=form.loaded_version(),
-                                 by=current_user, now=utcnow())
-        except services.DomainError as error:
-            _domain_error(form, error)
-        except services.EditConflict as conflict:
-            report = _conflict(form, conflict)
+        done, report = _save(
+            form,
+            lambda: services.update_case(db.session, case, form.values(), expected_version=form.loaded_version(),
+                                         by=current_user, now=utcnow()),
+            message=_("Case saved."),
+            to=url_for("editing.edit_case", case_id=case.id),
+        )
+        if done:
+            return done
+        if report:
             case = _get(Case, case_id)
-        else:
-            db.session.commit()
-            flash(_("Case saved."))
-            return redirect(url_for("editing.edit_case", case_id=case.id))
     history = audit.history(db.session, "case", case.id)
     status = 409 if report else _status(form)
     return render_template("editing/case.html", form=form, case=case, history=history, conflict=report), status
@@ -231,15 +258,15 @@ def _defendant_form(defendant: Defendant | None) -> DefendantForm:
 def new_defendant():
     form = _defendant_form(None)
     if form.validate_on_submit() and not _must_pick_case(form):
-        try:
-            person = services.create_defendant(db.session, form.values(), cases=_cases_by_id(form.cases.data),
-                                               by=current_user, now=utcnow())
-        except services.DomainError as error:
-            _domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Defendant created."))
-            return redirect(url_for("editing.edit_defendant", defendant_id=person.id))
+        done, _report = _save(
+            form,
+            lambda: services.create_defendant(db.session, form.values(), cases=_cases_by_id(form.cases.data),
+                                              by=current_user, now=utcnow()),
+            message=_("Defendant created."),
+            to=lambda person: url_for("editing.edit_defendant", defendant_id=person.id),
+        )
+        if done:
+            return done
     return render_template("editing/defendant_new.html", form=form), _status(form)
 
 
@@ -265,18 +292,17 @@ def edit_defendant(defendant_id: int):
         cases = _cases_by_id(form.cases.data)
         # Cases outside an editor's limits stay as they are; they cannot see or untick them.
         hidden = [c for c in defendant.cases if c.id not in {x.value for x in form.cases.choices}]
-        try:
-            services.update_defendant(db.session, defendant, form.values(), cases=cases + hidden,
-                                      expected_version=form.loaded_version(), by=current_user, now=utcnow())
-        except services.DomainError as error:
-            _domain_error(form, error)
-        except services.EditConflict as conflict:
-            report = _conflict(form, conflict)
+        done, report = _save(
+            form,
+            lambda: services.update_defendant(db.session, defendant, form.values(), cases=cases + hidden,
+                                              expected_version=form.loaded_version(), by=current_user, now=utcnow()),
+            message=_("Saved."),
+            to=url_for("editing.edit_defendant", defendant_id=defendant.id),
+        )
+        if done:
+            return done
+        if report:
             defendant = _get(Defendant, defendant_id)
-        else:
-            db.session.commit()
-            flash(_("Saved."))
-            return redirect(url_for("editing.edit_defendant", defendant_id=defendant.id))
     return _defendant_page(defendant, form, 409 if report else _status(form), report)
 
 
@@ -294,21 +320,20 @@ def extend_custody(defendant_id: int):
         form.version.data = str(defendant.version)
     report = None
     if form.validate_on_submit():
-        try:
-            services.extend_custody(
+        done, report = _save(
+            form,
+            lambda: services.extend_custody(
                 db.session, defendant, form.until.data, ordered_by=form.ordered_by.data or "",
                 note=form.note.data or "", source_url=form.source_url.data or None,
                 expected_version=form.loaded_version(), by=current_user, now=utcnow(),
-            )
-        except services.DomainError as error:
-            _domain_error(form, error)
-        except services.EditConflict as conflict:
-            report = _conflict(form, conflict)
+            ),
+            message=_("Extension recorded."),
+            to=url_for("editing.edit_defendant", defendant_id=defendant.id),
+        )
+        if done:
+            return done
+        if report:
             defendant = _get(Defendant, defendant_id)
-        else:
-            db.session.commit()
-            flash(_("Extension recorded."))
-            return redirect(url_for("editing.edit_defendant", defendant_id=defendant.id))
     return _quick_action_page("editing/extend.html", form, _status(form), report, defendant=defendant,
                               current_measure=current_measure(defendant.measures))
 
@@ -323,18 +348,17 @@ def new_measure(defendant_id: int):
         form.version.data = str(defendant.version)
     report = None
     if form.validate_on_submit():
-        try:
-            services.add_measure(db.session, defendant, form.values(), expected_version=form.loaded_version(),
-                                 by=current_user, now=utcnow())
-        except services.DomainError as error:
-            _domain_error(form, error)
-        except services.EditConflict as conflict:
-            report = _conflict(form, conflict)
+        done, report = _save(
+            form,
+            lambda: services.add_measure(db.session, defendant, form.values(),
+                                         expected_version=form.loaded_version(), by=current_user, now=utcnow()),
+            message=_("Measure recorded."),
+            to=url_for("editing.edit_defendant", defendant_id=defendant.id),
+        )
+        if done:
+            return done
+        if report:
             defendant = _get(Defendant, defendant_id)
-        else:
-            db.session.commit()
-            flash(_("Measure recorded."))
-            return redirect(url_for("editing.edit_defendant", defendant_id=defendant.id))
     return _quick_action_page("editing/measure.html", form, _status(form), report, defendant=defendant, measure=None)
 
 
@@ -350,19 +374,18 @@ def edit_measure(measure_id: int):
         form.version.data = str(defendant.version)
     report = None
     if form.validate_on_submit():
-        try:
-            services.update_measure(db.session, measure, form.values(), expected_version=form.loaded_version(),
-                                    by=current_user, now=utcnow())
-        except services.DomainError as error:
-            _domain_error(form, error)
-        except services.EditConflict as conflict:
-            report = _conflict(form, conflict)
+        done, report = _save(
+            form,
+            lambda: services.update_measure(db.session, measure, form.values(),
+                                            expected_version=form.loaded_version(), by=current_user, now=utcnow()),
+            message=_("Measure saved."),
+            to=url_for("editing.edit_defendant", defendant_id=defendant.id),
+        )
+        if done:
+            return done
+        if report:
             measure = _get(CustodyMeasure, measure_id)
             defendant = measure.defendant
-        else:
-            db.session.commit()
-            flash(_("Measure saved."))
-            return redirect(url_for("editing.edit_defendant", defendant_id=defendant.id))
     return _quick_action_page("editing/measure.html", form, _status(form), report, defendant=defendant,
                               measure=measure)
 
@@ -378,18 +401,19 @@ def record_verdict(defendant_id: int):
     report = None
     if form.validate_on_submit():
         case = defendant.cases[0] if len(defendant.cases) == 1 else None
-        try:
-            services.record_decision(db.session, defendant, form.values(), case=case,
-                                     expected_version=form.loaded_version(), by=current_user, now=utcnow())
-        except services.DomainError as error:
-            _domain_error(form, error)
-        except services.EditConflict as conflict:
-            report = _conflict(form, conflict)
+        done, report = _save(
+            form,
+            lambda: services.record_decision(db.session, defendant, form.values(), case=case,
+                                             expected_version=form.loaded_version(), by=current_user, now=utcnow()),
+            # The outcome sets the status, so the message is written once the decision is saved.
+            message=lambda _decision: _("Decision recorded; the status is now: %(status)s.",
+                                        status=defendant.status.label),
+            to=url_for("editing.edit_defendant", defendant_id=defendant.id),
+        )
+        if done:
+            return done
+        if report:
             defendant = _get(Defendant, defendant_id)
-        else:
-            db.session.commit()
-            flash(_("Decision recorded; the status is now: %(status)s.", status=defendant.status.label))
-            return redirect(url_for("editing.edit_defendant", defendant_id=defendant.id))
     return _quick_action_page("editing/decision.html", form, _status(form), report, defendant=defendant,
                               decision=None)
 
@@ -407,19 +431,18 @@ def edit_decision(decision_id: int):
         form.version.data = str(defendant.version)
     report = None
     if form.validate_on_submit():
-        try:
-            services.update_decision(db.session, decision, form.values(), expected_version=form.loaded_version(),
-                                     by=current_user, now=utcnow())
-        except services.DomainError as error:
-            _domain_error(form, error)
-        except services.EditConflict as conflict:
-            report = _conflict(form, conflict)
+        done, report = _save(
+            form,
+            lambda: services.update_decision(db.session, decision, form.values(),
+                                             expected_version=form.loaded_version(), by=current_user, now=utcnow()),
+            message=_("Decision saved."),
+            to=url_for("editing.edit_defendant", defendant_id=defendant.id),
+        )
+        if done:
+            return done
+        if report:
             decision = _get(Decision, decision_id)
             defendant = decision.defendant
-        else:
-            db.session.commit()
-            flash(_("Decision saved."))
-            return redirect(url_for("editing.edit_defendant", defendant_id=defendant.id))
     return _quick_action_page("editing/decision.html", form, _status(form), report, defendant=defendant,
                               decision=decision)
 
@@ -482,17 +505,19 @@ def _check_hearing_access(data: services.HearingData, hearing: Hearing | None) -
 @editor_required
 def new_hearing():
     form = _hearing_form(None)
+
+    def create() -> Hearing:
+        data = _hearing_data(form)
+        _check_hearing_access(data, None)
+        return services.create_hearing(db.session, data, by=current_user, now=utcnow())
+
     if form.validate_on_submit():
-        try:
-            data = _hearing_data(form)
-            _check_hearing_access(data, None)
-            hearing = services.create_hearing(db.session, data, by=current_user, now=utcnow())
-        except services.DomainError as error:
-            _domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Hearing created."))
-            return redirect(url_for("editing.edit_hearing", hearing_id=hearing.id))
+        done, _report = _save(
+            form, create, message=_("Hearing created."),
+            to=lambda hearing: url_for("editing.edit_hearing", hearing_id=hearing.id),
+        )
+        if done:
+            return done
     return render_template("editing/hearing_new.html", form=form), _status(form)
 
 
@@ -513,22 +538,21 @@ def edit_hearing(hearing_id: int):
     hearing = _get(Hearing, hearing_id)
     require_edit(hearing)
     form = _hearing_form(hearing)
+
+    def update() -> None:
+        data = _hearing_data(form)
+        _check_hearing_access(data, hearing)
+        services.update_hearing(db.session, hearing, data, expected_version=form.loaded_version(),
+                                by=current_user, now=utcnow())
+
     report = None
     if form.validate_on_submit():
-        try:
-            data = _hearing_data(form)
-            _check_hearing_access(data, hearing)
-            services.update_hearing(db.session, hearing, data, expected_version=form.loaded_version(),
-                                    by=current_user, now=utcnow())
-        except services.DomainError as error:
-            _domain_error(form, error)
-        except services.EditConflict as conflict:
-            report = _conflict(form, conflict)
+        done, report = _save(form, update, message=_("Hearing saved."),
+                             to=url_for("editing.edit_hearing", hearing_id=hearing.id))
+        if done:
+            return done
+        if report:
             hearing = _get(Hearing, hearing_id)
-        else:
-            db.session.commit()
-            flash(_("Hearing saved."))
-            return redirect(url_for("editing.edit_hearing", hearing_id=hearing.id))
     return _hearing_page(hearing, form, 409 if report else _status(form), report)
 
 
@@ -541,17 +565,13 @@ def _hearing_action(hearing_id: int, form_class: type, template: str, act):  # n
         form.version.data = str(hearing.version)
     report = None
     if form.validate_on_submit():
-        try:
-            message = act(hearing, form)
-        except services.DomainError as error:
-            _domain_error(form, error)
-        except services.EditConflict as conflict:
-            report = _conflict(form, conflict)
+        # `act` says what it did (the message) while the hearing is still in memory, before the commit.
+        done, report = _save(form, lambda: act(hearing, form), message=lambda said: said,
+                             to=url_for("editing.edit_hearing", hearing_id=hearing.id))
+        if done:
+            return done
+        if report:
             hearing = _get(Hearing, hearing_id)
-        else:
-            db.session.commit()
-            flash(message)
-            return redirect(url_for("editing.edit_hearing", hearing_id=hearing.id))
     return _quick_action_page(template, form, _status(form), report, hearing=hearing)
 
 
