@@ -6,6 +6,7 @@ and a served app started by a test see the same data.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
@@ -252,8 +253,9 @@ class SMTPServer:
 
 
 class _Handler:
-    def __init__(self, server: SMTPServer) -> None:
+    def __init__(self, server: SMTPServer, accept_delay: float = 0.0) -> None:
         self.server = server
+        self.accept_delay = accept_delay
 
     async def handle_RCPT(self, srv, session, envelope, address, rcpt_options):  # noqa: ANN001
         if address in self.server.refuse:
@@ -262,6 +264,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, srv, session, envelope):  # noqa: ANN001
+        if self.accept_delay:  # server side: the sender waits for the reply, as with a slow relay
+            await asyncio.sleep(self.accept_delay)
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self.server.lock:
             self.server.messages.append(message)
@@ -269,13 +273,17 @@ class _Handler:
         return "250 Message accepted"
 
 
-@pytest.fixture
-def smtp_server(app):
-    """A real aiosmtpd server on a free loopback port; the app is pointed at it."""
+@contextmanager
+def running_smtp_server(app, accept_delay: float = 0.0):  # noqa: ANN001, ANN201
+    """A real aiosmtpd server on a free loopback port, the app pointed at it while it runs.
+
+    `accept_delay` (seconds) holds each message before accepting it, for tests that need a
+    batch to take long enough to interrupt.
+    """
     from aiosmtpd.controller import Controller
 
     server = SMTPServer(host="127.0.0.1", port=free_port())
-    controller = Controller(_Handler(server), hostname=server.host, port=server.port)
+    controller = Controller(_Handler(server, accept_delay), hostname=server.host, port=server.port)
     controller.start()
     saved = app.config["SMTP_HOST"], app.config["SMTP_PORT"]
     app.config["SMTP_HOST"], app.config["SMTP_PORT"] = server.host, server.port
@@ -284,3 +292,10 @@ def smtp_server(app):
     finally:
         controller.stop()
         app.config["SMTP_HOST"], app.config["SMTP_PORT"] = saved
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real aiosmtpd server on a free loopback port; the app is pointed at it."""
+    with running_smtp_server(app) as server:
+        yield server

@@ -1,7 +1,6 @@
 """Running the real scheduler process against the test database."""
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -80,36 +79,11 @@ def scheduler_process(app, database_uri, tmp_path):
         process.stop()
 
 
-class _Slow:
-    """An aiosmtpd handler wrapper that waits before accepting each message (server side)."""
-
-    def __init__(self, inner, delay: float) -> None:
-        self.inner = inner
-        self.delay = delay
-
-    async def handle_RCPT(self, *args):  # noqa: ANN002
-        return await self.inner.handle_RCPT(*args)
-
-    async def handle_DATA(self, *args):  # noqa: ANN002
-        await asyncio.sleep(self.delay)
-        return await self.inner.handle_DATA(*args)
-
-
 @pytest.fixture
 def slow_smtp_server(app):
     """Like smtp_server, but each message takes 50 ms to be accepted: a batch takes long
     enough for a test to kill the sender in the middle of it."""
-    from aiosmtpd.controller import Controller
+    from tests.conftest import running_smtp_server
 
-    from tests.conftest import SMTPServer, _Handler, free_port
-
-    server = SMTPServer(host="127.0.0.1", port=free_port())
-    controller = Controller(_Slow(_Handler(server), 0.05), hostname=server.host, port=server.port)
-    controller.start()
-    saved = app.config["SMTP_HOST"], app.config["SMTP_PORT"]
-    app.config["SMTP_HOST"], app.config["SMTP_PORT"] = server.host, server.port
-    try:
+    with running_smtp_server(app, accept_delay=0.05) as server:
         yield server
-    finally:
-        controller.stop()
-        app.config["SMTP_HOST"], app.config["SMTP_PORT"] = saved
