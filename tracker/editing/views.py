@@ -30,6 +30,7 @@ from tracker.editing.forms import (
     MarkHeldForm,
     MeasureForm,
     PostponeForm,
+    TransferForm,
 )
 from tracker.extensions import db, utcnow
 from tracker.records.logic import current_measure
@@ -336,6 +337,34 @@ def extend_custody(defendant_id: int):
             defendant = _get(Defendant, defendant_id)
     return _quick_action_page("editing/extend.html", form, _status(form), report, defendant=defendant,
                               current_measure=current_measure(defendant.measures))
+
+
+@bp.route("/defendants/<int:defendant_id>/transfer", methods=["GET", "POST"])
+@editor_required
+def record_transfer(defendant_id: int):
+    defendant = _get(Defendant, defendant_id)
+    require_edit(defendant)
+    form = TransferForm()
+    if request.method == "GET":
+        form.version.data = str(defendant.version)
+    report = None
+    if form.validate_on_submit():
+        done, report = _save(
+            form,
+            lambda: services.record_transfer(
+                db.session, defendant, form.values(), letters_address=form.letters_address.data or None,
+                expected_version=form.loaded_version(), by=current_user, now=utcnow(),
+            ),
+            message=_("Transfer recorded."),
+            to=url_for("editing.edit_defendant", defendant_id=defendant.id),
+        )
+        if done:
+            return done
+        if report:
+            defendant = _get(Defendant, defendant_id)
+    current = defendant.placements[-1] if defendant.placements else None
+    return _quick_action_page("editing/transfer.html", form, _status(form), report, defendant=defendant,
+                              current_placement=current)
 
 
 @bp.route("/defendants/<int:defendant_id>/measures/new", methods=["GET", "POST"])
