@@ -103,6 +103,30 @@ def _save(
     return redirect(to(result) if callable(to) else to), None
 
 
+def _defendant_action(
+    defendant_id: int, form, template: str, act: Callable[[Defendant], T], *,  # noqa: ANN001
+    message: str | Callable[[T], str], context: Callable[[Defendant], dict],
+) -> Response | tuple[str, int]:
+    """The shared shape of what an editor adds to a defendant: one form, one service call.
+
+    `context` gives the template what it shows besides the form; it is called again with
+    the reloaded defendant after a conflict, so the page shows the newer state.
+    """
+    defendant = _get(Defendant, defendant_id)
+    require_edit(defendant)
+    if request.method == "GET":
+        form.version.data = str(defendant.version)
+    report = None
+    if form.validate_on_submit():
+        done, report = _save(form, lambda: act(defendant), message=message,
+                             to=url_for("editing.edit_defendant", defendant_id=defendant.id))
+        if done:
+            return done
+        if report:
+            defendant = _get(Defendant, defendant_id)
+    return _quick_action_page(template, form, _status(form), report, defendant=defendant, **context(defendant))
+
+
 def _limited_cases() -> list[Case]:
     """Cases the current user may attach things to."""
     query = sa.select(Case).order_by(Case.title)
@@ -314,81 +338,45 @@ def _quick_action_page(template: str, form, status: int, report=None, **context)
 @bp.route("/defendants/<int:defendant_id>/extend", methods=["GET", "POST"])
 @editor_required
 def extend_custody(defendant_id: int):
-    defendant = _get(Defendant, defendant_id)
-    require_edit(defendant)
     form = ExtendForm(prefix=PREFIX[ExtendForm])
-    if request.method == "GET":
-        form.version.data = str(defendant.version)
-    report = None
-    if form.validate_on_submit():
-        done, report = _save(
-            form,
-            lambda: services.extend_custody(
-                db.session, defendant, form.until.data, ordered_by=form.ordered_by.data or "",
-                note=form.note.data or "", source_url=form.source_url.data or None,
-                expected_version=form.loaded_version(), by=current_user, now=utcnow(),
-            ),
-            message=_("Extension recorded."),
-            to=url_for("editing.edit_defendant", defendant_id=defendant.id),
-        )
-        if done:
-            return done
-        if report:
-            defendant = _get(Defendant, defendant_id)
-    return _quick_action_page("editing/extend.html", form, _status(form), report, defendant=defendant,
-                              current_measure=current_measure(defendant.measures))
+    return _defendant_action(
+        defendant_id, form, "editing/extend.html",
+        lambda defendant: services.extend_custody(
+            db.session, defendant, form.until.data, ordered_by=form.ordered_by.data or "",
+            note=form.note.data or "", source_url=form.source_url.data or None,
+            expected_version=form.loaded_version(), by=current_user, now=utcnow(),
+        ),
+        message=_("Extension recorded."),
+        context=lambda defendant: {"current_measure": current_measure(defendant.measures)},
+    )
 
 
 @bp.route("/defendants/<int:defendant_id>/transfer", methods=["GET", "POST"])
 @editor_required
 def record_transfer(defendant_id: int):
-    defendant = _get(Defendant, defendant_id)
-    require_edit(defendant)
     form = TransferForm()
-    if request.method == "GET":
-        form.version.data = str(defendant.version)
-    report = None
-    if form.validate_on_submit():
-        done, report = _save(
-            form,
-            lambda: services.record_transfer(
-                db.session, defendant, form.values(), letters_address=form.letters_address.data or None,
-                expected_version=form.loaded_version(), by=current_user, now=utcnow(),
-            ),
-            message=_("Transfer recorded."),
-            to=url_for("editing.edit_defendant", defendant_id=defendant.id),
-        )
-        if done:
-            return done
-        if report:
-            defendant = _get(Defendant, defendant_id)
-    current = defendant.placements[-1] if defendant.placements else None
-    return _quick_action_page("editing/transfer.html", form, _status(form), report, defendant=defendant,
-                              current_placement=current)
+    return _defendant_action(
+        defendant_id, form, "editing/transfer.html",
+        lambda defendant: services.record_transfer(
+            db.session, defendant, form.values(), letters_address=form.letters_address.data or None,
+            expected_version=form.loaded_version(), by=current_user, now=utcnow(),
+        ),
+        message=_("Transfer recorded."),
+        context=lambda defendant: {"current_placement": defendant.placements[-1] if defendant.placements else None},
+    )
 
 
 @bp.route("/defendants/<int:defendant_id>/measures/new", methods=["GET", "POST"])
 @editor_required
 def new_measure(defendant_id: int):
-    defendant = _get(Defendant, defendant_id)
-    require_edit(defendant)
     form = MeasureForm()
-    if request.method == "GET":
-        form.version.data = str(defendant.version)
-    report = None
-    if form.validate_on_submit():
-        done, report = _save(
-            form,
-            lambda: services.add_measure(db.session, defendant, form.values(),
-                                         expected_version=form.loaded_version(), by=current_user, now=utcnow()),
-            message=_("Measure recorded."),
-            to=url_for("editing.edit_defendant", defendant_id=defendant.id),
-        )
-        if done:
-            return done
-        if report:
-            defendant = _get(Defendant, defendant_id)
-    return _quick_action_page("editing/measure.html", form, _status(form), report, defendant=defendant, measure=None)
+    return _defendant_action(
+        defendant_id, form, "editing/measure.html",
+        lambda defendant: services.add_measure(db.session, defendant, form.values(),
+                                               expected_version=form.loaded_version(), by=current_user, now=utcnow()),
+        message=_("Measure recorded."),
+        context=lambda defendant: {"measure": None},
+    )
 
 
 @bp.route("/measures/<int:measure_id>", methods=["GET", "POST"])
@@ -422,29 +410,18 @@ def edit_measure(measure_id: int):
 @bp.route("/defendants/<int:defendant_id>/verdict", methods=["GET", "POST"])
 @editor_required
 def record_verdict(defendant_id: int):
-    defendant = _get(Defendant, defendant_id)
-    require_edit(defendant)
     form = DecisionForm()
-    if request.method == "GET":
-        form.version.data = str(defendant.version)
-    report = None
-    if form.validate_on_submit():
-        case = defendant.cases[0] if len(defendant.cases) == 1 else None
-        done, report = _save(
-            form,
-            lambda: services.record_decision(db.session, defendant, form.values(), case=case,
-                                             expected_version=form.loaded_version(), by=current_user, now=utcnow()),
-            # The outcome sets the status, so the message is written once the decision is saved.
-            message=lambda _decision: _("Decision recorded; the status is now: %(status)s.",
-                                        status=defendant.status.label),
-            to=url_for("editing.edit_defendant", defendant_id=defendant.id),
-        )
-        if done:
-            return done
-        if report:
-            defendant = _get(Defendant, defendant_id)
-    return _quick_action_page("editing/decision.html", form, _status(form), report, defendant=defendant,
-                              decision=None)
+    return _defendant_action(
+        defendant_id, form, "editing/decision.html",
+        lambda defendant: services.record_decision(
+            db.session, defendant, form.values(), case=defendant.cases[0] if len(defendant.cases) == 1 else None,
+            expected_version=form.loaded_version(), by=current_user, now=utcnow(),
+        ),
+        # The outcome sets the status, so the message is written once the decision is saved.
+        message=lambda decision: _("Decision recorded; the status is now: %(status)s.",
+                                   status=decision.defendant.status.label),
+        context=lambda defendant: {"decision": None},
+    )
 
 
 @bp.route("/decisions/<int:decision_id>", methods=["GET", "POST"])
