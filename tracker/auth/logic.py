@@ -161,21 +161,34 @@ def invite_editor(
     return user
 
 
-def send_invitation(session: Session, user: User, *, by: User, now: datetime) -> None:
-    if user.password_hash:
-        raise AccountError(_("This account already has a password; it can reset it from the login page."))
-    link = link_for("auth.accept_invitation", token=make_token(user, INVITATION, now))
-    hours = current_app.config["INVITATION_MAX_AGE_HOURS"]
+def _mail_link(
+    session: Session, user: User, purpose: str, now: datetime, *, endpoint: str, kind: str, hours: int,
+    subject: str, template: str, **context: object,
+) -> None:
+    """Put an email with a signed, expiring, single-use link for `purpose` in the outbox.
+
+    The outbox row expires with the link: a message delayed past it would only frustrate.
+    """
+    link = link_for(endpoint, token=make_token(user, purpose, now))
     enqueue_email(
         session,
-        dedupe_key=f"invitation:{user.id}:{int(now.timestamp())}",
-        kind="invitation",
+        dedupe_key=f"{kind.replace('_', '-')}:{user.id}:{int(now.timestamp())}",
+        kind=kind,
         recipient=user.email,
-        subject=_("You are invited to edit the prisoner support tracker"),
-        text_body=render_template("auth/mail/invitation.txt", user=user, by=by, link=link, hours=hours),
+        subject=subject,
+        text_body=render_template(template, user=user, link=link, hours=hours, **context),
         now=now,
         expires_at=now + timedelta(hours=hours),
     )
+
+
+def send_invitation(session: Session, user: User, *, by: User, now: datetime) -> None:
+    if user.password_hash:
+        raise AccountError(_("This account already has a password; it can reset it from the login page."))
+    _mail_link(session, user, INVITATION, now, endpoint="auth.accept_invitation", kind="invitation",
+               hours=current_app.config["INVITATION_MAX_AGE_HOURS"],
+               subject=_("You are invited to edit the prisoner support tracker"),
+               template="auth/mail/invitation.txt", by=by)
 
 
 def request_password_reset(session: Session, email: str, now: datetime) -> bool:
@@ -186,18 +199,10 @@ def request_password_reset(session: Session, email: str, now: datetime) -> bool:
     user = find_user(session, email)
     if user is None or not user.active or not user.password_hash:
         return False
-    link = link_for("auth.reset_password", token=make_token(user, PASSWORD_RESET, now))
-    hours = current_app.config["PASSWORD_RESET_MAX_AGE_HOURS"]
-    enqueue_email(
-        session,
-        dedupe_key=f"password-reset:{user.id}:{int(now.timestamp())}",
-        kind="password_reset",
-        recipient=user.email,
-        subject=_("Reset your password for the prisoner support tracker"),
-        text_body=render_template("auth/mail/password_reset.txt", user=user, link=link, hours=hours),
-        now=now,
-        expires_at=now + timedelta(hours=hours),
-    )
+    _mail_link(session, user, PASSWORD_RESET, now, endpoint="auth.reset_password", kind="password_reset",
+               hours=current_app.config["PASSWORD_RESET_MAX_AGE_HOURS"],
+               subject=_("Reset your password for the prisoner support tracker"),
+               template="auth/mail/password_reset.txt")
     return True
 
 
