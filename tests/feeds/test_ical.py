@@ -124,6 +124,28 @@ def test_cancelled_and_postponed_hearings_say_so(make_hearing, parse):
     assert str(event["SUMMARY"]).startswith("Postponed: ")
 
 
+def test_held_and_closed_hearings_say_so_in_the_title_calendars_show(make_hearing, make_defendant, parse, now):
+    """A calendar shows the SUMMARY; the description is a click away and often never read."""
+    person = make_defendant(name_latin="Ivan Petrov")
+    held = make_hearing(defendants=[person], kind=HearingKind.TRIAL, status=HearingStatus.HELD,
+                        starts_at=now - timedelta(days=2))
+    closed = make_hearing(defendants=[person], kind=HearingKind.CUSTODY_EXTENSION, is_open=False)
+    closed_and_held = make_hearing(defendants=[person], kind=HearingKind.CUSTODY_EXTENSION, is_open=False,
+                                   status=HearingStatus.HELD, starts_at=now - timedelta(days=1))
+    db.session.commit()
+    expected = {
+        held: "Held: Trial session: Ivan Petrov",
+        closed: "Custody extension: Ivan Petrov (closed to the public)",
+        closed_and_held: "Held: Custody extension: Ivan Petrov (closed to the public)",
+    }
+    for hearing, summary in expected.items():
+        parsed = parse(ical.hearing_ics(hearing, BASE))
+        event = parsed.events[0]
+        assert str(event["SUMMARY"]) == summary
+        assert parsed.strict.events.pop().name == summary  # the strict parser reads the same title
+        assert str(event["STATUS"]) == "CONFIRMED"  # RFC 5545 has no "held": the title says it
+
+
 def test_the_download_and_reminder_copy_shows_public_defendants_only(make_hearing, make_defendant, parse):
     hidden = make_defendant(name_latin="HIDDEN-MARKER", is_public=False, internal_notes="NOTES-MARKER")
     shown = make_defendant(name_latin="Shown Person", lawyer_contacts="LAWYER-MARKER", internal_notes="NOTES-MARKER")

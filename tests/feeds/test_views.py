@@ -137,6 +137,11 @@ def test_pages_offer_subscribe_links_and_each_hearing_a_download(client, case_wi
         assert f'href="{google}"' in html, page
         assert f'value="http://tracker.test/feeds/{feed}"' in html, page
         assert "Google Calendar refreshes subscribed calendars only every few hours" in html
+        # what subscribers will see, as the feeds do it (FEED_CANCELLED_DAYS), not "they disappear"
+        note = " ".join(html.split())
+        assert "disappear" not in note
+        assert "A cancelled one stays 14 days marked “Cancelled”, then leaves the calendar" in note
+        assert "A held one is marked “Held”" in note
     html = client.get("/defendants/anna").get_data(as_text=True)
     assert f'href="/feeds/hearings/{case_with_hearings["first"].id}.ics"' in html
     assert "Add to my calendar" in html

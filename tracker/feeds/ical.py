@@ -131,12 +131,20 @@ def last_change(hearing: Hearing, defendants: Sequence[Defendant]) -> datetime:
 
 
 def hearing_summary(hearing: Hearing, defendants: Sequence[Defendant]) -> str:
+    """The event's title: all most calendars show, so the status and a closed door are in it.
+
+    STATUS can say only CONFIRMED, TENTATIVE or CANCELLED; "held" has no value of its own.
+    """
     names = ", ".join(d.name_latin for d in defendants)
     text = f"{hearing.kind.label.capitalize()}: {names}"
+    if not hearing.is_open:
+        text = _("%(text)s (closed to the public)", text=text)
     if hearing.status is HearingStatus.CANCELLED:
         return _("Cancelled: %(text)s", text=text)
     if hearing.status is HearingStatus.POSTPONED:
         return _("Postponed: %(text)s", text=text)
+    if hearing.status is HearingStatus.HELD:
+        return _("Held: %(text)s", text=text)
     return text
 
 

@@ -272,8 +272,9 @@ def feed_plans(snap: Snapshot, settings: FeedSettings) -> Iterator[FeedPlan]:
             by_defendant[defendant_id].append(row.id)
     # translated once per run (gettext without arguments returns the template)
     description = _(
-        "Court hearings published by %(site)s. Postponed hearings move, cancelled ones are removed.",
-        site=settings.base_url,
+        "Court hearings published by %(site)s. Postponed hearings move; cancelled ones stay %(days)d days "
+        "marked “Cancelled”, then leave the calendar.",
+        site=settings.base_url, days=settings.cancelled_days,
     )
     with_alarm = _("%(name)s (reminder a day before)")
     case_title = _("%(case)s: court hearings")
