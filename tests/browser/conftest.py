@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -16,9 +17,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture
-def live_server(app):
-    """The real app over real HTTP on a free loopback port, in a thread, on the test database."""
+@contextmanager
+def serving(app):  # noqa: ANN001, ANN201
+    """An app over real HTTP on a free loopback port, in a thread; yields its base URL."""
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
@@ -28,6 +29,13 @@ def live_server(app):
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app):
+    """The real app over real HTTP on a free loopback port, in a thread, on the test database."""
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

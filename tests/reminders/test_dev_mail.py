@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from config import TestConfig
+from tests.browser.conftest import browser, serving  # noqa: F401  (fixtures)
 from tests.conftest import free_port
 from tracker import create_app
 from tracker.dev import SaveToFolder
@@ -58,3 +60,43 @@ def test_caught_mail_is_listed_and_shown(dev_app, now):
 
 def test_there_is_no_dev_mail_page_in_production(client):
     assert client.get("/dev/mail/").status_code == 404
+
+
+# Whether an element sits inside a landmark (axe's "region" rule): screen-reader users
+# jump between landmarks, and whatever is outside all of them is skipped.
+IN_A_LANDMARK = """selector => !!document.querySelector(selector).closest(
+    'header, nav, main, aside, footer, [role=banner], [role=navigation], [role=main], [role=complementary],'
+    + ' [role=contentinfo], [role=region][aria-label], [role=region][aria-labelledby]')"""
+
+
+@pytest.mark.browser
+def test_caught_messages_fit_a_phone_and_the_demo_banner_is_in_a_landmark(
+    dev_app, browser, make_case, make_hearing, make_subscription, now  # noqa: F811
+):
+    with dev_app.app_context():
+        make_case(is_demo=True)  # the demo banner shows
+        make_hearing(starts_at=now + timedelta(hours=23))
+        make_subscription(email="a-rather-long-address.of.a.volunteer@example.org", leads=[1440])
+        logic.sign_up(db.session, email="newcomer@example.org", scope=Scope.ALL, lead_minutes=[1440],
+                      digest=False, now=now)
+        assert logic.enqueue_due(db.session, now) == 1
+        db.session.commit()
+        assert send_pending(db.session, now).sent == 2  # a confirmation and a reminder with its .ics
+        db.session.remove()
+    with serving(dev_app) as url:
+        context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        try:
+            page.goto(f"{url}/dev/mail/")
+            assert page.evaluate(IN_A_LANDMARK, ".demo")
+            links = page.eval_on_selector_all("main ul a", "links => links.map(a => a.href)")
+            assert len(links) == 2
+            for link in links:
+                page.goto(link)
+                assert "Message-ID" in page.inner_text("main")
+                # the screen's width, not innerWidth: a phone zooms out and widens innerWidth to the content
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 375, f"{link} is {width} px wide on a 375 px phone"
+                assert page.evaluate(IN_A_LANDMARK, ".demo")
+        finally:
+            context.close()
