@@ -112,6 +112,13 @@ def _register_template_helpers(app: Flask) -> None:
         local = value.local_start
         return f"{local.strftime(fmt)} ({local.tzname()}, {value.court.timezone})"
 
+    @app.template_filter("datetime_attr")
+    def datetime_attr(value) -> str:  # noqa: ANN001
+        """The machine-readable value of a <time datetime>: HTML allows at most milliseconds."""
+        if hasattr(value, "microsecond"):
+            value = value.replace(microsecond=0)
+        return value.isoformat()
+
     @app.template_filter("day")
     def day_filter(value) -> str:  # noqa: ANN001
         return value.strftime("%a %d %b %Y") if value else ""

