@@ -101,6 +101,33 @@ def test_extend_detention_quick_action_and_its_validation(editor_client, make_de
     assert [m.until for m in person.measures] == [date(2025, 8, 6), date(2025, 11, 6)]
 
 
+def test_a_sentenced_defendant_is_offered_what_fits_not_an_extension(editor_client, make_defendant, make_measure,
+                                                                      make_decision):
+    person = make_defendant(status=DefendantStatus.IMPRISONED)
+    first = make_measure(person, starts_on=date(2012, 5, 27), until=date(2012, 7, 27))
+    make_measure(person, starts_on=date(2012, 7, 27), until=date(2012, 11, 27), extends=first)
+    make_decision(person, decided_on=date(2012, 11, 24), term_years=4, term_months=6)
+    db.session.commit()
+    page = text(editor_client.get(f"/edit/defendants/{person.id}"))
+    actions = page[page.index("Quick actions"):page.index("<h2>Hearings")]
+    assert "Extend" not in actions and "extend-until" not in actions
+    assert "Record a transfer" in actions
+    assert "Record an appeal decision" in actions
+    assert f"/edit/defendants/{person.id}/verdict?instance=appeal" in actions
+    # the appeal form comes with its instance chosen
+    form = editor_client.get(f"/edit/defendants/{person.id}/verdict?instance=appeal").get_data(as_text=True)
+    assert re.search(r'<option selected value="appeal">|<option value="appeal" selected>', form)
+    # and the service refuses to extend a detention a sentence replaced
+    refused = post_form(editor_client, f"/edit/defendants/{person.id}/extend",
+                        {"extend-until": "2013-02-27", "extend-version": str(person.version)},
+                        token_from=f"/edit/defendants/{person.id}")
+    assert refused.status_code == 422
+    assert "decided on 2012-11-24 (imprisonment): the measure before the decision is history" in field_error(
+        refused, "extend-until")
+    db.session.expire_all()
+    assert len(db.session.get(Defendant, person.id).measures) == 2
+
+
 def test_record_verdict_updates_the_status(editor_client, make_defendant):
     person = make_defendant(status=DefendantStatus.PRE_TRIAL_DETENTION)
     db.session.commit()

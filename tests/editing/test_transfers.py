@@ -73,7 +73,8 @@ def test_transfer_page_records_it_and_the_public_page_shows_it(editor_client, ma
                                            "version": str(person.version)})
     assert done.status_code == 302
     page = client.get("/defendants/moved-person").get_data(as_text=True)
-    assert "Held at: IK-2, Vladimir region" in page and "IK-2, 600000 Vladimir region" in page
+    # the status line says where the person is held (the transfers are in the timeline)
+    assert "held at IK-2, Vladimir region since 2026-02-01" in page and "IK-2, 600000 Vladimir region" in page
 
 
 def test_transfer_needs_an_editor_of_that_case(client, make_defendant):

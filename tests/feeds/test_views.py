@@ -181,6 +181,18 @@ def test_the_private_feed_shows_what_only_lawyers_see(app, client, lawyer_data, 
     assert b"OTHER-CASE-PERSON" in response.data  # no case assigned: every case
 
 
+def test_the_private_feed_has_no_expiry_for_a_detention_a_sentence_replaced(client, lawyer_data, make_user,
+                                                                            make_measure, parse):
+    anna = db.session.get(Defendant, lawyer_data["anna"].id)  # sentenced three days ago
+    today = datetime.now(timezone.utc).date()
+    replaced = make_measure(anna, starts_on=today - timedelta(days=60), until=today + timedelta(days=10))
+    user = make_user()
+    db.session.commit()
+    parsed = parse(client.get(f"/feeds/private/{user.feed_token}.ics").data)
+    assert f"custody-{replaced.id}@tracker.test" not in parsed.uids
+    assert f"custody-{lawyer_data['measure'].id}@tracker.test" in parsed.uids  # one still in force is there
+
+
 def test_the_appeal_period_is_configurable(app, client, lawyer_data, make_user, parse):
     user = make_user()
     db.session.commit()

@@ -1,6 +1,7 @@
 """The demo data set: loads, follows the article for the two named defendants, renders."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ import time_machine
 from tracker.extensions import db
 from tracker.records import logic
 from tracker.records.demo import database_is_empty, load_demo
-from tracker.records.models import Defendant, Hearing, HearingStatus, Outcome
+from tracker.records.models import Defendant, DefendantStatus, Hearing, HearingStatus, Outcome
 
 
 def test_demo_loads_and_every_page_renders(app, client, now):
@@ -56,3 +57,26 @@ def test_demo_command_loads_only_into_an_empty_database(app, now):
     assert again.exit_code == 0 and "already has data" in again.output
     refused = runner.invoke(args=["demo-data"])
     assert refused.exit_code != 0 and "empty database only" in refused.output
+
+
+FACILITY = re.compile(r"\b(SIZO|IK)-\d+")
+
+
+def test_the_demo_says_where_sentenced_people_are_and_sends_letters_where_they_are(client, now):
+    with time_machine.travel(now, tick=False):
+        load_demo(db.session, now.date())
+        db.session.commit()
+        page = client.get("/defendants/maksim-luzyanin").get_data(as_text=True)
+        status = " ".join(re.search(r'<p class="status">(.*?)</p>', page, re.S).group(1).split())
+        assert "Pre-trial detention since" not in status and "now until 2012-11-27" not in status
+        assert "Sentenced on 2012-11-24 to 4 years 6 months of imprisonment, general regime colony" in status
+        assert "held at IK-0" in status and "expected release 2016-11-24" in status
+        assert "Pre-trial detention extended" in page  # the chain stays in the timeline
+
+        for person in db.session.scalars(sa.select(Defendant)):
+            named = FACILITY.search(person.letters_address or "")
+            held_at = person.placements[-1].facility if person.placements else ""
+            if named:  # letters go to a detention centre or colony: the person is held there
+                assert named.group(0) in held_at, (person.slug, person.letters_address, held_at)
+            if person.status not in logic.HELD_STATUSES or person.status is DefendantStatus.HOUSE_ARREST:
+                assert not named, (person.slug, person.status, person.letters_address)

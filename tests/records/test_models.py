@@ -17,6 +17,7 @@ from tracker.records.models import (
     HearingStatus,
     MeasureKind,
     Outcome,
+    Placement,
 )
 
 
@@ -55,6 +56,47 @@ def test_released_has_no_custody_line(make_defendant, make_measure):
     detention = make_measure(person, starts_on=date(2012, 6, 8), until=date(2012, 8, 6))
     make_measure(person, kind=MeasureKind.RELEASED, starts_on=date(2012, 8, 1), extends=detention)
     assert logic.custody_summary(person) is None
+
+
+def test_a_sentence_replaces_the_pre_trial_measure_it_followed(make_defendant, make_measure, make_decision):
+    """Luzyanin: detention "until 2012-11-27" is history once he was sentenced on 2012-11-24."""
+    person = make_defendant()
+    first = make_measure(person, starts_on=date(2012, 5, 27), until=date(2012, 7, 27))
+    make_measure(person, starts_on=date(2012, 7, 27), until=date(2012, 11, 27), extends=first)
+    make_decision(person, decided_on=date(2012, 11, 24), term_years=4, term_months=6,
+                  regime="general regime colony", credited_days=181)
+    db.session.add(Placement(defendant=person, facility="SIZO-5, Moscow", since=date(2012, 5, 28)))
+    db.session.add(Placement(defendant=person, facility="IK-0, Example region", since=date(2013, 2, 15)))
+    db.session.commit()
+    db.session.expire_all()
+    person = db.session.get(Defendant, person.id)
+
+    assert logic.measure_in_force(person) is None
+    assert logic.custody_summary(person) is None
+    status = logic.custody_status(person)
+    assert status.custody is None
+    assert status.sentence.decided_on == date(2012, 11, 24)
+    assert status.place.facility == "IK-0, Example region"  # where it is served: the latest placement
+    assert status.release == date(2016, 11, 24)
+    assert logic.describe_sentence(status.sentence) == (
+        "Sentenced on 2012-11-24 to 4 years 6 months of imprisonment, general regime colony")
+    # the chain is still there, as history
+    assert [e.text for e in logic.timeline(person, []) if e.kind in ("measure", "extension")] == [
+        "Pre-trial detention", "Pre-trial detention extended"]
+
+
+def test_a_measure_ordered_with_the_decision_stays_in_force(make_defendant, make_measure, make_decision):
+    """Kosenko: compulsory treatment ordered by the decision is the measure he is under."""
+    person = make_defendant()
+    detention = make_measure(person, starts_on=date(2012, 6, 8), until=date(2013, 3, 6))
+    make_decision(person, decided_on=date(2013, 10, 8), outcome=Outcome.COMPULSORY_TREATMENT)
+    treatment = make_measure(person, kind=MeasureKind.COMPULSORY_TREATMENT, starts_on=date(2013, 10, 8),
+                             next_review_on=date(2014, 4, 8), extends=detention)
+    db.session.expire(person)
+    assert logic.measure_in_force(person).id == treatment.id
+    status = logic.custody_status(person)
+    assert status.custody.kind is MeasureKind.COMPULSORY_TREATMENT
+    assert status.sentence is None  # the measure in force says it all
 
 
 def test_expected_release_subtracts_credited_days(make_defendant, make_decision):

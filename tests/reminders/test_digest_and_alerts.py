@@ -93,3 +93,13 @@ def test_a_released_or_extended_measure_is_not_alerted(now, make_defendant, make
     make_user("editor@example.org", role=Role.EDITOR)
     db.session.commit()
     assert logic.enqueue_deadline_alerts(db.session, now) == 0
+
+
+def test_no_alert_for_a_detention_a_sentence_replaced(now, make_defendant, make_measure, make_decision, make_user):
+    """Sentenced a week before the detention's end: that end is no deadline any more."""
+    person = make_defendant()
+    make_measure(person, starts_on=date(2025, 12, 1), until=date(2026, 3, 9))
+    make_decision(person, decided_on=date(2026, 2, 24), term_years=3)
+    make_user("editor@example.org", role=Role.EDITOR)
+    db.session.commit()
+    assert logic.enqueue_deadline_alerts(db.session, now) == 0

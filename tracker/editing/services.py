@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.auth.models import User
 from tracker.editing import audit
-from tracker.records.logic import current_measure, status_after_decision
+from tracker.records.logic import current_measure, measure_in_force, sentence_in_force, status_after_decision
 from tracker.records.models import (
     MEASURE_STATUS,
     Case,
@@ -262,8 +262,14 @@ def extend_custody(
     expected_version: int | None = None,
 ) -> CustodyMeasure:
     """"Detention extended until DATE": the next measure of the chain, of the same kind."""
-    current = current_measure(defendant.measures)
-    if current is None or current.kind is MeasureKind.RELEASED:
+    current = measure_in_force(defendant)
+    if current is None:
+        sentence = sentence_in_force(defendant)
+        if sentence is not None and current_measure(defendant.measures) is not None:
+            raise DomainError("until", _(
+                "The court decided on %(day)s (%(outcome)s): the measure before the decision is history and "
+                "cannot be extended. Record a transfer or an appeal decision instead.",
+                day=sentence.decided_on.isoformat(), outcome=sentence.outcome.label))
         raise DomainError("until", _("There is no measure in force to extend. Add a measure first."))
     starts_on = current.until or current.next_review_on or now.date()
     if until <= starts_on:

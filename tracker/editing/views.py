@@ -33,7 +33,7 @@ from tracker.editing.forms import (
     TransferForm,
 )
 from tracker.extensions import db, utcnow
-from tracker.records.logic import current_measure
+from tracker.records.logic import measure_in_force, next_instance, sentence_in_force
 from tracker.records.models import (
     Case,
     Court,
@@ -42,6 +42,7 @@ from tracker.records.models import (
     Defendant,
     Hearing,
     HearingStatus,
+    Instance,
 )
 
 bp = Blueprint("editing", __name__, url_prefix="/edit")
@@ -296,11 +297,11 @@ def new_defendant():
 
 
 def _defendant_page(defendant: Defendant, form: DefendantForm, status: int, report=None):  # noqa: ANN001
-    current = current_measure(defendant.measures)
     extend = ExtendForm(formdata=None, version=str(defendant.version), prefix=PREFIX[ExtendForm])
     return render_template(
         "editing/defendant.html",
-        defendant=defendant, form=form, extend_form=extend, current_measure=current,
+        defendant=defendant, form=form, extend_form=extend, current_measure=measure_in_force(defendant),
+        sentence=sentence_in_force(defendant), next_instance=next_instance(defendant),
         hearings=sorted(defendant.hearings, key=lambda h: h.starts_at, reverse=True),
         history=audit.defendant_history(db.session, defendant.id), conflict=report,
     ), status
@@ -347,7 +348,7 @@ def extend_custody(defendant_id: int):
             expected_version=form.loaded_version(), by=current_user, now=utcnow(),
         ),
         message=_("Extension recorded."),
-        context=lambda defendant: {"current_measure": current_measure(defendant.measures)},
+        context=lambda defendant: {"current_measure": measure_in_force(defendant)},
     )
 
 
@@ -411,6 +412,10 @@ def edit_measure(measure_id: int):
 @editor_required
 def record_verdict(defendant_id: int):
     form = DecisionForm()
+    if request.method == "GET":  # "Record an appeal decision" opens the form at the next instance
+        chosen = request.args.get("instance")
+        if chosen in {i.value for i in Instance}:
+            form.instance.data = chosen
     return _defendant_action(
         defendant_id, form, "editing/decision.html",
         lambda defendant: services.record_decision(

@@ -24,14 +24,13 @@ from sqlalchemy.orm import Session, joinedload
 from tracker.auth.models import User, new_feed_token
 from tracker.feeds import ical
 from tracker.feeds.publish import FeedSettings, window_clause
-from tracker.records.logic import current_measure
+from tracker.records.logic import measure_in_force_among
 from tracker.records.models import (
     CustodyMeasure,
     Decision,
     Defendant,
     Hearing,
     Instance,
-    MeasureKind,
     case_defendants,
     hearing_defendants,
 )
@@ -107,9 +106,12 @@ def _private_feed(session: Session, user: User, now: datetime, settings: FeedSet
     by_defendant: dict[int, list[CustodyMeasure]] = defaultdict(list)
     for measure in measures:
         by_defendant[measure.defendant_id].append(measure)
-    for own in by_defendant.values():
-        measure = current_measure(own)
-        if measure is None or measure.ends_on is None or measure.kind is MeasureKind.RELEASED:
+    decisions_of: dict[int, list[Decision]] = defaultdict(list)
+    for decision in decisions:
+        decisions_of[decision.defendant_id].append(decision)
+    for defendant_id, own in by_defendant.items():
+        measure = measure_in_force_among(own, decisions_of[defendant_id])  # not one a sentence replaced
+        if measure is None or measure.ends_on is None:
             continue
         if measure.ends_on >= earliest:
             extra.append((measure.ends_on, ical.custody_expiry_event(measure, settings.base_url, settings.domain)))

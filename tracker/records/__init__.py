@@ -3,7 +3,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from tracker.records import demo, views
+    from tracker.records import demo, logic, views
 
     app.register_blueprint(views.bp)
+    app.jinja_env.globals["describe_sentence"] = logic.describe_sentence
     app.cli.add_command(demo.demo_data_command)

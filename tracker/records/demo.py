@@ -157,6 +157,8 @@ def load_demo(session: Session, today: date) -> None:
         )
     )
     session.add(Placement(defendant=luzyanin, facility="SIZO-5, Moscow (demo)", since=date(2012, 5, 28)))
+    session.add(Placement(defendant=luzyanin, facility="IK-0 (fictional colony), Example region",
+                          since=date(2013, 2, 15), note="Transferred to serve the sentence (demo date)."))
 
     kosenko = Defendant(
         slug="mikhail-kosenko",
@@ -194,6 +196,8 @@ def load_demo(session: Session, today: date) -> None:
             next_review_on=today + timedelta(days=45), note="Reviewed every six months (demo date).",
         )
     )
+    session.add(Placement(defendant=kosenko, facility="Psychiatric hospital (fictional), Moscow",
+                          since=date(2013, 10, 8)))
 
     people = []
     for index, (latin, original, slug, (month, day, year)) in enumerate(FICTIONAL):
@@ -235,18 +239,23 @@ def load_demo(session: Session, today: date) -> None:
             chain_end.source_url, chain_end.source_checked_on = ARTICLE, today - timedelta(days=3)
         person.status = DefendantStatus.PRE_TRIAL_DETENTION
         session.add(Placement(defendant=person, facility=f"SIZO-{index + 1}, Moscow (demo)", since=start))
-    # One moved to house arrest, one released under a travel ban.
+    # One moved to house arrest (letters reach home through the support group), one released
+    # under a travel ban (free: no address for letters is needed).
     house = people[8]
     extension_chain(house, MeasureKind.HOUSE_ARREST, house.arrested_on, [today + timedelta(days=40)],
                     "Basmanny District Court of Moscow")
     house.status = DefendantStatus.HOUSE_ARREST
+    house.letters_address = f"Demo address for letters: {house.name_original}, via the support group (fictional), " \
+        "PO Box 0, 000000 Moscow"
     ban = people[9]
     session.add(CustodyMeasure(defendant=ban, kind=MeasureKind.TRAVEL_BAN, starts_on=ban.arrested_on,
                                ordered_by="Basmanny District Court of Moscow"))
     ban.status = DefendantStatus.TRAVEL_BAN
-    # One already sentenced, to be released within the year.
+    ban.letters_address, ban.letters_status = "", LettersStatus.UNKNOWN
+    # One already sentenced, to be released within the year; held in the SIZO while the appeal runs.
     sentenced = people[10]
     sentenced.status = DefendantStatus.IMPRISONED
+    session.add(Placement(defendant=sentenced, facility="SIZO-11, Moscow (demo)", since=sentenced.arrested_on))
     session.add(Decision(
         defendant=sentenced, case=leaflets, decided_on=today - timedelta(days=300), court="Moscow City Court",
         outcome=Outcome.IMPRISONMENT, term_years=1, term_months=6, regime="general regime colony",

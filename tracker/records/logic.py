@@ -22,8 +22,10 @@ from tracker.records.models import (
     DefendantStatus,
     Hearing,
     HearingStatus,
+    Instance,
     MeasureKind,
     Outcome,
+    Placement,
     hearing_defendants,
 )
 
@@ -86,12 +88,36 @@ def current_measure(measures: Iterable[CustodyMeasure]) -> CustodyMeasure | None
     return latest
 
 
-def custody_summary(defendant: Defendant) -> CustodySummary | None:
-    measures = list(defendant.measures)
+def measure_in_force(defendant: Defendant) -> CustodyMeasure | None:
+    """The custody measure that holds now (the defendant's measures and decisions loaded)."""
+    return measure_in_force_among(defendant.measures, defendant.decisions)
+
+
+def measure_in_force_among(
+    measures: Iterable[CustodyMeasure], decisions: Iterable[Decision]
+) -> CustodyMeasure | None:
+    """The measure in force among one defendant's rows: none once released, or once a court
+    decided after it.
+
+    A verdict replaces the pre-trial measure it followed: Luzyanin's detention "until
+    2012-11-27" is history once he was sentenced on 2012-11-24; extending it, or warning that
+    it runs out, makes no sense. A measure ordered with the decision or after it (Kosenko's
+    compulsory treatment) is the one in force.
+    """
     current = current_measure(measures)
     if current is None or current.kind is MeasureKind.RELEASED:
         return None
-    chain = custody_chain(current, {m.id: m for m in measures})
+    decision = latest_decision(decisions)
+    if decision is not None and current.starts_on < decision.decided_on:
+        return None
+    return current
+
+
+def custody_summary(defendant: Defendant) -> CustodySummary | None:
+    current = measure_in_force(defendant)
+    if current is None:
+        return None
+    chain = custody_chain(current, {m.id: m for m in defendant.measures})
     # Extensions of the same kind of measure; a change of kind starts a new count.
     same_kind = [m for m in chain if m.kind is current.kind]
     start = same_kind[0]
@@ -100,10 +126,73 @@ def custody_summary(defendant: Defendant) -> CustodySummary | None:
 
 def sentence_in_force(defendant: Defendant) -> Decision | None:
     """The latest decision, since an appeal or cassation decision replaces earlier ones."""
-    decisions = list(defendant.decisions)
-    if not decisions:
-        return None
-    return max(decisions, key=lambda d: (d.decided_on, d.id or 0))
+    return latest_decision(defendant.decisions)
+
+
+def latest_decision(decisions: Iterable[Decision]) -> Decision | None:
+    return max(decisions, key=lambda d: (d.decided_on, d.id or 0), default=None)
+
+
+@dataclass
+class CustodyStatus:
+    """What a status line says after the status: the measure in force, or else the decision
+    in force (a sentence, an acquittal), where the person is held, and the expected release.
+    """
+
+    custody: CustodySummary | None
+    sentence: Decision | None
+    place: Placement | None
+    release: date | None
+
+
+def custody_status(defendant: Defendant) -> CustodyStatus:
+    """The status line's facts, never contradicting each other (measures, decisions and
+    placements loaded)."""
+    custody = custody_summary(defendant)
+    decision = sentence_in_force(defendant)
+    place = None
+    if defendant.status in HELD_STATUSES and defendant.placements:
+        place = defendant.placements[-1]
+    return CustodyStatus(
+        custody=custody,
+        sentence=decision if custody is None else None,
+        place=place,
+        release=decision.expected_release if decision is not None else None,
+    )
+
+
+def describe_sentence(decision: Decision) -> str:
+    """A decision as the status line tells it: "Sentenced on 2012-11-24 to 4 years 6 months of
+    imprisonment, general regime colony"."""
+    from flask_babel import gettext as _
+
+    day = decision.decided_on.isoformat()
+    term = decision.term_text
+    if decision.outcome is Outcome.IMPRISONMENT and term:
+        text = _("Sentenced on %(day)s to %(term)s of imprisonment", day=day, term=term)
+    elif decision.outcome is Outcome.SUSPENDED and term:
+        text = _("Sentenced on %(day)s to a suspended sentence of %(term)s", day=day, term=term)
+    elif decision.outcome is Outcome.ACQUITTAL:
+        text = _("Acquitted on %(day)s", day=day)
+    elif decision.outcome is Outcome.DROPPED:
+        text = _("Case dropped on %(day)s", day=day)
+    elif decision.outcome is Outcome.COMPULSORY_TREATMENT:
+        text = _("Compulsory treatment ordered on %(day)s", day=day)
+    else:
+        text = _("Sentenced on %(day)s: %(outcome)s", day=day, outcome=decision.outcome.label)
+    if decision.regime:
+        text += f", {decision.regime}"
+    if decision.under_appeal:
+        text += " " + _("(under appeal)")
+    return text
+
+
+def next_instance(defendant: Defendant) -> Instance:
+    """The instance of the next decision an editor records: an appeal follows a first verdict."""
+    decision = sentence_in_force(defendant)
+    if decision is None:
+        return Instance.FIRST
+    return Instance.CASSATION if decision.instance in (Instance.APPEAL, Instance.CASSATION) else Instance.APPEAL
 
 
 def expected_release(defendant: Defendant) -> date | None:
@@ -205,9 +294,8 @@ def _like_escape(text: str) -> str:
 @dataclass
 class DefendantRow:
     defendant: Defendant
-    custody: CustodySummary | None
-    release: date | None
-    next_hearing: Hearing | None
+    status: CustodyStatus
+    next_hearing: Hearing | None = None
 
 
 @dataclass
@@ -273,15 +361,14 @@ def list_defendants(
     if page > pages:
         raise BadQuery(f"There are only {pages} pages.")
     defendants = session.scalars(
-        query.options(selectinload(Defendant.measures), selectinload(Defendant.decisions))
+        query.options(selectinload(Defendant.measures), selectinload(Defendant.decisions),
+                      selectinload(Defendant.placements))
         .order_by(Defendant.name_latin, Defendant.id)
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
     upcoming = next_hearings(session, [d.id for d in defendants], now)
-    rows = [
-        DefendantRow(d, custody_summary(d), expected_release(d), upcoming.get(d.id)) for d in defendants
-    ]
+    rows = [DefendantRow(d, custody_status(d), upcoming.get(d.id)) for d in defendants]
     return DefendantPage(rows=rows, total=total, page=page, pages=pages)
 
 
@@ -320,7 +407,8 @@ def case_defendants(session: Session, case: Case) -> list[Defendant]:
         session.scalars(
             sa.select(Defendant)
             .where(Defendant.cases.any(Case.id == case.id), Defendant.is_public.is_(True))
-            .options(selectinload(Defendant.measures), selectinload(Defendant.decisions))
+            .options(selectinload(Defendant.measures), selectinload(Defendant.decisions),
+                     selectinload(Defendant.placements))
             .order_by(Defendant.name_latin)
         )
     )

@@ -61,7 +61,7 @@ def defendant(slug: str):
     return render_template(
         "records/defendant.html",
         defendant=person,
-        custody=logic.custody_summary(person),
+        status=logic.custody_status(person),
         sentence=logic.sentence_in_force(person),
         timeline=logic.timeline(person, hearings),
         upcoming=[h for h in hearings if h.ends_at >= now and h.is_active],
@@ -81,8 +81,7 @@ def case(slug: str):
         "records/case.html",
         case=found,
         defendants=[
-            logic.DefendantRow(d, logic.custody_summary(d), logic.expected_release(d), None)
-            for d in logic.case_defendants(db.session, found)
+            logic.DefendantRow(d, logic.custody_status(d)) for d in logic.case_defendants(db.session, found)
         ],
         upcoming=[h for h in hearings if h.ends_at >= now],
         past=[h for h in reversed(hearings) if h.ends_at < now][:PAST_HEARINGS_SHOWN],

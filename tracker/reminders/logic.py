@@ -29,7 +29,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.records.logic import current_measure, public_hearing_clause
+from tracker.records.logic import measure_in_force, public_hearing_clause
 from tracker.records.models import (
     Case,
     Court,
@@ -689,12 +689,13 @@ def enqueue_deadline_alerts(session: Session, now: datetime) -> int:
     )
     defendants = list(session.scalars(
         sa.select(Defendant).where(Defendant.id.in_(candidates))
-        .options(selectinload(Defendant.measures), selectinload(Defendant.cases))
+        .options(selectinload(Defendant.measures), selectinload(Defendant.decisions),
+                 selectinload(Defendant.cases))
     ))
     lapsing: list[tuple[CustodyMeasure, int]] = []
     for defendant in defendants:
-        measure = current_measure(defendant.measures)
-        if measure is None or measure.kind is MeasureKind.RELEASED or measure.ends_on is None:
+        measure = measure_in_force(defendant)  # not one a sentence replaced
+        if measure is None or measure.ends_on is None:
             continue
         if not today <= measure.ends_on <= horizon:
             continue
