@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from tracker.auth.roles import admin_required, can_edit, editor_required, require_edit
-from tracker.editing import audit, services
+from tracker.editing import audit, history, services
 from tracker.editing.forms import (
     CancelForm,
     CaseForm,
@@ -75,6 +75,7 @@ def _conflict(form, conflict: services.EditConflict):  # noqa: ANN001, ANN202
     """Keep what the editor typed, show what was saved meanwhile, and let them save again."""
     db.session.rollback()
     report = services.explain_conflict(db.session, conflict)
+    report.entries = history.describe(db.session, report.entries)  # in the same words as the history
     form.version.data = str(report.current_version)
     return report
 
@@ -186,31 +187,7 @@ def dashboard():
 def audit_feed():
     before = request.args.get("before", type=int)
     entries = audit.recent(db.session, before_id=before, limit=100)
-    return render_template("editing/audit_feed.html", entries=entries, names=_entity_names(entries))
-
-
-def _entity_names(entries: list) -> dict[tuple[str, int], str]:
-    """Readable names for the records in a list of entries, three queries at most."""
-    wanted: dict[str, set[int]] = {}
-    for entry in entries:
-        wanted.setdefault(entry.entity_type, set()).add(entry.entity_id)
-        if entry.defendant_id:
-            wanted.setdefault("defendant", set()).add(entry.defendant_id)
-    names: dict[tuple[str, int], str] = {}
-    if wanted.get("defendant"):
-        for ident, name in db.session.execute(
-            sa.select(Defendant.id, Defendant.name_latin).where(Defendant.id.in_(wanted["defendant"]))
-        ):
-            names[("defendant", ident)] = name
-    if wanted.get("case"):
-        for ident, title in db.session.execute(sa.select(Case.id, Case.title).where(Case.id.in_(wanted["case"]))):
-            names[("case", ident)] = title
-    if wanted.get("hearing"):
-        for ident, starts_at, court in db.session.execute(
-            sa.select(Hearing.id, Hearing.starts_at, Court.name).join(Court).where(Hearing.id.in_(wanted["hearing"]))
-        ):
-            names[("hearing", ident)] = f"{starts_at:%Y-%m-%d %H:%M} UTC, {court}"
-    return names
+    return render_template("editing/audit_feed.html", entries=history.describe(db.session, entries))
 
 
 # --- cases ---------------------------------------------------------------------------------
@@ -255,9 +232,9 @@ def edit_case(case_id: int):
             return done
         if report:
             case = _get(Case, case_id)
-    history = audit.history(db.session, "case", case.id)
+    changes = history.describe(db.session, audit.history(db.session, "case", case.id))
     status = 409 if report else _status(form)
-    return render_template("editing/case.html", form=form, case=case, history=history, conflict=report), status
+    return render_template("editing/case.html", form=form, case=case, history=changes, conflict=report), status
 
 
 # --- defendants ------------------------------------------------------------------------------
@@ -303,7 +280,7 @@ def _defendant_page(defendant: Defendant, form: DefendantForm, status: int, repo
         defendant=defendant, form=form, extend_form=extend, current_measure=measure_in_force(defendant),
         sentence=sentence_in_force(defendant), next_instance=next_instance(defendant),
         hearings=sorted(defendant.hearings, key=lambda h: h.starts_at, reverse=True),
-        history=audit.defendant_history(db.session, defendant.id), conflict=report,
+        history=history.describe(db.session, audit.defendant_history(db.session, defendant.id)), conflict=report,
     ), status
 
 
@@ -539,7 +516,7 @@ def _hearing_page(hearing: Hearing, form: HearingForm, status: int, report=None)
         postpone_form=PostponeForm(formdata=None, version=version, prefix=PREFIX[PostponeForm]),
         held_form=MarkHeldForm(formdata=None, version=version, prefix=PREFIX[MarkHeldForm]),
         cancel_form=CancelForm(formdata=None, version=version, prefix=PREFIX[CancelForm]),
-        history=audit.history(db.session, "hearing", hearing.id), now=utcnow(),
+        history=history.describe(db.session, audit.history(db.session, "hearing", hearing.id)), now=utcnow(),
     ), status
 
 
@@ -595,7 +572,7 @@ def postpone_hearing(hearing_id: int):
                                   expected_version=form.loaded_version(), by=current_user, now=utcnow())
         if hearing.status is HearingStatus.POSTPONED:
             return _("Hearing postponed; no new date yet.")
-        return _("Hearing moved to %(when)s.", when=hearing.local_start.strftime("%Y-%m-%d %H:%M"))
+        return _("Hearing moved to %(when)s.", when=history.moment_text(hearing.starts_at, hearing.court.tz))
 
     return _hearing_action(hearing_id, PostponeForm, "editing/postpone.html", act)
 
