@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -36,7 +37,32 @@ class SaveToFolder:
         return "250 Message accepted"
 
 
+def dev_secret_key(instance: Path = ROOT / "instance") -> str:
+    """The key `make run` signs sessions with: made once, kept in instance/secret_key (mode
+    0600), so logins survive a restart and nothing runs on a key published anywhere."""
+    path = instance / "secret_key"
+    instance.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def use_dev_secret_key(instance: Path = ROOT / "instance") -> None:
+    """Point this process and the ones it starts (the scheduler) at the dev key, unless the
+    developer set SECRET_KEY or SECRET_KEY_FILE themselves (config.py reads either)."""
+    if os.environ.get("SECRET_KEY") or os.environ.get("SECRET_KEY_FILE"):
+        return
+    dev_secret_key(instance)
+    os.environ["SECRET_KEY_FILE"] = str(instance / "secret_key")
+
+
 def main() -> None:
+    use_dev_secret_key()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     port = int(os.environ.get("PORT", "5000"))
