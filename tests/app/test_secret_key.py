@@ -50,7 +50,7 @@ def test_gunicorn_and_the_scheduler_refuse_too(database_uri):
                   _env(database_uri))
     assert served.returncode != 0
     assert REFUSAL in served.stderr, served.stderr[-2000:]
-    scheduler = _run([sys.executable, "-m", "scheduler", "--once", "--job", "publish-feeds"], _env(database_uri))
+    scheduler = _run([sys.executable, "-m", "scheduler", "--once", "--job", "publish_feeds"], _env(database_uri))
     assert scheduler.returncode != 0
     assert REFUSAL in scheduler.stderr, scheduler.stderr[-2000:]
 
