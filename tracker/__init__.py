@@ -35,6 +35,9 @@ def create_app(config: object | str | None = None) -> Flask:
     )
     app.config.from_object(config or "config.Config")
     check_secret_key(app.config)
+    from tracker import redaction
+
+    redaction.install()  # no token from a URL in any log line of this process
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
@@ -98,8 +101,14 @@ def _select_locale() -> str | None:
 
 
 def _security_headers(response):
+    from flask import current_app
+
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "access", None) == "token":
+        # the URL holds a secret: not even this site's own stylesheet request or access log gets it
+        response.headers["Referrer-Policy"] = "no-referrer"
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Permissions-Policy", "interest-cohort=(), geolocation=(), camera=(), microphone=()")
