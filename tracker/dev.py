@@ -2,6 +2,8 @@
 
 Mail is caught by a real SMTP server on 127.0.0.1:8025 that writes each message
 to instance/mail/*.eml; the app shows them at /dev/mail. Nothing leaves the machine.
+The app and the scheduler sign sessions with the key in instance/secret_key, made on
+the first run (the app refuses to start on a missing or public key).
 """
 from __future__ import annotations
 

@@ -31,6 +31,7 @@ def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
 START_APP = "from tracker import create_app; create_app(); print('started')"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("settings", [
     {},
     {"SECRET_KEY": "dev-only-not-secret"},  # the public default of earlier versions
@@ -44,6 +45,7 @@ def test_the_app_refuses_to_start_without_a_real_key(database_uri, settings):
     assert REFUSAL in done.stderr.strip().splitlines()[-1], done.stderr  # the reason, on one line
 
 
+@pytest.mark.slow
 def test_gunicorn_and_the_scheduler_refuse_too(database_uri):
     port = free_port()
     served = _run([sys.executable, "-m", "gunicorn", "--no-control-socket", "-b", f"127.0.0.1:{port}", "wsgi:app"],
@@ -55,6 +57,7 @@ def test_gunicorn_and_the_scheduler_refuse_too(database_uri):
     assert REFUSAL in scheduler.stderr, scheduler.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_a_real_key_from_the_environment_or_a_file_starts(database_uri, tmp_path):
     assert "started" in _run([sys.executable, "-c", START_APP], _env(database_uri, SECRET_KEY=A_REAL_KEY)).stdout
     key_file = tmp_path / "key"
