@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 5000
 export FLASK_APP := wsgi
+# The local app signs sessions with its own key, made once (tracker/dev.py); a SECRET_KEY or
+# SECRET_KEY_FILE in the environment or .env wins. Production sets its own (README).
+DEV_KEY := instance/secret_key
+WITH_DEV_KEY := SECRET_KEY_FILE="$${SECRET_KEY_FILE:-$(CURDIR)/$(DEV_KEY)}"
 
 .PHONY: run test venv migrate demo bench clean messages translations
 
@@ -17,16 +21,19 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-migrate: venv
+$(DEV_KEY): | venv
+	$(PY) -c "from tracker.dev import dev_secret_key; dev_secret_key()"
+
+migrate: venv $(DEV_KEY)
 	mkdir -p instance
-	$(PY) -m flask db upgrade
+	$(WITH_DEV_KEY) $(PY) -m flask db upgrade
 
 demo: migrate
-	$(PY) -m flask demo-data --if-empty
+	$(WITH_DEV_KEY) $(PY) -m flask demo-data --if-empty
 
 ## Serve the demo on http://127.0.0.1:$(PORT) with the scheduler and a local mail catcher.
 run: demo
-	PORT=$(PORT) $(PY) -m tracker.dev
+	PORT=$(PORT) $(WITH_DEV_KEY) $(PY) -m tracker.dev
 
 ## The whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set.
 test: venv

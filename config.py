@@ -39,10 +39,28 @@ def _int_list(name: str, default: str) -> list[int]:
     return [int(part) for part in os.environ.get(name, default).split(",") if part.strip()]
 
 
+def _secret_key() -> str:
+    """SECRET_KEY, or else the contents of the file SECRET_KEY_FILE names (a systemd
+    credential, a Docker secret, or the key `make run` keeps in instance/secret_key).
+
+    No default: create_app refuses to start without a real key (tracker.check_secret_key).
+    """
+    key = os.environ.get("SECRET_KEY", "").strip()
+    path = os.environ.get("SECRET_KEY_FILE", "").strip()
+    if not key and path:
+        try:
+            key = Path(path).read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+    return key
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    # Signs sessions, remember cookies, CSRF tokens and the links in emails.
+    SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a database error in the log shows the SQL, not the values (tokens, emails, notes)
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "Europe/Moscow")
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "en")

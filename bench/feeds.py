@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -41,6 +42,7 @@ def make_config(database_url: str, feeds_dir: str):
     from config import Config, database_url as normalise
 
     class BenchConfig(Config):
+        SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48)  # no sessions are kept
         SQLALCHEMY_DATABASE_URI = normalise(database_url)
         FEEDS_DIR = feeds_dir
         BASE_URL = "https://tracker.example.org"

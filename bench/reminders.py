@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import smtplib
 import socket
@@ -90,6 +91,7 @@ def make_config(database_url: str, smtp_port: int):
     from config import Config, database_url as normalise
 
     class BenchConfig(Config):
+        SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48)  # no sessions are kept
         SQLALCHEMY_DATABASE_URI = normalise(database_url)
         BASE_URL = "https://tracker.example.org"
         SMTP_HOST = "127.0.0.1"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 import threading
 from contextlib import contextmanager
@@ -25,6 +26,9 @@ from tracker import create_app
 from tracker.extensions import db
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)  # a Monday, 12:00 in Moscow
+# The suite's app and the processes it starts (scheduler, workers) sign with this key, made for
+# the run: those processes run the production Config, which refuses a missing or public key.
+TEST_SECRET_KEY = secrets.token_urlsafe(48)
 
 
 def free_port() -> int:
@@ -59,6 +63,7 @@ def app(database_uri, tmp_path_factory):
     class Config(TestConfig):
         SQLALCHEMY_DATABASE_URI = database_uri
         FEEDS_DIR = str(tmp_path_factory.mktemp("feeds"))
+        SECRET_KEY = TEST_SECRET_KEY
 
     application = create_app(Config)
     application.test_client_class = RequestClient

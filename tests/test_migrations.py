@@ -54,3 +54,24 @@ def test_there_is_one_head():
     config = current_app.extensions["migrate"].migrate.get_config()
     heads = ScriptDirectory.from_config(config).get_heads()
     assert len(heads) == 1, f"merge the migration heads: {heads}"
+
+
+def test_existing_accounts_get_their_own_login_id(scratch_database):
+    """0003_login_ids fills the new column for accounts made before it, each with its own value."""
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = scratch_database
+
+    app = create_app(Config)
+    with app.app_context():
+        upgrade(revision="0002_reminders")
+        with db.engine.begin() as conn:
+            for email in ("a@example.org", "b@example.org"):
+                conn.execute(sa.text("INSERT INTO users (email, name, role, active, created_at) "
+                                     "VALUES (:email, '', 'editor', :yes, '2026-01-01 00:00:00')"),
+                             {"email": email, "yes": True})
+        upgrade(revision="0003_login_ids")
+        with db.engine.connect() as conn:
+            ids = conn.execute(sa.text("SELECT login_id FROM users")).scalars().all()
+        db.engine.dispose()
+    assert len(ids) == 2 and len(set(ids)) == 2
+    assert all(isinstance(value, str) and len(value) >= 40 for value in ids)

@@ -10,6 +10,15 @@ from werkzeug.exceptions import HTTPException
 # Each feature is a package with an `init_app(app)` that registers its blueprint and CLI.
 FEATURES = ("records", "auth", "editing", "feeds", "reminders")
 
+# Keys that have been public (in this repository or its documentation): never accepted.
+PUBLIC_SECRET_KEYS = frozenset({"dev-only-not-secret", "test-secret", "change-me", "secret"})
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting the app must not start without; the message says what to do."""
+
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -25,6 +34,10 @@ def create_app(config: object | str | None = None) -> Flask:
         instance_relative_config=False,
     )
     app.config.from_object(config or "config.Config")
+    check_secret_key(app.config)
+    from tracker import redaction
+
+    redaction.install()  # no token from a URL in any log line of this process
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
@@ -53,6 +66,26 @@ def create_app(config: object | str | None = None) -> Flask:
     return app
 
 
+def check_secret_key(config: dict) -> None:
+    """Refuse to start on a missing, public or short SECRET_KEY (tests excepted).
+
+    Whoever knows the key can sign a session cookie for any account, an admin's included,
+    and make password-reset links. An exception rather than a warning: gunicorn then stops
+    with "Worker failed to boot" instead of serving.
+    """
+    if config.get("TESTING"):
+        return
+    key = config.get("SECRET_KEY") or ""
+    if isinstance(key, bytes):
+        key = key.decode("utf-8", "replace")
+    if key in PUBLIC_SECRET_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"SECRET_KEY is missing, public or shorter than {MIN_SECRET_KEY_LENGTH} characters: set SECRET_KEY "
+            "(or SECRET_KEY_FILE, a file holding it) to a random value, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`. `make run` makes its own."
+        )
+
+
 def _project_dir():
     from pathlib import Path
 
@@ -68,8 +101,14 @@ def _select_locale() -> str | None:
 
 
 def _security_headers(response):
+    from flask import current_app
+
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "access", None) == "token":
+        # the URL holds a secret: not even this site's own stylesheet request or access log gets it
+        response.headers["Referrer-Policy"] = "no-referrer"
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Permissions-Policy", "interest-cohort=(), geolocation=(), camera=(), microphone=()")

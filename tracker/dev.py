@@ -5,12 +5,15 @@ to instance/mail/*.eml; the app shows them at /dev/mail. Nothing leaves the mach
 When 8025 is taken (Mailpit's web UI uses it, so does a second checkout) the catcher
 takes a free port and says which; DEV_SMTP_PORT chooses one. A port in use or any
 other start-up problem is one line saying what to do, never a traceback.
+The app and the scheduler sign sessions with the key in instance/secret_key, made on
+the first run (the app refuses to start on a missing or public key).
 """
 from __future__ import annotations
 
 import errno
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -130,7 +133,32 @@ def start_mail_catcher(folder: Path, environ: dict[str, str], default_port: int 
     return catcher, port
 
 
+def dev_secret_key(instance: Path = ROOT / "instance") -> str:
+    """The key `make run` signs sessions with: made once, kept in instance/secret_key (mode
+    0600), so logins survive a restart and nothing runs on a key published anywhere."""
+    path = instance / "secret_key"
+    instance.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def use_dev_secret_key(instance: Path = ROOT / "instance") -> None:
+    """Point this process and the ones it starts (the scheduler) at the dev key, unless the
+    developer set SECRET_KEY or SECRET_KEY_FILE themselves (config.py reads either)."""
+    if os.environ.get("SECRET_KEY") or os.environ.get("SECRET_KEY_FILE"):
+        return
+    dev_secret_key(instance)
+    os.environ["SECRET_KEY_FILE"] = str(instance / "secret_key")
+
+
 def main() -> None:
+    use_dev_secret_key()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     try:

@@ -160,7 +160,7 @@ def test_login_renews_the_session_and_follows_a_safe_next(app, editor):
     assert response.headers["Location"] == "/edit/hearings/new"
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session["_user_id"] == str(editor.id)
+        assert session["_user_id"] == editor.login_id
     assert csrf_token(client, "/edit/") != token_before
     db.session.expire_all()
     assert db.session.get(User, editor.id).last_login_at is not None

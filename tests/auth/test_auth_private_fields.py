@@ -1,14 +1,19 @@
-"""Lawyers' contacts and internal notes never reach a public page, feed or API answer."""
+"""Lawyers' contacts and internal notes never reach a public page, feed or API answer, nor an
+editor who may not edit that defendant; hidden defendants are named only to those who may."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
+import pytest
 import time_machine
 from werkzeug.routing import IntegerConverter
 
+from tests.auth.support import log_in, new_client, post_form
 from tracker.auth.roles import PUBLIC, TOKEN
 from tracker.editing import services
 from tracker.extensions import db
+from tracker.records.models import Hearing
 
 MARKER = "PRIVATE-MARKER-7f3a"
 
@@ -68,3 +73,134 @@ def test_private_fields_appear_in_no_public_page_or_feed(
         assert url in checked
     if publish_feeds is not None:
         assert any(c.endswith("/defendants/shared.ics 200") for c in checked), checked
+
+
+# --- an editor limited to some cases ------------------------------------------------------------
+
+HIDDEN = "5c1e"  # in every name and the slug of a hidden defendant of another case
+OWN_NOTE = "OWN-NOTE-2b9d"  # the limited editor's own defendant: they may read it
+
+
+def _checked(body: str, name: str) -> list[str]:
+    """The values of the ticked checkboxes called `name` in a rendered form."""
+    found = []
+    for tag in re.findall(r"<input[^>]*>", body):
+        if f'name="{name}"' in tag and re.search(r"\bchecked\b", tag):
+            found.append(re.search(r'value="([^"]*)"', tag).group(1))
+    return found
+
+
+@pytest.fixture
+def joint_hearings(make_user, make_case, make_defendant, make_measure, make_decision, make_hearing, now):
+    """A case-limited editor, their defendant, and co-defendants of another case on joint hearings."""
+    mine, theirs = make_case(slug="mine", title="Our case"), make_case(slug="theirs", title="Their case")
+    own = make_defendant(slug="own", name_latin="Own Client", cases=[mine], internal_notes=OWN_NOTE,
+                         lawyer_contacts=f"{OWN_NOTE} lawyer")
+    public_other = make_defendant(slug="public-other", name_latin="Public Codefendant", cases=[theirs],
+                                  lawyer_contacts=f"{MARKER} lawyer", internal_notes=f"{MARKER} notes")
+    hidden_other = make_defendant(slug=f"hidden-{HIDDEN}", name_latin=f"Hidden {HIDDEN}",
+                                  name_original=f"Скрытый {HIDDEN}", is_public=False, cases=[theirs],
+                                  lawyer_contacts=f"{MARKER} lawyer", internal_notes=f"{MARKER} notes")
+    for person in (own, public_other, hidden_other):
+        make_measure(person, starts_on=date(2025, 6, 8), until=date(2026, 3, 20), note=f"{person.slug} measure")
+        make_decision(person, decided_on=date(2026, 2, 20))
+    ours = make_hearing(case=mine, defendants=[own, public_other, hidden_other], starts_at=now + timedelta(days=2))
+    their = make_hearing(case=theirs, defendants=[own, hidden_other], starts_at=now + timedelta(days=4))
+    loose = make_hearing(case=None, defendants=[own, hidden_other], starts_at=now + timedelta(days=5))
+    db.session.commit()
+    editor = make_user("limited@example.org", cases=[mine])
+    return dict(editor=editor, mine=mine, theirs=theirs, own=own, public_other=public_other,
+                hidden_other=hidden_other, ours=ours, their=their, loose=loose)
+
+
+def test_a_limited_editor_never_gets_private_fields_or_hidden_names_of_others(app, joint_hearings, now):
+    data = joint_hearings
+    client = new_client(app)
+    people = [data["own"], data["public_other"], data["hidden_other"]]
+    hearings = [data["ours"], data["their"], data["loose"]]
+    # every value each URL argument can take here: the editor's own records and everyone else's
+    choices = {
+        "hearing_id": [h.id for h in hearings],
+        "defendant_id": [p.id for p in people],
+        "case_id": [data["mine"].id, data["theirs"].id],
+        "measure_id": [m.id for p in people for m in p.measures],
+        "decision_id": [d.id for p in people for d in p.decisions],
+        "slug": [p.slug for p in people] + ["mine", "theirs"],
+        "token": [data["editor"].feed_token],
+        "user_id": [data["editor"].id],
+    }
+    extra_queries = {"/": [{"q": "Hidden"}, {"case": "theirs"}],
+                     "/hearings": [{"case": "theirs"}, {"case": "mine"}],
+                     "/edit/hearings/new": [{"defendant": p.id} for p in people],
+                     "/edit/defendants/new": [{"case": data["theirs"].id}]}
+    seen: dict[str, int] = {}
+    with time_machine.travel(now, tick=False):  # session cookies are dated: log in on the same clock
+        assert log_in(client, data["editor"].email).status_code == 302
+        from tracker.feeds.publish import publish_feeds
+
+        publish_feeds(now)
+        for rule in app.url_map.iter_rules():
+            if rule.endpoint == "static" or "GET" not in rule.methods:
+                continue
+            names = sorted(rule.arguments - set(rule.defaults or {}))
+            combos = [{}]
+            for name in names:
+                options = choices.get(name, [1] if isinstance(rule._converters[name], IntegerConverter) else ["x"])
+                combos = [{**combo, name: value} for combo in combos for value in options]
+            for args in combos:
+                with app.test_request_context():
+                    from flask import url_for
+
+                    url = url_for(rule.endpoint, **args, **(rule.defaults or {}))
+                for query in [None] + extra_queries.get(url, []):
+                    response = client.get(url, query_string=query)
+                    body = response.get_data(as_text=True)
+                    shown = f"{url} {query or ''} ({response.status_code})"
+                    assert MARKER not in body, f"{shown} shows another case's private field"
+                    assert HIDDEN not in body, f"{shown} names a hidden defendant of another case"
+                    seen[url] = response.status_code
+
+    # the pages and the feed were really rendered, and show what the editor may see
+    feed_url = f"/feeds/private/{data['editor'].feed_token}.ics"
+    for url in ("/edit/", f"/edit/hearings/{data['ours'].id}", f"/edit/defendants/{data['own'].id}", feed_url):
+        assert seen[url] == 200, url
+    with time_machine.travel(now, tick=False):
+        feed = client.get(feed_url).get_data(as_text=True)
+        dashboard = client.get("/edit/").get_data(as_text=True)
+        page = client.get(f"/edit/hearings/{data['ours'].id}").get_data(as_text=True)
+    assert OWN_NOTE in feed  # their own defendant's notes
+    assert "Public Codefendant" in feed and "Public Codefendant" in dashboard and "Public Codefendant" in page
+    assert "Own Client" in dashboard and "Own Client" in page
+
+
+def test_an_unlimited_editor_still_gets_everyone(app, joint_hearings, make_user, now):
+    editor = make_user("everything@example.org")
+    client = new_client(app)
+    with time_machine.travel(now, tick=False):
+        assert log_in(client, editor.email).status_code == 302
+        feed = client.get(f"/feeds/private/{editor.feed_token}.ics").get_data(as_text=True)
+        dashboard = client.get("/edit/").get_data(as_text=True)
+        page = client.get(f"/edit/hearings/{joint_hearings['ours'].id}").get_data(as_text=True)
+    assert MARKER in feed and HIDDEN in feed and OWN_NOTE in feed
+    assert HIDDEN in dashboard and HIDDEN in page
+
+
+def test_a_limited_editor_saving_a_joint_hearing_keeps_the_co_defendants(app, joint_hearings, now):
+    data = joint_hearings
+    client = new_client(app)
+    path = f"/edit/hearings/{data['ours'].id}"
+    with time_machine.travel(now, tick=False):
+        assert log_in(client, data["editor"].email).status_code == 302
+        page = client.get(path).get_data(as_text=True)
+        ticked = _checked(page, "defendants")
+        assert str(data["hidden_other"].id) not in ticked  # not offered by name...
+        form = {"kind": "trial", "starts_at": "2026-03-04T12:00", "case": str(data["mine"].id),
+                "court": str(data["ours"].court_id), "duration_minutes": "120", "courtroom": "Room 9",
+                "defendants": ticked, "version": str(data["ours"].version)}
+        saved = post_form(client, path, form)
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    db.session.expire_all()
+    hearing = db.session.get(Hearing, data["ours"].id)
+    assert hearing.courtroom == "Room 9"
+    # ...but kept, like the public co-defendant of the other case
+    assert {d.id for d in hearing.defendants} == {data["own"].id, data["public_other"].id, data["hidden_other"].id}

@@ -32,7 +32,8 @@ class Call:
 
 
 def _rules(app):
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint == "auth.logout", r.rule)):
+    ends_session = ("auth.logout", "auth.logout_everywhere")  # walked last
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint in ends_session, r.rule)):
         if rule.endpoint == "static":
             continue
         yield rule

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.auth.support import PASSWORD, csrf_token, new_client
+from tests.conftest import TEST_SECRET_KEY
 from tracker.extensions import limiter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,7 +101,7 @@ def _redis_url() -> str | None:
 
 def _worker(database_uri: str, storage: str, prefix: str, email: str, address: str, attempts: int) -> list[int]:
     env = dict(os.environ, WORKER_DATABASE_URI=database_uri, WORKER_RATELIMIT_STORAGE_URI=storage,
-               WORKER_PREFIX=prefix, PYTHONPATH=str(ROOT))
+               WORKER_PREFIX=prefix, PYTHONPATH=str(ROOT), SECRET_KEY=TEST_SECRET_KEY)
     done = subprocess.run([sys.executable, "-c", WORKER, email, address, str(attempts)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -146,7 +147,7 @@ print(json.dumps(results))
 
 
 def test_cookies_are_secure_when_the_site_is_https(database_uri):
-    env = dict(os.environ, WORKER_DATABASE_URI=database_uri, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, WORKER_DATABASE_URI=database_uri, PYTHONPATH=str(ROOT), SECRET_KEY=TEST_SECRET_KEY)
     done = subprocess.run([sys.executable, "-c", COOKIES], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr

@@ -92,7 +92,7 @@ def login(client):
         # requests share the test's app context, where Flask-Login caches the user it loaded
         g.pop("_login_user", None)
         with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
 
     return log_in

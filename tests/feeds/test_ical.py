@@ -154,9 +154,18 @@ def test_the_download_and_reminder_copy_shows_public_defendants_only(make_hearin
     for marker in (b"HIDDEN-MARKER", b"NOTES-MARKER", b"LAWYER-MARKER"):
         assert marker not in body
     assert "Shown Person" in str(parse(body).events[0]["SUMMARY"])
-    # the private variant, for editors, shows both and the notes
-    private = ical.event_bytes(hearing, BASE, ical.PRIVATE)
+    # the private variant, for an editor who may edit both, shows both and the notes
+    cache = ical.EventCache()
+    private = ical.event_bytes(hearing, BASE, ical.PRIVATE, editable={hidden.id, shown.id}, cache=cache)
     assert b"HIDDEN-MARKER" in private and b"NOTES-MARKER" in private and b"LAWYER-MARKER" not in private
+    # for an editor of the shown person only (a joint hearing with another case): no hidden name,
+    # and only the notes of whom they may edit, even with the other text in the cache
+    limited = ical.event_bytes(hearing, BASE, ical.PRIVATE, editable={shown.id}, cache=cache)
+    assert b"HIDDEN-MARKER" not in limited and limited.count(b"NOTES-MARKER") == 1
+    # for an editor of neither, or a caller that says nothing: what the public sees
+    for nobody in (ical.event_bytes(hearing, BASE, ical.PRIVATE, editable=set(), cache=cache),
+                   ical.event_bytes(hearing, BASE, ical.PRIVATE, cache=cache)):
+        assert b"HIDDEN-MARKER" not in nobody and b"NOTES-MARKER" not in nobody and b"Shown Person" in nobody
 
 
 def test_the_cache_serializes_an_event_once_per_version_and_change_of_what_it_shows(make_hearing, make_defendant):

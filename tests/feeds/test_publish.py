@@ -298,3 +298,34 @@ def test_publishing_and_a_single_download_share_the_cached_event(app, two_cases,
     text = ical.event_bytes(hearing, app.config["BASE_URL"])
     assert ical.EVENTS.hits == hits + 1
     assert text in read(feeds_dir, "all.ics")
+
+
+def test_a_file_another_publisher_rewrote_is_checked_again(two_cases, feeds_dir):
+    """The web app republishes too (after a defendant is hidden): the scheduler must not trust
+    its memory of what it wrote when someone else has written the file since."""
+    publish_feeds(NOW)
+    right = read(feeds_dir, "cases/first.ics")
+    publish.write_atomically(feeds_dir / "cases/first.ics", right.replace(b"Anna", b"Older"))  # another process
+    report = publish_feeds(NOW)
+    assert report.written == ["cases/first.ics"]
+    assert read(feeds_dir, "cases/first.ics") == right
+
+
+def test_publishers_take_turns(app, two_cases, feeds_dir):
+    """A publish that read the database before a change must finish writing before the next
+    one starts; otherwise its older files could land after the newer ones."""
+    finished = threading.Event()
+
+    def another_publisher() -> None:
+        with app.app_context():
+            publish_feeds(NOW)
+            db.session.remove()
+        finished.set()
+
+    with publish.publish_lock(feeds_dir):
+        thread = threading.Thread(target=another_publisher)
+        thread.start()
+        assert not finished.wait(0.5)  # it waits for the lock...
+    thread.join(30)
+    assert finished.is_set()  # ...and runs once it is free
+    assert (feeds_dir / "all.ics").exists()

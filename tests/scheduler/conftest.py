@@ -59,6 +59,7 @@ def scheduler_process(app, database_uri, tmp_path):
         env = dict(
             os.environ,
             DATABASE_URL=database_uri,
+            SECRET_KEY=app.config["SECRET_KEY"],
             SMTP_HOST=str(app.config["SMTP_HOST"]),
             SMTP_PORT=str(app.config["SMTP_PORT"]),
             SMTP_STARTTLS="0",

@@ -1,6 +1,7 @@
 """Accounts and roles: users, login, invitations, password resets, the admins' pages."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
@@ -28,11 +29,15 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        """A deactivated account is logged out on its next request."""
-        if not user_id.isdigit():
+    def load_user(login_id: str) -> User | None:
+        """The account a session or remember cookie names by its login id (User.get_id).
+
+        An id replaced since (password set, "log out everywhere", deactivation) names nobody,
+        and a deactivated account is logged out on its next request.
+        """
+        if not login_id or len(login_id) > 64:
             return None
-        user = db.session.get(User, int(user_id))
+        user = db.session.scalar(sa.select(User).where(User.login_id == login_id))
         return user if user is not None and user.active else None
 
     app.register_blueprint(views.bp)

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
-from tracker.auth.models import Role, User, new_feed_token
+from tracker.auth.models import Role, User, new_feed_token, new_login_id
 from tracker.records.models import Case
 from tracker.reminders.outbox import enqueue_email
 
@@ -49,8 +49,17 @@ def check_password_strength(password: str) -> None:
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password also ends every session: whoever knew the old one (or stole a
+    session or a "Stay logged in" cookie made with it) is logged out."""
     check_password_strength(password)
     user.password_hash = hash_password(password)
+    end_all_sessions(user)
+
+
+def end_all_sessions(user: User) -> None:
+    """Log the account out on every device: sessions and remember cookies carry the login
+    id (User.get_id), and no account has the old one any more. The caller commits."""
+    user.login_id = new_login_id()
 
 
 def normalise_email(email: str) -> str:
@@ -224,6 +233,7 @@ def update_account(session: Session, user: User, changes: AccountChanges, *, by:
     user.cases = list(changes.cases)
     if not changes.active:
         user.feed_token = None  # a deactivated account's private feed stops at once
+        end_all_sessions(user)  # and its sessions and cookies stay dead if it is reactivated
     elif user.feed_token is None:
         user.feed_token = new_feed_token()
 

@@ -30,6 +30,10 @@ def new_feed_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_login_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(db.Model, UserMixin):
     __tablename__ = "users"
 
@@ -41,11 +45,19 @@ class User(db.Model, UserMixin):
     active: Mapped[bool] = mapped_column(default=True)
     # Secret for the private calendar feed; replacing it revokes every old URL.
     feed_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True, default=new_feed_token)
+    # What sessions and "Stay logged in" cookies carry instead of the row id (see get_id).
+    # Replacing it (tracker.auth.logic.end_all_sessions) ends every session on every device.
+    login_id: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_login_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Empty means: may edit every case.
     cases: Mapped[list[Case]] = relationship(secondary=editor_cases)
+
+    def get_id(self) -> str:  # Flask-Login
+        """A random secret rather than the row id: a remember cookie is an HMAC of this value,
+        so with the row id anyone holding a copy (or the signing key) could log in for ever."""
+        return self.login_id
 
     @property
     def is_active(self) -> bool:  # Flask-Login

@@ -1,7 +1,9 @@
 """Who may do what. Every editing route uses one of these decorators or checks.
 
 Admins may do everything. Editors edit case data; an editor with assigned cases
-edits only those cases, their defendants and their hearings.
+edits only those cases, their defendants and their hearings. A defendant's private
+fields go only to those who may edit that defendant (`can_edit`); a hidden defendant
+is named only to them too (`can_see`), also on a joint hearing with another case.
 """
 from __future__ import annotations
 
@@ -75,6 +77,13 @@ def can_edit(user: User, thing: Case | Defendant | Hearing | None) -> bool:
             return thing.case_id in allowed
         return any(can_edit(user, d) for d in thing.defendants)
     return False
+
+
+def can_see(user: User, defendant: Defendant) -> bool:
+    """Whether `user` may learn that `defendant` exists, by name: public defendants, and the
+    ones they may edit. A hidden co-defendant from another case stays unnamed; their private
+    fields (lawyers' contacts, internal notes) need `can_edit`, whatever `is_public` says."""
+    return defendant.is_public or can_edit(user, defendant)
 
 
 def require_edit(thing: Case | Defendant | Hearing | None) -> None:

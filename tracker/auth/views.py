@@ -75,13 +75,32 @@ def login():
     return render_template("auth/login.html", form=form), 422 if form.errors else 200
 
 
+def _end_session() -> None:
+    """Log out this browser: the session is emptied first, then `logout_user` marks the
+    "Stay logged in" cookie for deletion (a flag in the session that clearing it afterwards
+    would wipe, leaving the cookie to log the browser in again on the next request)."""
+    session.clear()
+    logout_user()
+
+
 @bp.post("/logout")
 @public
 def logout():
-    """Public so a stale session can always end; CSRF still applies."""
-    logout_user()
-    session.clear()
+    """Public so a stale session can always end; CSRF still applies. Other devices stay
+    logged in; "log out everywhere" ends them too."""
+    _end_session()
     flash(_("You are logged out."))
+    return redirect(url_for("records.index"))
+
+
+@bp.post("/account/logout-everywhere")
+@editor_required
+def logout_everywhere():
+    """Every session and remember cookie of the account ends, this one included."""
+    logic.end_all_sessions(current_user)
+    db.session.commit()
+    _end_session()
+    flash(_("You are logged out on every device. Log in again with your password."))
     return redirect(url_for("records.index"))
 
 

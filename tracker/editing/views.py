@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from tracker.auth.roles import admin_required, can_edit, editor_required, require_edit
+from tracker.auth.roles import admin_required, can_edit, can_see, editor_required, require_edit
 from tracker.editing import audit, history, services
 from tracker.editing.forms import (
     CancelForm,
@@ -169,7 +169,7 @@ def dashboard():
     hearing_query = (
         sa.select(Hearing)
         .where(Hearing.starts_at >= now - timedelta(days=7))
-        .options(selectinload(Hearing.defendants))
+        .options(selectinload(Hearing.defendants).selectinload(Defendant.cases))
         .order_by(Hearing.starts_at)
         .limit(100)
     )
@@ -454,8 +454,8 @@ def _hearing_form(hearing: Hearing | None) -> HearingForm:
             form.defendants.data = [defendant_id] if defendant_id else []
             form.case.data = request.args.get("case", type=int) or 0
     defendants = _editable_defendants()
-    if hearing is not None:  # keep co-defendants outside the editor's cases visible and kept
-        defendants += [d for d in hearing.defendants if d not in defendants]
+    if hearing is not None:  # public co-defendants outside the editor's cases stay visible and kept
+        defendants += [d for d in hearing.defendants if d not in defendants and can_see(current_user, d)]
     form.defendants.choices = [SelectChoice(d.id, d.name_latin) for d in defendants]
     form.case.choices = [SelectChoice(0, _("(no case)"))] + [SelectChoice(c.id, c.title) for c in _limited_cases()]
     form.court.choices = [SelectChoice(0, _("(choose)"))] + [
@@ -529,6 +529,8 @@ def edit_hearing(hearing_id: int):
 
     def update() -> None:
         data = _hearing_data(form)
+        # hidden co-defendants the editor may not see were not offered on the form: kept as they are
+        data.defendants += [d for d in hearing.defendants if not can_see(current_user, d)]
         _check_hearing_access(data, hearing)
         services.update_hearing(db.session, hearing, data, expected_version=form.loaded_version(),
                                 by=current_user, now=utcnow())
@@ -602,3 +604,8 @@ def cancel_hearing(hearing_id: int):
 def can_edit_current(thing) -> bool:  # noqa: ANN001
     """For templates (also inside imported macros, which see only globals)."""
     return can_edit(current_user, thing)
+
+
+def visible_to_current(defendants: list[Defendant]) -> list[Defendant]:
+    """For templates: the defendants of a joint hearing the current user may see by name."""
+    return [d for d in defendants if can_see(current_user, d)]

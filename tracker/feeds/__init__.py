@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Flask
 
 def init_app(app: Flask) -> None:
-    from tracker.feeds import cli, serving, views
+    from tracker.feeds import cli, immediate, serving, views
 
     app.register_blueprint(views.bp)
+    immediate.init_app(app)  # hiding a defendant republishes before the editor's request answers
     app.cli.add_command(cli.publish_feeds_command)
     app.add_template_global(views.feed_links, "feed_links")
     if app.config["FEED_REVALIDATION_MIDDLEWARE"]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Sequence
 from urllib.parse import quote, urlsplit
 
 from flask import current_app, has_app_context
@@ -117,9 +117,13 @@ def _page(base_url: str, kind: str, slug: str) -> str:
     return f"{base_url}/{kind}/{quote(slug)}"
 
 
-def shown_defendants(hearing: Hearing, variant: str) -> list[Defendant]:
-    """Public feeds show public defendants only; an editor's feed shows everyone."""
-    return list(hearing.defendants) if variant == PRIVATE else hearing.public_defendants()
+def shown_defendants(hearing: Hearing, variant: str, editable: Collection[int] = frozenset()) -> list[Defendant]:
+    """Public feeds show public defendants only; an editor's feed adds the hidden ones among
+    `editable`, the ids of the defendants that editor may edit (never a hidden co-defendant
+    of another case on a joint hearing)."""
+    if variant == PRIVATE:
+        return [d for d in hearing.defendants if d.is_public or d.id in editable]
+    return hearing.public_defendants()
 
 
 def last_change(hearing: Hearing, defendants: Sequence[Defendant]) -> datetime:
@@ -166,7 +170,8 @@ def hearing_url(hearing: Hearing, defendants: Sequence[Defendant], base_url: str
 
 
 def hearing_description(
-    hearing: Hearing, defendants: Sequence[Defendant], base_url: str, variant: str
+    hearing: Hearing, defendants: Sequence[Defendant], base_url: str, variant: str,
+    editable: Collection[int] = frozenset(),
 ) -> str:
     lines = [
         f"{hearing.kind.label.capitalize()} ({hearing.status.label})",
@@ -183,7 +188,7 @@ def hearing_description(
     lines.append("")
     for person in defendants:
         lines.append(f"{person.name_latin} ({person.name_original}): {_page(base_url, 'defendants', person.slug)}")
-        if variant == PRIVATE and person.internal_notes:
+        if variant == PRIVATE and person.id in editable and person.internal_notes:
             lines.append(_("Internal notes: %(notes)s", notes=person.internal_notes))
     if hearing.case is not None:
         lines.append(f"{hearing.case.title}: {_page(base_url, 'cases', hearing.case.slug)}")
@@ -192,9 +197,13 @@ def hearing_description(
     return "\n".join(lines).strip()
 
 
-def hearing_event(hearing: Hearing, base_url: str, variant: str = PUBLIC, domain: str | None = None) -> Event:
-    """The VEVENT of a hearing, as every calendar client should see it."""
-    defendants = shown_defendants(hearing, variant)
+def hearing_event(
+    hearing: Hearing, base_url: str, variant: str = PUBLIC, domain: str | None = None,
+    editable: Collection[int] = frozenset(),
+) -> Event:
+    """The VEVENT of a hearing, as every calendar client should see it. `editable`: in an
+    editor's feed, the ids of the defendants whose hidden names and notes it may carry."""
+    defendants = shown_defendants(hearing, variant, editable)
     changed = last_change(hearing, defendants)
     tz = hearing.court.tz
     event = Event()
@@ -207,7 +216,7 @@ def hearing_event(hearing: Hearing, base_url: str, variant: str = PUBLIC, domain
     event.add("dtend", hearing.ends_at.astimezone(tz))
     event.add("summary", hearing_summary(hearing, defendants))
     event.add("location", hearing_location(hearing))
-    event.add("description", hearing_description(hearing, defendants, base_url, variant))
+    event.add("description", hearing_description(hearing, defendants, base_url, variant, editable))
     event.add("url", hearing_url(hearing, defendants, base_url))
     event.add("status", _STATUS[hearing.status])
     event.add("transp", "OPAQUE")
@@ -251,13 +260,22 @@ def event_key(
     return (version, court, case, defendants, (base_url, domain, locale))
 
 
-def key_of(hearing: Hearing, variant: str, base_url: str, domain: str, locale: str) -> tuple:
+def key_of(
+    hearing: Hearing, variant: str, base_url: str, domain: str, locale: str, editable: Collection[int] = frozenset()
+) -> tuple:
+    """In an editor's feed each defendant also says whether its notes are shown: editors with
+    different cases get different text for the same joint hearing."""
     court = hearing.court
+    shown = shown_defendants(hearing, variant, editable)
+    if variant == PRIVATE:
+        defendants = tuple(sorted((d.id, d.version, d.id in editable) for d in shown))
+    else:
+        defendants = tuple(sorted((d.id, d.version) for d in shown))
     return event_key(
         version=hearing.version,
         court=(court.name, court.address, court.timezone),
         case=(hearing.case.id, hearing.case.version) if hearing.case is not None else None,
-        defendants=tuple(sorted((d.id, d.version) for d in shown_defendants(hearing, variant))),
+        defendants=defendants,
         base_url=base_url,
         domain=domain,
         locale=locale,
@@ -308,13 +326,14 @@ def event_bytes(
     *,
     cache: EventCache = EVENTS,
     domain: str | None = None,
+    editable: Collection[int] = frozenset(),
 ) -> bytes:
     """The serialized VEVENT of a hearing, from the cache when nothing it shows has changed."""
     domain = domain or uid_domain(base_url)
-    key = key_of(hearing, variant, base_url, domain, _locale())
+    key = key_of(hearing, variant, base_url, domain, _locale(), editable)
     text = cache.get(variant, hearing.id, key)
     if text is None:
-        text = hearing_event(hearing, base_url, variant, domain).to_ical()
+        text = hearing_event(hearing, base_url, variant, domain, editable).to_ical()
         cache.put(variant, hearing.id, key, text)
     return text
 

@@ -3,7 +3,9 @@
 It adds to the public events the defendants hidden from the public, their
 internal notes, the day each custody measure lapses unless extended, and the
 last day to appeal each first-instance decision. It holds only the cases the
-editor may edit (User.cases; none assigned means every case), and is reached by
+editor may edit (User.cases; none assigned means every case), and of the
+co-defendants of another case on a joint hearing, only the public names: hidden
+names and notes go only to those who may edit that defendant (roles.can_edit). It is reached by
 a secret token in the URL (User.feed_token): calendar apps cannot log in.
 Replacing or clearing the token revokes every old URL.
 
@@ -22,6 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, joinedload
 
 from tracker.auth.models import User, new_feed_token
+from tracker.auth.roles import can_edit
 from tracker.feeds import ical
 from tracker.feeds.publish import FeedSettings, window_clause
 from tracker.records.logic import measure_in_force_among
@@ -90,10 +93,15 @@ def _private_feed(session: Session, user: User, now: datetime, settings: FeedSet
         )
         defendant_scope = Defendant.id.in_(in_cases)
 
+    people = joinedload(Hearing.defendants)
+    if allowed is not None:  # can_edit below reads each co-defendant's cases
+        people = people.selectinload(Defendant.cases)
     hearings = session.scalars(
-        hearing_query.options(joinedload(Hearing.defendants), joinedload(Hearing.case))
-        .order_by(Hearing.starts_at, Hearing.id)
+        hearing_query.options(people, joinedload(Hearing.case)).order_by(Hearing.starts_at, Hearing.id)
     ).unique().all()
+    # A joint hearing also lists co-defendants of other cases: only those the user may edit
+    # get their notes (and, if hidden, their names) into this feed.
+    editable = frozenset(d.id for hearing in hearings for d in hearing.defendants if can_edit(user, d))
     measures = session.scalars(
         sa.select(CustodyMeasure).join(Defendant).where(defendant_scope).options(joinedload(CustodyMeasure.defendant))
     ).all()
@@ -147,6 +155,9 @@ def _private_feed(session: Session, user: User, now: datetime, settings: FeedSet
         source="",
         refresh_minutes=settings.refresh_minutes,
     )
-    events = [ical.event_bytes(h, settings.base_url, ical.PRIVATE, domain=settings.domain) for h in hearings]
+    events = [
+        ical.event_bytes(h, settings.base_url, ical.PRIVATE, domain=settings.domain, editable=editable)
+        for h in hearings
+    ]
     return ical.assemble(info, zones, events + [text for _day, text in extra])
 

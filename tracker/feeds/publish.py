@@ -17,12 +17,14 @@ feed not yet published is built by `build_feed`, from the same code.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import re
 import tempfile
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -406,6 +408,9 @@ class PublishedState:
 
     keys: dict[int, tuple] = field(default_factory=dict)
     recipes: dict[str, tuple] = field(default_factory=dict)
+    # each file as this process left it (inode, mtime, size): another publisher (the web app,
+    # after a defendant is hidden) may have written it since, and then its recipe is unknown
+    stamps: dict[str, tuple] = field(default_factory=dict)
     swept_at: float = 0.0  # when leftover temporary files were last removed
 
 
@@ -415,6 +420,31 @@ _STATE: dict[str, PublishedState] = {}
 def forget_published_state() -> None:
     """As after a restart: the next run compares with the files on disk."""
     _STATE.clear()
+
+
+def _stamp(path: Path) -> tuple | None:
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return (found.st_ino, found.st_mtime_ns, found.st_size)
+
+
+@contextmanager
+def publish_lock(root: Path) -> Iterator[None]:
+    """One publisher at a time per FEEDS_DIR (the scheduler, and the web app after a change
+    that takes something out of public view), across processes.
+
+    Held from the snapshot to the last write: a publish that read the database before a
+    change finishes writing before a publish that read it after begins, so older files
+    never land over newer ones. An flock, released by the kernel if the process dies.
+    """
+    with open(root / ".publish.lock", "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def publish_feeds(
@@ -434,7 +464,7 @@ def publish_feeds(
     settings = FeedSettings.from_app()
     state = _STATE.setdefault(str(root.resolve()), PublishedState())
     report = PublishReport()
-    with force_locale(settings.locale):
+    with publish_lock(root), force_locale(settings.locale):
         snap = take_snapshot(session, now, settings)
         events, report.events_rendered = render_events(session, now, snap, settings, cache, progress)
         keys = {hearing_id: key for hearing_id, (key, _text) in events.items()}
@@ -446,20 +476,24 @@ def publish_feeds(
         zones_by_list: dict[int, dict] = {}
         for number, plan in enumerate(plans, 1):
             recipe = (plan.info, alarm if plan.alarm else None, tuple(plan.hearing_ids))
+            target = root / plan.path
             known = state.recipes.get(plan.path)
-            if known == recipe and plan.path in on_disk and changed.isdisjoint(plan.hearing_ids):
+            if known is not None and state.stamps.get(plan.path) != _stamp(target):
+                known = None  # deleted, or written by another publisher since: compare with the file
+            if known == recipe and changed.isdisjoint(plan.hearing_ids):
                 continue
             zones = zones_by_list.get(id(plan.hearing_ids))  # a feed and its alarm twin share them
             if zones is None:
                 zones = zones_by_list[id(plan.hearing_ids)] = zones_of(plan.hearing_ids, rows, snap)
             content = feed_bytes(plan, zones, events, alarm)
-            target = root / plan.path
             if known is None and plan.path in on_disk and _same_content(target, content):
                 state.recipes[plan.path] = recipe  # after a restart: the file is already right
+                state.stamps[plan.path] = _stamp(target)
                 continue
             state.recipes.pop(plan.path, None)  # unknown until the write succeeds
             write_atomically(target, content)
             state.recipes[plan.path] = recipe
+            state.stamps[plan.path] = _stamp(target)
             report.written.append(plan.path)
             if progress and len(report.written) % 100 == 0:
                 progress("write", number, len(plans))
@@ -470,6 +504,7 @@ def publish_feeds(
             (root / stale).unlink(missing_ok=True)
             report.removed.append(stale)
         state.recipes = {path: recipe for path, recipe in state.recipes.items() if path in wanted}
+        state.stamps = {path: stamp for path, stamp in state.stamps.items() if path in wanted}
         state.keys = keys  # only now: a failure above leaves every changed feed to rewrite
         if len(cache.entries) > 2 * len(keys) + 1000:  # hearings left the feeds: drop them
             cache.forget((ical.PUBLIC, hearing_id) for hearing_id in keys)
