@@ -8,7 +8,7 @@ past its column range with an error, which would otherwise surface as a 500.
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,8 @@ from werkzeug.datastructures import MultiDict
 
 MAX_ID = 2**31 - 1  # INTEGER columns on PostgreSQL
 MAX_VALUE_LENGTH = 200
+FAR_PAST = datetime.min.replace(tzinfo=timezone.utc)
+FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -94,11 +96,16 @@ def parse_instant(name: str, raw: str, zone: ZoneInfo, *, end_of_day: bool) -> d
                 moment = moment.replace(tzinfo=zone)
         else:
             day = date.fromisoformat(raw)
+            if end_of_day and day == date.max:
+                return FAR_FUTURE
             if end_of_day:
                 day += timedelta(days=1)
             moment = datetime.combine(day, time(0), tzinfo=zone)
-        return moment.astimezone(ZoneInfo("UTC"))
-    except (ValueError, OverflowError):
+    except ValueError:
         raise BadParameter(
             _("'%(name)s' must be a date (2026-12-02) or a date and time (2026-12-02T11:00:00+03:00).", name=name)
         ) from None
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # within a day of year 1 or 9999: as good as the end of time
+        return FAR_PAST if moment.year == 1 else FAR_FUTURE
