@@ -59,9 +59,9 @@ class Config:
     # how long browsers, proxies and CDNs may keep an answer before revalidating (ETag)
     API_CACHE_SECONDS = int(os.environ.get("API_CACHE_SECONDS", "60"))
     API_PAGE_SIZE = int(os.environ.get("API_PAGE_SIZE", "50"))
-    # the largest `limit` a client may ask for; under 500 (one select-in batch) keeps
-    # the number of SQL statements per page fixed
-    API_MAX_PAGE_SIZE = min(int(os.environ.get("API_MAX_PAGE_SIZE", "200")), 500)
+    # the largest `limit` a client may ask for; a page reads limit + 1 rows, and staying
+    # within one select-in batch (500) keeps the number of SQL statements per page fixed
+    API_MAX_PAGE_SIZE = min(int(os.environ.get("API_MAX_PAGE_SIZE", "200")), 499)
     EXPORT_CACHE_SECONDS = int(os.environ.get("EXPORT_CACHE_SECONDS", "300"))
 
     # Feeds

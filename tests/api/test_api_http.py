@@ -98,3 +98,23 @@ def test_errors_are_json_and_not_cached_for_long(client):
     assert response.get_json()["error"]["message"]
     assert response.headers["Cache-Control"] == "public, max-age=60"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_database_outage_is_a_json_500_without_details(tmp_path):
+    """With the database down, the API still answers in JSON (and says nothing about why)."""
+    from config import TestConfig
+    from tests.conftest import free_port
+    from tracker import create_app
+
+    class Unreachable(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none"
+        PROPAGATE_EXCEPTIONS = False  # as in production: errors become answers
+        FEEDS_DIR = str(tmp_path)
+
+    outage = create_app(Unreachable).test_client()
+    response = outage.get("/api/v1/courts")
+    assert response.status_code == 500
+    assert response.mimetype == "application/json"
+    assert response.get_json() == {"error": {"status": 500, "message": "Something went wrong on our side."}}
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"

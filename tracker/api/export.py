@@ -36,7 +36,7 @@ BOM = "\ufeff"
 DELIMITERS = {"comma": ",", "semicolon": ";"}
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-CHUNK = 500  # defendants per query round: a fixed number of statements per 500 rows
+CHUNK = 499  # defendants per round: with the one extra row read to detect the end, one select-in batch (500)
 
 
 @dataclass
