@@ -47,13 +47,18 @@ def _page(rows: Sequence[T], limit: int, key) -> Page[T]:  # noqa: ANN001
 
 
 def _after(columns: tuple, key: tuple | None):  # noqa: ANN202
-    """Rows strictly after `key` in the order of `columns` (portable: no row-value comparison)."""
+    """Rows strictly after `key` in the order of `columns` (portable: no row-value comparison).
+
+    The leading `first >= key` is implied by the rest; it is there so that the database
+    starts its index scan at the key instead of reading and discarding every earlier row.
+    """
     if key is None:
         return sa.true()
     first, *rest = columns
     if not rest:
         return first > key[0]
-    return sa.or_(first > key[0], sa.and_(first == key[0], _after(tuple(rest), key[1:])))
+    return sa.and_(first >= key[0],
+                   sa.or_(first > key[0], sa.and_(first == key[0], _after(tuple(rest), key[1:]))))
 
 
 # --- resolving filters: an unknown or hidden record reads the same ----------------------
