@@ -15,7 +15,6 @@ from tracker.records.models import (
     HearingKind,
     HearingStatus,
     LettersStatus,
-    MeasureKind,
     Outcome,
     Placement,
 )

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import time_machine
-from werkzeug.routing import IntegerConverter
 
 from tests.api.conftest import MARKER
 from tracker.extensions import db
