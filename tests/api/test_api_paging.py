@@ -140,7 +140,8 @@ def test_hostile_cursors_are_refused(client, public_records, app):
     candidates = [
         f"{forged.rstrip('=')}.{signature}",
         payload,  # no signature
-        cursor[:-1] + ("A" if cursor[-1] != "A" else "B"),  # one character changed
+        # one character of the signature changed (not the last: its low bits are base64 padding)
+        f"{payload}.{signature[:3]}{'A' if signature[3] != 'A' else 'B'}{signature[4:]}",
         cursor + "x",
     ]
     # a genuine cursor of another listing
