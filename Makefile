@@ -49,6 +49,7 @@ bench: venv
 	$(PY) -m bench.pages
 	$(PY) -m bench.feeds
 	$(PY) -m bench.reminders
+	$(PY) -m bench.api
 
 clean:
 	rm -rf $(VENV) instance/tracker.db instance/feeds instance/mail

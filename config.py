@@ -73,6 +73,15 @@ class Config:
     # hearings on one page at most; keep it under 500 (one select-in batch)
     UPCOMING_LIMIT = min(int(os.environ.get("UPCOMING_LIMIT", "300")), 500)
 
+    # JSON API (/api/v1/) and the public CSV export
+    # how long browsers, proxies and CDNs may keep an answer before revalidating (ETag)
+    API_CACHE_SECONDS = int(os.environ.get("API_CACHE_SECONDS", "60"))
+    API_PAGE_SIZE = int(os.environ.get("API_PAGE_SIZE", "50"))
+    # the largest `limit` a client may ask for; a page reads limit + 1 rows, and staying
+    # within one select-in batch (500) keeps the number of SQL statements per page fixed
+    API_MAX_PAGE_SIZE = min(int(os.environ.get("API_MAX_PAGE_SIZE", "200")), 499)
+    EXPORT_CACHE_SECONDS = int(os.environ.get("EXPORT_CACHE_SECONDS", "300"))
+
     # Feeds
     FEEDS_DIR = os.environ.get("FEEDS_DIR", str(BASE_DIR / "instance" / "feeds"))
     FEED_REFRESH_MINUTES = int(os.environ.get("FEED_REFRESH_MINUTES", "60"))
