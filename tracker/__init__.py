@@ -8,7 +8,7 @@ from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
 # Each feature is a package with an `init_app(app)` that registers its blueprint and CLI.
-FEATURES = ("records", "auth", "editing", "feeds", "reminders")
+FEATURES = ("records", "auth", "editing", "feeds", "reminders", "exchange")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -1,0 +1,152 @@
+"""Import pages (editors) and the full export (admins). Thin: read the request, call, render.
+
+Upload -> dry run (nothing written; the files are kept for the confirmation) -> confirm
+(the plan is made again in the import's transaction; refused when it differs from the
+dry run shown) -> applied through the editing services, committed, files deleted.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from tracker.auth.roles import admin_required, editor_required
+from tracker.exchange import columns, export, uploads
+from tracker.exchange.apply import DryRunChanged, ImportFailed, dry_run, import_files
+from tracker.exchange.forms import ConfirmForm, UploadForm
+from tracker.exchange.reading import FileRejected, UploadedFile
+from tracker.extensions import db, utcnow
+
+bp = Blueprint("exchange", __name__)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _settings() -> dict:
+    config = current_app.config
+    return {"max_rows": config["IMPORT_MAX_ROWS"], "default_timezone": config["DEFAULT_TIMEZONE"]}
+
+
+def _max_age() -> timedelta:
+    return timedelta(minutes=current_app.config["IMPORT_UPLOAD_MAX_AGE_MINUTES"])
+
+
+def _page(form: UploadForm, status: int = 200, **context):  # noqa: ANN202
+    return render_template("exchange/import.html", form=form, tables=columns.TABLES, **context), status
+
+
+def _uploaded_files(form: UploadForm) -> list[UploadedFile]:
+    files = []
+    for storage in form.files.data or []:
+        if storage and storage.filename:
+            files.append(UploadedFile(storage.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1], storage.read()))
+    return files
+
+
+@bp.route("/edit/import", methods=["GET", "POST"])
+@editor_required
+def upload():
+    request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
+    try:
+        form = UploadForm()
+        submitted = form.validate_on_submit()
+    except RequestEntityTooLarge:
+        form = UploadForm(formdata=None)
+        form.files.errors = [_("The upload is too big: at most %(mb)d MB.",
+                               mb=current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024))]
+        return _page(form, 413)
+    if not submitted:
+        return _page(form, 422 if form.errors else 200)
+    files = _uploaded_files(form)
+    if not files:
+        form.files.errors = [_("Choose a file to import.")]
+        return _page(form, 422)
+    now = utcnow()
+    uploads.purge_uploads(db.session, now, _max_age())
+    try:
+        plan = dry_run(db.session, files, user=current_user, now=now, **_settings())
+    except FileRejected as error:
+        db.session.rollback()
+        form.files.errors = [str(error)]
+        return _page(form, 422)
+    db.session.rollback()  # the dry run never writes; end its read transaction
+    confirm = None
+    if plan.ok and plan.changes:
+        token = uploads.store_upload(db.session, files, user=current_user, now=now)
+        db.session.commit()
+        confirm = ConfirmForm(formdata=None, token=token, files_sha256=uploads.files_digest(files),
+                              plan_sha256=plan.digest)
+    else:
+        db.session.commit()  # the purge
+    return render_template("exchange/dry_run.html", plan=plan, confirm=confirm, files=files,
+                           tables=columns.TABLES), 200 if plan.ok else 422
+
+
+@bp.post("/edit/import/confirm")
+@editor_required
+def confirm():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return _expired()
+    now = utcnow()
+    files = uploads.load_upload(db.session, form.token.data, user=current_user, now=now, max_age=_max_age())
+    if files is None or uploads.files_digest(files) != form.files_sha256.data:
+        db.session.rollback()
+        return _expired()
+    try:
+        plan = import_files(db.session, files, user=current_user, now=now, expected_digest=form.plan_sha256.data,
+                            **_settings())
+    except DryRunChanged as changed:
+        db.session.rollback()
+        fresh = ConfirmForm(formdata=None, token=form.token.data, files_sha256=form.files_sha256.data,
+                            plan_sha256=changed.plan.digest)
+        return render_template("exchange/dry_run.html", plan=changed.plan, files=files, tables=columns.TABLES,
+                               confirm=fresh if changed.plan.ok and changed.plan.changes else None,
+                               changed=True), 409
+    except (ImportFailed, FileRejected) as error:
+        db.session.rollback()
+        item = getattr(error, "item", None)
+        return render_template("exchange/failed.html", error=error, item=item), 422
+    uploads.delete_upload(db.session, form.token.data)
+    db.session.commit()
+    counts = plan.counts()
+    created = sum(c["create"] for c in counts.values())
+    updated = sum(c["update"] for c in counts.values())
+    flash(_("Imported: %(created)d created, %(updated)d updated.", created=created, updated=updated))
+    return redirect(url_for("editing.dashboard"))
+
+
+def _expired():  # noqa: ANN202
+    form = UploadForm(formdata=None)
+    form.files.errors = [_("This dry run has expired or was already imported. Upload the file again.")]
+    return _page(form, 400)
+
+
+@bp.get("/edit/import/template.xlsx")
+@editor_required
+def template_xlsx() -> Response:
+    return Response(export.template_xlsx(), mimetype=XLSX,
+                    headers={"Content-Disposition": "attachment; filename=tracker-import-template.xlsx"})
+
+
+@bp.get("/edit/import/template.csv")
+@editor_required
+def template_csv() -> Response:
+    return Response(export.template_csv(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": "attachment; filename=defendants.csv"})
+
+
+@bp.get("/admin/export.xlsx")
+@admin_required
+def full_export() -> Response:
+    """Everything, private fields included: never cached, never public."""
+    day = utcnow().date().isoformat()
+    data = export.full_export(db.session)
+    db.session.rollback()
+    return Response(data, mimetype=XLSX, headers={
+        "Content-Disposition": f"attachment; filename=tracker-export-{day}.xlsx",
+        "Cache-Control": "no-store, private",
+    })
