@@ -461,7 +461,9 @@ class Planner:
                 self.problem(sheet, row, "slug", _("Give a slug: none can be made from this name."))
             return
         existing = self.db_by_external.get(external_id) if external_id else None
+        key_column = "external_id"
         if existing is None:
+            key_column = "slug"
             existing = self.db_by_slug.get(slug)
             if existing is not None and external_id and existing.external_id not in (None, external_id):
                 self.problem(sheet, row, "slug", _("This slug belongs to a record with another external_id."))
@@ -485,7 +487,7 @@ class Planner:
             self.defendants_by_key[f"id:{external_id or existing.external_id}"] = handle
         if existing is not None and not self.may_edit(existing):
             handle.bad, handle.editable = True, False
-            self.problem(sheet, row, "external_id" if external_id else "slug",
+            self.problem(sheet, row, key_column,
                          _("Another record already uses this key, and your account may not edit it."))
             return
         cases = self._row_cases(sheet, row, values, existing)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
@@ -117,13 +118,24 @@ def decode_text(upload: UploadedFile) -> tuple[str, str | None]:
         text = data.decode("cp1251")
     except UnicodeDecodeError:
         text = ""
-    non_ascii = [c for c in text if ord(c) > 127]
-    cyrillic = [c for c in non_ascii if "\u0400" <= c <= "\u04ff" or c in "№«»–—\u00a0"]
-    if non_ascii and len(cyrillic) >= 0.95 * len(non_ascii):
+    if _reads_as_russian(text):
         return text, _("%(name)s was read as Windows-1251 (Cyrillic). Check the names in the dry run below.",
                        name=upload.name)
     raise FileRejected(_("%(name)s is not UTF-8 text. In Excel choose \u201cCSV UTF-8\u201d when saving; in "
                          "LibreOffice choose the character set \u201cUnicode (UTF-8)\u201d.", name=upload.name))
+
+
+def _reads_as_russian(text: str) -> bool:
+    """Whether text decoded as Windows-1251 is Cyrillic writing rather than another encoding misread.
+
+    Latin-1 "José Müller" decodes to "Josй Mьller": Cyrillic letters inside Latin words
+    give it away; Russian text has words of Cyrillic letters only.
+    """
+    words = re.findall(r"[^\W\d_]+", text)
+    cyrillic = [w for w in words if any("\u0400" <= c <= "\u04ff" for c in w)]
+    mixed = [w for w in cyrillic if any("a" <= c.lower() <= "z" for c in w)]
+    odd = [c for c in text if ord(c) > 127 and not ("\u0400" <= c <= "\u04ff" or c in "№«»–—\u00a0")]
+    return bool(cyrillic) and len(mixed) <= 0.02 * len(cyrillic) and len(odd) <= 0.02 * len(cyrillic)
 
 
 def _known_headers(cells: list[str]) -> int:

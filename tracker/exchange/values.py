@@ -295,15 +295,14 @@ def parse_articles(raw: Any, column: Column) -> str:
     """Articles one per line, as the tracker keeps them.
 
     A cell of several lines is kept line by line as written (that is what the export
-    writes). A one-line list is split at its commas and semicolons only when every piece
-    is a bare reference ("212 ч.2, 318 ч.1" -> "ст. 212 ч. 2" and "ст. 318 ч. 1"); a line
-    with words ("Art. 212 (mass riots), art. 318 (violence)") is kept as it is.
+    writes). A one-line cell is split at its commas and semicolons, and written the same
+    way, only when every piece is a bare reference ("212 ч.2, 318 ч.1" -> "ст. 212 ч. 2"
+    and "ст. 318 ч. 1"); a line with words ("Art. 212 (mass riots), art. 318 (violence)")
+    is kept as it is.
     """
     text = parse_text(raw, column)
     if "\n" in text:
         return "\n".join(line.strip() for line in text.split("\n") if line.strip())
-    if "," not in text and ";" not in text:
-        return text
     pieces = [p for p in re.split(r"[,;]", text) if p.strip()]
     normalised = [_article(p) for p in pieces]
     if pieces and all(normalised):

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from tracker.auth.roles import admin_required, editor_required
 from tracker.exchange import columns, export, uploads
@@ -22,6 +21,7 @@ from tracker.extensions import db, utcnow
 
 bp = Blueprint("exchange", __name__)
 
+FORM_OVERHEAD = 16 * 1024  # the multipart envelope and the CSRF token around the files
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -38,6 +38,17 @@ def _page(form: UploadForm, status: int = 200, **context):  # noqa: ANN202
     return render_template("exchange/import.html", form=form, tables=columns.TABLES, **context), status
 
 
+def limit_upload_size() -> None:
+    """Before anything reads the body (the CSRF check does): an upload is bounded by IMPORT_MAX_BYTES."""
+    if request.endpoint != "exchange.upload" or request.method != "POST":
+        return
+    limit = current_app.config["IMPORT_MAX_BYTES"] + FORM_OVERHEAD
+    request.max_content_length = limit  # also bounds a body sent without Content-Length
+    if request.content_length is not None and request.content_length > limit:
+        abort(413, description=_("The upload is too big: at most %(mb)s MB. Split it into several files.",
+                                 mb=f"{current_app.config['IMPORT_MAX_BYTES'] / (1024 * 1024):g}"))
+
+
 def _uploaded_files(form: UploadForm) -> list[UploadedFile]:
     files = []
     for storage in form.files.data or []:
@@ -49,15 +60,8 @@ def _uploaded_files(form: UploadForm) -> list[UploadedFile]:
 @bp.route("/edit/import", methods=["GET", "POST"])
 @editor_required
 def upload():
-    request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
-    try:
-        form = UploadForm()
-        submitted = form.validate_on_submit()
-    except RequestEntityTooLarge:
-        form = UploadForm(formdata=None)
-        form.files.errors = [_("The upload is too big: at most %(mb)d MB.",
-                               mb=current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024))]
-        return _page(form, 413)
+    form = UploadForm()
+    submitted = form.validate_on_submit()
     if not submitted:
         return _page(form, 422 if form.errors else 200)
     files = _uploaded_files(form)
