@@ -221,10 +221,11 @@ def _read_rows(source: str, title: str, rows: Iterator[tuple[int, Iterable[Any]]
             cells = ["" if is_empty(v) else str(v) for v in values]
             if not any(cells):
                 continue
-            table = table_for_name(title) if _known_headers(cells) else None
-            table = table or table_for_header(cells)
+            named = table_for_name(title)
+            table = named if named is not None and _known_headers(cells) else table_for_header(cells)
             if table is None:
-                if number >= HEADER_SCAN_ROWS:
+                # a sheet named after a table may have a title line or two above its header
+                if named is None or number >= HEADER_SCAN_ROWS:
                     book.notes.append(_("%(source)s: no known column in the first rows; left out.", source=source))
                     return
                 continue
