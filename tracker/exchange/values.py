@@ -245,7 +245,20 @@ CHOICE_WORDS: dict[type, dict[str, str]] = {
 }
 
 
+_CHOICES: dict[tuple[type, str], dict[str, enum.Enum]] = {}
+
+
 def _choices(enum_cls: type) -> dict[str, enum.Enum]:
+    """Every accepted spelling of a choice, built once per language (labels are translated)."""
+    from flask_babel import get_locale
+
+    key = (enum_cls, str(get_locale()))
+    if key not in _CHOICES:
+        _CHOICES[key] = _spellings(enum_cls)
+    return _CHOICES[key]
+
+
+def _spellings(enum_cls: type) -> dict[str, enum.Enum]:
     choices: dict[str, enum.Enum] = {}
     for member in enum_cls:
         choices[_key(member.value)] = member
