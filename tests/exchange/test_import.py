@@ -355,3 +355,19 @@ def test_control_characters_and_bad_cells_are_reported_per_cell(group, admin, pl
         (3, "status", "Unknown value 'под следствием'; use one of: pre_trial_detention, house_arrest, bail, "
                       "travel_ban, compulsory_treatment, imprisoned, suspended_sentence, released, at_large."),
     ]
+
+
+def test_a_key_taken_by_a_concurrent_change_fails_the_import_cleanly(group, admin, plan_import, make_hearing,
+                                                                     now):
+    from tests.exchange.conftest import files
+    from tracker.exchange.apply import ImportFailed, apply_plan
+
+    sheet = "external_id;defendants;court;starts_at\r\nh-1;anna-ivanova;Мосгорсуд;10.03.2026 11:00\r\n"
+    plan = plan_import(admin, files(hearings__csv=sheet))
+    make_hearing(external_id="h-1", defendants=[db.session.get(Defendant, group["anna"].id)])
+    db.session.commit()
+    with pytest.raises(ImportFailed) as failed:
+        apply_plan(db.session, plan, user=admin, now=now)
+    db.session.rollback()
+    assert failed.value.message == "Someone changed the records while they were being imported."
+    assert db.session.scalar(sa.select(sa.func.count(Hearing.id))) == 1

@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import Callable
 
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tracker.auth.models import User
@@ -58,6 +59,9 @@ def apply_plan(
             raise ImportFailed(step.item, error.message) from None
         except services.EditConflict:
             raise ImportFailed(step.item, _("Someone changed this record while it was being imported.")) from None
+        except IntegrityError:
+            # a unique key taken since the plan was made (by a concurrent import, say)
+            raise ImportFailed(step.item, _("Someone changed the records while they were being imported.")) from None
     session.flush()
     if progress is not None:
         progress(len(steps), len(steps))
