@@ -109,6 +109,8 @@ class Config:
     IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "5000"))
     # rows `flask import-records` accepts (it shows progress and has no request timeout)
     IMPORT_CLI_MAX_ROWS = int(os.environ.get("IMPORT_CLI_MAX_ROWS", "200000"))
+    # a confirmed import of this many changes or more streams its progress to the page
+    IMPORT_PROGRESS_FROM = int(os.environ.get("IMPORT_PROGRESS_FROM", "500"))
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
     # uploads waiting for their dry run to be confirmed hold private data: deleted after this
     IMPORT_UPLOAD_MAX_AGE_MINUTES = int(os.environ.get("IMPORT_UPLOAD_MAX_AGE_MINUTES", "60"))

@@ -12,7 +12,15 @@ from tracker.extensions import db, utcnow
 pytestmark = pytest.mark.browser
 
 
-def test_editor_imports_a_spreadsheet_from_the_browser(live_server, browser, editor, make_case):  # noqa: F811
+@pytest.fixture
+def show_progress(app):
+    app.config["IMPORT_PROGRESS_FROM"], saved = 2, app.config["IMPORT_PROGRESS_FROM"]
+    yield
+    app.config["IMPORT_PROGRESS_FROM"] = saved
+
+
+def test_editor_imports_a_spreadsheet_from_the_browser(live_server, browser, editor, make_case,  # noqa: F811
+                                                       show_progress):
     make_case(slug="bolotnaya", title="Болотное дело")
     db.session.commit()
     # the served app reads the real clock: the hearing is placed relative to it
@@ -46,8 +54,11 @@ def test_editor_imports_a_spreadsheet_from_the_browser(live_server, browser, edi
         assert page.query_selector("table.import-problems") is None
 
         page.click("text=Import 6 changes")
-        page.wait_for_url(f"{live_server}/edit/")
-        assert "Imported: 6 created, 0 updated." in page.inner_text("main")
+        # a large import shows its progress (here: from 2 changes on), then its outcome
+        page.wait_for_selector("#import-done")
+        text = page.inner_text("main")
+        assert "0 of 6 changes" in text and "6 of 6 changes" in text
+        assert "Imported: 6 created, 0 updated." in text
 
         page.goto(f"{live_server}/defendants/ivan-petrov")
         text = page.inner_text("main")

@@ -371,3 +371,34 @@ def test_a_key_taken_by_a_concurrent_change_fails_the_import_cleanly(group, admi
     db.session.rollback()
     assert failed.value.message == "Someone changed the records while they were being imported."
     assert db.session.scalar(sa.select(sa.func.count(Hearing.id))) == 1
+
+
+def test_a_large_import_streams_its_progress_then_its_outcome(app, group, editor):
+    client = logged_in(app, editor.email)
+    page = upload(client, "people.csv", CORRECTED).get_data(as_text=True)
+    app.config["IMPORT_PROGRESS_FROM"], saved = 2, app.config["IMPORT_PROGRESS_FROM"]
+    try:
+        response = client.post("/edit/import/confirm", data=confirm_form(page))
+    finally:
+        app.config["IMPORT_PROGRESS_FROM"] = saved
+    assert response.status_code == 200 and response.is_streamed
+    assert response.headers["X-Accel-Buffering"] == "no"
+    body = response.get_data(as_text=True)
+    assert "<li>0 of 4 changes</li>" in body and "<li>4 of 4 changes</li>" in body
+    assert 'id="import-done">Imported: 3 created, 1 updated.</p>' in body
+    assert db.session.scalar(sa.select(sa.func.count(Defendant.id))) == 5
+    assert db.session.scalar(sa.select(sa.func.count(ImportUpload.id))) == 0
+
+
+def test_a_streamed_import_that_fails_says_nothing_was_kept(app):
+    from flask import render_template
+
+    from tracker.exchange.apply import ImportFailed
+    from tracker.exchange.plan import Item
+
+    failed = ImportFailed(Item("defendants", "people.csv", 5, "create", "Oleg Orlov (oleg-orlov)"),
+                          "This address is already used by another record.")
+    with app.test_request_context():
+        html = render_template("exchange/_import_outcome.html", message=None, error=failed)
+    assert "Nothing was imported" in html
+    assert "people.csv, row 5 (defendants: Oleg Orlov (oleg-orlov)): This address is already used" in html

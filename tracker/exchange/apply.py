@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
-from typing import Callable
+from typing import Callable, Iterator
 
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
@@ -41,18 +41,21 @@ class Applier:
     services: ModuleType = services
 
 
-def apply_plan(
-    session: Session, plan: Plan, *, user: User | None, now: datetime,
-    progress: Callable[[int, int], None] | None = None,
-) -> int:
-    """Run the plan's steps in order; returns how many changes were made. The caller commits."""
+def apply_steps(session: Session, plan: Plan, *, user: User | None, now: datetime) -> Iterator[tuple[int, int]]:
+    """Run the plan's steps in order, yielding (done, total) now and then, so callers can show progress.
+
+    The caller commits once the iteration ends, or rolls back on ImportFailed.
+    """
     if not plan.ok:
         raise ImportFailed(None, _("The dry run has problems; nothing can be imported until they are fixed."))
     applier = Applier(session, user, now)
-    steps = plan.ordered_steps()
-    for done, step in enumerate(steps):
-        if progress is not None and done % PROGRESS_EVERY == 0:
-            progress(done, len(steps))
+    total, done = plan.changes, 0  # the changes the dry run listed; internal steps are not counted
+    yield done, total
+    for step in plan.ordered_steps():
+        if step.item is not None:
+            done += 1
+            if done % PROGRESS_EVERY == 0 and done < total:
+                yield done, total
         try:
             step.run(applier)
         except services.DomainError as error:
@@ -63,9 +66,18 @@ def apply_plan(
             # a unique key taken since the plan was made (by a concurrent import, say)
             raise ImportFailed(step.item, _("Someone changed the records while they were being imported.")) from None
     session.flush()
-    if progress is not None:
-        progress(len(steps), len(steps))
-    return len(steps)
+    yield total, total
+
+
+def apply_plan(
+    session: Session, plan: Plan, *, user: User | None, now: datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Run the plan's steps in order; returns how many changes were made. The caller commits."""
+    for done, total in apply_steps(session, plan, user=user, now=now):
+        if progress is not None:
+            progress(done, total)
+    return plan.changes
 
 
 class DryRunChanged(Exception):
@@ -86,17 +98,10 @@ def dry_run(session: Session, files: list, *, user: User | None, now: datetime, 
     return make_plan(session, book, user=user, now=now, default_timezone=default_timezone)
 
 
-def import_files(
-    session: Session, files: list, *, user: User | None, now: datetime, max_rows: int, default_timezone: str,
-    expected_digest: str | None, progress: Callable[[int, int], None] | None = None,
-) -> Plan:
-    """Plan again and, when the plan is the one the editor confirmed, apply it. The caller commits.
-
-    Raises DryRunChanged when the records changed since the dry run (or the files differ),
-    ImportFailed when a change is refused; the caller then rolls back.
-    """
+def replan(session: Session, files: list, *, user: User | None, now: datetime, max_rows: int,
+           default_timezone: str, expected_digest: str | None) -> Plan:
+    """The plan made again at confirmation; DryRunChanged unless it is the dry run the editor saw."""
     plan = dry_run(session, files, user=user, now=now, max_rows=max_rows, default_timezone=default_timezone)
     if expected_digest is not None and plan.digest != expected_digest:
         raise DryRunChanged(plan)
-    apply_plan(session, plan, user=user, now=now, progress=progress)
     return plan

@@ -8,13 +8,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from markupsafe import escape
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from tracker.auth.roles import admin_required, editor_required
 from tracker.exchange import columns, export, uploads
-from tracker.exchange.apply import DryRunChanged, ImportFailed, dry_run, import_files
+from tracker.exchange.apply import DryRunChanged, ImportFailed, apply_steps, dry_run, replan
 from tracker.exchange.forms import ConfirmForm, UploadForm
 from tracker.exchange.reading import FileRejected, UploadedFile
 from tracker.extensions import db, utcnow
@@ -101,8 +113,8 @@ def confirm():
         db.session.rollback()
         return _expired()
     try:
-        plan = import_files(db.session, files, user=current_user, now=now, expected_digest=form.plan_sha256.data,
-                            **_settings())
+        plan = replan(db.session, files, user=current_user, now=now, expected_digest=form.plan_sha256.data,
+                      **_settings())
     except DryRunChanged as changed:
         db.session.rollback()
         fresh = ConfirmForm(formdata=None, token=form.token.data, files_sha256=form.files_sha256.data,
@@ -110,17 +122,53 @@ def confirm():
         return render_template("exchange/dry_run.html", plan=changed.plan, files=files, tables=columns.TABLES,
                                confirm=fresh if changed.plan.ok and changed.plan.changes else None,
                                changed=True), 409
-    except (ImportFailed, FileRejected) as error:
+    except FileRejected as error:
         db.session.rollback()
-        item = getattr(error, "item", None)
-        return render_template("exchange/failed.html", error=error, item=item), 422
+        return render_template("exchange/failed.html", error=error, item=None), 422
+    if plan.changes >= current_app.config["IMPORT_PROGRESS_FROM"]:
+        return _streamed_import(plan, form.token.data, now)
+    try:
+        for _progress in apply_steps(db.session, plan, user=current_user, now=now):
+            pass
+    except ImportFailed as error:
+        db.session.rollback()
+        return render_template("exchange/failed.html", error=error, item=error.item), 422
     uploads.delete_upload(db.session, form.token.data)
     db.session.commit()
-    counts = plan.counts()
-    created = sum(c["create"] for c in counts.values())
-    updated = sum(c["update"] for c in counts.values())
-    flash(_("Imported: %(created)d created, %(updated)d updated.", created=created, updated=updated))
+    flash(_summary(plan))
     return redirect(url_for("editing.dashboard"))
+
+
+def _summary(plan) -> str:  # noqa: ANN001
+    counts = plan.counts().values()
+    return _("Imported: %(created)d created, %(updated)d updated.", created=sum(c["create"] for c in counts),
+             updated=sum(c["update"] for c in counts))
+
+
+def _streamed_import(plan, token: str, now) -> Response:  # noqa: ANN001
+    """A large import: the page shows its progress while the changes are applied, then the outcome.
+
+    The status (200) is sent before the outcome is known, so the page itself says whether
+    the import was committed or rolled back. No script: each line is plain HTML, streamed.
+    """
+    user = current_user._get_current_object()
+    head, tail = render_template("exchange/importing.html", total=plan.changes).split("<!-- progress -->")
+
+    def lines():  # noqa: ANN202
+        yield head
+        try:
+            for done, total in apply_steps(db.session, plan, user=user, now=now):
+                yield f'<li>{escape(_("%(done)d of %(total)d changes", done=done, total=total))}</li>\n'
+            uploads.delete_upload(db.session, token)
+            db.session.commit()
+            outcome = render_template("exchange/_import_outcome.html", message=_summary(plan), error=None)
+        except ImportFailed as error:
+            db.session.rollback()
+            outcome = render_template("exchange/_import_outcome.html", message=None, error=error)
+        yield tail.replace("<!-- outcome -->", outcome)
+
+    return Response(stream_with_context(lines()), mimetype="text/html", headers={
+        "Cache-Control": "no-store", "X-Accel-Buffering": "no"})  # nginx: pass each line on at once
 
 
 def _expired():  # noqa: ANN202
