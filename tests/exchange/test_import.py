@@ -402,3 +402,12 @@ def test_a_streamed_import_that_fails_says_nothing_was_kept(app):
         html = render_template("exchange/_import_outcome.html", message=None, error=failed)
     assert "Nothing was imported" in html
     assert "people.csv, row 5 (defendants: Oleg Orlov (oleg-orlov)): This address is already used" in html
+
+
+def test_an_upload_deletes_the_expired_ones_of_everybody(app, group, editor, make_user, now):
+    other = logged_in(app, make_user("other@example.org").email)
+    confirm_form(upload(other, "people.csv", CORRECTED).get_data(as_text=True))
+    db.session.execute(sa.update(ImportUpload).values(created_at=now - timedelta(hours=2)))
+    db.session.commit()
+    confirm_form(upload(logged_in(app, editor.email), "people.csv", CORRECTED).get_data(as_text=True))
+    assert db.session.scalars(sa.select(ImportUpload.user_id)).all() == [editor.id]

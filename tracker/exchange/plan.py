@@ -907,7 +907,7 @@ class Planner:
             if name in wanted and wanted[name] is None:
                 wanted[name] = default
         if existing is None:
-            if case is not None and not self.case_allowed(case) and self.allowed_cases is not None:
+            if case is not None and not self.case_allowed(case):
                 self.problem(sheet, row, "case", _("Your account may not add records to the case '%(case)s'.",
                                                    case=values["case"]))
                 return

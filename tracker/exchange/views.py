@@ -82,6 +82,7 @@ def upload():
         return _page(form, 422)
     now = utcnow()
     uploads.purge_uploads(db.session, now, _max_age())
+    db.session.commit()
     try:
         plan = dry_run(db.session, files, user=current_user, now=now, **_settings())
     except FileRejected as error:
@@ -95,8 +96,6 @@ def upload():
         db.session.commit()
         confirm = ConfirmForm(formdata=None, token=token, files_sha256=uploads.files_digest(files),
                               plan_sha256=plan.digest)
-    else:
-        db.session.commit()  # the purge
     return render_template("exchange/dry_run.html", plan=plan, confirm=confirm, files=files,
                            tables=columns.TABLES), 200 if plan.ok else 422
 
