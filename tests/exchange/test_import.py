@@ -16,7 +16,7 @@ from tests.auth.support import csrf_token, log_in, new_client
 from tracker.editing import services
 from tracker.editing.models import AuditEntry
 from tracker.exchange.models import ImportUpload
-from tracker.records.models import Case, CustodyMeasure, Defendant, DefendantStatus, Hearing, MeasureKind
+from tracker.records.models import CustodyMeasure, Defendant, DefendantStatus, Hearing, MeasureKind
 from tracker.extensions import db
 
 # What Excel saves in a Russian locale: a BOM, semicolons, CRLF, Russian headers and dates.

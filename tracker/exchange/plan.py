@@ -465,7 +465,8 @@ class Planner:
         if existing is None:
             key_column = "slug"
             existing = self.db_by_slug.get(slug)
-            if existing is not None and external_id and existing.external_id not in (None, external_id):
+            if existing is not None and external_id and existing.external_id not in (None, external_id) \
+                    and self.may_edit(existing):
                 self.problem(sheet, row, "slug", _("This slug belongs to a record with another external_id."))
                 return
         elif values.get("slug") and values["slug"] != existing.slug and values["slug"] in self.db_by_slug:
