@@ -411,3 +411,22 @@ def test_an_upload_deletes_the_expired_ones_of_everybody(app, group, editor, mak
     db.session.commit()
     confirm_form(upload(logged_in(app, editor.email), "people.csv", CORRECTED).get_data(as_text=True))
     assert db.session.scalars(sa.select(ImportUpload.user_id)).all() == [editor.id]
+
+
+def test_a_limited_editor_moves_a_hearing_and_its_hidden_co_defendant_stays_unseen(group, do_import, make_hearing,
+                                                                                  make_court, now):
+    from tests.exchange.conftest import files
+
+    court = make_court(name="Мосгорсуд")
+    anna, hidden = db.session.get(Defendant, group["anna"].id), db.session.get(Defendant, group["hidden"].id)
+    hearing = make_hearing(external_id="h-9", court=court, case=group["case"], defendants=[anna, hidden],
+                           starts_at=now + timedelta(days=3))
+    db.session.commit()
+    sheet = "external_id;defendants;court;starts_at\r\nh-9;anna-ivanova;Мосгорсуд;20.03.2026 10:00\r\n"
+    plan = do_import(group["limited"], files(hearings__csv=sheet))
+    [item] = plan.items
+    assert item.action == "update" and [c[0] for c in item.changes] == ["starts_at"]
+    assert "hidden" not in repr(plan.items).lower() and SECRET not in repr(plan.items)
+    db.session.refresh(hearing)
+    assert sorted(d.slug for d in hearing.defendants) == ["anna-ivanova", "hidden-person"]
+    assert hearing.local_start.strftime("%Y-%m-%d %H:%M") == "2026-03-20 10:00"
