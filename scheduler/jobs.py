@@ -42,3 +42,21 @@ JOBS += [
     Job("send-mail", 15, _reminders.send_mail),
     Job("purge-signups", 3600, _reminders.purge_signups),
 ]
+
+
+def purge_import_uploads_job(app: Flask) -> None:
+    """Every 10 minutes: uploads nobody confirmed hold private data; delete them once expired."""
+    from datetime import timedelta
+
+    from tracker.exchange.uploads import purge_uploads
+    from tracker.extensions import db, utcnow
+
+    with app.app_context():
+        try:
+            purge_uploads(db.session, utcnow(), timedelta(minutes=app.config["IMPORT_UPLOAD_MAX_AGE_MINUTES"]))
+            db.session.commit()
+        finally:
+            db.session.remove()
+
+
+JOBS.append(Job("purge-import-uploads", 600, purge_import_uploads_job))

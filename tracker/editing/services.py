@@ -60,7 +60,7 @@ class EditConflict(Exception):
 CASE_FIELDS = ("slug", "title", "case_number", "description", "charges")
 DEFENDANT_FIELDS = (
     "slug", "name_original", "name_latin", "bio", "charges", "birth_date", "arrested_on", "status",
-    "letters_address", "letters_status", "is_public", "lawyer_contacts", "internal_notes",
+    "letters_address", "letters_status", "is_public", "lawyer_contacts", "internal_notes", "external_id",
 )
 MEASURE_FIELDS = (
     "kind", "starts_on", "until", "next_review_on", "ordered_by", "note", "source_url", "source_checked_on",
@@ -72,7 +72,7 @@ DECISION_FIELDS = (
 PLACEMENT_FIELDS = ("facility", "since", "note", "source_url", "source_checked_on")
 HEARING_FIELDS = (
     "case_id", "court_id", "starts_at", "duration_minutes", "courtroom", "judge", "is_open",
-    "video_link_note", "kind", "status", "outcome_note", "source_url", "source_checked_on",
+    "video_link_note", "kind", "status", "outcome_note", "source_url", "source_checked_on", "external_id",
 )
 
 
@@ -306,6 +306,23 @@ def record_transfer(
             defendant.letters_address = letters_address
     audit.record(session, action="transfer", entity_type="placement", entity_id=placement.id,
                  defendant_id=defendant.id, changes=changes, by=by, now=now)
+    return placement
+
+
+def update_placement(
+    session: Session, placement: Placement, values: dict[str, Any], *, expected_version: int | None,
+    by: User, now: datetime,
+) -> Placement:
+    """Correct a recorded placement (its note or source, say); a move is a new one (`record_transfer`)."""
+    defendant = placement.defendant
+    _check_version(defendant, expected_version, "defendant")
+    with _guard(session, defendant, "defendant"):
+        before = audit.snapshot(placement, PLACEMENT_FIELDS)
+        _set(placement, values, PLACEMENT_FIELDS)
+        defendant.updated_at = now
+        changes = audit.diff(before, audit.snapshot(placement, PLACEMENT_FIELDS))
+        audit.record(session, action="update", entity_type="placement", entity_id=placement.id,
+                     defendant_id=defendant.id, changes=changes, by=by, now=now)
     return placement
 
 

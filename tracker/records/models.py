@@ -232,6 +232,8 @@ class Defendant(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    # A group's own identifier from the spreadsheet it imports from (tracker.exchange matches on it).
+    external_id: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
     name_original: Mapped[str] = mapped_column(sa.String(200))
     name_latin: Mapped[str] = mapped_column(sa.String(200))
     # casefolded names in both scripts: SQLite's LIKE folds ASCII only
@@ -408,6 +410,8 @@ class Hearing(db.Model, SourceMixin):
     __tablename__ = "hearings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # A group's own identifier, so a re-imported row with a new date moves the hearing.
+    external_id: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True)
     court_id: Mapped[int] = mapped_column(sa.ForeignKey("courts.id"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
