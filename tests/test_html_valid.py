@@ -12,6 +12,8 @@ that a failure.
 """
 from __future__ import annotations
 
+import io
+
 import json
 import os
 import re
@@ -46,7 +48,8 @@ pytestmark = pytest.mark.validator
 
 # Routes that answer with something other than an HTML page.
 # Routes that answer calendars, JSON or CSV, never an HTML page.
-NOT_HTML = {"static", "feeds.feed", "feeds.hearing", "feeds.private_feed", "export.defendants_csv"}
+NOT_HTML = {"static", "feeds.feed", "feeds.hearing", "feeds.private_feed", "export.defendants_csv",
+            "exchange.full_export", "exchange.template_csv", "exchange.template_xlsx"}
 NOT_HTML_BLUEPRINTS = ("api.",)
 
 
@@ -238,6 +241,13 @@ def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: A
     for url in editing:
         pages.get(admin_client, "admin", url)
     pages.get(limited_client, "limited editor", "/edit/")
+    # the spreadsheet import: its form, and a dry run with a good row and a bad one
+    pages.get(admin_client, "admin", "/edit/import")
+    sheet = ("slug;ФИО;Имя латиницей;Дело;Статус;Дата рождения\r\n"
+             "anna-new;Анна Новая;Anna Novaya;may-6th-affair;в СИЗО;02.01.1985\r\n"
+             ";;Nobody;no-such-case;в СИЗО;31.02.1985\r\n").encode()
+    pages.post(admin_client, "admin", "/edit/import", {"files": (io.BytesIO(sheet), "people.csv", "text/csv")},
+               (200, 422))
     pages.get(limited_client, "limited editor", f"/edit/defendants/{person.id}")
 
     # error pages
