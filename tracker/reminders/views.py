@@ -74,7 +74,7 @@ def signup():
     scope, case, person = target or (Scope.ALL, None, None)
     scope_of_page = ("defendant", person) if person else ("case", case) if case else ("all", None)
     form.follow.choices = follow_choices(scope_of_page)
-    if request.method == "GET":
+    if request.method != "POST":
         form = signup_form(scope_of_page, request.args.get("next"))
         return render_template("reminders/signup.html", form=form)
     if target is None:  # a defendant or case that is gone, or was never public
@@ -106,9 +106,13 @@ def signup():
 @bp.route("/confirm/<signed>", methods=["GET", "POST"])
 @token_access
 def confirm(signed: str):
-    """GET shows a button; only the POST confirms (mail scanners open links, they do not press buttons)."""
+    """GET and HEAD show a button; only its POST confirms.
+
+    Mail scanners and security gateways fetch links (HEAD or GET, no cookie); they do
+    not press buttons. Anything but a POST must leave the sign-up unconfirmed.
+    """
     now = utcnow()
-    if request.method == "GET":
+    if request.method != "POST":
         try:
             subscription = logic.check_confirm_link(db.session, signed, now)
         except (logic.BadLink, logic.ExpiredLink) as error:
@@ -143,7 +147,7 @@ def masked(email: str) -> str:
 def manage(token: str):
     subscription = _subscription_or_404(token)
     form = ManageForm(obj=None)
-    if request.method == "GET":
+    if request.method != "POST":
         form.mode.data = "digest" if subscription.digest else "each"
         form.leads.data = list(subscription.lead_minutes)
     elif form.validate():
@@ -151,7 +155,7 @@ def manage(token: str):
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("reminders.manage", token=token))
-    status = 200 if request.method == "GET" else 400
+    status = 200 if request.method != "POST" else 400
     return render_template(
         "reminders/manage.html", form=form, subscription=subscription, address=masked(subscription.email),
         what=logic.describe(subscription),
@@ -164,11 +168,12 @@ def manage(token: str):
 def unsubscribe(token: str):
     """RFC 8058 one-click unsubscribe: a POST with no cookie and no CSRF token must work.
 
-    A GET (a mail scanner, a preview) only shows the manage page. The token in the
+    A GET or HEAD (a mail scanner, a preview, a link checker) only leads to the manage
+    page. The token in the
     path is the credential; CSRF protection adds nothing for a request that can only
     remove the token holder's own subscription.
     """
-    if request.method == "GET":
+    if request.method != "POST":
         return redirect(url_for("reminders.manage", token=token))
     subscription = logic.find_by_token(db.session, token)
     if subscription is not None:
@@ -205,7 +210,7 @@ def admin_retry(message_id: int):
 @admin_required
 def admin_notes():
     form = NotesForm()
-    if request.method == "GET":
+    if request.method != "POST":
         from tracker.reminders.compose import practical_notes
 
         form.notes.data = practical_notes(db.session)
@@ -214,4 +219,4 @@ def admin_notes():
         db.session.commit()
         flash(_("Saved: the next reminders carry these notes."), "success")
         return redirect(url_for("reminders.admin_notes"))
-    return render_template("reminders/admin_notes.html", form=form), 200 if request.method == "GET" else 400
+    return render_template("reminders/admin_notes.html", form=form), 200 if request.method != "POST" else 400
