@@ -209,3 +209,36 @@ def test_following_something_not_public_is_refused_with_a_reason(web, make_defen
     assert "no longer on the site" in response.text
     assert 'value="volunteer@example.org"' in response.text  # what was typed is kept
     assert db.session.scalar(sa.select(Subscription)) is None
+
+
+HOSTILE_NEXT = [
+    "/\t/evil.example", "\t//evil.example", "//evil.example", "/\\evil.example",
+    "https://evil.example/", "/\r\nSet-Cookie: planted=1", "/\n/evil.example", "/\x7f/evil.example",
+    "/\x85/evil.example", " /\u0009/evil.example",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_NEXT)
+def test_the_sign_up_never_sends_the_browser_off_the_site(web, hostile):
+    """`next` comes from the form: tab, CR/LF and other controls must neither redirect away nor answer 500."""
+    response = sign_up(web, "/", email="v@example.org", next=hostile)
+    assert response.status_code == 302
+    hops = [response.headers["Location"]]
+    while response.status_code in (301, 302, 303):
+        response = web.get(response.headers["Location"])
+        hops.append(response.headers.get("Location", ""))
+    for location in hops:
+        assert "evil" not in location and "planted" not in location, hops
+        assert not location.startswith("//") and "\t" not in location, hops
+    assert response.status_code == 200
+    assert "evil.example" not in response.text and "planted" not in response.text
+    assert "Set-Cookie" not in response.text
+
+
+def test_the_one_safe_redirect_helper_refuses_controls_anywhere(app):
+    from tracker.auth.logic import safe_next
+
+    host = "http://tracker.test/"
+    for hostile in HOSTILE_NEXT + ["/ok\x00", "/\u2028/evil.example", "/ok\x9b"]:
+        assert safe_next(hostile, host) is None, repr(hostile)
+    assert safe_next("/defendants/luzyanin?page=2#reminders", host) == "/defendants/luzyanin?page=2#reminders"

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
+from tracker.auth.logic import safe_next
 from tracker.auth.roles import admin_required, public, token_access
 from tracker.extensions import csrf, db, limiter, utcnow
 from tracker.records.models import Case, Defendant
@@ -56,9 +57,8 @@ def _resolve(follow: str) -> tuple[Scope, Case | None, Defendant | None] | None:
 
 
 def _safe_next(value: str | None) -> str:
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return url_for("records.index")
+    """Where the form was: a path on this site (the one check, auth's), or the home page."""
+    return safe_next(value, request.host_url) or url_for("records.index")
 
 
 def _signup_limit() -> str:
