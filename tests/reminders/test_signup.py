@@ -242,3 +242,18 @@ def test_the_one_safe_redirect_helper_refuses_controls_anywhere(app):
     for hostile in HOSTILE_NEXT + ["/ok\x00", "/\u2028/evil.example", "/ok\x9b"]:
         assert safe_next(hostile, host) is None, repr(hostile)
     assert safe_next("/defendants/luzyanin?page=2#reminders", host) == "/defendants/luzyanin?page=2#reminders"
+
+
+def test_an_old_manage_link_after_unsubscribing_says_what_happened(web, make_subscription):
+    subscription = make_subscription(scope=Scope.ALL)
+    db.session.commit()
+    token = subscription.token
+    page = web.get(f"/reminders/manage/{token}")
+    web.post(f"/reminders/unsubscribe/{token}", data={})
+    for link in (f"/reminders/manage/{token}", f"/reminders/unsubscribe/{token}"):
+        response = web.get(link, follow_redirects=True)
+        assert response.status_code == 404
+        assert "family" not in response.text  # not the records' "nothing at this address"
+        assert "These reminders were stopped" in response.text
+        assert 'href="/reminders/signup"' in response.text and "Sign up again" in response.text
+    assert page.status_code == 200

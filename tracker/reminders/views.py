@@ -130,11 +130,12 @@ def confirm(signed: str):
     return redirect(url_for("reminders.manage", token=subscription.token))
 
 
-def _subscription_or_404(token: str):
-    subscription = logic.find_by_token(db.session, token)
-    if subscription is None:
-        abort(404, description=_("This link is not valid any more: perhaps you already unsubscribed."))
-    return subscription
+def _stopped():
+    """An old email's link to reminders that no longer exist: say so, and offer to sign up again.
+
+    We keep nothing about an address that left (or never confirmed), so this is all we can say.
+    """
+    return render_template("reminders/stopped.html"), 404
 
 
 def masked(email: str) -> str:
@@ -145,7 +146,9 @@ def masked(email: str) -> str:
 @bp.route("/manage/<token>", methods=["GET", "POST"])
 @token_access
 def manage(token: str):
-    subscription = _subscription_or_404(token)
+    subscription = logic.find_by_token(db.session, token)
+    if subscription is None:
+        return _stopped()
     form = ManageForm(obj=None)
     if request.method != "POST":
         form.mode.data = "digest" if subscription.digest else "each"
