@@ -4,7 +4,7 @@ Thin: parse the form, call `reminders.logic`, commit, flash, redirect.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
@@ -96,11 +96,24 @@ def signup():
         return render_template("reminders/signup.html", form=form), 400
     except IntegrityError:  # the same sign-up sent twice at once: the first one won
         db.session.rollback()
-    # The same words whether the address was new, unconfirmed or already following.
-    flash(_("Thank you. We sent a message to that address: open the link in it to confirm."), "success")
-    if current_app.config.get("DEV_MAIL_DIR"):
-        flash(_("Development mode: read the caught email at /dev/mail."), "info")
-    return redirect(_safe_next(form.next.data) + "#reminders")
+    # The outcome gets a page of its own: back on the form's page, a phone shows a fresh
+    # empty form while a note sits off-screen, and people submit again. The address they
+    # typed is shown back (a typo is seen at once); the page is the same whether it was
+    # new, unconfirmed or already following.
+    session[SIGNED_UP_KEY] = form.email.data.strip()
+    return redirect(url_for("reminders.signed_up", next=_safe_next(form.next.data)))
+
+
+SIGNED_UP_KEY = "reminders_signed_up"
+
+
+@bp.get("/signed-up")
+@public
+def signed_up():
+    return render_template(
+        "reminders/signed_up.html", address=session.pop(SIGNED_UP_KEY, None),
+        back=_safe_next(request.args.get("next")), valid_days=logic.CONFIRM_DAYS,
+    )
 
 
 @bp.route("/confirm/<signed>", methods=["GET", "POST"])
