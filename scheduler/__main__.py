@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                     break
                 log.info("running %s once", job.name)
                 _run(job, app, args.now)
-            return 0
+            return 1 if runtime.lock_lost.is_set() else 0
         return _run_forever(app, jobs)
     finally:
         lock.release()

@@ -431,10 +431,12 @@ def send_pending(
                             log.error("outbox #%s was sent, but its claim had been taken back: stopping", message.id)
                             break
         finally:
-            if conn.in_transaction():
-                conn.rollback()
-            _release(conn, [m.id for m in claimed], clock(), token)
-            _LIVE_TOKENS.discard(token)
+            try:
+                if conn.in_transaction():
+                    conn.rollback()
+                _release(conn, [m.id for m in claimed], clock(), token)
+            finally:
+                _LIVE_TOKENS.discard(token)
             _drop_claim_lock(conn, token)
             if postgres:
                 conn.execute(sa.text("RESET synchronous_commit"))

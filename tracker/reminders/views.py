@@ -19,6 +19,7 @@ from tracker.reminders.models import Scope
 from tracker.reminders.sending import retry_failed
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
+SIGNED_UP_KEY = "reminders_signed_up"  # the address just signed up, shown once on the outcome page
 
 
 def follow_choices(feed_scope: tuple[str, object] | None) -> list[SelectChoice]:
@@ -103,8 +104,6 @@ def signup():
     session[SIGNED_UP_KEY] = form.email.data.strip()
     return redirect(url_for("reminders.signed_up", next=_safe_next(form.next.data)))
 
-
-SIGNED_UP_KEY = "reminders_signed_up"
 
 
 @bp.get("/signed-up")
