@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if not lock.acquire(runtime.stopping):
         log.info("stopped before becoming the leader")
         return 0
+    runtime.lead_with(lock.still_held)
     try:
         if not args.no_leader_lock:
             _recover(app, args.now)
@@ -85,14 +86,18 @@ def main(argv: list[str] | None = None) -> int:
                     break
                 log.info("running %s once", job.name)
                 _run(job, app, args.now)
-            return 0
-        return _run_forever(app, jobs, lock)
+            return 1 if runtime.lock_lost.is_set() else 0
+        return _run_forever(app, jobs)
     finally:
         lock.release()
 
 
 def _recover(app, now: datetime | None) -> None:  # noqa: ANN001
-    """We lead, so no other sender runs: whatever a dead one had claimed is due again."""
+    """We lead: what a sender that stopped had claimed is due again.
+
+    Not every claim: the old leader may still be alive and sending (its lock connection
+    was cut, say); its claims stay its own until it gives them back or their lease ends.
+    """
     from tracker.extensions import db, utcnow
     from tracker.reminders.sending import release_abandoned_claims
 
@@ -104,7 +109,7 @@ def _recover(app, now: datetime | None) -> None:  # noqa: ANN001
             db.session.remove()
 
 
-def _run_forever(app, jobs: list[Job], lock) -> int:  # noqa: ANN001
+def _run_forever(app, jobs: list[Job]) -> int:  # noqa: ANN001
     scheduler = BackgroundScheduler(timezone="UTC")
     for job in jobs:
         scheduler.add_job(
@@ -115,16 +120,12 @@ def _run_forever(app, jobs: list[Job], lock) -> int:  # noqa: ANN001
         log.info("job %s every %ss", job.name, job.seconds)
     scheduler.start()
     log.info("scheduler started with %d jobs", len(jobs))
-    status = 0
     while not runtime.stopping.wait(LOCK_CHECK_SECONDS):
-        if not lock.still_held():
-            log.error("the leader lock is lost: stopping so that another instance can lead")
-            runtime.stopping.set()
-            status = 1
+        runtime.still_leading()  # the sender also asks before every claim
     log.info("stopping: waiting for running jobs to finish")
     scheduler.shutdown(wait=True)
     log.info("scheduler stopped")
-    return status
+    return 1 if runtime.lock_lost.is_set() else 0
 
 
 if __name__ == "__main__":

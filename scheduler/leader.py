@@ -3,7 +3,9 @@
 PostgreSQL: a session-level advisory lock held on a dedicated connection. If the
 leader dies, PostgreSQL drops its connection and the lock with it, and a standby
 takes over within its polling interval. If the leader loses its connection, it
-stops (it can no longer be sure it is alone) and its supervisor restarts it.
+stops (it can no longer be sure it is alone) and its supervisor restarts it; its
+sender checks the lock before every claim of mail (scheduler/runtime.py), and a new
+leader never takes the claims of a sender that is still alive (reminders/sending.py).
 
 SQLite: one scheduler per database file is supported. An exclusive `flock` on a
 file beside the database keeps a second one on the same machine waiting, the same
@@ -62,6 +64,8 @@ class PostgresLeaderLock(LeaderLock):
         # Its own engine, with one connection that lives as long as the lock.
         self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         self.connection: sa.Connection | None = None
+        # The main loop and the sender (before every claim) both check the lock.
+        self.guard = threading.Lock()
 
     def describe(self) -> str:
         return f"PostgreSQL advisory lock {ADVISORY_KEY}"
@@ -77,6 +81,10 @@ class PostgresLeaderLock(LeaderLock):
             return False
 
     def still_held(self) -> bool:
+        with self.guard:
+            return self._still_held()
+
+    def _still_held(self) -> bool:
         if self.connection is None:
             return False
         try:
@@ -99,12 +107,13 @@ class PostgresLeaderLock(LeaderLock):
             self.connection = None
 
     def release(self) -> None:
-        if self.connection is not None:
-            try:
-                self.connection.scalar(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
-            except sa.exc.DBAPIError:
-                pass
-        self._drop()
+        with self.guard:
+            if self.connection is not None:
+                try:
+                    self.connection.scalar(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+                except sa.exc.DBAPIError:
+                    pass
+            self._drop()
         self.engine.dispose()
 
 

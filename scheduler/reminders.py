@@ -39,7 +39,7 @@ def send_mail(app: Flask, now: datetime | None = None) -> None:
         try:
             sending.send_pending(
                 db.session, now or utcnow(), limit=app.config["SEND_BATCH_LIMIT"],
-                should_stop=runtime.stopping.is_set,
+                should_stop=runtime.stopping.is_set, may_claim=runtime.still_leading,
             )
         except Exception:
             db.session.rollback()

@@ -83,11 +83,77 @@ def test_a_hearing_moved_earlier_past_an_unfired_lead_time_gets_that_reminder_at
     services.postpone_hearing(db.session, hearing, now + timedelta(hours=20), by=editor, now=now)
     db.session.commit()
     report = run_minute(now + minutes(1))
-    subjects = [m["Subject"] for m in smtp_server.received_by(volunteer.email)]
-    assert report.sent == 2
-    assert any(s.startswith("Moved to ") for s in subjects)
-    assert any("hearing of" in s and not s.startswith("Moved") for s in subjects)
+    [mail] = smtp_server.received_by(volunteer.email)  # the notice is the reminder: one message
+    assert report.sent == 1
+    assert mail["Subject"].startswith("Moved to Tomorrow ")
+    assert "also your reminder" in mail.get_body(preferencelist=("plain",)).get_content()
     assert run_minute(now + minutes(2)).sent == 0
+
+
+def _text(mail) -> str:
+    return mail.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_move_close_to_the_reminder_time_sends_one_message_that_says_both(
+    now, followed, editor, smtp_server, make_subscription
+):
+    """The issue's case: "Moved to ..." and a full reminder for the new time went out in the same second."""
+    hearing, volunteer = followed
+    second = make_subscription(leads=(1440,))
+    reader = make_subscription(digest=True)  # no reminders: the notice only
+    logic.save_practical_notes(db.session, "Bring your passport.")
+    db.session.commit()
+    old_start = hearing.starts_at
+    clock = now + timedelta(hours=1)
+    new_start = clock + timedelta(hours=20)  # the 1-day reminder for the new time is due at once
+    services.postpone_hearing(db.session, hearing, new_start, by=editor, now=clock)
+    db.session.commit()
+    run_minute(clock + minutes(1))
+
+    for follower in (volunteer, second):
+        [mail] = smtp_server.received_by(follower.email)
+        local = hearing.local_start
+        assert mail["Subject"] == f"Moved to Tomorrow {local:%H:%M}: hearing of D. 1, {hearing.court.name}"
+        text = _text(mail)
+        assert "It was set for " + old_start.astimezone(hearing.court.tz).strftime("%a %d %b %Y, %H:%M") in text
+        assert local.strftime("%a %d %b %Y, %H:%M") in text and hearing.court.address in text
+        assert "Bring your passport." in text and "also your reminder" in text
+        assert [part.get_content_type() for part in mail.iter_attachments()] == ["text/calendar"]
+    [notice] = smtp_server.received_by(reader.email)
+    assert notice["Subject"].startswith("Moved to ") and "also your reminder" not in _text(notice)
+
+    # the 1-day reminder is not sent again; the 3-hour one comes at its moment, once
+    for clock in (clock + minutes(2), new_start - minutes(1440), new_start - minutes(181)):
+        assert run_minute(clock).sent == 0
+    assert run_minute(new_start - minutes(180)).sent == 1
+    assert len(smtp_server.received_by(volunteer.email)) == 2
+    assert len(smtp_server.received_by(second.email)) == 1
+
+
+def test_a_reminder_due_soon_after_the_move_travels_with_the_notice(now, followed, editor, smtp_server):
+    hearing, volunteer = followed
+    clock = now + timedelta(hours=1)
+    new_start = clock + minutes(1440 + 20)  # the 1-day reminder would fall due 20 minutes after the notice
+    services.postpone_hearing(db.session, hearing, new_start, by=editor, now=clock)
+    db.session.commit()
+    run_minute(clock + minutes(1))
+    [mail] = smtp_server.received_by(volunteer.email)
+    assert "also your reminder" in _text(mail)
+    assert run_minute(new_start - minutes(1440)).sent == 0
+
+
+def test_a_move_well_before_the_reminder_time_sends_the_notice_then_the_reminder(
+    now, followed, editor, smtp_server
+):
+    hearing, volunteer = followed
+    clock = now + timedelta(hours=1)
+    new_start = clock + minutes(1440 + 45)  # beyond the 30 minutes: two messages, 45 minutes apart
+    services.postpone_hearing(db.session, hearing, new_start, by=editor, now=clock)
+    db.session.commit()
+    run_minute(clock + minutes(1))
+    [notice] = smtp_server.received_by(volunteer.email)
+    assert notice["Subject"].startswith("Moved to ") and "also your reminder" not in _text(notice)
+    assert run_minute(new_start - minutes(1440)).sent == 1
 
 
 def test_a_cancellation_sends_the_notice_and_nothing_else(now, followed, editor, smtp_server):

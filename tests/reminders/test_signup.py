@@ -51,7 +51,7 @@ def test_the_form_is_on_the_home_case_and_defendant_pages(web, person):
 def test_sign_up_confirm_and_receive(web, person, smtp_server):
     response = sign_up(web, "/defendants/luzyanin", follow="defendant:luzyanin")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/defendants/luzyanin#reminders"
+    assert response.headers["Location"] == "/reminders/signed-up?next=/defendants/luzyanin"
     subscription = db.session.scalar(sa.select(Subscription))
     assert subscription.scope is Scope.DEFENDANT and subscription.defendant_id == person.id
     assert subscription.lead_minutes == [1440, 180] and not subscription.is_confirmed
@@ -80,7 +80,9 @@ def test_the_answer_is_the_same_for_new_unconfirmed_and_known_addresses(web, per
     answers = []
     for address in ("new@example.org", "new@example.org", "known@example.org"):
         response = sign_up(web, "/", email=address)
-        answers.append((response.status_code, response.headers["Location"], web.get("/").text.count("Thank you")))
+        outcome = web.get(response.headers["Location"]).text
+        assert "We sent a message to" in outcome and address in outcome  # a typo is seen at once
+        answers.append((response.status_code, response.headers["Location"], outcome.replace(address, "ADDRESS")))
     assert answers[0] == answers[1] == answers[2]
     known = db.session.scalar(sa.select(Subscription).where(Subscription.email == "known@example.org"))
     assert known.lead_minutes == [60]  # someone who only knows the address changes nothing
@@ -93,7 +95,7 @@ def test_bad_input_gets_a_message_next_to_the_field_and_is_kept(web):
     response = sign_up(web, "/", email="not-an-address")
     assert response.status_code == 400
     assert 'value="not-an-address"' in response.text
-    assert re.search(r'class="error"[^>]*>[^<]*(email|address)', response.text)
+    assert re.search(r'class="field-error"[^>]*>[^<]*(email|address)', response.text)
     response = sign_up(web, "/", mode="each", leads=[])
     assert response.status_code == 400
     assert "Choose at least one time" in response.text
@@ -209,3 +211,93 @@ def test_following_something_not_public_is_refused_with_a_reason(web, make_defen
     assert "no longer on the site" in response.text
     assert 'value="volunteer@example.org"' in response.text  # what was typed is kept
     assert db.session.scalar(sa.select(Subscription)) is None
+
+
+HOSTILE_NEXT = [
+    "/\t/evil.example", "\t//evil.example", "//evil.example", "/\\evil.example",
+    "https://evil.example/", "/\r\nSet-Cookie: planted=1", "/\n/evil.example", "/\x7f/evil.example",
+    "/\x85/evil.example", " /\u0009/evil.example",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_NEXT)
+def test_the_sign_up_never_sends_the_browser_off_the_site(web, hostile):
+    """`next` comes from the form: tab, CR/LF and other controls must neither redirect away nor answer 500."""
+    response = sign_up(web, "/", email="v@example.org", next=hostile)
+    assert response.status_code == 302
+    hops = [response.headers["Location"]]
+    while response.status_code in (301, 302, 303):
+        response = web.get(response.headers["Location"])
+        hops.append(response.headers.get("Location", ""))
+    for location in hops:
+        assert "evil" not in location and "planted" not in location, hops
+        assert not location.startswith("//") and "\t" not in location, hops
+    assert response.status_code == 200
+    assert "evil.example" not in response.text and "planted" not in response.text
+    assert "Set-Cookie" not in response.text
+
+
+def test_the_one_safe_redirect_helper_refuses_controls_anywhere(app):
+    from tracker.auth.logic import safe_next
+
+    host = "http://tracker.test/"
+    for hostile in HOSTILE_NEXT + ["/ok\x00", "/\u2028/evil.example", "/ok\x9b"]:
+        assert safe_next(hostile, host) is None, repr(hostile)
+    assert safe_next("/defendants/luzyanin?page=2#reminders", host) == "/defendants/luzyanin?page=2#reminders"
+
+
+def test_an_old_manage_link_after_unsubscribing_says_what_happened(web, make_subscription):
+    subscription = make_subscription(scope=Scope.ALL)
+    db.session.commit()
+    token = subscription.token
+    page = web.get(f"/reminders/manage/{token}")
+    web.post(f"/reminders/unsubscribe/{token}", data={})
+    for link in (f"/reminders/manage/{token}", f"/reminders/unsubscribe/{token}"):
+        response = web.get(link, follow_redirects=True)
+        assert response.status_code == 404
+        assert "family" not in response.text  # not the records' "nothing at this address"
+        assert "These reminders were stopped" in response.text
+        assert 'href="/reminders/signup"' in response.text and "Sign up again" in response.text
+    assert page.status_code == 200
+
+
+def test_the_outcome_is_its_own_page_that_says_what_happens_next(web, person):
+    response = sign_up(web, "/defendants/luzyanin", follow="defendant:luzyanin", email="me@example.org")
+    page = web.get(response.headers["Location"])
+    assert page.status_code == 200
+    text = page.text
+    main = text.split('<main id="main">', 1)[1]
+    # the outcome is the first thing in the page's content, not a note above a fresh form
+    assert main.lstrip().startswith("<h1>Check your inbox</h1>")
+    assert "me@example.org" in main and "Confirm" in main and "spam" in main
+    assert 'action="/reminders/signup"' not in text  # no empty form to submit again
+    assert 'href="/defendants/luzyanin"' in text  # back where they were
+
+
+def test_too_many_sign_ups_get_the_sites_own_page_saying_when_to_try_again(web):
+    codes = [sign_up(web, "/", email=f"v{i}@example.org").status_code for i in range(5)]
+    assert codes == [302] * 5
+    blocked = sign_up(web, "/", email="v5@example.org")
+    assert blocked.status_code == 429
+    text = blocked.text
+    assert '<link rel="stylesheet" href="/static/style.css">' in text and 'class="site"' in text
+    assert "per 1 minute" not in text and "Too Many Requests" not in text
+    seconds = int(blocked.headers["Retry-After"])
+    assert 0 < seconds <= 60
+    assert re.search(r"try again in (about )?\d+ seconds?", text), text
+    assert "If you already pressed" in text  # the earlier sign-up went through
+
+
+def test_the_sign_up_form_is_styled_like_the_editing_forms(web):
+    response = sign_up(web, "/", email="not-an-address", mode="each", leads=[])
+    assert response.status_code == 400
+    form = response.text.split('<form class="stacked', 1)[1].split("</form>", 1)[0]
+    # errors beside their field, marked, and tied to the control with aria-describedby
+    assert re.search(r'<input[^>]*aria-describedby="email-error"[^>]*>', form)
+    assert re.search(r'<p class="field-error" id="email-error" role="alert">[^<]*(email|address)', form)
+    boxes = re.findall(r'<input[^>]*type="checkbox"[^>]*>', form)
+    assert boxes and all('aria-describedby="leads-error"' in box for box in boxes)
+    assert re.search(r'<p class="field-error" id="leads-error" role="alert">Choose at least one time', form)
+    # each option's label wraps its control, so the two stay together on a phone
+    assert len(re.findall(r'<label><input[^>]*type="(checkbox|radio)"[^>]*> [^<]+</label>', form)) >= 7
+    assert '<button type="submit">Remind me</button>' in form and 'type="submit" value=' not in form

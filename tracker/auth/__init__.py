@@ -58,4 +58,14 @@ def _register_rate_limit_page(app: Flask) -> None:
             form = LoginForm()
             form.email.data = request.form.get("email", "")
             return render_template("auth/login.html", form=form, rate_limited=error.description), 429
-        return render_template("errors/generic.html", error=error), 429
+        return render_template("errors/429.html", error=error, retry_seconds=_retry_seconds()), 429
+
+
+def _retry_seconds() -> int:
+    """Seconds until the limit that refused this request lets the next one through."""
+    import time
+
+    from tracker.extensions import limiter
+
+    current = limiter.current_limit
+    return max(1, int(current.reset_at - time.time())) if current is not None else 60

@@ -242,13 +242,19 @@ def update_account(session: Session, user: User, changes: AccountChanges, *, by:
 
 
 def safe_next(target: str | None, host_url: str) -> str | None:
-    """`target` when it is a path on this site, otherwise None (no open redirect)."""
+    """`target` when it is a path on this site, otherwise None (no open redirect).
+
+    The one check for every redirect whose target comes from a request. Browsers drop
+    tabs and line breaks inside a URL ("/\t/evil" becomes "//evil", another site) and a
+    line break in a Location header is refused outright, so any control or separator
+    character anywhere refuses the target, as do backslashes and "//".
+    """
     if not target:
         return None
-    target = target.strip()
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    target = target.strip(" ")
+    if not target.isprintable():  # C0/C1 controls, DEL, line/paragraph separators, ...
         return None
-    if any(ord(ch) < 32 for ch in target):
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     joined = urlsplit(urljoin(host_url, target))
     if joined.netloc != urlsplit(host_url).netloc or joined.scheme not in ("http", "https"):

@@ -116,7 +116,7 @@ def _defendant_action(
     """
     defendant = _get(Defendant, defendant_id)
     require_edit(defendant)
-    if request.method == "GET":
+    if request.method != "POST":
         form.version.data = str(defendant.version)
     report = None
     if form.validate_on_submit():
@@ -216,8 +216,8 @@ def new_case():
 def edit_case(case_id: int):
     case = _get(Case, case_id)
     require_edit(case)
-    form = CaseForm(obj=case if request.method == "GET" else None)
-    if request.method == "GET":
+    form = CaseForm(obj=case if request.method != "POST" else None)
+    if request.method != "POST":
         form.version.data = str(case.version)
     report = None
     if form.validate_on_submit():
@@ -241,7 +241,7 @@ def edit_case(case_id: int):
 
 
 def _defendant_form(defendant: Defendant | None) -> DefendantForm:
-    if request.method == "GET" and defendant is not None:
+    if request.method != "POST" and defendant is not None:
         form = DefendantForm(obj=defendant)
         form.status.data = defendant.status.value
         form.letters_status.data = defendant.letters_status.value
@@ -249,7 +249,7 @@ def _defendant_form(defendant: Defendant | None) -> DefendantForm:
         form.version.data = str(defendant.version)
     else:
         form = DefendantForm()
-        if request.method == "GET":
+        if request.method != "POST":
             case_id = request.args.get("case", type=int)
             form.cases.data = [case_id] if case_id else []
     form.cases.choices = [SelectChoice(c.id, c.title) for c in _limited_cases()]
@@ -363,8 +363,8 @@ def edit_measure(measure_id: int):
     measure = _get(CustodyMeasure, measure_id)
     defendant = measure.defendant
     require_edit(defendant)
-    form = MeasureForm(obj=measure if request.method == "GET" else None)
-    if request.method == "GET":
+    form = MeasureForm(obj=measure if request.method != "POST" else None)
+    if request.method != "POST":
         form.kind.data = measure.kind.value
         form.version.data = str(defendant.version)
     report = None
@@ -412,8 +412,8 @@ def edit_decision(decision_id: int):
     decision = _get(Decision, decision_id)
     defendant = decision.defendant
     require_edit(defendant)
-    form = DecisionForm(obj=decision if request.method == "GET" else None)
-    if request.method == "GET":
+    form = DecisionForm(obj=decision if request.method != "POST" else None)
+    if request.method != "POST":
         form.instance.data = decision.instance.value
         form.outcome.data = decision.outcome.value
         form.version.data = str(defendant.version)
@@ -439,7 +439,7 @@ def edit_decision(decision_id: int):
 
 
 def _hearing_form(hearing: Hearing | None) -> HearingForm:
-    if request.method == "GET" and hearing is not None:
+    if request.method != "POST" and hearing is not None:
         form = HearingForm(obj=hearing)
         form.kind.data = hearing.kind.value
         form.starts_at.data = hearing.local_start.replace(tzinfo=None)
@@ -449,7 +449,7 @@ def _hearing_form(hearing: Hearing | None) -> HearingForm:
         form.version.data = str(hearing.version)
     else:
         form = HearingForm()
-        if request.method == "GET":
+        if request.method != "POST":
             defendant_id = request.args.get("defendant", type=int)
             form.defendants.data = [defendant_id] if defendant_id else []
             form.case.data = request.args.get("case", type=int) or 0
@@ -551,7 +551,7 @@ def _hearing_action(hearing_id: int, form_class: type, template: str, act):  # n
     hearing = _get(Hearing, hearing_id)
     require_edit(hearing)
     form = form_class(prefix=PREFIX[form_class])
-    if request.method == "GET":
+    if request.method != "POST":
         form.version.data = str(hearing.version)
     report = None
     if form.validate_on_submit():

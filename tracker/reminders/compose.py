@@ -133,9 +133,14 @@ def reminder_mail(
 
 def change_mail(
     hearing: Hearing, change: str, *, old_starts_at: datetime, old_court_name: str, now: datetime,
-    manage_url: str,
+    manage_url: str, reminder: bool = False, notes: str = "",
 ) -> Mail:
-    """"Moved" / "postponed" / "cancelled": short, with the old and the new time."""
+    """"Moved" / "postponed" / "cancelled": short, with the old and the new time.
+
+    `reminder`: a move close to a reminder time for the new start (logic.COMBINE_WITHIN);
+    this one message is then the notice and the reminder: "Tomorrow 12:30" in the
+    subject, the practical notes in the body.
+    """
     old_local = old_starts_at.astimezone(hearing.court.tz)
     old_when = f"{old_local.strftime('%a %d %b %Y, %H:%M')} ({old_local.tzname()}, {hearing.court.timezone})"
     names = _names([hearing])
@@ -147,11 +152,14 @@ def change_mail(
                     names=names, when=old_local.strftime("%a %d %b %H:%M"), court=old_court_name)
     else:
         new_local = hearing.local_start
+        when = new_local.strftime("%a %d %b %H:%M")
+        if reminder:
+            when = f"{day_word(new_local.date(), now.astimezone(hearing.court.tz).date())} {new_local:%H:%M}"
         subject = _("Moved to %(when)s: hearing of %(names)s, %(court)s",
-                    when=new_local.strftime("%a %d %b %H:%M"), names=names, court=hearing.court.name)
+                    when=when, names=names, court=hearing.court.name)
     text, html = _render(
         "change", subject=subject, change=change, old_when=old_when, old_court_name=old_court_name,
-        manage_url=manage_url, **_hearing_context(hearing),
+        manage_url=manage_url, reminder=reminder, notes=notes, **_hearing_context(hearing),
     )
     return Mail(subject, text, html)
 

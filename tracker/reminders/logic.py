@@ -68,6 +68,9 @@ CONFIRM_DAYS = 7  # the confirmation link works this long; unconfirmed sign-ups 
 CONFIRM_RESEND = timedelta(minutes=10)  # at most one confirmation email per sign-up in this time
 MISSED_LOOKBACK = timedelta(days=1)  # how far back a reminder nobody could send is recorded as missed
 CHANGE_LOOKBACK = timedelta(days=1)  # changes to hearings older than this are not announced
+# A move after which a reminder for the new time is due, or falls due within this, sends one
+# message that is both the notice and that reminder (see `_reminder_with_notice`).
+COMBINE_WITHIN = timedelta(minutes=30)
 
 
 # --- signing up --------------------------------------------------------------------
@@ -553,6 +556,32 @@ def _take_snapshot(session: Session, hearing: Hearing, snapshot: HearingSnapshot
     snapshot.courtroom = hearing.courtroom
 
 
+def _reminder_with_notice(
+    hearing: Hearing, kind: str, email: str, subscriptions: list[Subscription],
+    recorded: dict[tuple[str, int, datetime], int], now: datetime,
+) -> DueReminder | None:
+    """The reminder a move notice also carries, if one is due for the new time.
+
+    A hearing moved close to a reminder time (one of the address's lead times for the
+    new start has passed, or passes within COMBINE_WITHIN) would otherwise get a notice
+    and, in the same minute, a reminder saying nearly the same. Then the notice is the
+    reminder: recorded as the delivery for the closest such lead, so `enqueue_due`
+    does not send it again. Later leads still come at their time.
+    """
+    if kind != "moved" or hearing.status is not HearingStatus.SCHEDULED or hearing.starts_at <= now:
+        return None
+    leads = {lead for s in subscriptions if not s.digest for lead in s.lead_minutes}
+    soon = [lead for lead in leads if hearing.starts_at - timedelta(minutes=lead) <= now + COMBINE_WITHIN]
+    if not soon:
+        return None
+    lead = min(soon)
+    already = recorded.get((email, hearing.id, hearing.starts_at))
+    if already is not None and already <= lead:
+        return None  # sent for this very start already (a move of courtroom only)
+    subscription = next(s for s in subscriptions if not s.digest and lead in s.lead_minutes)
+    return DueReminder(subscription, hearing, lead)
+
+
 def notify_hearing_changes(session: Session, now: datetime) -> int:
     """Tell followers that a hearing moved, was postponed or cancelled; returns emails written.
 
@@ -583,24 +612,41 @@ def notify_hearing_changes(session: Session, now: datetime) -> int:
         courts = dict(session.execute(
             sa.select(Court.id, Court.name).where(Court.id.in_({s.court_id for _h, s, _k in changed}))
         ).all())
+        recorded = _recorded(session, [h.id for h, _s, kind in changed if kind == "moved"])
+        notes = compose.practical_notes(session)
         for hearing, snapshot, kind in changed:
             followers = _followers(hearing, by_scope, cases_of)
+            combined = 0
             for email, subscriptions in followers.items():
-                subscription = subscriptions[0]
+                due = _reminder_with_notice(hearing, kind, email, subscriptions, recorded, now)
+                subscription = due.subscription if due else subscriptions[0]
                 mail = compose.change_mail(
                     hearing, kind, old_starts_at=snapshot.starts_at,
                     old_court_name=courts.get(snapshot.court_id, hearing.court.name), now=now,
-                    manage_url=manage_url(subscription),
+                    manage_url=manage_url(subscription), reminder=due is not None, notes=notes,
                 )
-                if enqueue_email(
+                message = enqueue_email(
                     session, dedupe_key=f"change:{hearing.id}:v{hearing.version}:s{subscription.id}",
-                    kind="hearing_change", recipient=email, subject=mail.subject,
+                    # A combined message is a reminder: superseded if the hearing moves again
+                    # before it goes out, missed once the hearing has started.
+                    kind="reminder" if due else "hearing_change", recipient=email, subject=mail.subject,
                     text_body=mail.text_body, html_body=mail.html_body, now=now,
+                    expires_at=hearing.starts_at if due else None,
                     unsubscribe_url=unsubscribe_url(subscription), ics=_ics([hearing]),
                     subscription_id=subscription.id,
-                ) is not None:
-                    written += 1
-            log.info("hearing %s %s (v%s): %d notice(s)", hearing.id, kind, hearing.version, len(followers))
+                )
+                if message is None:
+                    continue
+                written += 1
+                if due is not None:
+                    combined += 1
+                    session.add(ReminderDelivery(
+                        subscription_id=subscription.id, hearing_id=hearing.id, lead_minutes=due.lead_minutes,
+                        hearing_version=hearing.version, hearing_starts_at=hearing.starts_at,
+                        outbox=message, created_at=now,
+                    ))
+            log.info("hearing %s %s (v%s): %d notice(s), %d of them with the reminder",
+                     hearing.id, kind, hearing.version, len(followers), combined)
     for hearing, snapshot in rows:
         _take_snapshot(session, hearing, snapshot)
     supersede_stale_reminders(session)

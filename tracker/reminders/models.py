@@ -21,7 +21,7 @@ from tracker.records.models import Case, Defendant, HearingStatus, _enum
 
 class OutboxStatus(str, enum.Enum):
     PENDING = "pending"
-    SENDING = "sending"  # claimed by a sender until next_attempt_at (a lease); then due again
+    SENDING = "sending"  # claimed by the sender named in claim_token until next_attempt_at (a lease)
     SENT = "sent"
     FAILED = "failed"  # gave up after MAIL_MAX_ATTEMPTS or a permanent (5xx) refusal
     MISSED = "missed"  # its moment passed (the hearing started) before it could go out
@@ -40,6 +40,9 @@ class OutboxMessage(db.Model):
     html_body: Mapped[str | None] = mapped_column(sa.Text)
     message_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING)
+    # Whose claim a `sending` row is (tracker/reminders/sending.py): only that sender may mark
+    # it sent or give it back, and a new leader can tell a dead owner from a live one.
+    claim_token: Mapped[str | None] = mapped_column(sa.String(40))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Not sent after this moment (a reminder is useless once its hearing started).

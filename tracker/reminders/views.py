@@ -4,11 +4,12 @@ Thin: parse the form, call `reminders.logic`, commit, flash, redirect.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
+from tracker.auth.logic import safe_next
 from tracker.auth.roles import admin_required, public, token_access
 from tracker.extensions import csrf, db, limiter, utcnow
 from tracker.records.models import Case, Defendant
@@ -18,6 +19,7 @@ from tracker.reminders.models import Scope
 from tracker.reminders.sending import retry_failed
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
+SIGNED_UP_KEY = "reminders_signed_up"  # the address just signed up, shown once on the outcome page
 
 
 def follow_choices(feed_scope: tuple[str, object] | None) -> list[SelectChoice]:
@@ -56,9 +58,8 @@ def _resolve(follow: str) -> tuple[Scope, Case | None, Defendant | None] | None:
 
 
 def _safe_next(value: str | None) -> str:
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return url_for("records.index")
+    """Where the form was: a path on this site (the one check, auth's), or the home page."""
+    return safe_next(value, request.host_url) or url_for("records.index")
 
 
 def _signup_limit() -> str:
@@ -74,7 +75,7 @@ def signup():
     scope, case, person = target or (Scope.ALL, None, None)
     scope_of_page = ("defendant", person) if person else ("case", case) if case else ("all", None)
     form.follow.choices = follow_choices(scope_of_page)
-    if request.method == "GET":
+    if request.method != "POST":
         form = signup_form(scope_of_page, request.args.get("next"))
         return render_template("reminders/signup.html", form=form)
     if target is None:  # a defendant or case that is gone, or was never public
@@ -96,19 +97,34 @@ def signup():
         return render_template("reminders/signup.html", form=form), 400
     except IntegrityError:  # the same sign-up sent twice at once: the first one won
         db.session.rollback()
-    # The same words whether the address was new, unconfirmed or already following.
-    flash(_("Thank you. We sent a message to that address: open the link in it to confirm."), "success")
-    if current_app.config.get("DEV_MAIL_DIR"):
-        flash(_("Development mode: read the caught email at /dev/mail."), "info")
-    return redirect(_safe_next(form.next.data) + "#reminders")
+    # The outcome gets a page of its own: back on the form's page, a phone shows a fresh
+    # empty form while a note sits off-screen, and people submit again. The address they
+    # typed is shown back (a typo is seen at once); the page is the same whether it was
+    # new, unconfirmed or already following.
+    session[SIGNED_UP_KEY] = form.email.data.strip()
+    return redirect(url_for("reminders.signed_up", next=_safe_next(form.next.data)))
+
+
+
+@bp.get("/signed-up")
+@public
+def signed_up():
+    return render_template(
+        "reminders/signed_up.html", address=session.pop(SIGNED_UP_KEY, None),
+        back=_safe_next(request.args.get("next")), valid_days=logic.CONFIRM_DAYS,
+    )
 
 
 @bp.route("/confirm/<signed>", methods=["GET", "POST"])
 @token_access
 def confirm(signed: str):
-    """GET shows a button; only the POST confirms (mail scanners open links, they do not press buttons)."""
+    """GET and HEAD show a button; only its POST confirms.
+
+    Mail scanners and security gateways fetch links (HEAD or GET, no cookie); they do
+    not press buttons. Anything but a POST must leave the sign-up unconfirmed.
+    """
     now = utcnow()
-    if request.method == "GET":
+    if request.method != "POST":
         try:
             subscription = logic.check_confirm_link(db.session, signed, now)
         except (logic.BadLink, logic.ExpiredLink) as error:
@@ -126,11 +142,12 @@ def confirm(signed: str):
     return redirect(url_for("reminders.manage", token=subscription.token))
 
 
-def _subscription_or_404(token: str):
-    subscription = logic.find_by_token(db.session, token)
-    if subscription is None:
-        abort(404, description=_("This link is not valid any more: perhaps you already unsubscribed."))
-    return subscription
+def _stopped():
+    """An old email's link to reminders that no longer exist: say so, and offer to sign up again.
+
+    We keep nothing about an address that left (or never confirmed), so this is all we can say.
+    """
+    return render_template("reminders/stopped.html"), 404
 
 
 def masked(email: str) -> str:
@@ -141,9 +158,11 @@ def masked(email: str) -> str:
 @bp.route("/manage/<token>", methods=["GET", "POST"])
 @token_access
 def manage(token: str):
-    subscription = _subscription_or_404(token)
+    subscription = logic.find_by_token(db.session, token)
+    if subscription is None:
+        return _stopped()
     form = ManageForm(obj=None)
-    if request.method == "GET":
+    if request.method != "POST":
         form.mode.data = "digest" if subscription.digest else "each"
         form.leads.data = list(subscription.lead_minutes)
     elif form.validate():
@@ -151,7 +170,7 @@ def manage(token: str):
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("reminders.manage", token=token))
-    status = 200 if request.method == "GET" else 400
+    status = 200 if request.method != "POST" else 400
     return render_template(
         "reminders/manage.html", form=form, subscription=subscription, address=masked(subscription.email),
         what=logic.describe(subscription),
@@ -164,11 +183,12 @@ def manage(token: str):
 def unsubscribe(token: str):
     """RFC 8058 one-click unsubscribe: a POST with no cookie and no CSRF token must work.
 
-    A GET (a mail scanner, a preview) only shows the manage page. The token in the
+    A GET or HEAD (a mail scanner, a preview, a link checker) only leads to the manage
+    page. The token in the
     path is the credential; CSRF protection adds nothing for a request that can only
     remove the token holder's own subscription.
     """
-    if request.method == "GET":
+    if request.method != "POST":
         return redirect(url_for("reminders.manage", token=token))
     subscription = logic.find_by_token(db.session, token)
     if subscription is not None:
@@ -205,7 +225,7 @@ def admin_retry(message_id: int):
 @admin_required
 def admin_notes():
     form = NotesForm()
-    if request.method == "GET":
+    if request.method != "POST":
         from tracker.reminders.compose import practical_notes
 
         form.notes.data = practical_notes(db.session)
@@ -214,4 +234,4 @@ def admin_notes():
         db.session.commit()
         flash(_("Saved: the next reminders carry these notes."), "success")
         return redirect(url_for("reminders.admin_notes"))
-    return render_template("reminders/admin_notes.html", form=form), 200 if request.method == "GET" else 400
+    return render_template("reminders/admin_notes.html", form=form), 200 if request.method != "POST" else 400
