@@ -1,7 +1,7 @@
 """outbox claims carry their sender's token
 
 Revision ID: 0004_outbox_claims
-Revises: 0002_reminders
+Revises: 0003_login_ids
 Create Date: 2026-11-27
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0004_outbox_claims'
-down_revision = '0002_reminders'
+down_revision = '0003_login_ids'
 branch_labels = None
 depends_on = None
 

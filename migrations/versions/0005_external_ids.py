@@ -1,7 +1,7 @@
 """external ids on defendants and hearings; uploads waiting for an import's confirmation
 
 Revision ID: 0005_external_ids
-Revises: 0003_login_ids
+Revises: 0004_outbox_claims
 Create Date: 2026-12-01
 
 """
@@ -13,7 +13,7 @@ import tracker.extensions
 
 # revision identifiers, used by Alembic.
 revision = '0005_external_ids'
-down_revision = '0003_login_ids'
+down_revision = '0004_outbox_claims'
 branch_labels = None
 depends_on = None
 
