@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from tracker.auth.roles import admin_required, can_edit, editor_required, require_edit
+from tracker.edge import query_id
 from tracker.editing import audit, services
 from tracker.editing.forms import (
     CancelForm,
@@ -183,7 +184,7 @@ def dashboard():
 @admin_bp.get("/admin/audit")
 @admin_required
 def audit_feed():
-    before = request.args.get("before", type=int)
+    before = query_id("before")
     entries = audit.recent(db.session, before_id=before, limit=100)
     return render_template("editing/audit_feed.html", entries=entries, names=_entity_names(entries))
 
@@ -272,7 +273,7 @@ def _defendant_form(defendant: Defendant | None) -> DefendantForm:
     else:
         form = DefendantForm()
         if request.method == "GET":
-            case_id = request.args.get("case", type=int)
+            case_id = query_id("case")
             form.cases.data = [case_id] if case_id else []
     form.cases.choices = [SelectChoice(c.id, c.title) for c in _limited_cases()]
     return form
@@ -468,9 +469,9 @@ def _hearing_form(hearing: Hearing | None) -> HearingForm:
     else:
         form = HearingForm()
         if request.method == "GET":
-            defendant_id = request.args.get("defendant", type=int)
+            defendant_id = query_id("defendant")
             form.defendants.data = [defendant_id] if defendant_id else []
-            form.case.data = request.args.get("case", type=int) or 0
+            form.case.data = query_id("case") or 0
     defendants = _editable_defendants()
     if hearing is not None:  # keep co-defendants outside the editor's cases visible and kept
         defendants += [d for d in hearing.defendants if d not in defendants]
