@@ -270,3 +270,17 @@ class CancelForm(VersionedForm):
 
 class MarkHeldForm(VersionedForm):
     outcome_note = TextAreaField(_l("What happened (public)"), filters=STRIP, validators=[Length(max=5000)])
+
+
+class CourtForm(Form):
+    """A court is shared by every hearing there: no version of its own (see services.update_court)."""
+
+    name = StringField(_l("Name"), filters=STRIP, validators=[DataRequired(), Length(max=200)])
+    address = StringField(_l("Address"), filters=STRIP, validators=[Optional(), Length(max=300)])
+    timezone = StringField(_l("Time zone"), filters=STRIP, validators=[DataRequired(), Length(max=64)],
+                           description=_l("The IANA name, e.g. Europe/Moscow or Asia/Yekaterinburg. A new zone "
+                                          "corrects a wrong one: each hearing keeps the local time typed for it "
+                                          "and moves, and volunteers are told."))
+
+    def values(self) -> dict[str, Any]:
+        return {"name": self.name.data, "address": self.address.data or "", "timezone": self.timezone.data}

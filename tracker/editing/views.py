@@ -24,6 +24,7 @@ from tracker.editing import audit, services
 from tracker.editing.forms import (
     CancelForm,
     CaseForm,
+    CourtForm,
     DecisionForm,
     DefendantForm,
     ExtendForm,
@@ -621,3 +622,47 @@ def cancel_hearing(hearing_id: int):
 def can_edit_current(thing) -> bool:  # noqa: ANN001
     """For templates (also inside imported macros, which see only globals)."""
     return can_edit(current_user, thing)
+
+
+# --- courts ----------------------------------------------------------------------------------
+
+
+def may_edit_courts() -> bool:
+    """A court is shared by the hearings of every case: admins and editors of all cases only."""
+    return current_user.is_authenticated and (current_user.is_admin or not current_user.cases)
+
+
+def _require_court_editor() -> None:
+    if not may_edit_courts():
+        abort(403, description=_("Courts are shared by every case: an admin or an editor of all cases can "
+                                 "change them."))
+
+
+@bp.get("/courts")
+@editor_required
+def courts():
+    _require_court_editor()
+    rows = db.session.execute(
+        sa.select(Court, sa.func.count(Hearing.id)).outerjoin(Hearing).group_by(Court.id).order_by(Court.name)
+    ).all()
+    return render_template("editing/courts.html", courts=rows)
+
+
+@bp.route("/courts/<int:court_id>", methods=["GET", "POST"])
+@editor_required
+def edit_court(court_id: int):
+    _require_court_editor()
+    court = _get(Court, court_id)
+    form = CourtForm(obj=court if request.method == "GET" else None)
+    if form.validate_on_submit():
+        done, _report = _save(
+            form,
+            lambda: services.update_court(db.session, court, form.values(), by=current_user, now=utcnow()),
+            message=_("Court saved; its hearings follow."),
+            to=url_for("editing.edit_court", court_id=court_id),
+        )
+        if done:
+            return done
+        court = _get(Court, court_id)
+    history = audit.history(db.session, "court", court_id)
+    return render_template("editing/court.html", form=form, court=court, history=history), _status(form)
