@@ -151,3 +151,23 @@ def test_an_editor_limited_to_some_cases_may_not_change_a_shared_court(app, make
     assert "/edit/courts" not in client.get(f"/edit/hearings/{hearing.id}").get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Court, court.id).name == "Shared court"
+
+
+def test_a_new_court_named_with_a_line_break_is_refused_on_the_hearing_form(app, make_user, make_case,
+                                                                            make_defendant):
+    """Even an editor limited to one case names new courts: that is where the hostile names came from."""
+    case = make_case()
+    person = make_defendant(cases=[case])
+    make_user("limited@example.org", cases=[case])
+    db.session.commit()
+    client = new_client(app)
+    log_in(client, "limited@example.org")
+    response = post_form(client, "/edit/hearings/new", {
+        "kind": "trial", "starts_at": "2026-04-01T10:00", "case": str(case.id), "court": "0",
+        "new_court_name": "Court X\r\nReply-To : attacker@evil.example", "new_court_timezone": "Europe/Moscow",
+        "duration_minutes": "90", "defendants": [str(person.id)],
+    })
+    assert response.status_code == 422
+    assert field_errors(response, "new_court_name") == [
+        "Keep this on one line, without line breaks or other control characters."]
+    assert db.session.scalar(sa.select(sa.func.count(Court.id))) == 0
