@@ -17,21 +17,35 @@ from tracker.reminders import logic, sending
 log = logging.getLogger("scheduler.reminders")
 
 
-def plan_mail(app: Flask, now: datetime | None = None) -> None:
-    """Change notices first (they make old reminders stale), then due reminders, digests, alerts."""
+PLANNING_STEPS = (logic.notify_hearing_changes, logic.enqueue_due, logic.record_missed,
+                  logic.enqueue_digests, logic.enqueue_deadline_alerts)
+
+
+def plan_mail(app: Flask, now: datetime | None = None) -> list[str]:
+    """Change notices first (they make old reminders stale), then due reminders, digests, alerts.
+
+    Each step stands on its own: it is committed alone, and one that fails is logged
+    and rolled back while the steps after it still run (a digest that cannot be
+    written must not stop the deadline alerts). Inside the steps, one message that
+    cannot be composed is logged and skipped (`logic._or_skip`). Returns the names
+    of the steps that failed; the next run tries them again.
+    """
+    failed: list[str] = []
     with app.app_context():
         now = now or utcnow()
         try:
-            for step in (logic.notify_hearing_changes, logic.enqueue_due, logic.record_missed,
-                         logic.enqueue_digests, logic.enqueue_deadline_alerts):
-                step(db.session, now)
-                db.session.commit()  # each step stands on its own: one failing does not undo the others
-        except Exception:
-            db.session.rollback()
-            log.exception("planning mail failed; the next run tries again")
-            raise
+            for step in PLANNING_STEPS:
+                try:
+                    step(db.session, now)
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    failed.append(step.__name__)
+                    log.exception("planning mail: %s failed; the other steps go on, the next run tries again",
+                                  step.__name__)
         finally:
             db.session.remove()
+    return failed
 
 
 def send_mail(app: Flask, now: datetime | None = None) -> None:

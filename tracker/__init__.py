@@ -52,6 +52,9 @@ def create_app(config: object | str | None = None) -> Flask:
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
+    from tracker import edge
+
+    edge.init_app(app)  # before the features: their routes' <int:...> use its converter
     for name in FEATURES:
         importlib.import_module(f"tracker.{name}").init_app(app)
 

@@ -21,6 +21,8 @@ from email.policy import compat32
 from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import urlsplit
 
+from tracker.edge import CONTROL_CHARACTERS
+
 log = logging.getLogger(__name__)
 
 
@@ -32,12 +34,36 @@ _UTF8_QP.body_encoding = QP
 _WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
 
 
+class UnsafeHeader(ValueError):
+    """An address, id or link for a header holds a line break or another control character."""
+
+
+def _one_line(text: str) -> str:
+    """Text for a header (the subject) on one line: each control character becomes a space.
+
+    Text comes from what editors typed (a court's name is in reminders' subjects);
+    a line break left in it would end the header and start another (Reply-To, say)
+    or push the rest of the headers into the body.
+    """
+    return " ".join(CONTROL_CHARACTERS.sub(" ", text).split())
+
+
+def _verbatim(value: str, what: str) -> str:
+    """A value that must go into a header as it is (an address, a Message-ID, a link): refused if unsafe."""
+    if CONTROL_CHARACTERS.search(value):
+        raise UnsafeHeader(f"{what} holds a control character: {value!r}")
+    return value
+
+
 def _header(value: str) -> str | Header:
+    value = _one_line(value)
     return value if value.isascii() else Header(value, _UTF8_QP)
 
 
 def _address(value: str) -> str:
-    name, address = parseaddr(value)
+    name, address = parseaddr(_verbatim(value, "an address"))
+    if not address:
+        raise UnsafeHeader(f"not an address: {value!r}")
     return formataddr((name, address), charset="utf-8") if name else address
 
 
@@ -54,6 +80,10 @@ def compose(
     ics: bytes | Sequence[tuple[str, bytes]] | None = None,
 ) -> bytes:
     """The complete message as bytes, so a resend is identical to the first try.
+
+    Every header is built so that no value can break out of it: the subject (text
+    editors typed is in it) is put on one line; addresses, ids and links with a
+    control character in them are refused (`UnsafeHeader`).
 
     Built with the classic `email.mime` classes: the policy-based `EmailMessage`
     API produces the same structure but takes about ten times as long, and the
@@ -79,11 +109,11 @@ def compose(
     message["To"] = _address(recipient)
     message["Subject"] = _header(subject)
     message["Date"] = format_datetime(date)
-    message["Message-ID"] = message_id
+    message["Message-ID"] = _verbatim(message_id, "a Message-ID")
     message["Auto-Submitted"] = "auto-generated"
     if unsubscribe_url:
         # RFC 8058: mail providers POST "List-Unsubscribe=One-Click" to this URL.
-        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe"] = f"<{_verbatim(unsubscribe_url, 'an unsubscribe link')}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return message.as_bytes(policy=_WIRE)
 

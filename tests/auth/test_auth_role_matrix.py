@@ -20,6 +20,8 @@ from tracker.records.models import Case
 DECLARED = {PUBLIC, TOKEN, EDITOR, ADMIN}
 # URL arguments that name a record tied to a case: an editor limited to another case gets 403.
 CASE_BOUND = {"case_id", "defendant_id", "hearing_id", "measure_id", "decision_id"}
+# Records every case shares (courts): an editor limited to some cases gets 403, editors of all cases may.
+SHARED = {"editing.courts", "editing.edit_court"}
 
 
 @dataclass
@@ -68,6 +70,7 @@ def records(make_case, make_defendant, make_measure, make_decision, make_hearing
         "mine": objects(mine, "mine"),
         "user_id": other_account.id,
         "token": other_account.feed_token,
+        "court_id": db.session.get(Case, theirs.id).hearings[0].court_id,
     }
     db.session.commit()
     return data
@@ -117,8 +120,9 @@ def test_role_matrix(app, records, make_user, now):
     make_user("admin@example.org", role=Role.ADMIN)
     make_user("editor@example.org")
     make_user("limited@example.org", cases=[db.session.get(Case, records["mine"]["case_id"])])
-    theirs = {**records["theirs"], "slug": "theirs", "user_id": records["user_id"], "token": records["token"]}
-    mine = {**records["mine"], "slug": "mine", "user_id": records["user_id"], "token": records["token"]}
+    shared = {"user_id": records["user_id"], "token": records["token"], "court_id": records["court_id"]}
+    theirs = {**records["theirs"], "slug": "theirs", **shared}
+    mine = {**records["mine"], "slug": "mine", **shared}
     calls = _calls(app, theirs)
     problems: list[str] = []
 
@@ -140,7 +144,7 @@ def test_role_matrix(app, records, make_user, now):
     limited, limited_token = _logged_in(app, "limited@example.org")
     for call in calls:
         response = _request(limited, call, limited_token)
-        if call.access == ADMIN or (call.access == EDITOR and call.case_bound):
+        if call.access == ADMIN or (call.access == EDITOR and (call.case_bound or call.endpoint in SHARED)):
             check("editor limited to another case", call, response, response.status_code == 403, "403")
         else:
             check("editor limited to another case", call, response,
@@ -166,4 +170,4 @@ def test_role_matrix(app, records, make_user, now):
     # the walk really covered the editing and admin routes
     endpoints = {c.endpoint for c in calls}
     assert {"editing.postpone_hearing", "editing.edit_defendant", "auth.invite",
-            "editing_admin.audit_feed"} <= endpoints
+            "editing_admin.audit_feed", "editing.edit_court"} <= endpoints

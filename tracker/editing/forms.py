@@ -10,7 +10,6 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -26,6 +25,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
 
 from tracker.auth.forms import CheckboxListField
+from tracker.edge import LARGEST_ID
+from tracker.forms import Form
 from tracker.records.models import (
     DefendantStatus,
     HearingKind,
@@ -72,14 +73,27 @@ def _choices(enum_cls: type) -> list[SelectChoice]:
 STRIP = [_strip]
 
 
-class VersionedForm(FlaskForm):
+
+
+class VersionedForm(Form):
     version = HiddenField()
 
     def loaded_version(self) -> int | None:
         try:
-            return int(self.version.data)
+            version = int(self.version.data)
         except (TypeError, ValueError):
             return None
+        return version if 0 <= version <= LARGEST_ID else None
+
+    def validate_version(self, field) -> None:  # noqa: ANN001
+        """A version no record can have was not loaded from this page: refuse it rather than guess."""
+        if field.data and self.loaded_version() is None:
+            raise ValidationError(_l("This form was damaged on its way. Reload the page and make your change again."))
+
+    def validate(self, extra_validators: dict | None = None) -> bool:
+        valid = super().validate(extra_validators)
+        self.form_errors.extend(self.version.errors)  # a hidden field has no place of its own to show it
+        return valid
 
 
 def optional_url(label: str) -> URLField:
@@ -256,3 +270,17 @@ class CancelForm(VersionedForm):
 
 class MarkHeldForm(VersionedForm):
     outcome_note = TextAreaField(_l("What happened (public)"), filters=STRIP, validators=[Length(max=5000)])
+
+
+class CourtForm(Form):
+    """A court is shared by every hearing there: no version of its own (see services.update_court)."""
+
+    name = StringField(_l("Name"), filters=STRIP, validators=[DataRequired(), Length(max=200)])
+    address = StringField(_l("Address"), filters=STRIP, validators=[Optional(), Length(max=300)])
+    timezone = StringField(_l("Time zone"), filters=STRIP, validators=[DataRequired(), Length(max=64)],
+                           description=_l("The IANA name, e.g. Europe/Moscow or Asia/Yekaterinburg. A new zone "
+                                          "corrects a wrong one: each hearing keeps the local time typed for it "
+                                          "and moves, and volunteers are told."))
+
+    def values(self) -> dict[str, Any]:
+        return {"name": self.name.data, "address": self.address.data or "", "timezone": self.timezone.data}

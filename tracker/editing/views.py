@@ -19,10 +19,12 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from tracker.auth.roles import admin_required, can_edit, can_see, editor_required, require_edit
+from tracker.edge import query_id
 from tracker.editing import audit, history, services
 from tracker.editing.forms import (
     CancelForm,
     CaseForm,
+    CourtForm,
     DecisionForm,
     DefendantForm,
     ExtendForm,
@@ -185,7 +187,7 @@ def dashboard():
 @admin_bp.get("/admin/audit")
 @admin_required
 def audit_feed():
-    before = request.args.get("before", type=int)
+    before = query_id("before")
     entries = audit.recent(db.session, before_id=before, limit=100)
     return render_template("editing/audit_feed.html", entries=history.describe(db.session, entries))
 
@@ -250,7 +252,7 @@ def _defendant_form(defendant: Defendant | None) -> DefendantForm:
     else:
         form = DefendantForm()
         if request.method != "POST":
-            case_id = request.args.get("case", type=int)
+            case_id = query_id("case")
             form.cases.data = [case_id] if case_id else []
     form.cases.choices = [SelectChoice(c.id, c.title) for c in _limited_cases()]
     return form
@@ -389,7 +391,7 @@ def edit_measure(measure_id: int):
 @editor_required
 def record_verdict(defendant_id: int):
     form = DecisionForm()
-    if request.method == "GET":  # "Record an appeal decision" opens the form at the next instance
+    if request.method != "POST":  # "Record an appeal decision" opens the form at the next instance
         chosen = request.args.get("instance")
         if chosen in {i.value for i in Instance}:
             form.instance.data = chosen
@@ -450,9 +452,9 @@ def _hearing_form(hearing: Hearing | None) -> HearingForm:
     else:
         form = HearingForm()
         if request.method != "POST":
-            defendant_id = request.args.get("defendant", type=int)
+            defendant_id = query_id("defendant")
             form.defendants.data = [defendant_id] if defendant_id else []
-            form.case.data = request.args.get("case", type=int) or 0
+            form.case.data = query_id("case") or 0
     defendants = _editable_defendants()
     if hearing is not None:  # public co-defendants outside the editor's cases stay visible and kept
         defendants += [d for d in hearing.defendants if d not in defendants and can_see(current_user, d)]
@@ -609,3 +611,47 @@ def can_edit_current(thing) -> bool:  # noqa: ANN001
 def visible_to_current(defendants: list[Defendant]) -> list[Defendant]:
     """For templates: the defendants of a joint hearing the current user may see by name."""
     return [d for d in defendants if can_see(current_user, d)]
+
+
+# --- courts ----------------------------------------------------------------------------------
+
+
+def may_edit_courts() -> bool:
+    """A court is shared by the hearings of every case: admins and editors of all cases only."""
+    return current_user.is_authenticated and (current_user.is_admin or not current_user.cases)
+
+
+def _require_court_editor() -> None:
+    if not may_edit_courts():
+        abort(403, description=_("Courts are shared by every case: an admin or an editor of all cases can "
+                                 "change them."))
+
+
+@bp.get("/courts")
+@editor_required
+def courts():
+    _require_court_editor()
+    rows = db.session.execute(
+        sa.select(Court, sa.func.count(Hearing.id)).outerjoin(Hearing).group_by(Court.id).order_by(Court.name)
+    ).all()
+    return render_template("editing/courts.html", courts=rows)
+
+
+@bp.route("/courts/<int:court_id>", methods=["GET", "POST"])
+@editor_required
+def edit_court(court_id: int):
+    _require_court_editor()
+    court = _get(Court, court_id)
+    form = CourtForm(obj=court if request.method != "POST" else None)
+    if form.validate_on_submit():
+        done, _report = _save(
+            form,
+            lambda: services.update_court(db.session, court, form.values(), by=current_user, now=utcnow()),
+            message=_("Court saved; its hearings follow."),
+            to=url_for("editing.edit_court", court_id=court_id),
+        )
+        if done:
+            return done
+        court = _get(Court, court_id)
+    history = audit.history(db.session, "court", court_id)
+    return render_template("editing/court.html", form=form, court=court, history=history), _status(form)

@@ -1,13 +1,14 @@
 """Forms of the private-feed page: buttons only, but each POST carries a CSRF token."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
+from tracker.forms import Form
 
-class RegenerateTokenForm(FlaskForm):
+
+class RegenerateTokenForm(Form):
     submit = SubmitField()
 
 
-class RevokeTokenForm(FlaskForm):
+class RevokeTokenForm(Form):
     submit = SubmitField()

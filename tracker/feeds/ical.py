@@ -434,7 +434,7 @@ def calendar_header(info: FeedInfo, method: str = "PUBLISH") -> bytes:
         cal.add("version", "2.0")
         cal.add("calscale", "GREGORIAN")
         cal.add("method", method)
-        cal.add("name", info.name)
+        cal.add("name", vText(info.name))  # RFC 7986 NAME is TEXT too: icalendar does not know it
         cal.add("x-wr-calname", vText(info.name))  # escaped like any TEXT value
         cal.add("description", info.description)
         cal.add("x-wr-caldesc", vText(info.description))

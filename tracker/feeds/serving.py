@@ -93,7 +93,7 @@ def published(feeds_dir: str, relative: str, cache_control: str) -> Served | Non
     full = os.path.join(feeds_dir, relative)
     try:
         stat = os.stat(full)
-    except (FileNotFoundError, NotADirectoryError):
+    except (OSError, ValueError):  # missing, or a name no file can have (too long, NUL): not published
         return None
     cached = _files.get(full)
     if cached is not None and cached[0] == (stat.st_ino, stat.st_mtime_ns, stat.st_size):
@@ -102,7 +102,7 @@ def published(feeds_dir: str, relative: str, cache_control: str) -> Served | Non
         with open(full, "rb") as handle:  # read and stat the same file, even if replaced meanwhile
             stat = os.fstat(handle.fileno())
             body = handle.read()
-    except (FileNotFoundError, NotADirectoryError):
+    except (OSError, ValueError):
         return None
     served = Served.of(body, datetime.fromtimestamp(int(stat.st_mtime), timezone.utc), cache_control)
     with _files_lock:

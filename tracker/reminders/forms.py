@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, HiddenField, RadioField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from tracker.forms import Form
 from tracker.reminders.logic import DEFAULT_LEADS, LEAD_CHOICES
 
 
@@ -27,7 +27,7 @@ class ChoicesMixin:
             raise ValidationError(_l("Choose at least one time to be reminded, or the weekly digest."))
 
 
-class SignupForm(ChoicesMixin, FlaskForm):
+class SignupForm(ChoicesMixin, Form):
     email = StringField(
         _l("Your email"),
         validators=[DataRequired(_l("Enter your email address.")), Length(max=254), Email(_l("This is not an email address."))],
@@ -39,10 +39,10 @@ class SignupForm(ChoicesMixin, FlaskForm):
     submit = SubmitField(_l("Remind me"))
 
 
-class ManageForm(ChoicesMixin, FlaskForm):
+class ManageForm(ChoicesMixin, Form):
     submit = SubmitField(_l("Save"))
 
 
-class NotesForm(FlaskForm):
+class NotesForm(Form):
     notes = TextAreaField(_l("Practical notes for hearing-goers"), validators=[Length(max=5000)])
     submit = SubmitField(_l("Save"))

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -71,6 +73,37 @@ CHANGE_LOOKBACK = timedelta(days=1)  # changes to hearings older than this are n
 # A move after which a reminder for the new time is due, or falls due within this, sends one
 # message that is both the notice and that reminder (see `_reminder_with_notice`).
 COMBINE_WITHIN = timedelta(minutes=30)
+
+
+# --- one bad message does not block the others --------------------------------------
+
+
+@contextmanager
+def _or_skip(what: str, *ids: object) -> Iterator[None]:
+    """Compose one message; if it cannot be, log it with its ids and go on with the others.
+
+    Bad data in one record (a court whose time zone no longer exists, say) must not
+    stop every other volunteer's mail. Nothing of the message is kept: composing
+    comes before its outbox row is added, so the next run tries again, and once the
+    record is fixed it goes out. A database error is not skipped: the transaction is
+    broken, and the step as a whole is rolled back (scheduler/reminders.py).
+    """
+    try:
+        yield
+    except sa.exc.SQLAlchemyError:
+        raise
+    except Exception:
+        log.exception("skipped %s %s: it could not be composed; the next run tries again", what,
+                      " ".join(str(i) for i in ids))
+
+
+def _local_day(hearing: Hearing, known: dict[int, date | None]) -> date | None:
+    """The hearing's day in its court's time zone (None if it cannot be known), computed once per hearing."""
+    if hearing.id not in known:
+        known[hearing.id] = None
+        with _or_skip("the reminders of hearing", hearing.id):
+            known[hearing.id] = hearing.local_start.date()
+    return known[hearing.id]
 
 
 # --- signing up --------------------------------------------------------------------
@@ -412,12 +445,16 @@ def enqueue_due(session: Session, now: datetime) -> int:
     together, in the message of the first one that falls due.
     """
     plan = _plan(session, now)
+    days: dict[int, date | None] = {}
     groups: dict[tuple, list[Hearing]] = {}
     subscriptions: dict[tuple, Subscription] = {}
     taken: set[tuple[str, int]] = set()
     for item in plan.due:
         hearing = item.hearing
-        key = (item.subscription.id, item.lead_minutes, hearing.court_id, hearing.local_start.date())
+        day = _local_day(hearing, days)
+        if day is None:  # logged; the others go on
+            continue
+        key = (item.subscription.id, item.lead_minutes, hearing.court_id, day)
         groups.setdefault(key, []).append(hearing)
         subscriptions[key] = item.subscription
         taken.add((item.subscription.email, hearing.id))
@@ -427,7 +464,7 @@ def enqueue_due(session: Session, now: datetime) -> int:
         for companion_subscription, companion in plan.followed.get(subscription.email, ()):
             if (subscription.email, companion.id) in taken or companion_subscription.id != subscription.id:
                 continue
-            if companion.court_id != court_id or companion.local_start.date() != day:
+            if companion.court_id != court_id or _local_day(companion, days) != day:
                 continue
             already = plan.recorded.get((subscription.email, companion.id, companion.starts_at))
             if already is not None and already <= lead:
@@ -440,40 +477,55 @@ def enqueue_due(session: Session, now: datetime) -> int:
         return 0
     notes = compose.practical_notes(session)
     # Many volunteers follow the same hearings: render each group's text and calendar
-    # once, and put each volunteer's own link in (a mail merge).
-    rendered: dict[tuple[int, ...], tuple[compose.Mail, list[tuple[str, bytes]]]] = {}
+    # once, and put each volunteer's own link in (a mail merge). A group that cannot be
+    # rendered is logged once and left out (None).
+    rendered: dict[tuple[int, ...], tuple[compose.Mail, list[tuple[str, bytes]]] | None] = {}
+    written = 0
     # The dedupe check inside enqueue_email needs no flush: this run's own messages are
     # distinct by construction (one per group); everything is flushed once at the end.
     with session.no_autoflush:
-        for (subscription_id, lead, _court, _day), hearings in groups.items():
-            subscription = subscriptions[(subscription_id, lead, _court, _day)]
+        for (subscription_id, lead, court_id, day), hearings in groups.items():
             ids = tuple(h.id for h in hearings)
             if ids not in rendered:
-                rendered[ids] = (
-                    compose.reminder_mail(hearings, now=now, notes=notes, manage_url=compose.MANAGE_URL_SLOT),
-                    _ics(hearings),
-                )
-            template, calendars = rendered[ids]
-            mail = compose.personalised(template, manage_url=manage_url(subscription))
-            versions = ",".join(f"{h.id}v{h.version}" for h in hearings)
-            message = enqueue_email(
-                session, dedupe_key=f"reminder:{subscription.id}:{lead}:{versions}", kind="reminder",
-                recipient=subscription.email, subject=mail.subject, text_body=mail.text_body,
-                html_body=mail.html_body, now=now, expires_at=max(h.starts_at for h in hearings),
-                unsubscribe_url=unsubscribe_url(subscription), ics=calendars,
-                subscription_id=subscription.id,
-            )
-            if message is None:
+                rendered[ids] = None
+                with _or_skip("the reminders of hearing(s)", *ids):
+                    rendered[ids] = (
+                        compose.reminder_mail(hearings, now=now, notes=notes, manage_url=compose.MANAGE_URL_SLOT),
+                        _ics(hearings),
+                    )
+            if rendered[ids] is None:
                 continue
-            for hearing in hearings:
-                session.add(ReminderDelivery(
-                    subscription_id=subscription.id, hearing_id=hearing.id, lead_minutes=lead,
-                    hearing_version=hearing.version, hearing_starts_at=hearing.starts_at,
-                    outbox=message, created_at=now,
-                ))
+            with _or_skip("the reminder of hearing(s)", *ids, "to subscription", subscription_id):
+                subscription = subscriptions[(subscription_id, lead, court_id, day)]
+                _enqueue_reminder(session, subscription, lead, hearings, *rendered[ids], now=now)
+                written += 1
     session.flush()
-    log.info("recorded %d reminder message(s)", len(groups))
-    return len(groups)
+    log.info("recorded %d reminder message(s)", written)
+    return written
+
+
+def _enqueue_reminder(
+    session: Session, subscription: Subscription, lead: int, hearings: list[Hearing], template: compose.Mail,
+    calendars: list[tuple[str, bytes]], *, now: datetime,
+) -> None:
+    """One volunteer's reminder of a group of hearings, with the delivery rows that make it exactly-once."""
+    mail = compose.personalised(template, manage_url=manage_url(subscription))
+    versions = ",".join(f"{h.id}v{h.version}" for h in hearings)
+    message = enqueue_email(
+        session, dedupe_key=f"reminder:{subscription.id}:{lead}:{versions}", kind="reminder",
+        recipient=subscription.email, subject=mail.subject, text_body=mail.text_body,
+        html_body=mail.html_body, now=now, expires_at=max(h.starts_at for h in hearings),
+        unsubscribe_url=unsubscribe_url(subscription), ics=calendars,
+        subscription_id=subscription.id,
+    )
+    if message is None:
+        return
+    for hearing in hearings:
+        session.add(ReminderDelivery(
+            subscription_id=subscription.id, hearing_id=hearing.id, lead_minutes=lead,
+            hearing_version=hearing.version, hearing_starts_at=hearing.starts_at,
+            outbox=message, created_at=now,
+        ))
 
 
 def record_missed(session: Session, now: datetime) -> int:
@@ -606,6 +658,7 @@ def notify_hearing_changes(session: Session, now: datetime) -> int:
         if kind is not None and max(h.starts_at, s.starts_at) > now
     ]
     written = 0
+    unsent: set[int] = set()
     if changed:
         by_scope = _subscriptions_by_scope(session, digest=None)
         cases_of = _cases_of(session, [h for h, _s, _k in changed])
@@ -616,39 +669,43 @@ def notify_hearing_changes(session: Session, now: datetime) -> int:
         notes = compose.practical_notes(session)
         for hearing, snapshot, kind in changed:
             followers = _followers(hearing, by_scope, cases_of)
-            combined = 0
-            for email, subscriptions in followers.items():
-                due = _reminder_with_notice(hearing, kind, email, subscriptions, recorded, now)
-                subscription = due.subscription if due else subscriptions[0]
-                mail = compose.change_mail(
-                    hearing, kind, old_starts_at=snapshot.starts_at,
-                    old_court_name=courts.get(snapshot.court_id, hearing.court.name), now=now,
-                    manage_url=manage_url(subscription), reminder=due is not None, notes=notes,
-                )
-                message = enqueue_email(
-                    session, dedupe_key=f"change:{hearing.id}:v{hearing.version}:s{subscription.id}",
-                    # A combined message is a reminder: superseded if the hearing moves again
-                    # before it goes out, missed once the hearing has started.
-                    kind="reminder" if due else "hearing_change", recipient=email, subject=mail.subject,
-                    text_body=mail.text_body, html_body=mail.html_body, now=now,
-                    expires_at=hearing.starts_at if due else None,
-                    unsubscribe_url=unsubscribe_url(subscription), ics=_ics([hearing]),
-                    subscription_id=subscription.id,
-                )
-                if message is None:
-                    continue
-                written += 1
-                if due is not None:
-                    combined += 1
-                    session.add(ReminderDelivery(
-                        subscription_id=subscription.id, hearing_id=hearing.id, lead_minutes=due.lead_minutes,
-                        hearing_version=hearing.version, hearing_starts_at=hearing.starts_at,
-                        outbox=message, created_at=now,
-                    ))
-            log.info("hearing %s %s (v%s): %d notice(s), %d of them with the reminder",
-                     hearing.id, kind, hearing.version, len(followers), combined)
+            unsent.add(hearing.id)
+            with _or_skip("the change notices of hearing", hearing.id, f"v{hearing.version}"):
+                combined = 0
+                for email, subscriptions in followers.items():
+                    due = _reminder_with_notice(hearing, kind, email, subscriptions, recorded, now)
+                    subscription = due.subscription if due else subscriptions[0]
+                    mail = compose.change_mail(
+                        hearing, kind, old_starts_at=snapshot.starts_at,
+                        old_court_name=courts.get(snapshot.court_id, hearing.court.name), now=now,
+                        manage_url=manage_url(subscription), reminder=due is not None, notes=notes,
+                    )
+                    message = enqueue_email(
+                        session, dedupe_key=f"change:{hearing.id}:v{hearing.version}:s{subscription.id}",
+                        # A combined message is a reminder: superseded if the hearing moves again
+                        # before it goes out, missed once the hearing has started.
+                        kind="reminder" if due else "hearing_change", recipient=email, subject=mail.subject,
+                        text_body=mail.text_body, html_body=mail.html_body, now=now,
+                        expires_at=hearing.starts_at if due else None,
+                        unsubscribe_url=unsubscribe_url(subscription), ics=_ics([hearing]),
+                        subscription_id=subscription.id,
+                    )
+                    if message is None:
+                        continue
+                    written += 1
+                    if due is not None:
+                        combined += 1
+                        session.add(ReminderDelivery(
+                            subscription_id=subscription.id, hearing_id=hearing.id, lead_minutes=due.lead_minutes,
+                            hearing_version=hearing.version, hearing_starts_at=hearing.starts_at,
+                            outbox=message, created_at=now,
+                        ))
+                unsent.discard(hearing.id)
+                log.info("hearing %s %s (v%s): %d notice(s), %d of them with the reminder",
+                         hearing.id, kind, hearing.version, len(followers), combined)
     for hearing, snapshot in rows:
-        _take_snapshot(session, hearing, snapshot)
+        if hearing.id not in unsent:  # a notice that could not be written is tried again next run
+            _take_snapshot(session, hearing, snapshot)
     supersede_stale_reminders(session)
     session.flush()
     return written
@@ -700,17 +757,18 @@ def enqueue_digests(session: Session, now: datetime) -> int:
         if key in done:
             continue
         subscription = subscriptions[subscription_id]
-        mail = compose.digest_mail(
-            followed, first_day=now.astimezone(tz).date(), last_day=(end - timedelta(days=1)).date(),
-            notes=notes, manage_url=manage_url(subscription),
-        )
-        enqueue_email(
-            session, dedupe_key=key, kind="digest", recipient=subscription.email, subject=mail.subject,
-            text_body=mail.text_body, html_body=mail.html_body, now=now, expires_at=end,
-            unsubscribe_url=unsubscribe_url(subscription), subscription_id=subscription.id,
-            check_existing=False,
-        )
-        written += 1
+        with _or_skip("the weekly digest of subscription", subscription_id):
+            mail = compose.digest_mail(
+                followed, first_day=now.astimezone(tz).date(), last_day=(end - timedelta(days=1)).date(),
+                notes=notes, manage_url=manage_url(subscription),
+            )
+            enqueue_email(
+                session, dedupe_key=key, kind="digest", recipient=subscription.email, subject=mail.subject,
+                text_body=mail.text_body, html_body=mail.html_body, now=now, expires_at=end,
+                unsubscribe_url=unsubscribe_url(subscription), subscription_id=subscription.id,
+                check_existing=False,
+            )
+            written += 1
     if written:
         log.info("recorded %d weekly digest(s) for %s", written, week_key)
     return written
@@ -722,7 +780,6 @@ def enqueue_digests(session: Session, now: datetime) -> int:
 def enqueue_deadline_alerts(session: Session, now: datetime) -> int:
     """Warn editors DEADLINE_ALERT_DAYS before a custody measure lapses with no hearing set."""
     from tracker.auth.models import User
-    from tracker.auth.roles import can_edit
 
     days = sorted(set(current_app.config["DEADLINE_ALERT_DAYS"]))
     if not days:
@@ -770,24 +827,38 @@ def enqueue_deadline_alerts(session: Session, now: datetime) -> int:
     ))
     written = 0
     for measure, days_before in lapsing:
-        defendant = measure.defendant
-        if any(h.local_start.date() <= measure.ends_on for h in hearings_by_defendant.get(defendant.id, ())):
-            continue
-        for user in users:
-            key = f"deadline:m{measure.id}:{days_before}d:u{user.id}"
-            if key in done or not can_edit(user, defendant):
-                continue
-            mail = compose.deadline_mail(
-                measure, days_left=(measure.ends_on - today).days,
-                defendant_url=compose.external_url("records.defendant", slug=defendant.slug),
-            )
-            enqueue_email(
-                session, dedupe_key=key, kind="deadline_alert", recipient=user.email, subject=mail.subject,
-                text_body=mail.text_body, html_body=mail.html_body, now=now, check_existing=False,
-            )
-            written += 1
+        with _or_skip("the deadline alerts of custody measure", measure.id):
+            written += _alert_editors(session, measure, days_before, users, done,
+                                      hearings_by_defendant.get(measure.defendant_id, ()), today=today, now=now)
     if written:
         log.info("recorded %d deadline alert(s)", written)
+    return written
+
+
+def _alert_editors(
+    session: Session, measure: CustodyMeasure, days_before: int, users: list, done: set[str],
+    hearings: Iterable[Hearing], *, today: date, now: datetime,
+) -> int:
+    """The alerts of one lapsing measure to each editor who may edit its defendant (none if a hearing comes first)."""
+    from tracker.auth.roles import can_edit
+
+    defendant = measure.defendant
+    if any(h.local_start.date() <= measure.ends_on for h in hearings):
+        return 0
+    written = 0
+    for user in users:
+        key = f"deadline:m{measure.id}:{days_before}d:u{user.id}"
+        if key in done or not can_edit(user, defendant):
+            continue
+        mail = compose.deadline_mail(
+            measure, days_left=(measure.ends_on - today).days,
+            defendant_url=compose.external_url("records.defendant", slug=defendant.slug),
+        )
+        enqueue_email(
+            session, dedupe_key=key, kind="deadline_alert", recipient=user.email, subject=mail.subject,
+            text_body=mail.text_body, html_body=mail.html_body, now=now, check_existing=False,
+        )
+        written += 1
     return written
 
 
