@@ -161,6 +161,8 @@ ACTIONS: dict[tuple[str, str], Any] = {
     ("cancel", "hearing"): _l("Cancelled the hearing"),
     ("mark_held", "hearing"): _l("Marked the hearing held"),
     ("create", "court"): _l("Added a court"),
+    ("update", "court"): _l("Corrected the court"),
+    ("court_change", "hearing"): _l("Its court was corrected"),
 }
 
 

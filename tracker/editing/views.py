@@ -653,5 +653,5 @@ def edit_court(court_id: int):
         if done:
             return done
         court = _get(Court, court_id)
-    history = audit.history(db.session, "court", court_id)
-    return render_template("editing/court.html", form=form, court=court, history=history), _status(form)
+    changes = history.describe(db.session, audit.history(db.session, "court", court_id))
+    return render_template("editing/court.html", form=form, court=court, history=changes), _status(form)
