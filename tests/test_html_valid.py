@@ -224,13 +224,15 @@ def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: A
     pages.get(app.test_client(), "visitor", f"/invitation/{invitation}")
     pages.get(app.test_client(), "visitor", f"/password-reset/{reset}")
     pages.get(anonymous, "visitor", "/reminders/confirm/not-a-valid-link", status=404)
+    pages.get(anonymous, "visitor", "/reminders/signed-up?next=/hearings")
 
     # editors' and admins' pages
     editing = ["/edit/", "/edit/cases/new", "/edit/defendants/new", "/edit/hearings/new", "/account",
                "/feeds/private", "/admin/audit", "/admin/accounts", "/admin/accounts/invite",
                f"/admin/accounts/{limited.id}", f"/admin/accounts/{seeded['invited'].id}",
                "/reminders/admin/outbox", "/reminders/admin/notes",
-               f"/edit/measures/{measure.id}", f"/edit/decisions/{decision.id}"]
+               f"/edit/measures/{measure.id}", f"/edit/decisions/{decision.id}",
+               "/edit/courts", f"/edit/courts/{upcoming.court_id}"]
     editing += [f"/edit/cases/{c.id}" for c in cases]
     for d in defendants:
         editing += [f"/edit/defendants/{d.id}"]

@@ -34,9 +34,14 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
     def to_python(self, value: str) -> int:
+        """A number no id can have becomes 0, which no record has: the view answers its own
+        404 (the API's in JSON, the pages' in HTML), and no query ever overflows."""
         if len(value.lstrip("-")) > len(str(LARGEST_ID)):  # before int(): very long digit strings are slow
-            raise ValidationError()
-        return super().to_python(value)
+            return 0
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            return 0
 
 
 def query_id(name: str) -> int | None:

@@ -100,8 +100,8 @@ BAD = [
     ("/api/v1/hearings?court=2147483648", "'court'"),
     ("/api/v1/hearings?court=abc", "'court'"),
     ("/api/v1/hearings?court=12345", "no court"),
-    ("/api/v1/hearings?case=%00", "control characters"),
-    ("/api/v1/hearings?defendant=a%00b", "control characters"),
+    ("/api/v1/hearings?case=%00", "control character"),
+    ("/api/v1/hearings?defendant=a%00b", "control character"),
     ("/api/v1/hearings?case=" + "x" * 300, "too long"),
     ("/api/v1/hearings?status=lost", "'status'"),
     ("/api/v1/defendants?status=free", "'status'"),
@@ -110,7 +110,8 @@ BAD = [
     ("/api/v1/hearings/1?page=2", "Unknown parameter"),
     ("/api/v1/hearings?limit=1&limit=2", "once"),
     ("/api/v1/hearings?cursor=abc", "'cursor'"),
-    ("/api/v1/hearings?cursor=%00", "control characters"),
+    ("/api/v1/hearings?cursor=%00", "control character"),
+    ("/api/v1/defendants/%00", "control character"),
     ("/api/v1/hearings?cursor=" + "A" * 190, "'cursor'"),
 ]
 
@@ -162,7 +163,7 @@ def test_hostile_cursors_are_refused(client, public_records, app):
 
 def test_unknown_paths_under_the_api_answer_in_json(client):
     for url in ("/api/v1/nothing", "/api/v1/defendants/a/b", "/api/v1/hearings/99999999999999999999",
-                "/api/v1/hearings/0", "/api/v1/defendants/" + "x" * 300, "/api/v1/defendants/%00",
+                "/api/v1/hearings/0", "/api/v1/defendants/" + "x" * 300,
                 "/api/v1/courts/4294967296"):
         body = get_json(client, url, status=404)
         assert body["error"]["status"] == 404

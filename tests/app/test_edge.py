@@ -141,7 +141,7 @@ def test_control_characters_in_a_single_line_field_are_refused_and_kept(editor_c
             "status": "bail", "letters_status": "unknown", "bio": "kept\r\ntoo", "version": str(person.version)}
     response = post_form(editor_client, f"/edit/defendants/{person.id}", {**data, field: value})
     assert response.status_code == 422
-    assert "Keep this on one line, without line breaks or other control characters." in field_errors(response, field)
+    assert "Keep this on one line, without line breaks or other control characters." in " ".join(field_errors(response, field))
     assert "kept" in text(response)
     assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0
 

@@ -71,7 +71,7 @@ def seeded(now, make_case, make_defendant, make_measure, make_decision, make_hea
         auth_logic.make_token(editor, auth_logic.PASSWORD_RESET, utcnow()),
     ]
     signed = reminders_logic.confirm_url(fresh).rsplit("/", 1)[1]
-    return {"token": tokens, "signed": [signed], "slug": ["walk"]}
+    return {"token": tokens, "signed": [signed], "slug": ["walk"], "anything": ["no/such/thing"]}
 
 
 def ids_for(argument: str) -> list[int]:

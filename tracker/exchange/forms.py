@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from tracker.forms import Form
 
-class UploadForm(FlaskForm):
+
+class UploadForm(Form):
     files = MultipleFileField(
         _l("Spreadsheet (.xlsx) or CSV files"),
         description=_l("One .xlsx workbook, or one CSV file per table. Nothing is saved before you confirm the "
@@ -16,7 +17,7 @@ class UploadForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """Names the stored upload and the dry run shown, so only that dry run can be confirmed."""
 
     token = HiddenField(validators=[DataRequired(), Length(max=64), Regexp(r"^[A-Za-z0-9_-]+$")])

@@ -6,6 +6,9 @@ from wtforms import SelectChoice, HiddenField, RadioField, SelectMultipleField, 
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from flask import request
+
+from tracker.auth.logic import safe_next
 from tracker.forms import Form
 from tracker.reminders.logic import DEFAULT_LEADS, LEAD_CHOICES
 
@@ -27,6 +30,18 @@ class ChoicesMixin:
             raise ValidationError(_l("Choose at least one time to be reminded, or the weekly digest."))
 
 
+class SafeNextField(HiddenField):
+    """Where to go back after the form: a path on this site, or nothing.
+
+    A hostile value (another site, a line break) is dropped rather than refused: it
+    comes from a crafted link, not from the volunteer, whose sign-up must still work.
+    """
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        super().process_formdata(valuelist)
+        self.data = safe_next(self.data, request.host_url) if self.data else None
+
+
 class SignupForm(ChoicesMixin, Form):
     email = StringField(
         _l("Your email"),
@@ -35,7 +50,7 @@ class SignupForm(ChoicesMixin, Form):
     )
     # "all", "case:<slug>" or "defendant:<slug>"
     follow = RadioField(_l("Follow"), validators=[DataRequired()])
-    next = HiddenField()
+    next = SafeNextField()
     submit = SubmitField(_l("Remind me"))
 
 
