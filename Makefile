@@ -12,6 +12,11 @@ WITH_DEV_KEY := SECRET_KEY_FILE="$${SECRET_KEY_FILE:-$(CURDIR)/$(DEV_KEY)}"
 
 .PHONY: run test venv migrate demo bench clean messages translations
 
+# Compiled catalogues (.mo) are not in git: every target that serves or tests the app
+# compiles each language's messages.po first (only when it changed).
+CATALOGUES := $(wildcard tracker/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+
 venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -24,7 +29,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 $(DEV_KEY): | venv
 	$(PY) -c "from tracker.dev import dev_secret_key; dev_secret_key()"
 
-migrate: venv $(DEV_KEY)
+migrate: venv translations $(DEV_KEY)
 	mkdir -p instance
 	$(WITH_DEV_KEY) $(PY) -m flask db upgrade
 
@@ -36,7 +41,7 @@ run: demo
 	PORT=$(PORT) $(WITH_DEV_KEY) $(PY) -m tracker.dev
 
 ## The whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set.
-test: venv
+test: venv translations
 	env -u TEST_DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the same suite on PostgreSQL ($$TEST_DATABASE_URL)"; \
@@ -45,7 +50,7 @@ test: venv
 		echo "== TEST_DATABASE_URL is not set: PostgreSQL run skipped"; \
 	fi
 
-bench: venv
+bench: venv translations
 	$(PY) -m bench.pages
 	$(PY) -m bench.feeds
 	$(PY) -m bench.reminders
@@ -54,14 +59,20 @@ bench: venv
 clean:
 	rm -rf $(VENV) instance/tracker.db instance/feeds instance/mail
 
-## Translations: extract every string, then update (or start) the Russian catalogue.
+## Translations: extract every string (babel.cfg says from where, and with which keywords),
+## then update (or start) the Russian catalogue. Translate, then `make test`
+## (tests/test_translations.py says what is missing).
 messages: venv
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o tracker/translations/messages.pot .
+	mkdir -p tracker/translations
+	$(VENV)/bin/pybabel extract -F babel.cfg --add-comments=TRANSLATORS: --project=tracker \
+		-o tracker/translations/messages.pot .
 	if [ -f tracker/translations/ru/LC_MESSAGES/messages.po ]; then \
 		$(VENV)/bin/pybabel update -i tracker/translations/messages.pot -d tracker/translations; \
 	else \
 		$(VENV)/bin/pybabel init -i tracker/translations/messages.pot -d tracker/translations -l ru; \
 	fi
 
-translations: venv
-	$(VENV)/bin/pybabel compile -d tracker/translations
+translations: $(COMPILED)
+
+%/LC_MESSAGES/messages.mo: %/LC_MESSAGES/messages.po | venv
+	$(VENV)/bin/pybabel compile --statistics -i $< -o $@
