@@ -9,7 +9,9 @@ a plural entry needs exactly the language's number of forms.
 from __future__ import annotations
 
 import ast
+import importlib
 import io
+import pkgutil
 import re
 from collections import Counter
 from pathlib import Path
@@ -24,6 +26,7 @@ from babel.messages.pofile import read_po
 from babel.util import pathmatch
 from flask_babel import force_locale, gettext
 
+import tracker
 from config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,6 +225,40 @@ def test_compiled_catalogue_is_current(language):
     compiled = io.BytesIO()
     write_mo(compiled, read_catalogue(po))
     assert mo.read_bytes() == compiled.getvalue(), f"{mo} is older than its .po: run `make translations`"
+
+
+def _tracker_global(name: str) -> dict:
+    """A module-level table of the app, wherever the code layout puts it."""
+    for info in pkgutil.walk_packages(tracker.__path__, "tracker."):
+        module = importlib.import_module(info.name)
+        if isinstance(getattr(module, name, None), dict):
+            return getattr(module, name)
+    raise LookupError(name)
+
+
+def _spelling(text: str) -> str:
+    return " ".join(str(text).casefold().replace("ё", "е").replace("_", " ").replace("-", " ").split())
+
+
+@pytest.mark.parametrize("language", [SOURCE_LANGUAGE, *LANGUAGES])
+def test_choice_labels_stay_distinct_in_every_language(app, language):
+    """The spreadsheet import reads a choice back from its label in the reader's language
+    (besides the groups' own words, CHOICE_WORDS): two members of one choice sharing a
+    translation, or a translation that is another member's word, would import the wrong value."""
+    labels, words = _tracker_global("LABELS"), _tracker_global("CHOICE_WORDS")
+    clashes = []
+    with force_locale(language):
+        for enum_cls, by_value in labels.items():
+            seen: dict[str, str] = {}
+            for value, label in by_value.items():
+                spelling = _spelling(label)
+                if seen.get(spelling, value) != value:
+                    clashes.append(f"{enum_cls.__name__}: {seen[spelling]} and {value} are both {str(label)!r}")
+                seen[spelling] = value
+                meant = {_spelling(w): v for w, v in words.get(enum_cls, {}).items()}.get(spelling, value)
+                if meant != value:
+                    clashes.append(f"{enum_cls.__name__}.{value} is {str(label)!r}, a word for {meant}")
+    assert not clashes, "\n".join(clashes)
 
 
 def test_a_russian_reader_gets_the_home_page_in_russian(client):
