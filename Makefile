@@ -67,7 +67,8 @@ messages: venv
 	$(VENV)/bin/pybabel extract -F babel.cfg --add-comments=TRANSLATORS: --project=tracker \
 		-o tracker/translations/messages.pot .
 	if [ -f tracker/translations/ru/LC_MESSAGES/messages.po ]; then \
-		$(VENV)/bin/pybabel update -i tracker/translations/messages.pot -d tracker/translations; \
+		$(VENV)/bin/pybabel update --ignore-pot-creation-date --ignore-obsolete \
+			-i tracker/translations/messages.pot -d tracker/translations; \
 	else \
 		$(VENV)/bin/pybabel init -i tracker/translations/messages.pot -d tracker/translations -l ru; \
 	fi
