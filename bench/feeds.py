@@ -54,7 +54,7 @@ def make_config(database_url: str, feeds_dir: str):
 def wsgi_app():
     """The app gunicorn serves in the benchmark: the real app plus a trivial health route."""
     from tracker import create_app
-    from tracker.auth.roles import public
+    from tracker.access import public
 
     app = create_app(make_config(os.environ["BENCH_DATABASE_URL"], os.environ["BENCH_FEEDS_DIR"]))
 

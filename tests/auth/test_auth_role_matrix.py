@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from tests.auth.support import csrf_token, log_in, new_client
 from tracker.auth.models import Role
-from tracker.auth.roles import ADMIN, EDITOR, PUBLIC, TOKEN
+from tracker.access import ADMIN, EDITOR, PUBLIC, TOKEN
 from tracker.extensions import db
 from tracker.records.models import Case
 

@@ -25,7 +25,7 @@ from tracker.api.params import (
     parse_limit,
     read_args,
 )
-from tracker.auth.roles import public
+from tracker.access import public
 from tracker.extensions import db, utcnow
 from tracker.records.models import DefendantStatus, HearingStatus
 

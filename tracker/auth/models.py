@@ -67,5 +67,13 @@ class User(db.Model, UserMixin):
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
 
+    @property
+    def case_ids(self) -> frozenset[int] | None:
+        """The cases this account may edit; None for every case (admins, and editors with no
+        case assigned). tracker.access reads it for every check of an editor's limits."""
+        if self.is_admin or not self.cases:
+            return None
+        return frozenset(case.id for case in self.cases)
+
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"

@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 from tracker.auth import logic
 from tracker.auth.forms import AccountForm, InviteForm, LoginForm, ResetRequestForm, SetPasswordForm
 from tracker.auth.models import Role, User
-from tracker.auth.roles import admin_required, editor_required, public, token_access
+from tracker.access import admin_required, editor_required, public, token_access
 from tracker.extensions import db, limiter, utcnow
 from tracker.records.models import Case
 

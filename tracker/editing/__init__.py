@@ -10,4 +10,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.admin_bp)
     app.jinja_env.globals["can_edit_current"] = views.can_edit_current
     app.jinja_env.globals["visible_to_current"] = views.visible_to_current
-    app.jinja_env.globals["may_edit_courts"] = views.may_edit_courts
+    app.jinja_env.globals["edits_every_case"] = views.current_user_edits_every_case

@@ -18,7 +18,15 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from tracker.auth.roles import admin_required, can_edit, can_see, editor_required, require_edit
+from tracker.access import (
+    admin_required,
+    can_edit,
+    can_see,
+    editor_required,
+    edits_every_case,
+    limit_to_editable,
+    require_edit,
+)
 from tracker.edge import query_id
 from tracker.editing import audit, history, services
 from tracker.editing.forms import (
@@ -133,10 +141,7 @@ def _defendant_action(
 
 def _limited_cases() -> list[Case]:
     """Cases the current user may attach things to."""
-    query = sa.select(Case).order_by(Case.title)
-    if not current_user.is_admin and current_user.cases:
-        query = query.where(Case.id.in_([c.id for c in current_user.cases]))
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(limit_to_editable(sa.select(Case).order_by(Case.title), Case, current_user)))
 
 
 def _cases_by_id(ids: list[int]) -> list[Case]:
@@ -146,14 +151,12 @@ def _cases_by_id(ids: list[int]) -> list[Case]:
 
 def _editable_defendants() -> list[Defendant]:
     query = sa.select(Defendant).options(selectinload(Defendant.cases)).order_by(Defendant.name_latin)
-    if not current_user.is_admin and current_user.cases:
-        query = query.where(Defendant.cases.any(Case.id.in_([c.id for c in current_user.cases])))
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(limit_to_editable(query, Defendant, current_user)))
 
 
 def _must_pick_case(form) -> bool:  # noqa: ANN001
     """An editor limited to some cases must attach what they create to one of them."""
-    if current_user.is_admin or not current_user.cases or form.cases.data:
+    if edits_every_case(current_user) or form.cases.data:
         return False
     form.cases.errors = list(form.cases.errors) + [_("Choose one of your cases.")]
     return True
@@ -175,12 +178,7 @@ def dashboard():
         .order_by(Hearing.starts_at)
         .limit(100)
     )
-    if not current_user.is_admin and current_user.cases:
-        ids = [c.id for c in current_user.cases]
-        hearing_query = hearing_query.where(
-            sa.or_(Hearing.case_id.in_(ids), Hearing.defendants.any(Defendant.cases.any(Case.id.in_(ids))))
-        )
-    hearings = db.session.scalars(hearing_query).all()
+    hearings = db.session.scalars(limit_to_editable(hearing_query, Hearing, current_user)).all()
     return render_template("editing/dashboard.html", cases=cases, defendants=defendants, hearings=hearings)
 
 
@@ -198,7 +196,7 @@ def audit_feed():
 @bp.route("/cases/new", methods=["GET", "POST"])
 @editor_required
 def new_case():
-    if not current_user.is_admin and current_user.cases:
+    if not edits_every_case(current_user):
         abort(403, description=_("Your account is limited to some cases; an admin can add new ones."))
     form = CaseForm()
     if form.validate_on_submit():
@@ -616,13 +614,13 @@ def visible_to_current(defendants: list[Defendant]) -> list[Defendant]:
 # --- courts ----------------------------------------------------------------------------------
 
 
-def may_edit_courts() -> bool:
-    """A court is shared by the hearings of every case: admins and editors of all cases only."""
-    return current_user.is_authenticated and (current_user.is_admin or not current_user.cases)
+def current_user_edits_every_case() -> bool:
+    """For templates: a court is shared by the hearings of every case, so are new cases."""
+    return edits_every_case(current_user)
 
 
 def _require_court_editor() -> None:
-    if not may_edit_courts():
+    if not edits_every_case(current_user):
         abort(403, description=_("Courts are shared by every case: an admin or an editor of all cases can "
                                  "change them."))
 

@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.auth.models import User
-from tracker.auth.roles import can_edit
+from tracker.access import can_edit
 from tracker.exchange import columns as cols
 from tracker.exchange.reading import Problem, Row, Sheet, Workbook
 from tracker.exchange.values import BadCell, is_empty, make_slug, parse_cell, transliterate
@@ -184,8 +184,8 @@ class Planner:
         self.today = now.date()
         self.default_timezone = default_timezone
         self.plan = Plan(problems=list(book.problems), notes=list(book.notes), rows=book.row_count)
-        limited = user is not None and not user.is_admin and bool(user.cases)
-        self.allowed_cases: set[int] | None = {c.id for c in user.cases} if limited else None
+        # the cases the importer may edit; None: every case (an admin, or the command line without --as)
+        self.allowed_cases: frozenset[int] | None = user.case_ids if user is not None else None
         self.defendants_by_key: dict[str, DefendantHandle] = {}  # external_id or slug -> handle (file rows)
         self.case_handles: dict[str, CaseHandle] = {}
         self.court_handles: dict[str, CourtHandle] = {}

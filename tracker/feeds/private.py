@@ -5,7 +5,7 @@ internal notes, the day each custody measure lapses unless extended, and the
 last day to appeal each first-instance decision. It holds only the cases the
 editor may edit (User.cases; none assigned means every case), and of the
 co-defendants of another case on a joint hearing, only the public names: hidden
-names and notes go only to those who may edit that defendant (roles.can_edit). It is reached by
+names and notes go only to those who may edit that defendant (access.can_edit). It is reached by
 a secret token in the URL (User.feed_token): calendar apps cannot log in.
 Replacing or clearing the token revokes every old URL.
 
@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, joinedload
 
 from tracker.auth.models import User, new_feed_token
-from tracker.auth.roles import can_edit
+from tracker.access import can_edit, limit_to_editable
 from tracker.feeds import ical
 from tracker.feeds.publish import FeedSettings, window_clause
 from tracker.records.logic import measure_in_force_among
@@ -34,8 +34,6 @@ from tracker.records.models import (
     Defendant,
     Hearing,
     Instance,
-    case_defendants,
-    hearing_defendants,
 )
 
 
@@ -65,13 +63,6 @@ def private_feed_url(user: User) -> str | None:
     return f"{current_app.config['BASE_URL']}/feeds/private/{user.feed_token}.ics"
 
 
-def _allowed_case_ids(user: User) -> list[int] | None:
-    """None: every case (admins, and editors with no case assigned)."""
-    if user.is_admin or not user.cases:
-        return None
-    return [case.id for case in user.cases]
-
-
 def private_feed(session: Session, user: User, now: datetime) -> bytes:
     settings = FeedSettings.from_app()
     with force_locale(settings.locale):
@@ -80,21 +71,10 @@ def private_feed(session: Session, user: User, now: datetime) -> bytes:
 
 def _private_feed(session: Session, user: User, now: datetime, settings: FeedSettings) -> bytes:
     appeal_days = current_app.config["APPEAL_DAYS"]
-    allowed = _allowed_case_ids(user)
     window = window_clause(now, settings.past_days, settings.cancelled_days)
-
-    hearing_query = sa.select(Hearing).where(window)
-    defendant_scope = sa.true()
-    if allowed is not None:
-        in_cases = sa.select(case_defendants.c.defendant_id).where(case_defendants.c.case_id.in_(allowed))
-        linked = sa.select(hearing_defendants.c.hearing_id).where(hearing_defendants.c.defendant_id.in_(in_cases))
-        hearing_query = hearing_query.where(
-            sa.or_(Hearing.case_id.in_(allowed), sa.and_(Hearing.case_id.is_(None), Hearing.id.in_(linked)))
-        )
-        defendant_scope = Defendant.id.in_(in_cases)
-
+    hearing_query = limit_to_editable(sa.select(Hearing).where(window), Hearing, user)
     people = joinedload(Hearing.defendants)
-    if allowed is not None:  # can_edit below reads each co-defendant's cases
+    if user.case_ids is not None:  # can_edit below reads each co-defendant's cases
         people = people.selectinload(Defendant.cases)
     hearings = session.scalars(
         hearing_query.options(people, joinedload(Hearing.case)).order_by(Hearing.starts_at, Hearing.id)
@@ -102,12 +82,12 @@ def _private_feed(session: Session, user: User, now: datetime, settings: FeedSet
     # A joint hearing also lists co-defendants of other cases: only those the user may edit
     # get their notes (and, if hidden, their names) into this feed.
     editable = frozenset(d.id for hearing in hearings for d in hearing.defendants if can_edit(user, d))
-    measures = session.scalars(
-        sa.select(CustodyMeasure).join(Defendant).where(defendant_scope).options(joinedload(CustodyMeasure.defendant))
-    ).all()
-    decisions = session.scalars(
-        sa.select(Decision).join(Defendant).where(defendant_scope).options(joinedload(Decision.defendant))
-    ).all()
+    measures = session.scalars(limit_to_editable(
+        sa.select(CustodyMeasure).join(Defendant).options(joinedload(CustodyMeasure.defendant)), Defendant, user
+    )).all()
+    decisions = session.scalars(limit_to_editable(
+        sa.select(Decision).join(Defendant).options(joinedload(Decision.defendant)), Defendant, user
+    )).all()
 
     earliest = (now - timedelta(days=settings.past_days)).date()
     extra: list[tuple[object, bytes]] = []  # (sort key, event)

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from tracker.auth.roles import editor_required, public, token_access
+from tracker.access import editor_required, public, token_access
 from tracker.extensions import db, utcnow
 from tracker.feeds import ical, private
 from tracker.feeds.forms import RegenerateTokenForm, RevokeTokenForm

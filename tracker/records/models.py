@@ -6,12 +6,14 @@ timeline, expected release) is derived from these rows in `records.logic`.
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection, Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.extensions import UTCDateTime, db, utcnow
@@ -205,6 +207,14 @@ class Case(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
+    @hybrid_method
+    def in_cases(self, case_ids: Collection[int]) -> bool:
+        return self.id in case_ids
+
+    @in_cases.expression
+    def in_cases(cls, case_ids: Collection[int]) -> sa.ColumnElement[bool]:  # noqa: N805
+        return cls.id.in_(sorted(case_ids))
+
     def __repr__(self) -> str:
         return f"<Case {self.slug}>"
 
@@ -280,6 +290,17 @@ class Defendant(db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
+
+    @hybrid_method
+    def in_cases(self, case_ids: Collection[int]) -> bool:
+        """Whether the defendant is in one of these cases (a defendant may be in several)."""
+        return any(case.id in case_ids for case in self.cases)
+
+    @in_cases.expression
+    def in_cases(cls, case_ids: Collection[int]) -> sa.ColumnElement[bool]:  # noqa: N805
+        return cls.id.in_(
+            sa.select(case_defendants.c.defendant_id).where(case_defendants.c.case_id.in_(sorted(case_ids)))
+        )
 
     def __repr__(self) -> str:
         return f"<Defendant {self.slug}>"
@@ -456,8 +477,45 @@ class Hearing(db.Model, SourceMixin):
     def public_defendants(self) -> list[Defendant]:
         return [d for d in self.defendants if d.is_public]
 
+    # --- the hearings of a case ---------------------------------------------------------
+    # One rule for pages, feeds, the API, reminders and editors' limits: a hearing belongs to
+    # its case; one with no case belongs to every case of its defendants. Where the public
+    # is shown it (public_only), only its public defendants count: a hidden defendant's case
+    # never learns of a hearing through them.
+
+    def belongs_to(self, public_only: bool = False) -> set[int]:
+        """The ids of the cases this hearing belongs to (its defendants' cases loaded)."""
+        people = self.public_defendants() if public_only else self.defendants
+        return hearing_cases(self.case_id, ([case.id for case in person.cases] for person in people))
+
+    @hybrid_method
+    def in_cases(self, case_ids: Collection[int], public_only: bool = False) -> bool:
+        return not self.belongs_to(public_only).isdisjoint(case_ids)
+
+    @in_cases.expression
+    def in_cases(cls, case_ids: Collection[int], public_only: bool = False) -> sa.ColumnElement[bool]:  # noqa: N805
+        ids = sorted(case_ids)
+        linked = (
+            sa.select(hearing_defendants.c.hearing_id)
+            .join(case_defendants, case_defendants.c.defendant_id == hearing_defendants.c.defendant_id)
+            .where(case_defendants.c.case_id.in_(ids))
+        )
+        if public_only:
+            linked = linked.join(Defendant, Defendant.id == hearing_defendants.c.defendant_id).where(
+                Defendant.is_public.is_(True)
+            )
+        return sa.or_(cls.case_id.in_(ids), sa.and_(cls.case_id.is_(None), cls.id.in_(linked)))
+
     def __repr__(self) -> str:
         return f"<Hearing {self.id} {self.starts_at:%Y-%m-%d %H:%M}Z v{self.version}>"
+
+
+def hearing_cases(case_id: int | None, defendants_cases: Iterable[Iterable[int]]) -> set[int]:
+    """The cases a hearing belongs to, from its case and its defendants' cases (plain values,
+    for callers that read rows rather than objects): `Hearing.in_cases` in Python."""
+    if case_id is not None:
+        return {case_id}
+    return {case for cases in defendants_cases for case in cases}
 
 
 class SiteSetting(db.Model):

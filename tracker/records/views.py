@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
-from tracker.auth.roles import public
+from tracker.access import public
 from tracker.extensions import db, utcnow
 from tracker.records import logic
 from tracker.records.models import DefendantStatus

@@ -840,7 +840,7 @@ def _alert_editors(
     hearings: Iterable[Hearing], *, today: date, now: datetime,
 ) -> int:
     """The alerts of one lapsing measure to each editor who may edit its defendant (none if a hearing comes first)."""
-    from tracker.auth.roles import can_edit
+    from tracker.access import can_edit
 
     defendant = measure.defendant
     if any(h.local_start.date() <= measure.ends_on for h in hearings):

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
 from tracker.auth.logic import safe_next
-from tracker.auth.roles import admin_required, public, token_access
+from tracker.access import admin_required, public, token_access
 from tracker.extensions import csrf, db, limiter, utcnow
 from tracker.records.models import Case, Defendant
 from tracker.reminders import logic
