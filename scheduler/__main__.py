@@ -99,7 +99,7 @@ def _recover(app, now: datetime | None) -> None:  # noqa: ANN001
     was cut, say); its claims stay its own until it gives them back or their lease ends.
     """
     from tracker.extensions import db, utcnow
-    from tracker.reminders.sending import release_abandoned_claims
+    from tracker.mail.claims import release_abandoned_claims
 
     with app.app_context():
         try:

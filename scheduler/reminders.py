@@ -12,7 +12,8 @@ from flask import Flask
 
 from scheduler import runtime
 from tracker.extensions import db, utcnow
-from tracker.reminders import logic, sending
+from tracker.mail import sending
+from tracker.reminders import logic
 
 log = logging.getLogger("scheduler.reminders")
 

@@ -41,8 +41,9 @@ from tracker.feeds import publish
 from tracker.records.demo import load_demo
 from tracker.records.models import Case, CustodyMeasure, Decision, Defendant, Hearing, HearingStatus
 from tracker.reminders import logic as reminders
-from tracker.reminders.models import OutboxMessage, Scope
-from tracker.reminders.sending import send_pending
+from tracker.mail.models import OutboxMessage
+from tracker.reminders.models import Scope
+from tracker.mail.sending import send_pending
 
 pytestmark = pytest.mark.validator
 

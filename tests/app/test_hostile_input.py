@@ -40,7 +40,8 @@ from tracker.auth import logic as auth_logic
 from tracker.auth.models import Role
 from tracker.extensions import db, limiter
 from tracker.reminders import logic as reminder_logic
-from tracker.reminders.models import OutboxMessage, OutboxStatus, Scope, Subscription
+from tracker.mail.models import OutboxMessage, OutboxStatus
+from tracker.reminders.models import Scope, Subscription
 
 # Each value is what an attacker sends instead of a well-formed one.
 HOSTILE = {

@@ -23,7 +23,8 @@ from tracker.auth.models import Role
 from tracker.extensions import db, limiter, utcnow
 from tracker.records.models import HearingStatus, SiteSetting
 from tracker.reminders import logic as reminders_logic
-from tracker.reminders.models import OutboxMessage, OutboxStatus, Scope, Subscription
+from tracker.mail.models import OutboxMessage, OutboxStatus
+from tracker.reminders.models import Scope, Subscription
 
 
 def dump() -> dict[str, list[tuple]]:

@@ -14,7 +14,8 @@ from tracker.editing.models import AuditEntry
 from tracker.extensions import db
 from tracker.records.models import Court, Hearing
 from tracker.reminders import logic as reminders
-from tracker.reminders.models import OutboxMessage, Scope, Subscription
+from tracker.mail.models import OutboxMessage
+from tracker.reminders.models import Scope, Subscription
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from tracker.extensions import db
 from tracker.feeds.publish import publish_feeds
 from tracker.records.models import Hearing
 from tracker.reminders import logic
-from tracker.reminders.sending import send_pending
+from tracker.mail.sending import send_pending
 
 SHEET = "external_id;defendants;court;starts_at;kind\r\nh-1;anna;Мосгорсуд;{}\r\n"
 

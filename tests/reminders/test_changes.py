@@ -12,8 +12,8 @@ from tests.reminders.helpers import minutes, outbox
 from tracker.editing import services
 from tracker.extensions import db
 from tracker.reminders import logic
-from tracker.reminders.models import OutboxStatus
-from tracker.reminders.sending import send_pending
+from tracker.mail.models import OutboxStatus
+from tracker.mail.sending import send_pending
 
 
 def run_minute(clock):

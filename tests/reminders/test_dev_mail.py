@@ -15,7 +15,7 @@ from tracker.dev import SaveToFolder
 from tracker.extensions import db
 from tracker.reminders import logic
 from tracker.reminders.models import Scope
-from tracker.reminders.sending import send_pending
+from tracker.mail.sending import send_pending
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from tracker.extensions import db
 from tracker.records.models import HearingStatus, MeasureKind
 from tracker.reminders import logic
 from tracker.reminders.models import Scope
-from tracker.reminders.sending import send_pending
+from tracker.mail.sending import send_pending
 
 MONDAY_8 = datetime(2026, 3, 2, 5, 0, tzinfo=timezone.utc)  # Monday 08:00 in Moscow
 

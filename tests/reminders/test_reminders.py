@@ -10,10 +10,12 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.reminders.helpers import minutes, outbox
 from tracker.extensions import db
+from tracker.mail.addresses import InvalidEmail, normalise_email
 from tracker.records.models import Court, HearingStatus, SiteSetting
 from tracker.reminders import logic
-from tracker.reminders.models import OutboxStatus, ReminderDelivery, Scope
-from tracker.reminders.sending import send_pending
+from tracker.mail.models import OutboxStatus
+from tracker.reminders.models import ReminderDelivery, Scope
+from tracker.mail.sending import send_pending
 
 
 @pytest.fixture
@@ -230,7 +232,7 @@ def test_non_latin_subjects_and_bodies_survive_the_trip(now, make_hearing, make_
     court = make_court(name="Мосгорсуд", address="Богородский вал, 8", timezone="Asia/Vladivostok")
     person = make_defendant(name_latin="Мария Макетова", name_original="Мария Макетова")
     make_hearing(starts_at=now + timedelta(hours=2), court=court, defendants=[person])
-    volunteer = make_subscription(email=logic.normalise_email("volunteer@пример.рф"))
+    volunteer = make_subscription(email=normalise_email("volunteer@пример.рф"))
     assert volunteer.email == "volunteer@xn--e1afmkfd.xn--p1ai"
     logic.enqueue_due(db.session, now)
     db.session.commit()
@@ -243,9 +245,9 @@ def test_non_latin_subjects_and_bodies_survive_the_trip(now, make_hearing, make_
 
 
 def test_an_address_that_needs_smtputf8_is_refused_at_sign_up_and_never_blocks_the_outbox(now, smtp_server):
-    with pytest.raises(logic.InvalidEmail):
-        logic.normalise_email("волонтёр@example.org")
-    from tracker.reminders.outbox import enqueue_email
+    with pytest.raises(InvalidEmail):
+        normalise_email("волонтёр@example.org")
+    from tracker.mail.outbox import enqueue_email
 
     for i, address in enumerate(("волонтёр@example.org", "next@example.org")):  # written by older code, say
         enqueue_email(db.session, dedupe_key=f"x:{i}", kind="test", recipient=address, subject="Hello",

@@ -10,9 +10,9 @@ from tests.conftest import free_port
 from tests.reminders.helpers import minutes, outbox
 from tracker.extensions import db, utcnow
 from tracker.reminders import logic
-from tracker.reminders.models import OutboxStatus
-from tracker.reminders.outbox import enqueue_email
-from tracker.reminders.sending import backoff, send_pending
+from tracker.mail.models import OutboxStatus
+from tracker.mail.outbox import enqueue_email
+from tracker.mail.sending import backoff, send_pending
 
 
 def queue(n: int, now, kind: str = "test") -> list[str]:

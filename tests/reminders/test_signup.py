@@ -11,8 +11,9 @@ from tests.auth.support import TOKEN, csrf_token, new_client
 from tests.reminders.helpers import outbox
 from tracker.extensions import db, utcnow
 from tracker.reminders import logic
-from tracker.reminders.models import OutboxStatus, Scope, Subscription
-from tracker.reminders.sending import send_pending
+from tracker.mail.models import OutboxStatus
+from tracker.reminders.models import Scope, Subscription
+from tracker.mail.sending import send_pending
 
 LINK = re.compile(r"https?://\S+/reminders/confirm/[\w.\-]+")
 
@@ -238,7 +239,7 @@ def test_the_sign_up_never_sends_the_browser_off_the_site(web, hostile):
 
 
 def test_the_one_safe_redirect_helper_refuses_controls_anywhere(app):
-    from tracker.auth.logic import safe_next
+    from tracker.links import safe_next
 
     host = "http://tracker.test/"
     for hostile in HOSTILE_NEXT + ["/ok\x00", "/\u2028/evil.example", "/ok\x9b"]:

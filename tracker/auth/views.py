@@ -13,13 +13,14 @@ from tracker.auth.forms import AccountForm, InviteForm, LoginForm, ResetRequestF
 from tracker.auth.models import Role, User
 from tracker.access import admin_required, editor_required, public, token_access
 from tracker.extensions import db, limiter, utcnow
+from tracker.links import safe_next
 from tracker.records.models import Case
 
 bp = Blueprint("auth", __name__)
 
 
 def _account_key() -> str:
-    return "account:" + logic.normalise_email(request.form.get("email", ""))[:254]
+    return "account:" + logic.login_key(request.form.get("email", ""))[:254]
 
 
 def _address_key() -> str:
@@ -62,7 +63,7 @@ def _start_session(user: User, remember: bool = False) -> None:
 @login_per_address
 def login():
     form = LoginForm()
-    next_url = logic.safe_next(request.args.get("next"), request.host_url)
+    next_url = safe_next(request.args.get("next"), request.host_url)
     if form.validate_on_submit():
         user = logic.authenticate(db.session, form.email.data, form.password.data, utcnow())
         if user is not None:

@@ -16,18 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.extensions import UTCDateTime, db, utcnow
-
-
-def _enum(cls: type[enum.Enum]) -> sa.Enum:
-    """Enums stored as their string values (VARCHAR), portable and readable in SQL."""
-    return sa.Enum(
-        cls,
-        native_enum=False,
-        length=40,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
+from tracker.extensions import UTCDateTime, db, string_enum, utcnow
 
 
 class LabelledEnum(str, enum.Enum):
@@ -253,11 +242,11 @@ class Defendant(db.Model):
     birth_date: Mapped[date | None] = mapped_column(sa.Date)
     arrested_on: Mapped[date | None] = mapped_column(sa.Date)
     status: Mapped[DefendantStatus] = mapped_column(
-        _enum(DefendantStatus), default=DefendantStatus.PRE_TRIAL_DETENTION, index=True
+        string_enum(DefendantStatus), default=DefendantStatus.PRE_TRIAL_DETENTION, index=True
     )
     letters_address: Mapped[str] = mapped_column(sa.Text, default="")
     letters_status: Mapped[LettersStatus] = mapped_column(
-        _enum(LettersStatus), default=LettersStatus.UNKNOWN
+        string_enum(LettersStatus), default=LettersStatus.UNKNOWN
     )
     is_public: Mapped[bool] = mapped_column(default=True, index=True)
     # Private: editors only. Never rendered by a public page, feed or API.
@@ -335,7 +324,7 @@ class CustodyMeasure(db.Model, SourceMixin):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     defendant_id: Mapped[int] = mapped_column(sa.ForeignKey("defendants.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[MeasureKind] = mapped_column(_enum(MeasureKind))
+    kind: Mapped[MeasureKind] = mapped_column(string_enum(MeasureKind))
     starts_on: Mapped[date] = mapped_column(sa.Date)
     ordered_by: Mapped[str] = mapped_column(sa.String(200), default="")
     until: Mapped[date | None] = mapped_column(sa.Date)
@@ -369,8 +358,8 @@ class Decision(db.Model, SourceMixin):
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"))
     decided_on: Mapped[date] = mapped_column(sa.Date)
     court: Mapped[str] = mapped_column(sa.String(200), default="")
-    instance: Mapped[Instance] = mapped_column(_enum(Instance), default=Instance.FIRST)
-    outcome: Mapped[Outcome] = mapped_column(_enum(Outcome))
+    instance: Mapped[Instance] = mapped_column(string_enum(Instance), default=Instance.FIRST)
+    outcome: Mapped[Outcome] = mapped_column(string_enum(Outcome))
     term_years: Mapped[int] = mapped_column(default=0)
     term_months: Mapped[int] = mapped_column(default=0)
     term_days: Mapped[int] = mapped_column(default=0)
@@ -441,9 +430,9 @@ class Hearing(db.Model, SourceMixin):
     judge: Mapped[str] = mapped_column(sa.String(200), default="")
     is_open: Mapped[bool] = mapped_column(default=True)
     video_link_note: Mapped[str] = mapped_column(sa.String(500), default="")
-    kind: Mapped[HearingKind] = mapped_column(_enum(HearingKind), default=HearingKind.OTHER)
+    kind: Mapped[HearingKind] = mapped_column(string_enum(HearingKind), default=HearingKind.OTHER)
     status: Mapped[HearingStatus] = mapped_column(
-        _enum(HearingStatus), default=HearingStatus.SCHEDULED
+        string_enum(HearingStatus), default=HearingStatus.SCHEDULED
     )
     outcome_note: Mapped[str] = mapped_column(sa.Text, default="")
     version: Mapped[int] = mapped_column(default=1)

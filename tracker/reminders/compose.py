@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Sequence
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -16,18 +15,10 @@ from markupsafe import escape
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from tracker.links import external_url
 from tracker.records.models import CustodyMeasure, Defendant, Hearing, SiteSetting
 
 NOTES_KEY = "hearing_notes"
-
-
-def external_url(endpoint: str, **values: object) -> str:
-    """An absolute link on BASE_URL, built without a request (the scheduler has none)."""
-    base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
-    )
-    return adapter.build(endpoint, values, force_external=True)
 
 
 def short_name(defendant: Defendant) -> str:

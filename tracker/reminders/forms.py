@@ -8,8 +8,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from flask import request
 
-from tracker.auth.logic import safe_next
 from tracker.forms import Form
+from tracker.links import safe_next
 from tracker.reminders.logic import DEFAULT_LEADS, LEAD_CHOICES
 
 

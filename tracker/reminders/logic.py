@@ -8,7 +8,7 @@ Exactly once, by construction:
 - a reminder is recorded as a `ReminderDelivery` whose unique key is (subscription,
   hearing, lead time, hearing version), together with the outbox row that carries it;
 - a hearing that moves or is cancelled makes its pending reminders stale
-  (`sending.supersede_stale_reminders`); new ones are recorded for the new time;
+  (`supersede_stale_reminders`, which the sender runs too); new ones are recorded for the new time;
 - an edit that does not move the hearing raises its version but does not repeat a
   reminder already recorded for the same start time.
 """
@@ -18,19 +18,21 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session, selectinload
 
+from tracker.links import external_url
+from tracker.mail.addresses import normalise_email
+from tracker.mail.models import OutboxMessage, OutboxStatus
+from tracker.mail.outbox import enqueue_email, new_message_id, skip_on_error
 from tracker.records.logic import measure_in_force, public_hearing_clause
 from tracker.records.models import (
     Case,
@@ -44,16 +46,7 @@ from tracker.records.models import (
     hearing_defendants,
 )
 from tracker.reminders import compose
-from tracker.reminders.models import (
-    HearingSnapshot,
-    OutboxMessage,
-    OutboxStatus,
-    ReminderDelivery,
-    Scope,
-    Subscription,
-)
-from tracker.reminders.outbox import enqueue_email, new_message_id
-from tracker.reminders.sending import supersede_stale_reminders
+from tracker.reminders.models import HearingSnapshot, ReminderDelivery, Scope, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -75,42 +68,16 @@ CHANGE_LOOKBACK = timedelta(days=1)  # changes to hearings older than this are n
 COMBINE_WITHIN = timedelta(minutes=30)
 
 
-# --- one bad message does not block the others --------------------------------------
-
-
-@contextmanager
-def _or_skip(what: str, *ids: object) -> Iterator[None]:
-    """Compose one message; if it cannot be, log it with its ids and go on with the others.
-
-    Bad data in one record (a court whose time zone no longer exists, say) must not
-    stop every other volunteer's mail. Nothing of the message is kept: composing
-    comes before its outbox row is added, so the next run tries again, and once the
-    record is fixed it goes out. A database error is not skipped: the transaction is
-    broken, and the step as a whole is rolled back (scheduler/reminders.py).
-    """
-    try:
-        yield
-    except sa.exc.SQLAlchemyError:
-        raise
-    except Exception:
-        log.exception("skipped %s %s: it could not be composed; the next run tries again", what,
-                      " ".join(str(i) for i in ids))
-
-
 def _local_day(hearing: Hearing, known: dict[int, date | None]) -> date | None:
     """The hearing's day in its court's time zone (None if it cannot be known), computed once per hearing."""
     if hearing.id not in known:
         known[hearing.id] = None
-        with _or_skip("the reminders of hearing", hearing.id):
+        with skip_on_error("the reminders of hearing", hearing.id):
             known[hearing.id] = hearing.local_start.date()
     return known[hearing.id]
 
 
 # --- signing up --------------------------------------------------------------------
-
-
-class InvalidEmail(ValueError):
-    """The address cannot receive mail; the message says why, for the form."""
 
 
 class BadLink(ValueError):
@@ -119,16 +86,6 @@ class BadLink(ValueError):
 
 class ExpiredLink(ValueError):
     """A confirmation link older than CONFIRM_DAYS."""
-
-
-def normalise_email(raw: str) -> str:
-    """The address as we store and compare it (domain lower-cased, IDNA applied)."""
-    try:
-        # ASCII before the @ (mail relays rarely speak SMTPUTF8); an internationalised
-        # domain is kept in its ASCII (punycode) form, which every relay accepts.
-        return validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False).ascii_email
-    except EmailNotValidError as error:
-        raise InvalidEmail(str(error)) from None
 
 
 def scope_key(scope: Scope, case: Case | None = None, defendant: Defendant | None = None) -> str:
@@ -158,15 +115,15 @@ def _token_hash(subscription: Subscription) -> str:
 
 def confirm_url(subscription: Subscription) -> str:
     signed = _serializer().dumps({"id": subscription.id, "h": _token_hash(subscription)})
-    return compose.external_url("reminders.confirm", signed=signed)
+    return external_url("reminders.confirm", signed=signed)
 
 
 def manage_url(subscription: Subscription) -> str:
-    return compose.external_url("reminders.manage", token=subscription.token)
+    return external_url("reminders.manage", token=subscription.token)
 
 
 def unsubscribe_url(subscription: Subscription) -> str:
-    return compose.external_url("reminders.unsubscribe", token=subscription.token)
+    return external_url("reminders.unsubscribe", token=subscription.token)
 
 
 def _clean_leads(lead_minutes: list[int]) -> list[int]:
@@ -488,14 +445,14 @@ def enqueue_due(session: Session, now: datetime) -> int:
             ids = tuple(h.id for h in hearings)
             if ids not in rendered:
                 rendered[ids] = None
-                with _or_skip("the reminders of hearing(s)", *ids):
+                with skip_on_error("the reminders of hearing(s)", *ids):
                     rendered[ids] = (
                         compose.reminder_mail(hearings, now=now, notes=notes, manage_url=compose.MANAGE_URL_SLOT),
                         _ics(hearings),
                     )
             if rendered[ids] is None:
                 continue
-            with _or_skip("the reminder of hearing(s)", *ids, "to subscription", subscription_id):
+            with skip_on_error("the reminder of hearing(s)", *ids, "to subscription", subscription_id):
                 subscription = subscriptions[(subscription_id, lead, court_id, day)]
                 _enqueue_reminder(session, subscription, lead, hearings, *rendered[ids], now=now)
                 written += 1
@@ -577,6 +534,36 @@ def record_missed(session: Session, now: datetime) -> int:
 
 
 # --- change notices ------------------------------------------------------------------
+
+
+def supersede_stale_reminders(session: Session | sa.Connection) -> int:
+    """Cancel pending reminders whose hearing moved, was postponed or cancelled.
+
+    Run after every change-notice run and, as the sender's hook (reminders/__init__.py),
+    before every batch of mail, so no reminder for an old time goes out even if the
+    change-notice job has not run yet.
+    """
+    stale = (
+        sa.select(ReminderDelivery.outbox_id)
+        .join(Hearing, Hearing.id == ReminderDelivery.hearing_id)
+        .where(
+            sa.or_(
+                Hearing.starts_at != ReminderDelivery.hearing_starts_at,
+                Hearing.status != HearingStatus.SCHEDULED,
+            )
+        )
+    )
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.kind == "reminder",
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.id.in_(stale),
+        )
+        .values(status=OutboxStatus.SUPERSEDED, last_error="the hearing changed before this went out")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 def _change_kind(hearing: Hearing, snapshot: HearingSnapshot) -> str | None:
@@ -670,7 +657,7 @@ def notify_hearing_changes(session: Session, now: datetime) -> int:
         for hearing, snapshot, kind in changed:
             followers = _followers(hearing, by_scope, cases_of)
             unsent.add(hearing.id)
-            with _or_skip("the change notices of hearing", hearing.id, f"v{hearing.version}"):
+            with skip_on_error("the change notices of hearing", hearing.id, f"v{hearing.version}"):
                 combined = 0
                 for email, subscriptions in followers.items():
                     due = _reminder_with_notice(hearing, kind, email, subscriptions, recorded, now)
@@ -757,7 +744,7 @@ def enqueue_digests(session: Session, now: datetime) -> int:
         if key in done:
             continue
         subscription = subscriptions[subscription_id]
-        with _or_skip("the weekly digest of subscription", subscription_id):
+        with skip_on_error("the weekly digest of subscription", subscription_id):
             mail = compose.digest_mail(
                 followed, first_day=now.astimezone(tz).date(), last_day=(end - timedelta(days=1)).date(),
                 notes=notes, manage_url=manage_url(subscription),
@@ -827,7 +814,7 @@ def enqueue_deadline_alerts(session: Session, now: datetime) -> int:
     ))
     written = 0
     for measure, days_before in lapsing:
-        with _or_skip("the deadline alerts of custody measure", measure.id):
+        with skip_on_error("the deadline alerts of custody measure", measure.id):
             written += _alert_editors(session, measure, days_before, users, done,
                                       hearings_by_defendant.get(measure.defendant_id, ()), today=today, now=now)
     if written:
@@ -852,7 +839,7 @@ def _alert_editors(
             continue
         mail = compose.deadline_mail(
             measure, days_left=(measure.ends_on - today).days,
-            defendant_url=compose.external_url("records.defendant", slug=defendant.slug),
+            defendant_url=external_url("records.defendant", slug=defendant.slug),
         )
         enqueue_email(
             session, dedupe_key=key, kind="deadline_alert", recipient=user.email, subject=mail.subject,
@@ -863,19 +850,6 @@ def _alert_editors(
 
 
 # --- admins --------------------------------------------------------------------------
-
-
-def failed_messages(session: Session, limit: int = 200) -> list[OutboxMessage]:
-    return list(session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
-        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)
-    ))
-
-
-def outbox_counts(session: Session) -> dict[str, int]:
-    return {status.value if hasattr(status, "value") else status: count for status, count in session.execute(
-        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
-    )}
 
 
 def save_practical_notes(session: Session, text: str) -> None:

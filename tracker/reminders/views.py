@@ -9,14 +9,15 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
-from tracker.auth.logic import safe_next
 from tracker.access import admin_required, public, token_access
 from tracker.extensions import csrf, db, limiter, utcnow
+from tracker.links import safe_next
+from tracker.mail.addresses import InvalidEmail
+from tracker.mail.outbox import failed_messages, outbox_counts, retry_failed
 from tracker.records.models import Case, Defendant
 from tracker.reminders import logic
 from tracker.reminders.forms import ManageForm, NotesForm, SignupForm
 from tracker.reminders.models import Scope
-from tracker.reminders.sending import retry_failed
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
 SIGNED_UP_KEY = "reminders_signed_up"  # the address just signed up, shown once on the outcome page
@@ -91,7 +92,7 @@ def signup():
             lead_minutes=form.leads.data or [], digest=form.mode.data == "digest", now=utcnow(),
         )
         db.session.commit()
-    except logic.InvalidEmail as error:
+    except InvalidEmail as error:
         db.session.rollback()
         form.email.errors = [*form.email.errors, str(error)]
         return render_template("reminders/signup.html", form=form), 400
@@ -206,8 +207,8 @@ def unsubscribe(token: str):
 @admin_required
 def admin_outbox():
     return render_template(
-        "reminders/admin_outbox.html", failed=logic.failed_messages(db.session),
-        counts=logic.outbox_counts(db.session),
+        "reminders/admin_outbox.html", failed=failed_messages(db.session),
+        counts=outbox_counts(db.session),
     )
 
 
