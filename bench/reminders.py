@@ -108,7 +108,7 @@ def seed(db, deliveries: int) -> float:
     import sqlalchemy as sa
 
     from tracker.records.models import Court, Defendant, Hearing, SiteSetting
-    from tracker.reminders import logic
+    from tracker.reminders.due import enqueue_due
     from tracker.reminders.models import Scope, Subscription, new_token
 
     court = Court(name="Moscow City Court", address="Bogorodsky Val, 8, Moscow", timezone="Europe/Moscow")
@@ -124,7 +124,7 @@ def seed(db, deliveries: int) -> float:
     ])
     db.session.commit()
     started = time.perf_counter()
-    written = logic.enqueue_due(db.session, NOW)
+    written = enqueue_due(db.session, NOW)
     db.session.commit()
     assert written == deliveries, (written, deliveries)
     return time.perf_counter() - started

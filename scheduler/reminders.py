@@ -13,13 +13,16 @@ from flask import Flask
 from scheduler import runtime
 from tracker.extensions import db, utcnow
 from tracker.mail import sending
-from tracker.reminders import logic
+from tracker.editing.alerts import enqueue_deadline_alerts
+from tracker.reminders.changes import notify_hearing_changes
+from tracker.reminders.digest import enqueue_digests
+from tracker.reminders.due import enqueue_due, record_missed
+from tracker.reminders.subscriptions import purge_unconfirmed
 
 log = logging.getLogger("scheduler.reminders")
 
 
-PLANNING_STEPS = (logic.notify_hearing_changes, logic.enqueue_due, logic.record_missed,
-                  logic.enqueue_digests, logic.enqueue_deadline_alerts)
+PLANNING_STEPS = (notify_hearing_changes, enqueue_due, record_missed, enqueue_digests, enqueue_deadline_alerts)
 
 
 def plan_mail(app: Flask, now: datetime | None = None) -> list[str]:
@@ -28,7 +31,7 @@ def plan_mail(app: Flask, now: datetime | None = None) -> list[str]:
     Each step stands on its own: it is committed alone, and one that fails is logged
     and rolled back while the steps after it still run (a digest that cannot be
     written must not stop the deadline alerts). Inside the steps, one message that
-    cannot be composed is logged and skipped (`logic._or_skip`). Returns the names
+    cannot be composed is logged and skipped (`tracker.mail.outbox.skip_on_error`). Returns the names
     of the steps that failed; the next run tries them again.
     """
     failed: list[str] = []
@@ -67,7 +70,7 @@ def send_mail(app: Flask, now: datetime | None = None) -> None:
 def purge_signups(app: Flask, now: datetime | None = None) -> None:
     with app.app_context():
         try:
-            logic.purge_unconfirmed(db.session, now or utcnow())
+            purge_unconfirmed(db.session, now or utcnow())
             db.session.commit()
         finally:
             db.session.remove()

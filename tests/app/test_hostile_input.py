@@ -39,7 +39,7 @@ from tests.auth.support import PASSWORD, log_in, make_user, new_client  # noqa: 
 from tracker.auth import logic as auth_logic
 from tracker.auth.models import Role
 from tracker.extensions import db, limiter
-from tracker.reminders import logic as reminder_logic
+from tracker.reminders import subscriptions
 from tracker.mail.models import OutboxMessage, OutboxStatus
 from tracker.reminders.models import Scope, Subscription
 
@@ -265,8 +265,8 @@ def world(make_case, make_defendant, make_measure, make_decision, make_hearing, 
     from flask import current_app
 
     with current_app.test_request_context():
-        tokens["reminders.confirm"] = reminder_logic._serializer().dumps(
-            {"id": subscription.id, "h": reminder_logic._token_hash(subscription)})
+        tokens["reminders.confirm"] = subscriptions._serializer().dumps(
+            {"id": subscription.id, "h": subscriptions._token_hash(subscription)})
     return ids, tokens
 
 

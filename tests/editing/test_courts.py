@@ -13,7 +13,7 @@ from tests.auth.support import log_in, new_client, post_form
 from tracker.editing.models import AuditEntry
 from tracker.extensions import db
 from tracker.records.models import Court, Hearing
-from tracker.reminders import logic as reminders
+from tracker.reminders.changes import notify_hearing_changes
 from tracker.mail.models import OutboxMessage
 from tracker.reminders.models import Scope, Subscription
 
@@ -48,7 +48,7 @@ def test_an_editor_corrects_a_court_and_its_hearings_follow(editor_client, court
     volunteer = Subscription(email="volunteer@example.org", scope=Scope.ALL, scope_key="all", lead_minutes=[1440],
                              digest=False, created_at=now, confirmed_at=now)
     db.session.add(volunteer)
-    reminders.notify_hearing_changes(db.session, now)  # the reminders have seen the hearing as it was
+    notify_hearing_changes(db.session, now)  # the reminders have seen the hearing as it was
     db.session.commit()
     version = hearing.version
 
@@ -77,7 +77,7 @@ def test_an_editor_corrects_a_court_and_its_hearings_follow(editor_client, court
     assert "Lenina 1" in text(editor_client.get(f"/edit/courts/{court.id}"))  # the history
 
     # volunteers are told the hearing moved, with the new court's name and zone
-    assert reminders.notify_hearing_changes(db.session, now) == 1
+    assert notify_hearing_changes(db.session, now) == 1
     notice = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.recipient == volunteer.email))
     assert "Leninsky district court of Yekaterinburg" in notice.subject
 

@@ -24,9 +24,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
 
-from tracker.auth.forms import CheckboxListField
 from tracker.edge import LARGEST_ID
-from tracker.forms import Form
+from tracker.forms import CheckboxListField, Form
 from tracker.records.models import (
     DefendantStatus,
     HearingKind,

@@ -280,6 +280,14 @@ class Defendant(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
+    @property
+    def short_name(self) -> str:
+        """"Maksim Luzyanin" -> "M. Luzyanin": short enough for a subject line."""
+        parts = self.name_latin.split()
+        if len(parts) < 2:
+            return self.name_latin
+        return f"{parts[0][0]}. {parts[-1]}"
+
     @hybrid_method
     def in_cases(self, case_ids: Collection[int]) -> bool:
         """Whether the defendant is in one of these cases (a defendant may be in several)."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 from flask import Flask
 
 from tracker.mail.sending import before_sending
-from tracker.reminders import logic, models, views  # noqa: F401  (models: tables known to Alembic)
+from tracker.reminders import models, views  # noqa: F401  (models: tables known to Alembic)
+from tracker.reminders.changes import supersede_stale_reminders
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     # every sender in this app (the scheduler, a test) leaves out reminders of hearings that moved
-    before_sending(app, logic.supersede_stale_reminders)
+    before_sending(app, supersede_stale_reminders)
 
     @app.context_processor
     def reminders_context() -> dict[str, object]:

@@ -1,6 +1,6 @@
 """Sign-up, confirmation, manage/unsubscribe pages, and the admins' outbox and notes pages.
 
-Thin: parse the form, call `reminders.logic`, commit, flash, redirect.
+Thin: parse the form, call `reminders.subscriptions`, commit, flash, redirect.
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from tracker.links import safe_next
 from tracker.mail.addresses import InvalidEmail
 from tracker.mail.outbox import failed_messages, outbox_counts, retry_failed
 from tracker.records.models import Case, Defendant
-from tracker.reminders import logic
+from tracker.reminders import subscriptions
+from tracker.reminders.notes import practical_notes, save_practical_notes
 from tracker.reminders.forms import ManageForm, NotesForm, SignupForm
 from tracker.reminders.models import Scope
 
@@ -87,7 +88,7 @@ def signup():
     if not form.validate():
         return render_template("reminders/signup.html", form=form), 400
     try:
-        logic.sign_up(
+        subscriptions.sign_up(
             db.session, email=form.email.data, scope=scope, case=case, defendant=person,
             lead_minutes=form.leads.data or [], digest=form.mode.data == "digest", now=utcnow(),
         )
@@ -112,7 +113,7 @@ def signup():
 def signed_up():
     return render_template(
         "reminders/signed_up.html", address=session.pop(SIGNED_UP_KEY, None),
-        back=_safe_next(request.args.get("next")), valid_days=logic.CONFIRM_DAYS,
+        back=_safe_next(request.args.get("next")), valid_days=subscriptions.CONFIRM_DAYS,
     )
 
 
@@ -127,19 +128,19 @@ def confirm(signed: str):
     now = utcnow()
     if request.method != "POST":
         try:
-            subscription = logic.check_confirm_link(db.session, signed, now)
-        except (logic.BadLink, logic.ExpiredLink) as error:
+            subscription = subscriptions.check_confirm_link(db.session, signed, now)
+        except (subscriptions.BadLink, subscriptions.ExpiredLink) as error:
             return render_template("reminders/link_error.html", message=str(error)), 404
         return render_template(
-            "reminders/confirm.html", signed=signed, what=logic.describe(subscription),
+            "reminders/confirm.html", signed=signed, what=subscriptions.describe(subscription),
             confirmed=subscription.is_confirmed,
         )
     try:
-        subscription = logic.confirm(db.session, signed, now)
-    except (logic.BadLink, logic.ExpiredLink) as error:
+        subscription = subscriptions.confirm(db.session, signed, now)
+    except (subscriptions.BadLink, subscriptions.ExpiredLink) as error:
         return render_template("reminders/link_error.html", message=str(error)), 404
     db.session.commit()
-    flash(_("Confirmed: you will get reminders for %(what)s.", what=logic.describe(subscription)), "success")
+    flash(_("Confirmed: you will get reminders for %(what)s.", what=subscriptions.describe(subscription)), "success")
     return redirect(url_for("reminders.manage", token=subscription.token))
 
 
@@ -159,7 +160,7 @@ def masked(email: str) -> str:
 @bp.route("/manage/<token>", methods=["GET", "POST"])
 @token_access
 def manage(token: str):
-    subscription = logic.find_by_token(db.session, token)
+    subscription = subscriptions.find_by_token(db.session, token)
     if subscription is None:
         return _stopped()
     form = ManageForm(obj=None)
@@ -167,14 +168,14 @@ def manage(token: str):
         form.mode.data = "digest" if subscription.digest else "each"
         form.leads.data = list(subscription.lead_minutes)
     elif form.validate():
-        logic.change_choices(subscription, lead_minutes=form.leads.data or [], digest=form.mode.data == "digest")
+        subscriptions.change_choices(subscription, lead_minutes=form.leads.data or [], digest=form.mode.data == "digest")
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("reminders.manage", token=token))
     status = 200 if request.method != "POST" else 400
     return render_template(
         "reminders/manage.html", form=form, subscription=subscription, address=masked(subscription.email),
-        what=logic.describe(subscription),
+        what=subscriptions.describe(subscription),
     ), status
 
 
@@ -191,9 +192,9 @@ def unsubscribe(token: str):
     """
     if request.method != "POST":
         return redirect(url_for("reminders.manage", token=token))
-    subscription = logic.find_by_token(db.session, token)
+    subscription = subscriptions.find_by_token(db.session, token)
     if subscription is not None:
-        logic.unsubscribe(db.session, subscription)
+        subscriptions.unsubscribe(db.session, subscription)
         db.session.commit()
     if request.form.get("List-Unsubscribe") == "One-Click":
         return _("You are unsubscribed."), 200, {"Content-Type": "text/plain; charset=utf-8"}
@@ -227,11 +228,9 @@ def admin_retry(message_id: int):
 def admin_notes():
     form = NotesForm()
     if request.method != "POST":
-        from tracker.reminders.compose import practical_notes
-
         form.notes.data = practical_notes(db.session)
     elif form.validate():
-        logic.save_practical_notes(db.session, form.notes.data or "")
+        save_practical_notes(db.session, form.notes.data or "")
         db.session.commit()
         flash(_("Saved: the next reminders carry these notes."), "success")
         return redirect(url_for("reminders.admin_notes"))
