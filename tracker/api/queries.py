@@ -106,14 +106,14 @@ class HearingFilter:
 
 
 def list_hearings(session: Session, where: HearingFilter, *, limit: int, after: tuple | None = None) -> Page[Hearing]:
-    """Public hearings in start order; a case's hearings are those of its number, as on the case page."""
+    """Public hearings in start order; a case's hearings are those on its page (`Hearing.in_cases`)."""
     query = _public_hearings()
     if where.starts_from is not None:
         query = query.where(Hearing.starts_at >= where.starts_from)
     if where.starts_before is not None:
         query = query.where(Hearing.starts_at < where.starts_before)
     if where.case_id is not None:
-        query = query.where(Hearing.case_id == where.case_id)
+        query = query.where(Hearing.in_cases([where.case_id], public_only=True))
     if where.defendant_id is not None:
         query = query.where(
             Hearing.id.in_(

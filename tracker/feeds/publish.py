@@ -45,6 +45,8 @@ from tracker.records.models import (
     Defendant,
     Hearing,
     HearingStatus,
+    case_defendants,
+    hearing_cases,
     hearing_defendants,
 )
 
@@ -120,6 +122,7 @@ class Snapshot:
     defendants: dict[int, tuple]  # id -> (slug, name_latin, name_original, version), public only
     cases: dict[int, tuple]  # id -> (slug, title, version)
     courts: dict[int, tuple]  # id -> (name, address, timezone)
+    defendant_cases: dict[int, list[int]]  # public defendant id -> the ids of its cases
 
 
 def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope=None) -> Snapshot:
@@ -133,8 +136,8 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
     if scope is not None:
         kind, slug = scope
         if kind == "case":
-            case_id = sa.select(Case.id).where(Case.slug == slug).scalar_subquery()
-            hearing_filter.append(Hearing.case_id == case_id)
+            case_id = session.scalar(sa.select(Case.id).where(Case.slug == slug))
+            hearing_filter.append(Hearing.in_cases([case_id], public_only=True) if case_id else sa.false())
             case_filter.append(Case.slug == slug)
         elif kind == "defendant":
             linked = (
@@ -152,15 +155,19 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
         .order_by(Hearing.starts_at, Hearing.id)
     ).all()
     hearings = {r[0]: HearingRow(*r) for r in rows}
-    defendants = {
-        r.id: (r.slug, r.name_latin, r.name_original, r.version)
-        for r in session.execute(
-            sa.select(Defendant.id, Defendant.slug, Defendant.name_latin,
-                      Defendant.name_original, Defendant.version)
-            .where(Defendant.is_public.is_(True))
-            .order_by(Defendant.name_latin, Defendant.id)
-        )
-    }
+    defendants: dict[int, tuple] = {}
+    # with each public defendant's cases, for the hearings that have no case of their own
+    defendant_cases: dict[int, list[int]] = defaultdict(list)
+    for r in session.execute(
+        sa.select(Defendant.id, Defendant.slug, Defendant.name_latin, Defendant.name_original, Defendant.version,
+                  case_defendants.c.case_id)
+        .outerjoin(case_defendants, case_defendants.c.defendant_id == Defendant.id)
+        .where(Defendant.is_public.is_(True))
+        .order_by(Defendant.name_latin, Defendant.id, case_defendants.c.case_id)
+    ):
+        defendants.setdefault(r.id, (r.slug, r.name_latin, r.name_original, r.version))
+        if r.case_id is not None:
+            defendant_cases[r.id].append(r.case_id)
     # aliases, so that the filters' own subqueries on these tables stay uncorrelated
     link = hearing_defendants.alias("link")
     person = aliased(Defendant, name="person")
@@ -186,7 +193,7 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
         r.id: (r.name, r.address, r.timezone)
         for r in session.execute(sa.select(Court.id, Court.name, Court.address, Court.timezone))
     }
-    return Snapshot(list(hearings.values()), defendants, cases, courts)
+    return Snapshot(list(hearings.values()), defendants, cases, courts, defendant_cases)
 
 
 def event_keys(snap: Snapshot, settings: FeedSettings) -> dict[int, tuple]:
@@ -268,8 +275,8 @@ def feed_plans(snap: Snapshot, settings: FeedSettings) -> Iterator[FeedPlan]:
     by_case: dict[int, list[int]] = defaultdict(list)
     by_defendant: dict[int, list[int]] = defaultdict(list)
     for row in snap.hearings:
-        if row.case_id is not None:
-            by_case[row.case_id].append(row.id)
+        for case_id in hearing_cases(row.case_id, (snap.defendant_cases.get(d, ()) for d in row.defendant_ids)):
+            by_case[case_id].append(row.id)
         for defendant_id in row.defendant_ids:
             by_defendant[defendant_id].append(row.id)
     # translated once per run (gettext without arguments returns the template)

@@ -415,10 +415,11 @@ def case_defendants(session: Session, case: Case) -> list[Defendant]:
 
 
 def case_hearings(session: Session, case: Case) -> list[Hearing]:
+    """The public hearings of a case (`Hearing.in_cases`: the feeds and reminders use it too)."""
     return list(
         session.scalars(
             sa.select(Hearing)
-            .where(Hearing.case_id == case.id, public_hearing_clause())
+            .where(Hearing.in_cases([case.id], public_only=True), public_hearing_clause())
             .options(selectinload(Hearing.defendants))
             .order_by(Hearing.starts_at)
         )
@@ -443,7 +444,7 @@ def upcoming_hearings(
         case_id = session.scalar(sa.select(Case.id).where(Case.slug == case_slug))
         if case_id is None:
             raise BadQuery(f"There is no case '{case_slug}'.")
-        query = query.where(Hearing.case_id == case_id)
+        query = query.where(Hearing.in_cases([case_id], public_only=True))
     ids = query.order_by(Hearing.starts_at, Hearing.id).limit(limit).scalar_subquery()
     return list(
         session.scalars(
