@@ -8,7 +8,7 @@ from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
 # Each feature is a package with an `init_app(app)` that registers its blueprint and CLI.
-FEATURES = ("records", "mail", "auth", "editing", "feeds", "reminders", "api", "exchange")
+FEATURES = ("records", "mail", "auth", "editing", "feeds", "reminders", "api", "exchange", "admin")
 
 # Keys that have been public (in this repository or its documentation): never accepted.
 PUBLIC_SECRET_KEYS = frozenset({"dev-only-not-secret", "test-secret", "change-me", "secret"})

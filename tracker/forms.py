@@ -53,6 +53,11 @@ class Form(FlaskForm):
         return super().validate(extra)
 
 
+def form_status(form: Form) -> int:
+    """The status of a page that shows `form`: 422 when it came back with errors, else 200."""
+    return 422 if form.errors else 200
+
+
 class CheckboxListField(SelectMultipleField):
     """A multiple choice as checkboxes: a multi-select box is unusable on a phone."""
 

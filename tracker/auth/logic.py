@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, render_template
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from tracker.auth.models import Role, User, new_feed_token, new_login_id
 from tracker.links import external_url
@@ -222,6 +222,10 @@ def request_password_reset(session: Session, email: str, now: datetime) -> bool:
 
 
 # --- administration ------------------------------------------------------------------
+
+
+def all_accounts(session: Session) -> list[User]:
+    return list(session.scalars(sa.select(User).options(selectinload(User.cases)).order_by(User.email)))
 
 
 @dataclass

@@ -6,10 +6,11 @@ Each query function issues a fixed number of statements, whatever the data size.
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Iterable
+from typing import Iterable, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -28,6 +29,8 @@ from tracker.records.models import (
     Placement,
     hearing_defendants,
 )
+
+R = TypeVar("R")
 
 # Statuses in which a person is held somewhere and can receive letters and cards.
 HELD_STATUSES = (
@@ -79,13 +82,16 @@ def custody_chain(measure: CustodyMeasure, by_id: dict[int, CustodyMeasure]) -> 
     return chain
 
 
+def latest(rows: Iterable[R], day: str) -> R | None:
+    """The latest row by the date in `day`; on the same date, the one recorded last (a row not
+    yet flushed, which has no id, counts as the last)."""
+    return max(rows, key=lambda row: (getattr(row, day), row.id if row.id is not None else math.inf), default=None)
+
+
 def current_measure(measures: Iterable[CustodyMeasure]) -> CustodyMeasure | None:
-    """The measure in force: the latest by start date (ties: the one recorded last)."""
-    latest = None
-    for measure in measures:
-        if latest is None or (measure.starts_on, measure.id or 0) >= (latest.starts_on, latest.id or 0):
-            latest = measure
-    return latest
+    """The latest measure by start date, whether or not a decision has replaced it since
+    (`measure_in_force` says which one holds)."""
+    return latest(measures, "starts_on")
 
 
 def measure_in_force(defendant: Defendant) -> CustodyMeasure | None:
@@ -130,7 +136,7 @@ def sentence_in_force(defendant: Defendant) -> Decision | None:
 
 
 def latest_decision(decisions: Iterable[Decision]) -> Decision | None:
-    return max(decisions, key=lambda d: (d.decided_on, d.id or 0), default=None)
+    return latest(decisions, "decided_on")
 
 
 @dataclass
@@ -396,6 +402,15 @@ def defendant_hearings(session: Session, defendant: Defendant) -> list[Hearing]:
             .order_by(Hearing.starts_at)
         )
     )
+
+
+def all_cases(session: Session) -> list[Case]:
+    """Every case, by title (the filters of the public lists, the choices of the admins' forms)."""
+    return list(session.scalars(sa.select(Case).order_by(Case.title)))
+
+
+def cases_by_id(session: Session, ids: list[int]) -> list[Case]:
+    return list(session.scalars(sa.select(Case).where(Case.id.in_(ids)))) if ids else []
 
 
 def get_case(session: Session, slug: str) -> Case | None:

@@ -39,7 +39,7 @@ def index():
         )
     except logic.BadQuery as error:
         abort(400, description=str(error))
-    cases = db.session.scalars(db.select(logic.Case).order_by(logic.Case.title)).all()
+    cases = logic.all_cases(db.session)
     return render_template(
         "records/index.html",
         listing=listing,
@@ -99,7 +99,7 @@ def hearings():
         found = logic.upcoming_hearings(db.session, utcnow(), days, case_slug=case_slug, limit=limit)
     except logic.BadQuery as error:
         abort(400, description=str(error))
-    cases = db.session.scalars(db.select(logic.Case).order_by(logic.Case.title)).all()
+    cases = logic.all_cases(db.session)
     return render_template(
         "records/hearings.html", days=days, groups=logic.group_by_local_day(found), cases=cases,
         case_slug=case_slug, truncated=len(found) >= limit, limit=limit, feed_scope=("all", None),

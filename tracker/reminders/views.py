@@ -1,10 +1,10 @@
-"""Sign-up, confirmation, manage/unsubscribe pages, and the admins' outbox and notes pages.
+"""Sign-up, confirmation, manage/unsubscribe pages, and the admins' page for the practical notes.
 
 Thin: parse the form, call `reminders.subscriptions`, commit, flash, redirect.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
@@ -13,12 +13,11 @@ from tracker.access import admin_required, public, token_access
 from tracker.extensions import csrf, db, limiter, utcnow
 from tracker.links import safe_next
 from tracker.mail.addresses import InvalidEmail
-from tracker.mail.outbox import failed_messages, outbox_counts, retry_failed
 from tracker.records.models import Case, Defendant
 from tracker.reminders import subscriptions
-from tracker.reminders.notes import practical_notes, save_practical_notes
 from tracker.reminders.forms import ManageForm, NotesForm, SignupForm
 from tracker.reminders.models import Scope
+from tracker.reminders.notes import practical_notes, save_practical_notes
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
 SIGNED_UP_KEY = "reminders_signed_up"  # the address just signed up, shown once on the outcome page
@@ -202,25 +201,6 @@ def unsubscribe(token: str):
 
 
 # --- admins ----------------------------------------------------------------------------
-
-
-@bp.get("/admin/outbox")
-@admin_required
-def admin_outbox():
-    return render_template(
-        "reminders/admin_outbox.html", failed=failed_messages(db.session),
-        counts=outbox_counts(db.session),
-    )
-
-
-@bp.post("/admin/outbox/<int:message_id>/retry")
-@admin_required
-def admin_retry(message_id: int):
-    if not retry_failed(db.session, message_id, utcnow()):
-        abort(404, description=_("There is no failed message with this number."))
-    db.session.commit()
-    flash(_("The message will be sent again within a minute."), "success")
-    return redirect(url_for("reminders.admin_outbox"))
 
 
 @bp.route("/admin/notes", methods=["GET", "POST"])
