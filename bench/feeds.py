@@ -73,7 +73,8 @@ def seed(db, defendants: int, hearings: int) -> None:
     """Bulk inserts (Core): seeding is not what is measured."""
     import sqlalchemy as sa
 
-    from tracker.records.models import Case, Court, Defendant, Hearing, HearingKind, case_defendants, hearing_defendants
+    from tracker.records.enums import HearingKind
+    from tracker.records.models import Case, Court, Defendant, Hearing, case_defendants, hearing_defendants
 
     kinds = list(HearingKind)
     db.session.execute(sa.insert(Court), [

@@ -139,7 +139,7 @@ def _register_error_pages(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from tracker.extensions import db
-    from tracker.records.logic import has_demo_data
+    from tracker.records.queries import has_demo_data
 
     @app.context_processor
     def site_context():

@@ -16,7 +16,7 @@ from tracker.editing import audit, history
 from tracker.extensions import db, utcnow
 from tracker.forms import form_status
 from tracker.mail.outbox import failed_messages, outbox_counts, retry_failed
-from tracker.records.logic import all_cases, cases_by_id
+from tracker.records.queries import all_cases, cases_by_id
 
 bp = Blueprint("admin", __name__)
 AUDIT_PAGE = 100  # changes per page of the audit trail

@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app
 
 from tracker.api.params import MAX_ID, MAX_VALUE_LENGTH
-from tracker.records.models import (
+from tracker.records.enums import (
     DefendantStatus,
     HearingKind,
     HearingStatus,

@@ -18,16 +18,9 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.api.params import BadParameter
-from tracker.records.logic import next_hearings, public_hearing_clause
-from tracker.records.models import (
-    Case,
-    Court,
-    Defendant,
-    DefendantStatus,
-    Hearing,
-    HearingStatus,
-    hearing_defendants,
-)
+from tracker.records.queries import next_hearings, public_hearing_clause
+from tracker.records.enums import DefendantStatus, HearingStatus
+from tracker.records.models import Case, Court, Defendant, Hearing, hearing_defendants
 
 T = TypeVar("T")
 

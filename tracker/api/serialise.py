@@ -15,7 +15,8 @@ from typing import Any
 from flask import url_for
 
 from tracker.api.queries import DefendantRecord
-from tracker.records.logic import custody_summary, expected_release, sentence_in_force
+from tracker.records.custody import custody_summary, expected_release, sentence_in_force
+from tracker.records.enums import LabelledEnum
 from tracker.records.models import (
     Case,
     Court,
@@ -23,7 +24,6 @@ from tracker.records.models import (
     Decision,
     Defendant,
     Hearing,
-    LabelledEnum,
     Placement,
     SourceMixin,
 )

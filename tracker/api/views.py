@@ -27,7 +27,7 @@ from tracker.api.params import (
 )
 from tracker.access import public
 from tracker.extensions import db, utcnow
-from tracker.records.models import DefendantStatus, HearingStatus
+from tracker.records.enums import DefendantStatus, HearingStatus
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -24,8 +24,8 @@ from tracker.links import external_url
 from tracker.mail.message import Mail, render_mail
 from tracker.mail.models import OutboxMessage
 from tracker.mail.outbox import enqueue_email, skip_on_error
-from tracker.records.logic import measure_in_force
-from tracker.records.models import HearingStatus, MeasureKind
+from tracker.records.custody import measure_in_force
+from tracker.records.enums import HearingStatus, MeasureKind
 from tracker.records.models import CustodyMeasure, Defendant, Hearing, hearing_defendants
 
 log = logging.getLogger(__name__)

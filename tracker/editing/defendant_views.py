@@ -18,8 +18,9 @@ from tracker.editing import audit, history, queries, services
 from tracker.editing.forms import DecisionForm, DefendantForm, ExtendForm, MeasureForm, TransferForm, VersionedForm
 from tracker.editing.pages import PREFIX, bp, get_or_404, load_form, render_page, save, submit
 from tracker.extensions import db, utcnow
-from tracker.records.logic import measure_in_force, next_instance, sentence_in_force
-from tracker.records.models import CustodyMeasure, Decision, Defendant, Instance
+from tracker.records.custody import measure_in_force, next_instance, sentence_in_force
+from tracker.records.enums import Instance
+from tracker.records.models import CustodyMeasure, Decision, Defendant
 
 T = TypeVar("T")
 
@@ -78,7 +79,8 @@ def edit_defendant(defendant_id: int):
                                          expected_version=form.loaded_version(), by=current_user, now=utcnow())
 
     done, defendant, report = submit(form, defendant, lambda: get_or_404(Defendant, defendant_id), update,
-                                     message=_("Saved."), to=url_for("editing.edit_defendant", defendant_id=defendant.id))
+                                     message=_("Saved."),
+                                     to=url_for("editing.edit_defendant", defendant_id=defendant.id))
     if done:
         return done
     extend = ExtendForm(formdata=None, version=str(defendant.version), prefix=PREFIX[ExtendForm])

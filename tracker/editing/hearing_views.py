@@ -17,7 +17,8 @@ from tracker.editing import audit, history, queries, services
 from tracker.editing.forms import CancelForm, HearingForm, MarkHeldForm, PostponeForm, VersionedForm
 from tracker.editing.pages import PREFIX, bp, get_or_404, render_page, save, submit
 from tracker.extensions import db, utcnow
-from tracker.records.models import Case, Court, Hearing, HearingStatus
+from tracker.records.enums import HearingStatus
+from tracker.records.models import Case, Court, Hearing
 
 
 def _hearing_form(hearing: Hearing | None) -> HearingForm:
@@ -107,7 +108,8 @@ def edit_hearing(hearing_id: int):
                                 by=current_user, now=utcnow())
 
     done, hearing, report = submit(form, hearing, lambda: get_or_404(Hearing, hearing_id), update,
-                                   message=_("Hearing saved."), to=url_for("editing.edit_hearing", hearing_id=hearing.id))
+                                   message=_("Hearing saved."),
+                                   to=url_for("editing.edit_hearing", hearing_id=hearing.id))
     if done:
         return done
     version = str(hearing.version)

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from tracker.records.models import (
+from tracker.records.enums import (
     DefendantStatus,
     HearingKind,
     HearingStatus,

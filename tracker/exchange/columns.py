@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
-from tracker.records.models import (
+from tracker.records.enums import (
     DefendantStatus,
     HearingKind,
     HearingStatus,

@@ -29,18 +29,9 @@ from tracker.access import can_edit
 from tracker.exchange import columns as cols
 from tracker.exchange.reading import Problem, Row, Sheet, Workbook
 from tracker.exchange.values import BadCell, is_empty, make_slug, parse_cell, transliterate
-from tracker.records.logic import current_measure, custody_chain
-from tracker.records.models import (
-    Case,
-    Court,
-    Defendant,
-    Hearing,
-    HearingKind,
-    HearingStatus,
-    Instance,
-    LettersStatus,
-    hearing_defendants,
-)
+from tracker.records.custody import current_measure, custody_chain
+from tracker.records.enums import HearingKind, HearingStatus, Instance, LettersStatus
+from tracker.records.models import Case, Court, Defendant, Hearing, hearing_defendants
 
 # The order in which an import applies its changes: what a row refers to exists first.
 STEP_CASES, STEP_COURTS, STEP_DEFENDANTS, STEP_PLACEMENTS, STEP_MEASURES, STEP_DECISIONS, STEP_STATUS, \

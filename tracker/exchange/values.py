@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 
 from tracker.editing.forms import EARLIEST_BIRTH, EARLIEST_EVENT, LATEST, SLUG
 from tracker.exchange.columns import Column
-from tracker.records.models import (
+from tracker.records.enums import (
     DefendantStatus,
     HearingKind,
     HearingStatus,

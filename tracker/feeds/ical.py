@@ -31,13 +31,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from icalendar import Alarm, Calendar, Event, Timezone, vDuration, vText
 
-from tracker.records.models import (
-    CustodyMeasure,
-    Decision,
-    Defendant,
-    Hearing,
-    HearingStatus,
-)
+from tracker.records.enums import HearingStatus
+from tracker.records.models import CustodyMeasure, Decision, Defendant, Hearing
 
 PRODID = "-//Prisoner support tracker//Hearing feeds//EN"
 CRLF = b"\r\n"

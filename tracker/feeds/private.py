@@ -27,14 +27,9 @@ from tracker.auth.models import User, new_feed_token
 from tracker.access import can_edit, limit_to_editable
 from tracker.feeds import ical
 from tracker.feeds.publish import FeedSettings, window_clause
-from tracker.records.logic import measure_in_force_among
-from tracker.records.models import (
-    CustodyMeasure,
-    Decision,
-    Defendant,
-    Hearing,
-    Instance,
-)
+from tracker.records.custody import measure_in_force_among
+from tracker.records.enums import Instance
+from tracker.records.models import CustodyMeasure, Decision, Defendant, Hearing
 
 
 def user_by_feed_token(session: Session, token: str) -> User | None:

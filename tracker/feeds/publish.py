@@ -38,13 +38,13 @@ from sqlalchemy.orm import Session, aliased, joinedload
 
 from tracker.extensions import db
 from tracker.feeds import ical
-from tracker.records.logic import public_hearing_clause
+from tracker.records.queries import public_hearing_clause
+from tracker.records.enums import HearingStatus
 from tracker.records.models import (
     Case,
     Court,
     Defendant,
     Hearing,
-    HearingStatus,
     case_defendants,
     hearing_cases,
     hearing_defendants,

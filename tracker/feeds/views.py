@@ -16,7 +16,7 @@ from tracker.feeds import ical, private
 from tracker.feeds.forms import RegenerateTokenForm, RevokeTokenForm
 from tracker.feeds.publish import ALARM_DIR, build_feed
 from tracker.feeds.serving import MIMETYPE, Served, public_cache_control, published, wants_gzip
-from tracker.records.logic import public_hearing_clause
+from tracker.records.queries import public_hearing_clause
 from tracker.records.models import Hearing
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")

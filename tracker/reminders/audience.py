@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.records.models import Defendant, Hearing
-from tracker.records.logic import public_hearing_clause
+from tracker.records.queries import public_hearing_clause
 from tracker.reminders.models import Subscription
 
 # What `scope_keys` reads of a hearing: load it with the hearings, one select-in each.

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from tracker.mail.models import OutboxMessage, OutboxStatus
 from tracker.mail.outbox import skip_on_error
-from tracker.records.models import Court, Hearing, HearingStatus
+from tracker.records.enums import HearingStatus
+from tracker.records.models import Court, Hearing
 from tracker.reminders import compose
 from tracker.reminders.audience import FOLLOWED_BY, followers, subscriptions_by_scope
 from tracker.reminders.due import DueReminder, hearing_calendars, record_delivery, recorded_leads
@@ -163,7 +164,8 @@ def notify_hearing_changes(session: Session, now: datetime) -> int:
                         manage_url=manage_url(subscription), reminder=due is not None, notes=notes,
                     )
                     message = mail_subscriber(
-                        session, subscription, mail, dedupe_key=f"change:{hearing.id}:v{hearing.version}:s{subscription.id}",
+                        session, subscription, mail,
+                        dedupe_key=f"change:{hearing.id}:v{hearing.version}:s{subscription.id}",
                         # A combined message is a reminder: superseded if the hearing moves again
                         # before it goes out, missed once the hearing has started.
                         kind="reminder" if due else "hearing_change", now=now,

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from tracker.mail.models import OutboxMessage
 from tracker.mail.outbox import skip_on_error
-from tracker.records.models import Hearing, HearingStatus
+from tracker.records.enums import HearingStatus
+from tracker.records.models import Hearing
 from tracker.reminders import compose
 from tracker.reminders.audience import following, load_public_hearings, subscriptions_by_scope
 from tracker.reminders.models import Subscription

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from tracker.feeds.ical import hearing_ics
 from tracker.mail.models import OutboxMessage, OutboxStatus
 from tracker.mail.outbox import new_message_id, skip_on_error
-from tracker.records.models import Hearing, HearingStatus
+from tracker.records.enums import HearingStatus
+from tracker.records.models import Hearing
 from tracker.reminders import compose
 from tracker.reminders.audience import followers, load_public_hearings, subscriptions_by_scope
 from tracker.reminders.models import ReminderDelivery, Subscription

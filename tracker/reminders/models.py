@@ -15,7 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.extensions import UTCDateTime, db, string_enum, utcnow
 from tracker.mail.models import OutboxMessage
-from tracker.records.models import Case, Defendant, HearingStatus
+from tracker.records.enums import HearingStatus
+from tracker.records.models import Case, Defendant
 
 
 class Scope(str, enum.Enum):

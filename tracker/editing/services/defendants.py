@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tracker.auth.models import User
 from tracker.editing import audit
 from tracker.editing.services.saving import DomainError, assign, check_slug, check_version, guard
-from tracker.records.logic import (
+from tracker.records.custody import (
     current_measure,
     latest,
     latest_decision,
@@ -20,7 +20,8 @@ from tracker.records.logic import (
     sentence_in_force,
     status_after_decision,
 )
-from tracker.records.models import MEASURE_STATUS, Case, CustodyMeasure, Decision, Defendant, Placement
+from tracker.records.enums import MEASURE_STATUS
+from tracker.records.models import Case, CustodyMeasure, Decision, Defendant, Placement
 
 DEFENDANT_FIELDS = (
     "slug", "name_original", "name_latin", "bio", "charges", "birth_date", "arrested_on", "status",

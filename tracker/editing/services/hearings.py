@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from tracker.auth.models import User
 from tracker.editing import audit
 from tracker.editing.services.saving import DomainError, assign, check_version, guard
-from tracker.records.models import Case, Court, Defendant, Hearing, HearingStatus
+from tracker.records.enums import HearingStatus
+from tracker.records.models import Case, Court, Defendant, Hearing
 
 HEARING_FIELDS = (
     "case_id", "court_id", "starts_at", "duration_minutes", "courtroom", "judge", "is_open",
