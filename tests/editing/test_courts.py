@@ -85,7 +85,7 @@ def test_an_editor_corrects_a_court_and_its_hearings_follow(editor_client, court
 def test_the_new_name_and_zone_reach_the_feeds(editor_client, court_with_hearing, now, tmp_path):
     from icalendar import Calendar
 
-    from tracker.feeds import ical
+    from tracker.feeds import calendars
     from tracker.feeds.publish import publish_feeds
 
     court, hearing = court_with_hearing
@@ -98,7 +98,7 @@ def test_the_new_name_and_zone_reach_the_feeds(editor_client, court_with_hearing
     assert str(after["LOCATION"]).startswith("Renamed court, New street 2")
     assert int(after["SEQUENCE"]) == int(before["SEQUENCE"]) + 1
     assert after.decoded("DTSTART") == before.decoded("DTSTART")  # same zone: the time does not move
-    ical.EVENTS.clear()
+    calendars.EVENTS.clear()
 
 
 def test_a_court_name_with_a_line_break_can_be_edited_away(editor_client, make_court):

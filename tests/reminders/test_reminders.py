@@ -118,7 +118,7 @@ def test_the_message_says_it_all(app, now, make_hearing, make_defendant, make_su
     calendar = Calendar.from_ical(attachment.get_content())
     assert calendar["METHOD"] == "PUBLISH"
     [event] = calendar.walk("VEVENT")
-    from tracker.feeds.ical import event_bytes
+    from tracker.feeds.calendars import event_bytes
 
     [feed_event] = Calendar.from_ical(
         b"BEGIN:VCALENDAR\r\n" + event_bytes(hearing, app.config["BASE_URL"]) + b"END:VCALENDAR\r\n"

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from tracker.feeds.ical import hearing_ics
+from tracker.feeds.calendars import hearing_ics
 from tracker.mail.models import OutboxMessage, OutboxStatus
 from tracker.mail.outbox import new_message_id, skip_on_error
 from tracker.records.enums import HearingStatus
