@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from scheduler.reminders import plan_mail, send_mail
+from scheduler.jobs import plan_mail, send_mail
 from tests.reminders.helpers import outbox
 from tracker.extensions import db
 from tracker.mail.message import UnsafeHeader, compose
