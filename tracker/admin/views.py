@@ -2,10 +2,13 @@
 messages. Thin: read the form, call one function, commit, flash, redirect."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms import SelectChoice
+from werkzeug.wrappers import Response
+from wtforms import Field, SelectChoice
 
 from tracker.access import admin_required
 from tracker.auth import logic
@@ -26,6 +29,18 @@ def _case_choices() -> list[SelectChoice]:
     return [SelectChoice(c.id, c.title) for c in all_cases(db.session)]
 
 
+def _account_saved(field: Field, call: Callable[[], User], message: Callable[[User], str]) -> Response | None:
+    """Run one change to an account; its refusal goes next to `field`, a success back to the list."""
+    try:
+        user = call()
+    except logic.AccountError as error:
+        field.errors.append(str(error))
+        return None
+    db.session.commit()
+    flash(message(user))
+    return redirect(url_for("admin.accounts"))
+
+
 # --- accounts ---------------------------------------------------------------------------------
 
 
@@ -41,17 +56,12 @@ def invite():
     form = InviteForm()
     form.cases.choices = _case_choices()
     if form.validate_on_submit():
-        try:
-            user = logic.invite_editor(
-                db.session, form.email.data, name=form.name.data or "", role=Role(form.role.data),
-                cases=cases_by_id(db.session, form.cases.data), by=current_user, now=utcnow(),
-            )
-        except logic.AccountError as error:
-            form.email.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("Invitation for %(email)s is on its way.", email=user.email))
-            return redirect(url_for("admin.accounts"))
+        done = _account_saved(form.email, lambda: logic.invite_editor(
+            db.session, form.email.data, name=form.name.data or "", role=Role(form.role.data),
+            cases=cases_by_id(db.session, form.cases.data), by=current_user, now=utcnow(),
+        ), lambda user: _("Invitation for %(email)s is on its way.", email=user.email))
+        if done:
+            return done
     return render_template("admin/invite.html", form=form), form_status(form)
 
 
@@ -66,14 +76,10 @@ def account(user_id: int):
     if form.validate_on_submit():
         changes = logic.AccountChanges(Role(form.role.data), form.active.data,
                                        cases_by_id(db.session, form.cases.data))
-        try:
-            logic.update_account(db.session, user, changes, by=current_user)
-        except logic.AccountError as error:
-            form.active.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("Account %(email)s saved.", email=user.email))
-            return redirect(url_for("admin.accounts"))
+        done = _account_saved(form.active, lambda: logic.update_account(db.session, user, changes, by=current_user),
+                              lambda user: _("Account %(email)s saved.", email=user.email))
+        if done:
+            return done
     return render_template("admin/account.html", form=form, user=user), form_status(form)
 
 

@@ -14,13 +14,7 @@ from flask import current_app
 
 from tracker.api.params import MAX_ID, MAX_VALUE_LENGTH
 from tracker.records.enums import (
-    DefendantStatus,
-    HearingKind,
-    HearingStatus,
-    Instance,
-    LettersStatus,
-    MeasureKind,
-    Outcome,
+    DefendantStatus, HearingKind, HearingStatus, Instance, LettersStatus, MeasureKind, Outcome,
 )
 
 ENUMS = {

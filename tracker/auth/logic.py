@@ -235,7 +235,7 @@ class AccountChanges:
     cases: list[Case]
 
 
-def update_account(session: Session, user: User, changes: AccountChanges, *, by: User) -> None:
+def update_account(session: Session, user: User, changes: AccountChanges, *, by: User) -> User:
     if user.id == by.id and (not changes.active or changes.role is not Role.ADMIN):
         raise AccountError(_("You cannot deactivate your own account or remove your own admin role."))
     user.role = changes.role
@@ -246,3 +246,4 @@ def update_account(session: Session, user: User, changes: AccountChanges, *, by:
         end_all_sessions(user)  # and its sessions and cookies stay dead if it is reactivated
     elif user.feed_token is None:
         user.feed_token = new_feed_token()
+    return user

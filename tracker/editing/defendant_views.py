@@ -16,7 +16,7 @@ from tracker.access import editor_required, edits_every_case, require_edit
 from tracker.edge import query_id
 from tracker.editing import audit, history, queries, services
 from tracker.editing.forms import DecisionForm, DefendantForm, ExtendForm, MeasureForm, TransferForm, VersionedForm
-from tracker.editing.pages import PREFIX, bp, get_or_404, load_form, render_page, save, submit
+from tracker.editing.pages import PREFIX, bp, create, get_or_404, load_form, render_page, submit
 from tracker.extensions import db, utcnow
 from tracker.records.custody import measure_in_force, next_instance, sentence_in_force
 from tracker.records.enums import Instance
@@ -39,29 +39,21 @@ def _defendant_form(defendant: Defendant | None) -> DefendantForm:
     return form
 
 
-def _must_pick_case(form: DefendantForm) -> bool:
-    """An editor limited to some cases must attach what they create to one of them."""
-    if edits_every_case(current_user) or form.cases.data:
-        return False
-    form.cases.errors = list(form.cases.errors) + [_("Choose one of your cases.")]
-    return True
-
-
 @bp.route("/defendants/new", methods=["GET", "POST"])
 @editor_required
 def new_defendant():
     form = _defendant_form(None)
-    if form.validate_on_submit() and not _must_pick_case(form):
+
+    def add() -> Defendant:
+        if not form.cases.data and not edits_every_case(current_user):
+            # an editor limited to some cases must attach what they create to one of them
+            raise services.DomainError("cases", _("Choose one of your cases."))
         cases = queries.editable_cases_by_id(db.session, current_user, form.cases.data)
-        done, _report = save(
-            form,
-            lambda: services.create_defendant(db.session, form.values(), cases=cases, by=current_user, now=utcnow()),
-            message=_("Defendant created."),
-            to=lambda person: url_for("editing.edit_defendant", defendant_id=person.id),
-        )
-        if done:
-            return done
-    return render_page("editing/defendant_new.html", form)
+        return services.create_defendant(db.session, form.values(), cases=cases, by=current_user, now=utcnow())
+
+    return create(form, add, message=_("Defendant created."),
+                  to=lambda person: url_for("editing.edit_defendant", defendant_id=person.id),
+                  template="editing/defendant_new.html")
 
 
 @bp.route("/defendants/<int:defendant_id>", methods=["GET", "POST"])

@@ -15,7 +15,7 @@ from tracker.access import can_see, editor_required, require_edit
 from tracker.edge import query_id
 from tracker.editing import audit, history, queries, services
 from tracker.editing.forms import CancelForm, HearingForm, MarkHeldForm, PostponeForm, VersionedForm
-from tracker.editing.pages import PREFIX, bp, get_or_404, render_page, save, submit
+from tracker.editing.pages import PREFIX, bp, create, get_or_404, render_page, submit
 from tracker.extensions import db, utcnow
 from tracker.records.enums import HearingStatus
 from tracker.records.models import Case, Court, Hearing
@@ -77,19 +77,14 @@ def _check_hearing_access(data: services.HearingData, hearing: Hearing | None) -
 def new_hearing():
     form = _hearing_form(None)
 
-    def create() -> Hearing:
+    def add() -> Hearing:
         data = _hearing_data(form)
         _check_hearing_access(data, None)
         return services.create_hearing(db.session, data, by=current_user, now=utcnow())
 
-    if form.validate_on_submit():
-        done, _report = save(
-            form, create, message=_("Hearing created."),
-            to=lambda hearing: url_for("editing.edit_hearing", hearing_id=hearing.id),
-        )
-        if done:
-            return done
-    return render_page("editing/hearing_new.html", form)
+    return create(form, add, message=_("Hearing created."),
+                  to=lambda hearing: url_for("editing.edit_hearing", hearing_id=hearing.id),
+                  template="editing/hearing_new.html")
 
 
 @bp.route("/hearings/<int:hearing_id>", methods=["GET", "POST"])

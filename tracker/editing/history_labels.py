@@ -9,13 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from tracker.records.enums import (
-    DefendantStatus,
-    HearingKind,
-    HearingStatus,
-    Instance,
-    LettersStatus,
-    MeasureKind,
-    Outcome,
+    DefendantStatus, HearingKind, HearingStatus, Instance, LettersStatus, MeasureKind, Outcome,
 )
 
 # How a stored value is read back.

@@ -92,6 +92,18 @@ def save(
     return redirect(to(result) if callable(to) else to), None
 
 
+def create(
+    form: Form, call: Callable[[], T], *, message: str, to: Callable[[T], str], template: str, **context: Any,
+) -> Response | tuple[str, int]:
+    """A page that adds a record: once the form validates, `save` the call and go to the new
+    record (`to` of what the call returned); otherwise the page again."""
+    if form.validate_on_submit():
+        done, _report = save(form, call, message=message, to=to)
+        if done:
+            return done
+    return render_page(template, form, **context)
+
+
 def submit(
     form: Form, record: R, reload: Callable[[], R], call: Callable[[R], T], *,
     message: str | Callable[[T], str], to: str | Callable[[T], str],

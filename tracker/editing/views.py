@@ -11,7 +11,7 @@ from flask_login import current_user
 from tracker.access import can_edit, can_see, editor_required, edits_every_case, require_edit
 from tracker.editing import audit, history, queries, services
 from tracker.editing.forms import CaseForm, CourtForm
-from tracker.editing.pages import bp, get_or_404, load_form, render_page, save, submit
+from tracker.editing.pages import bp, create, get_or_404, load_form, render_page, save, submit
 from tracker.extensions import db, utcnow
 from tracker.records.models import Case, Court, Defendant
 
@@ -35,16 +35,11 @@ def new_case():
     if not edits_every_case(current_user):
         abort(403, description=_("Your account is limited to some cases; an admin can add new ones."))
     form = CaseForm()
-    if form.validate_on_submit():
-        done, _report = save(
-            form,
-            lambda: services.create_case(db.session, form.values(), by=current_user, now=utcnow()),
-            message=_("Case created."),
-            to=lambda case: url_for("editing.edit_case", case_id=case.id),
-        )
-        if done:
-            return done
-    return render_page("editing/case.html", form, case=None, history=[])
+    return create(
+        form, lambda: services.create_case(db.session, form.values(), by=current_user, now=utcnow()),
+        message=_("Case created."), to=lambda case: url_for("editing.edit_case", case_id=case.id),
+        template="editing/case.html", case=None, history=[],
+    )
 
 
 @bp.route("/cases/<int:case_id>", methods=["GET", "POST"])

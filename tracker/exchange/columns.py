@@ -11,13 +11,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from tracker.records.enums import (
-    DefendantStatus,
-    HearingKind,
-    HearingStatus,
-    Instance,
-    LettersStatus,
-    MeasureKind,
-    Outcome,
+    DefendantStatus, HearingKind, HearingStatus, Instance, LettersStatus, MeasureKind, Outcome,
 )
 
 

@@ -165,15 +165,7 @@ class CustodyRows:
                                              expected_version=None, by=applier.user, now=applier.now)
             self.add(item, (STEP_MEASURES, handle.slug, starts_on, row.number), add)
             return
-        changes = self.changes(existing, wanted)
-        item = Item("measures", sheet.source, row.number, "update" if changes else "unchanged", label, changes)
-        changed = {c[0] for c in changes}
-
-        def update(applier: Any) -> None:
-            applier.services.update_measure(applier.session, existing,
-                                            {k: v for k, v in wanted.items() if k in changed},
-                                            expected_version=None, by=applier.user, now=applier.now)
-        self.add(item, (STEP_MEASURES, handle.slug, starts_on, row.number), update if changes else None)
+        self.correct(sheet, row, "measures", label, existing, wanted, "update_measure", (STEP_MEASURES, handle.slug, starts_on, row.number))
 
     DECISION_FIELDS = ("court", "term_years", "term_months", "term_days", "regime", "credited_days",
                        "release_override", "under_appeal", "note", "source_url", "source_checked_on", "outcome")
@@ -187,12 +179,9 @@ class CustodyRows:
         instance = values.get("instance") or Instance.FIRST
         if self.duplicate(sheet, row, ("decision", id(handle), decided_on, instance), "decided_on"):
             return
-        case = None
-        if values.get("case"):
-            case = self.case_ref(values["case"])
-            if case is None:
-                self.problem(sheet, row, "case", _("Unknown case '%(case)s'.", case=values["case"]))
-                return
+        case = self.row_case(sheet, row, values)
+        if case is False:
+            return
         defaults = {"court": "", "regime": "", "note": "", "term_years": 0, "term_months": 0, "term_days": 0,
                     "credited_days": 0, "under_appeal": False}
         wanted = {k: (defaults.get(k) if v is None else v) for k, v in values.items() if k in self.DECISION_FIELDS}
@@ -215,15 +204,7 @@ class CustodyRows:
                                                  by=applier.user, now=applier.now)
             self.add(item, (STEP_DECISIONS, handle.slug, decided_on, row.number), record)
             return
-        changes = self.changes(existing, wanted)
-        item = Item("decisions", sheet.source, row.number, "update" if changes else "unchanged", label, changes)
-        changed = {c[0] for c in changes}
-
-        def update(applier: Any) -> None:
-            applier.services.update_decision(applier.session, existing,
-                                             {k: v for k, v in wanted.items() if k in changed},
-                                             expected_version=None, by=applier.user, now=applier.now)
-        self.add(item, (STEP_DECISIONS, handle.slug, decided_on, row.number), update if changes else None)
+        self.correct(sheet, row, "decisions", label, existing, wanted, "update_decision", (STEP_DECISIONS, handle.slug, decided_on, row.number))
 
     def plan_placement(self, sheet: Sheet, row: Row) -> None:
         values, good = self.cells(sheet, row)
@@ -255,12 +236,4 @@ class CustodyRows:
                                                  by=applier.user, now=applier.now)
             self.add(item, (STEP_PLACEMENTS, handle.slug, since, row.number), transfer)
             return
-        changes = self.changes(existing, wanted)
-        item = Item("placements", sheet.source, row.number, "update" if changes else "unchanged", label, changes)
-        changed = {c[0] for c in changes}
-
-        def update(applier: Any) -> None:
-            applier.services.update_placement(applier.session, existing,
-                                              {k: v for k, v in wanted.items() if k in changed},
-                                              expected_version=None, by=applier.user, now=applier.now)
-        self.add(item, (STEP_PLACEMENTS, handle.slug, since, row.number), update if changes else None)
+        self.correct(sheet, row, "placements", label, existing, wanted, "update_placement", (STEP_PLACEMENTS, handle.slug, since, row.number))

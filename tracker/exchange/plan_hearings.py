@@ -80,12 +80,9 @@ class HearingRows:
         if values.get("duration_minutes") == 0:
             self.problem(sheet, row, "duration_minutes", _("Enter 1 to 1440 minutes."))
             return
-        case = None
-        if values.get("case"):
-            case = self.case_ref(values["case"])
-            if case is None:
-                self.problem(sheet, row, "case", _("Unknown case '%(case)s'.", case=values["case"]))
-                return
+        case = self.row_case(sheet, row, values)
+        if case is False:
+            return
         court = self.court_ref(values["court"], sheet, row)
         local: datetime = values["starts_at"]
         starts_at = local.replace(tzinfo=ZoneInfo(court.timezone)).astimezone(timezone.utc)

@@ -97,6 +97,29 @@ class Planner(RecordRows, CustodyRows, HearingRows):
                 found.append((name, shown(before) if record is not None else "", shown(value)))
         return found
 
+    def correct(self, sheet: Sheet, row: Row, table: str, label: str, record: Any, wanted: dict[str, Any],
+                service: str, order: tuple) -> None:
+        """A row that matches a record already recorded about a defendant (a measure, decision or
+        placement): the fields that differ are corrected through `service`, or nothing changes."""
+        changes = self.changes(record, wanted)
+        item = Item(table, sheet.source, row.number, "update" if changes else "unchanged", label, changes)
+        changed = {name: wanted[name] for name, _before, _after in changes}
+
+        def update(applier: Any) -> None:
+            getattr(applier.services, service)(applier.session, record, changed, expected_version=None,
+                                               by=applier.user, now=applier.now)
+        self.add(item, order, update if changes else None)
+
+    def row_case(self, sheet: Sheet, row: Row, values: dict[str, Any]) -> CaseHandle | None | bool:
+        """The case a row's `case` cell names (None: it names none); False after a problem."""
+        if not values.get("case"):
+            return None
+        case = self.case_ref(values["case"])
+        if case is None:
+            self.problem(sheet, row, "case", _("Unknown case '%(case)s'.", case=values["case"]))
+            return False
+        return case
+
     # --- loading what the file refers to, in batches ---------------------------------------
 
     def load(self) -> None:

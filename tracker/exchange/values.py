@@ -20,13 +20,7 @@ from flask_babel import gettext as _
 from tracker.editing.forms import EARLIEST_BIRTH, EARLIEST_EVENT, LATEST, SLUG
 from tracker.exchange.columns import Column
 from tracker.records.enums import (
-    DefendantStatus,
-    HearingKind,
-    HearingStatus,
-    Instance,
-    LettersStatus,
-    MeasureKind,
-    Outcome,
+    DefendantStatus, HearingKind, HearingStatus, Instance, LettersStatus, MeasureKind, Outcome,
 )
 
 

@@ -18,24 +18,8 @@ from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
 from tracker.extensions import db, utcnow
-from tracker.records.enums import (
-    DefendantStatus,
-    HearingKind,
-    HearingStatus,
-    LettersStatus,
-    MeasureKind,
-    Outcome,
-)
-from tracker.records.models import (
-    Case,
-    Court,
-    CustodyMeasure,
-    Decision,
-    Defendant,
-    Hearing,
-    Placement,
-    SiteSetting,
-)
+from tracker.records.enums import DefendantStatus, HearingKind, HearingStatus, LettersStatus, MeasureKind, Outcome
+from tracker.records.models import Case, Court, CustodyMeasure, Decision, Defendant, Hearing, Placement, SiteSetting
 
 log = logging.getLogger(__name__)
 
