@@ -192,7 +192,7 @@ class RecordRows:
         assert person is not None
         changes = self.changes(person, wanted)
         if cases is not None:
-            kept = [c for c in person.cases if self.allowed_cases is not None and c.id not in self.allowed_cases]
+            kept = [c for c in person.cases if not self.may_edit(c)]
             before = sorted(c.slug for c in person.cases if c not in kept)
             after = sorted(c.slug for c in cases)
             if before != after:

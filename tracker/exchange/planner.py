@@ -206,9 +206,9 @@ class Planner(RecordRows, CustodyRows, HearingRows):
         return self.case_handles.setdefault(case.slug, CaseHandle(case.slug, existing=case))
 
     def case_allowed(self, handle: CaseHandle) -> bool:
-        if self.allowed_cases is None:
-            return True
-        return handle.existing is not None and handle.existing.id in self.allowed_cases
+        """Whether rows may be added to this case: any case, new ones too, for an importer not
+        limited to some; otherwise one of theirs (`can_edit`)."""
+        return self.allowed_cases is None or (handle.existing is not None and self.may_edit(handle.existing))
 
     def court_ref(self, name: str, sheet: Sheet, row: Row) -> CourtHandle:
         """A court by name; one the tracker does not have is created, once, with the default zone."""
