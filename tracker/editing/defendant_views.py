@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from flask import request, url_for
 from flask_babel import gettext as _
@@ -108,7 +108,7 @@ def _add_to_defendant(
 
 def _correct_defendant_record(
     model: type[CustodyMeasure] | type[Decision], record_id: int, form_class: type[VersionedForm], *,
-    name: str, enums: tuple[str, ...], update: Callable[..., Any], message: str,
+    name: str, enums: tuple[str, ...], message: str,
 ) -> Response | tuple[str, int]:
     """The shared shape of correcting a measure or a decision already recorded: its
     defendant's version guards it, and the page goes back to the defendant."""
@@ -117,8 +117,8 @@ def _correct_defendant_record(
     form = load_form(form_class, record, version=record.defendant.version, enums=enums)
     done, record, report = submit(
         form, record, lambda: get_or_404(model, record_id),
-        lambda record: update(db.session, record, form.values(), expected_version=form.loaded_version(),
-                              by=current_user, now=utcnow()),
+        lambda record: services.correct_record(db.session, record, form.values(),
+                                               expected_version=form.loaded_version(), by=current_user, now=utcnow()),
         message=message, to=url_for("editing.edit_defendant", defendant_id=record.defendant_id),
     )
     return done or render_page(f"editing/{name}.html", form, report, defendant=record.defendant, **{name: record})
@@ -172,7 +172,7 @@ def new_measure(defendant_id: int):
 @editor_required
 def edit_measure(measure_id: int):
     return _correct_defendant_record(CustodyMeasure, measure_id, MeasureForm, name="measure", enums=("kind",),
-                                     update=services.update_measure, message=_("Measure saved."))
+                                     message=_("Measure saved."))
 
 
 @bp.route("/defendants/<int:defendant_id>/verdict", methods=["GET", "POST"])
@@ -200,5 +200,4 @@ def record_verdict(defendant_id: int):
 @editor_required
 def edit_decision(decision_id: int):
     return _correct_defendant_record(Decision, decision_id, DecisionForm, name="decision",
-                                     enums=("instance", "outcome"), update=services.update_decision,
-                                     message=_("Decision saved."))
+                                     enums=("instance", "outcome"), message=_("Decision saved."))

@@ -103,7 +103,7 @@ class CustodyRows:
                     [("until", shown(current.until), shown(until))])
 
         def correct(applier: Any) -> None:
-            applier.services.update_measure(applier.session, current, {"until": until}, expected_version=None,
+            applier.services.correct_record(applier.session, current, {"until": until}, expected_version=None,
                                             by=applier.user, now=applier.now)
         self.add(item, (STEP_MEASURES, handle.slug, current.starts_on, row.number), correct)
 
@@ -165,7 +165,8 @@ class CustodyRows:
                                              expected_version=None, by=applier.user, now=applier.now)
             self.add(item, (STEP_MEASURES, handle.slug, starts_on, row.number), add)
             return
-        self.correct(sheet, row, "measures", label, existing, wanted, "update_measure", (STEP_MEASURES, handle.slug, starts_on, row.number))
+        self.correct(sheet, row, "measures", label, existing, wanted,
+                     (STEP_MEASURES, handle.slug, starts_on, row.number))
 
     DECISION_FIELDS = ("court", "term_years", "term_months", "term_days", "regime", "credited_days",
                        "release_override", "under_appeal", "note", "source_url", "source_checked_on", "outcome")
@@ -204,7 +205,8 @@ class CustodyRows:
                                                  by=applier.user, now=applier.now)
             self.add(item, (STEP_DECISIONS, handle.slug, decided_on, row.number), record)
             return
-        self.correct(sheet, row, "decisions", label, existing, wanted, "update_decision", (STEP_DECISIONS, handle.slug, decided_on, row.number))
+        self.correct(sheet, row, "decisions", label, existing, wanted,
+                     (STEP_DECISIONS, handle.slug, decided_on, row.number))
 
     def plan_placement(self, sheet: Sheet, row: Row) -> None:
         values, good = self.cells(sheet, row)
@@ -236,4 +238,5 @@ class CustodyRows:
                                                  by=applier.user, now=applier.now)
             self.add(item, (STEP_PLACEMENTS, handle.slug, since, row.number), transfer)
             return
-        self.correct(sheet, row, "placements", label, existing, wanted, "update_placement", (STEP_PLACEMENTS, handle.slug, since, row.number))
+        self.correct(sheet, row, "placements", label, existing, wanted,
+                     (STEP_PLACEMENTS, handle.slug, since, row.number))

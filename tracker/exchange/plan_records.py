@@ -5,7 +5,9 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from tracker.exchange.plan import STEP_CASES, STEP_COURTS, STEP_DEFENDANTS, CaseHandle, CourtHandle, DefendantHandle, Item
+from tracker.exchange.plan import (
+    STEP_CASES, STEP_COURTS, STEP_DEFENDANTS, CaseHandle, CourtHandle, DefendantHandle, Item,
+)
 from tracker.exchange.reading import Row, Sheet
 from tracker.exchange.values import make_slug, transliterate
 from tracker.records.enums import LettersStatus

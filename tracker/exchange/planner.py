@@ -98,16 +98,16 @@ class Planner(RecordRows, CustodyRows, HearingRows):
         return found
 
     def correct(self, sheet: Sheet, row: Row, table: str, label: str, record: Any, wanted: dict[str, Any],
-                service: str, order: tuple) -> None:
+                order: tuple) -> None:
         """A row that matches a record already recorded about a defendant (a measure, decision or
-        placement): the fields that differ are corrected through `service`, or nothing changes."""
+        placement): the fields that differ are corrected (`services.correct_record`), or nothing changes."""
         changes = self.changes(record, wanted)
         item = Item(table, sheet.source, row.number, "update" if changes else "unchanged", label, changes)
         changed = {name: wanted[name] for name, _before, _after in changes}
 
         def update(applier: Any) -> None:
-            getattr(applier.services, service)(applier.session, record, changed, expected_version=None,
-                                               by=applier.user, now=applier.now)
+            applier.services.correct_record(applier.session, record, changed, expected_version=None,
+                                            by=applier.user, now=applier.now)
         self.add(item, order, update if changes else None)
 
     def row_case(self, sheet: Sheet, row: Row, values: dict[str, Any]) -> CaseHandle | None | bool:

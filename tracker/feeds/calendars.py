@@ -20,7 +20,9 @@ from datetime import date, datetime, timedelta
 from flask_babel import get_locale
 from icalendar import Calendar, Timezone, vDuration, vText
 
-from tracker.feeds.ical import PRIVATE, PUBLIC, hearing_event, hearing_location, hearing_url, shown_defendants, uid_domain
+from tracker.feeds.ical import (
+    PRIVATE, PUBLIC, hearing_event, hearing_location, hearing_url, shown_defendants, uid_domain,
+)
 from tracker.records.models import Hearing
 
 PRODID = "-//Prisoner support tracker//Hearing feeds//EN"

@@ -20,14 +20,12 @@ from tracker.editing.services.defendants import (
     MEASURE_FIELDS,
     PLACEMENT_FIELDS,
     add_measure,
+    correct_record,
     create_defendant,
     extend_custody,
     record_decision,
     record_transfer,
-    update_decision,
     update_defendant,
-    update_measure,
-    update_placement,
 )
 from tracker.editing.services.hearings import (
     HEARING_FIELDS,
@@ -43,8 +41,7 @@ from tracker.editing.services.saving import ConflictReport, DomainError, EditCon
 __all__ = [
     "CASE_FIELDS", "COURT_FIELDS", "DECISION_FIELDS", "DEFENDANT_FIELDS", "HEARING_FIELDS", "MEASURE_FIELDS",
     "PLACEMENT_FIELDS", "ConflictReport", "DomainError", "EditConflict", "HearingData", "add_measure",
-    "cancel_hearing", "court_time", "create_case", "create_defendant", "create_hearing", "explain_conflict",
-    "extend_custody", "get_or_create_court", "mark_held", "postpone_hearing", "record_decision", "record_transfer",
-    "update_case", "update_court", "update_decision", "update_defendant", "update_hearing", "update_measure",
-    "update_placement",
+    "cancel_hearing", "correct_record", "court_time", "create_case", "create_defendant", "create_hearing",
+    "explain_conflict", "extend_custody", "get_or_create_court", "mark_held", "postpone_hearing",
+    "record_decision", "record_transfer", "update_case", "update_court", "update_defendant", "update_hearing",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -35,6 +35,13 @@ DECISION_FIELDS = (
     "credited_days", "release_override", "under_appeal", "note", "source_url", "source_checked_on",
 )
 PLACEMENT_FIELDS = ("facility", "since", "note", "source_url", "source_checked_on")
+# Each kind of row recorded about a defendant: its editable fields, its audit entity type, the
+# defendant's list of them.
+_KINDS: dict[type, tuple[tuple[str, ...], str, str]] = {
+    CustodyMeasure: (MEASURE_FIELDS, "custody_measure", "measures"),
+    Decision: (DECISION_FIELDS, "decision", "decisions"),
+    Placement: (PLACEMENT_FIELDS, "placement", "placements"),
+}
 
 
 def _defendant_snapshot(defendant: Defendant) -> dict[str, Any]:
@@ -95,60 +102,48 @@ def _sync_status_with_measure(defendant: Defendant, changes: dict[str, list[Any]
         defendant.status = status
 
 
+Row = TypeVar("Row", CustodyMeasure, Decision, Placement)
+Check = Callable[[dict[str, Any]], None]
+Then = Callable[[Defendant, dict[str, list[Any]]], None]
+ThenAdded = Callable[[Defendant, Row, dict[str, list[Any]]], None]
+
+
+def _add(
+    session: Session, defendant: Defendant, new: Callable[[], Row], values: dict[str, Any], *, action: str,
+    expected_version: int | None, by: User, now: datetime, check: Check | None = None,
+    then: ThenAdded | None = None,
+) -> Row:
+    """Add a row about a defendant (a measure, a decision, a placement): the defendant's version
+    guards it. `check` may refuse the values; `then` may add to the changes (what else changes
+    with the row: the defendant's status, say). Audited once the row has its id."""
+    check_version(defendant, expected_version, "defendant")
+    with guard(session, defendant, "defendant"):
+        if check is not None:
+            check(values)
+        row = new()
+        fields, entity_type, collection = _KINDS[type(row)]
+        assign(row, values, fields)
+        getattr(defendant, collection).append(row)
+        defendant.updated_at = now
+        changes = audit.diff({}, audit.snapshot(row, fields))
+        if then is not None:
+            then(defendant, row, changes)
+    audit.record(session, action=action, entity_type=entity_type, entity_id=row.id, defendant_id=defendant.id,
+                 changes=changes, by=by, now=now)
+    return row
+
+
 def add_measure(
     session: Session, defendant: Defendant, values: dict[str, Any], *, extends: CustodyMeasure | None = None,
     expected_version: int | None, by: User, now: datetime, action: str = "create",
 ) -> CustodyMeasure:
-    check_version(defendant, expected_version, "defendant")
-    with guard(session, defendant, "defendant"):
-        _check_measure_dates(values)
-        measure = CustodyMeasure(created_at=now, extends=extends)
-        assign(measure, values, MEASURE_FIELDS)
-        defendant.measures.append(measure)
-        defendant.updated_at = now
-        changes = audit.diff({}, audit.snapshot(measure, MEASURE_FIELDS))
+    def then(defendant: Defendant, _measure: CustodyMeasure, changes: dict[str, list[Any]]) -> None:
         if extends is not None:
             changes["extends_id"] = [None, extends.id]
         _sync_status_with_measure(defendant, changes)
-    audit.record(session, action=action, entity_type="custody_measure", entity_id=measure.id,
-                 defendant_id=defendant.id, changes=changes, by=by, now=now)
-    return measure
 
-
-def _correct(
-    session: Session, record: CustodyMeasure | Decision | Placement, values: dict[str, Any], *,
-    fields: tuple[str, ...], entity_type: str, expected_version: int | None, by: User, now: datetime,
-    check: Callable[[dict[str, Any]], None] | None = None,
-    then: Callable[[Defendant, dict[str, list[Any]]], None] | None = None,
-) -> None:
-    """Correct a row already recorded about a defendant: the defendant's version guards it.
-
-    `check` sees the row's values as they would be after the change; `then` may add to the
-    changes (a corrected measure can change the defendant's status).
-    """
-    defendant = record.defendant
-    check_version(defendant, expected_version, "defendant")
-    with guard(session, defendant, "defendant"):
-        if check is not None:
-            check({name: values[name] if name in values else getattr(record, name) for name in fields})
-        before = audit.snapshot(record, fields)
-        assign(record, values, fields)
-        defendant.updated_at = now
-        changes = audit.diff(before, audit.snapshot(record, fields))
-        if then is not None:
-            then(defendant, changes)
-        audit.record(session, action="update", entity_type=entity_type, entity_id=record.id,
-                     defendant_id=defendant.id, changes=changes, by=by, now=now)
-
-
-def update_measure(
-    session: Session, measure: CustodyMeasure, values: dict[str, Any], *, expected_version: int | None,
-    by: User, now: datetime,
-) -> CustodyMeasure:
-    _correct(session, measure, values, fields=MEASURE_FIELDS, entity_type="custody_measure",
-             expected_version=expected_version, by=by, now=now, check=_check_measure_dates,
-             then=_sync_status_with_measure)
-    return measure
+    return _add(session, defendant, lambda: CustodyMeasure(created_at=now, extends=extends), values, action=action,
+                expected_version=expected_version, by=by, now=now, check=_check_measure_dates, then=then)
 
 
 def extend_custody(
@@ -185,33 +180,19 @@ def record_transfer(
     Prisoners' addresses change with each transfer; a new address for letters, when
     given, is saved in the same change so supporters never write to the old one.
     """
-    check_version(defendant, expected_version, "defendant")
-    with guard(session, defendant, "defendant"):
+    def check(values: dict[str, Any]) -> None:
         current = latest(defendant.placements, "since")
         if current is not None and values["since"] < current.since:
             raise DomainError("since", _("A transfer cannot come before the current placement (%(day)s).",
                                          day=current.since.isoformat()))
-        placement = Placement()
-        assign(placement, values, PLACEMENT_FIELDS)
-        defendant.placements.append(placement)
-        defendant.updated_at = now
-        changes = audit.diff({}, audit.snapshot(placement, PLACEMENT_FIELDS))
+
+    def then(defendant: Defendant, _placement: Placement, changes: dict[str, list[Any]]) -> None:
         if letters_address and letters_address != defendant.letters_address:
             changes["letters_address"] = [defendant.letters_address, letters_address]
             defendant.letters_address = letters_address
-    audit.record(session, action="transfer", entity_type="placement", entity_id=placement.id,
-                 defendant_id=defendant.id, changes=changes, by=by, now=now)
-    return placement
 
-
-def update_placement(
-    session: Session, placement: Placement, values: dict[str, Any], *, expected_version: int | None,
-    by: User, now: datetime,
-) -> Placement:
-    """Correct a recorded placement (its note or source, say); a move is a new one (`record_transfer`)."""
-    _correct(session, placement, values, fields=PLACEMENT_FIELDS, entity_type="placement",
-             expected_version=expected_version, by=by, now=now)
-    return placement
+    return _add(session, defendant, Placement, values, action="transfer", expected_version=expected_version,
+                by=by, now=now, check=check, then=then)
 
 
 def _check_decision(values: dict[str, Any]) -> None:
@@ -225,28 +206,47 @@ def record_decision(
     expected_version: int | None, by: User, now: datetime,
 ) -> Decision:
     """A verdict (or appeal decision) and the status it puts the defendant in."""
-    check_version(defendant, expected_version, "defendant")
-    with guard(session, defendant, "defendant"):
-        _check_decision(values)
-        decision = Decision(created_at=now, case=case)
-        assign(decision, values, DECISION_FIELDS)
-        defendant.decisions.append(decision)
-        defendant.updated_at = now
-        changes = audit.diff({}, audit.snapshot(decision, DECISION_FIELDS))
+    def then(defendant: Defendant, decision: Decision, changes: dict[str, list[Any]]) -> None:
         if latest_decision(defendant.decisions) is decision:  # it is the sentence in force
             status = status_after_decision(decision)
             if status is not None and status is not defendant.status:
                 changes["status"] = [audit.plain(defendant.status), status.value]
                 defendant.status = status
-    audit.record(session, action="record_decision", entity_type="decision", entity_id=decision.id,
-                 defendant_id=defendant.id, changes=changes, by=by, now=now)
-    return decision
+
+    return _add(session, defendant, lambda: Decision(created_at=now, case=case), values, action="record_decision",
+                expected_version=expected_version, by=by, now=now, check=_check_decision, then=then)
 
 
-def update_decision(
-    session: Session, decision: Decision, values: dict[str, Any], *, expected_version: int | None,
-    by: User, now: datetime,
-) -> Decision:
-    _correct(session, decision, values, fields=DECISION_FIELDS, entity_type="decision",
-             expected_version=expected_version, by=by, now=now, check=_check_decision)
-    return decision
+# What correcting each kind of row checks first, and what else changes with it.
+_CORRECTIONS: dict[type, tuple[Check | None, Then | None]] = {
+    CustodyMeasure: (_check_measure_dates, _sync_status_with_measure),
+    Decision: (_check_decision, None),
+    Placement: (None, None),
+}
+
+
+def correct_record(
+    session: Session, record: CustodyMeasure | Decision | Placement, values: dict[str, Any], *,
+    expected_version: int | None, by: User, now: datetime,
+) -> CustodyMeasure | Decision | Placement:
+    """Correct a measure, decision or placement already recorded about a defendant (a typo, a
+    source); the defendant's version guards it. A new fact is a new row instead
+    (`extend_custody`, `record_transfer`, `record_decision`); a corrected measure may change
+    the defendant's status.
+    """
+    fields, entity_type, _collection = _KINDS[type(record)]
+    check, then = _CORRECTIONS[type(record)]
+    defendant = record.defendant
+    check_version(defendant, expected_version, "defendant")
+    with guard(session, defendant, "defendant"):
+        if check is not None:
+            check({name: values[name] if name in values else getattr(record, name) for name in fields})
+        before = audit.snapshot(record, fields)
+        assign(record, values, fields)
+        defendant.updated_at = now
+        changes = audit.diff(before, audit.snapshot(record, fields))
+        if then is not None:
+            then(defendant, changes)
+        audit.record(session, action="update", entity_type=entity_type, entity_id=record.id,
+                     defendant_id=defendant.id, changes=changes, by=by, now=now)
+    return record
