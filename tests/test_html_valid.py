@@ -142,9 +142,9 @@ def _seed(now) -> dict:  # noqa: ANN001
     db.session.flush()
     accounts.request_password_reset(db.session, "limited@example.org", now)
     subscription = sign_up(db.session, email="volunteer@example.org", scope=Scope.CASE,
-                                     case=bolotnaya, lead_minutes=[1440, 180], digest=False, now=now)
+                           case=bolotnaya, lead_minutes=[1440, 180], digest=False, now=now)
     confirmed = sign_up(db.session, email="confirmed@example.org", scope=Scope.ALL,
-                                  lead_minutes=[1440], digest=True, now=now)
+                        lead_minutes=[1440], digest=True, now=now)
     confirmed.confirmed_at = now
     db.session.commit()
     enqueue_due(db.session, now + timedelta(days=2))

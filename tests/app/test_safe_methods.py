@@ -57,9 +57,9 @@ def seeded(now, make_case, make_defendant, make_measure, make_decision, make_hea
     invited = make_user("invited@example.org", password=None)
     editor = make_user("editor@example.org")
     fresh = sign_up(db.session, email="fresh@example.org", scope=Scope.DEFENDANT,
-                                    defendant=person, lead_minutes=[1440], digest=False, now=utcnow())
+                    defendant=person, lead_minutes=[1440], digest=False, now=utcnow())
     confirmed = sign_up(db.session, email="confirmed@example.org", scope=Scope.ALL,
-                                        lead_minutes=[1440], digest=False, now=utcnow())
+                        lead_minutes=[1440], digest=False, now=utcnow())
     confirmed.confirmed_at = utcnow()
     failed = OutboxMessage(dedupe_key="walk:failed", kind="reminder", recipient="confirmed@example.org",
                            subject="Failed", message_id="<walk@tracker.test>", status=OutboxStatus.FAILED,

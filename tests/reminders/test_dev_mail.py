@@ -41,7 +41,7 @@ def dev_app(app, tmp_path):
 def test_caught_mail_is_listed_and_shown(dev_app, now):
     with dev_app.app_context():
         sign_up(db.session, email="newcomer@example.org", scope=Scope.ALL, lead_minutes=[1440],
-                      digest=False, now=now)
+                digest=False, now=now)
         db.session.commit()
         assert send_pending(db.session, now).sent == 1
         db.session.remove()
@@ -79,7 +79,7 @@ def test_caught_messages_fit_a_phone_and_the_demo_banner_is_in_a_landmark(
         make_hearing(starts_at=now + timedelta(hours=23))
         make_subscription(email="a-rather-long-address.of.a.volunteer@example.org", leads=[1440])
         sign_up(db.session, email="newcomer@example.org", scope=Scope.ALL, lead_minutes=[1440],
-                      digest=False, now=now)
+                digest=False, now=now)
         assert enqueue_due(db.session, now) == 1
         db.session.commit()
         assert send_pending(db.session, now).sent == 2  # a confirmation and a reminder with its .ics

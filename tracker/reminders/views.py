@@ -139,7 +139,8 @@ def confirm(signed: str):
     except (subscriptions.BadLink, subscriptions.ExpiredLink) as error:
         return render_template("reminders/link_error.html", message=str(error)), 404
     db.session.commit()
-    flash(_("Confirmed: you will get reminders for %(what)s.", what=subscriptions.describe(subscription)), "success")
+    what = subscriptions.describe(subscription)
+    flash(_("Confirmed: you will get reminders for %(what)s.", what=what), "success")
     return redirect(url_for("reminders.manage", token=subscription.token))
 
 
@@ -167,7 +168,8 @@ def manage(token: str):
         form.mode.data = "digest" if subscription.digest else "each"
         form.leads.data = list(subscription.lead_minutes)
     elif form.validate():
-        subscriptions.change_choices(subscription, lead_minutes=form.leads.data or [], digest=form.mode.data == "digest")
+        subscriptions.change_choices(subscription, lead_minutes=form.leads.data or [],
+                                     digest=form.mode.data == "digest")
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("reminders.manage", token=token))
