@@ -143,6 +143,13 @@ class Config:
     # uploads waiting for their dry run to be confirmed hold private data: deleted after this
     IMPORT_UPLOAD_MAX_AGE_MINUTES = int(os.environ.get("IMPORT_UPLOAD_MAX_AGE_MINUTES", "60"))
 
+    # The scheduler (`python -m scheduler`): how often each job runs, in seconds
+    PUBLISH_FEEDS_EVERY_SECONDS = int(os.environ.get("PUBLISH_FEEDS_EVERY_SECONDS", "60"))
+    PLAN_MAIL_EVERY_SECONDS = int(os.environ.get("PLAN_MAIL_EVERY_SECONDS", "30"))
+    SEND_MAIL_EVERY_SECONDS = int(os.environ.get("SEND_MAIL_EVERY_SECONDS", "15"))
+    PURGE_SIGNUPS_EVERY_SECONDS = int(os.environ.get("PURGE_SIGNUPS_EVERY_SECONDS", "3600"))
+    PURGE_IMPORT_UPLOADS_EVERY_SECONDS = int(os.environ.get("PURGE_IMPORT_UPLOADS_EVERY_SECONDS", "600"))
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # a form left open during a long hearing must still save

@@ -54,7 +54,7 @@ def make_config(database_url: str, feeds_dir: str):
 def wsgi_app():
     """The app gunicorn serves in the benchmark: the real app plus a trivial health route."""
     from tracker import create_app
-    from tracker.auth.roles import public
+    from tracker.access import public
 
     app = create_app(make_config(os.environ["BENCH_DATABASE_URL"], os.environ["BENCH_FEEDS_DIR"]))
 
@@ -73,7 +73,8 @@ def seed(db, defendants: int, hearings: int) -> None:
     """Bulk inserts (Core): seeding is not what is measured."""
     import sqlalchemy as sa
 
-    from tracker.records.models import Case, Court, Defendant, Hearing, HearingKind, case_defendants, hearing_defendants
+    from tracker.records.enums import HearingKind
+    from tracker.records.models import Case, Court, Defendant, Hearing, case_defendants, hearing_defendants
 
     kinds = list(HearingKind)
     db.session.execute(sa.insert(Court), [

@@ -100,7 +100,14 @@ def raw_bulk_insert(engine: sa.Engine, files: list, now: datetime) -> tuple[floa
 
     Returns (wall seconds, CPU seconds of this process)."""
     from tracker.records.models import (
-        Case, Court, CustodyMeasure, Defendant, Hearing, case_defendants, hearing_defendants)
+        Case,
+        Court,
+        CustodyMeasure,
+        Defendant,
+        Hearing,
+        case_defendants,
+        hearing_defendants,
+    )
 
     started, cpu = time.perf_counter(), time.process_time()
     tables = {f.name: list(csv.reader(io.StringIO(f.data.decode("utf-8-sig")), delimiter=";"))[1:] for f in files}

@@ -108,7 +108,7 @@ def seed(db, deliveries: int) -> float:
     import sqlalchemy as sa
 
     from tracker.records.models import Court, Defendant, Hearing, SiteSetting
-    from tracker.reminders import logic
+    from tracker.reminders.due import enqueue_due
     from tracker.reminders.models import Scope, Subscription, new_token
 
     court = Court(name="Moscow City Court", address="Bogorodsky Val, 8, Moscow", timezone="Europe/Moscow")
@@ -124,7 +124,7 @@ def seed(db, deliveries: int) -> float:
     ])
     db.session.commit()
     started = time.perf_counter()
-    written = logic.enqueue_due(db.session, NOW)
+    written = enqueue_due(db.session, NOW)
     db.session.commit()
     assert written == deliveries, (written, deliveries)
     return time.perf_counter() - started
@@ -143,7 +143,7 @@ def plain_smtplib(port: int, messages: list[tuple[str, str, bytes]]) -> float:
 
 
 def dispatch(db) -> tuple[float, int]:
-    from tracker.reminders.sending import send_pending
+    from tracker.mail.sending import send_pending
 
     started = time.perf_counter()
     report = send_pending(db.session, NOW)
@@ -167,7 +167,7 @@ def main() -> None:
 
     from tracker import create_app
     from tracker.extensions import db
-    from tracker.reminders.models import OutboxMessage, OutboxStatus
+    from tracker.mail.models import OutboxMessage, OutboxStatus
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-reminders-"))
     database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"

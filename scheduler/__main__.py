@@ -11,7 +11,6 @@ in hand, then the process exits.
 from __future__ import annotations
 
 import argparse
-import inspect
 import logging
 import signal
 import sys
@@ -20,9 +19,11 @@ from datetime import datetime, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from scheduler import runtime
+from scheduler.frame import job
 from scheduler.jobs import JOBS, Job
 from scheduler.leader import NoLock, leader_lock_for
 from tracker import create_app
+from tracker.mail.claims import release_abandoned_claims
 
 log = logging.getLogger("scheduler")
 LOCK_CHECK_SECONDS = 10
@@ -32,7 +33,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m scheduler", description=__doc__.splitlines()[0])
     parser.add_argument("--once", action="store_true", help="run each job once, then exit")
     parser.add_argument("--job", action="append", default=[], help="only this job (repeatable)")
-    parser.add_argument("--now", type=datetime.fromisoformat, help="with --once: the clock (ISO 8601, aware)")
+    parser.add_argument("--now", type=datetime.fromisoformat,
+                        help="with --once: the clock every job reads (ISO 8601, aware)")
     parser.add_argument("--no-leader-lock", action="store_true",
                         help="skip the leader lock (tests of concurrent senders only; never in production)")
     args = parser.parse_args(argv)
@@ -42,18 +44,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _selected(names: list[str]) -> list[Job]:
-    jobs = [job for job in JOBS if not names or job.name in names]
-    unknown = set(names) - {job.name for job in JOBS}
+    jobs = [each for each in JOBS if not names or each.name in names]
+    unknown = set(names) - {each.name for each in JOBS}
     if unknown:
         raise SystemExit(f"unknown job(s): {', '.join(sorted(unknown))}; known: {', '.join(j.name for j in JOBS)}")
     return jobs
-
-
-def _run(job: Job, app, now: datetime | None) -> None:  # noqa: ANN001
-    if now is not None and "now" in inspect.signature(job.run).parameters:
-        job.run(app, now=now)
-    else:
-        job.run(app)
 
 
 def _install_signal_handlers() -> None:
@@ -81,11 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_leader_lock:
             _recover(app, args.now)
         if args.once:
-            for job in jobs:
+            for selected in jobs:
                 if runtime.stopping.is_set():
                     break
-                log.info("running %s once", job.name)
-                _run(job, app, args.now)
+                log.info("running %s once", selected.name)
+                selected.run(app, args.now)
             return 1 if runtime.lock_lost.is_set() else 0
         return _run_forever(app, jobs)
     finally:
@@ -98,26 +93,18 @@ def _recover(app, now: datetime | None) -> None:  # noqa: ANN001
     Not every claim: the old leader may still be alive and sending (its lock connection
     was cut, say); its claims stay its own until it gives them back or their lease ends.
     """
-    from tracker.extensions import db, utcnow
-    from tracker.reminders.sending import release_abandoned_claims
-
-    with app.app_context():
-        try:
-            release_abandoned_claims(db.session, now or utcnow())
-            db.session.commit()
-        finally:
-            db.session.remove()
+    job(release_abandoned_claims)(app, now)
 
 
 def _run_forever(app, jobs: list[Job]) -> int:  # noqa: ANN001
     scheduler = BackgroundScheduler(timezone="UTC")
-    for job in jobs:
+    for each in jobs:
         scheduler.add_job(
-            job.run, "interval", seconds=job.seconds, args=[app], id=job.name,
+            each.run, "interval", seconds=each.seconds, args=[app], id=each.name,
             max_instances=1, coalesce=True, next_run_time=datetime.now(timezone.utc),
-            misfire_grace_time=job.seconds,
+            misfire_grace_time=each.seconds,
         )
-        log.info("job %s every %ss", job.name, job.seconds)
+        log.info("job %s every %ss", each.name, each.seconds)
     scheduler.start()
     log.info("scheduler started with %d jobs", len(jobs))
     while not runtime.stopping.wait(LOCK_CHECK_SECONDS):

@@ -1,62 +1,93 @@
-"""The jobs the scheduler runs. Each is a thin wrapper: app context, read the clock once,
-call a `tracker` function, commit. Feature packages add their entry to JOBS.
+"""The jobs the scheduler runs, every one in the same frame (frame.job) and on an interval
+from config.py. Each is a few lines: the work is a `tracker` function the web app may call too.
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from datetime import datetime, timedelta
 
-from flask import Flask
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from config import Config
+from scheduler import runtime
+from scheduler.frame import job
+from tracker.editing.alerts import enqueue_deadline_alerts
+from tracker.exchange.uploads import purge_uploads
+from tracker.feeds import publish
+from tracker.mail.sending import SendReport, send_pending
+from tracker.reminders.changes import notify_hearing_changes
+from tracker.reminders.digest import enqueue_digests
+from tracker.reminders.due import enqueue_due, record_missed
+from tracker.reminders.subscriptions import purge_unconfirmed
+
+log = logging.getLogger("scheduler.jobs")
 
 
 @dataclass(frozen=True)
 class Job:
     name: str
     seconds: int
-    run: Callable[[Flask], None]
+    run: Callable[[Flask, datetime | None], object]
 
 
-JOBS: list[Job] = []
+@job
+def publish_feeds(session: Session, now: datetime) -> None:
+    """A change an editor made reaches the calendar feeds within a minute."""
+    publish.publish_feeds(now, session=session)
 
 
-def publish_feeds_job(app: Flask) -> None:
-    """Every minute: a change an editor made reaches the calendar feeds within a minute."""
-    from tracker.extensions import db, utcnow
-    from tracker.feeds.publish import publish_feeds
+# Change notices first (they make old reminders stale), then due reminders, digests, alerts.
+PLANNING_STEPS = (notify_hearing_changes, enqueue_due, record_missed, enqueue_digests, enqueue_deadline_alerts)
 
-    with app.app_context():
+
+@job
+def plan_mail(session: Session, now: datetime) -> list[str]:
+    """Write what is due to the outbox; returns the names of the steps that failed.
+
+    Each step stands on its own: it is committed alone, and one that fails is logged
+    and rolled back while the steps after it still run (a digest that cannot be
+    written must not stop the deadline alerts). Inside the steps, one message that
+    cannot be composed is logged and skipped (`tracker.mail.outbox.skip_on_error`).
+    The next run tries the failed steps again.
+    """
+    failed: list[str] = []
+    for step in PLANNING_STEPS:
         try:
-            publish_feeds(utcnow())
-        finally:
-            db.session.rollback()  # read-only; end the transaction before the connection returns
+            step(session, now)
+            session.commit()
+        except Exception:
+            session.rollback()
+            failed.append(step.__name__)
+            log.exception("planning mail: %s failed; the other steps go on, the next run tries again", step.__name__)
+    return failed
 
 
-JOBS.append(Job("publish_feeds", 60, publish_feeds_job))
+@job
+def send_mail(session: Session, now: datetime) -> SendReport:
+    """Send the outbox; stops between messages on SIGTERM or when the leader lock is lost."""
+    return send_pending(session, now, limit=current_app.config["SEND_BATCH_LIMIT"],
+                        should_stop=runtime.stopping.is_set, may_claim=runtime.still_leading)
 
-# Reminders: plan (change notices, due reminders, missed, digests, deadline alerts),
-# send the outbox, and delete sign-ups nobody confirmed.
-from scheduler import reminders as _reminders  # noqa: E402
 
-JOBS += [
-    Job("plan-mail", 30, _reminders.plan_mail),
-    Job("send-mail", 15, _reminders.send_mail),
-    Job("purge-signups", 3600, _reminders.purge_signups),
+@job
+def purge_signups(session: Session, now: datetime) -> int:
+    """Sign-ups nobody confirmed are deleted once their link has expired."""
+    return purge_unconfirmed(session, now)
+
+
+@job
+def purge_import_uploads(session: Session, now: datetime) -> int:
+    """Uploads nobody confirmed hold private data: deleted once expired."""
+    return purge_uploads(session, now, timedelta(minutes=current_app.config["IMPORT_UPLOAD_MAX_AGE_MINUTES"]))
+
+
+JOBS: list[Job] = [
+    Job("publish_feeds", Config.PUBLISH_FEEDS_EVERY_SECONDS, publish_feeds),
+    Job("plan-mail", Config.PLAN_MAIL_EVERY_SECONDS, plan_mail),
+    Job("send-mail", Config.SEND_MAIL_EVERY_SECONDS, send_mail),
+    Job("purge-signups", Config.PURGE_SIGNUPS_EVERY_SECONDS, purge_signups),
+    Job("purge-import-uploads", Config.PURGE_IMPORT_UPLOADS_EVERY_SECONDS, purge_import_uploads),
 ]
-
-
-def purge_import_uploads_job(app: Flask) -> None:
-    """Every 10 minutes: uploads nobody confirmed hold private data; delete them once expired."""
-    from datetime import timedelta
-
-    from tracker.exchange.uploads import purge_uploads
-    from tracker.extensions import db, utcnow
-
-    with app.app_context():
-        try:
-            purge_uploads(db.session, utcnow(), timedelta(minutes=app.config["IMPORT_UPLOAD_MAX_AGE_MINUTES"]))
-            db.session.commit()
-        finally:
-            db.session.remove()
-
-
-JOBS.append(Job("purge-import-uploads", 600, purge_import_uploads_job))

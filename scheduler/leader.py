@@ -5,7 +5,7 @@ leader dies, PostgreSQL drops its connection and the lock with it, and a standby
 takes over within its polling interval. If the leader loses its connection, it
 stops (it can no longer be sure it is alone) and its supervisor restarts it; its
 sender checks the lock before every claim of mail (scheduler/runtime.py), and a new
-leader never takes the claims of a sender that is still alive (reminders/sending.py).
+leader never takes the claims of a sender that is still alive (tracker/mail/claims.py).
 
 SQLite: one scheduler per database file is supported. An exclusive `flock` on a
 file beside the database keeps a second one on the same machine waiting, the same

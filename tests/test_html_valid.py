@@ -40,9 +40,12 @@ from tracker.extensions import db
 from tracker.feeds import publish
 from tracker.records.demo import load_demo
 from tracker.records.models import Case, CustodyMeasure, Decision, Defendant, Hearing, HearingStatus
-from tracker.reminders import logic as reminders
-from tracker.reminders.models import OutboxMessage, Scope
-from tracker.reminders.sending import send_pending
+from tracker.editing.alerts import enqueue_deadline_alerts
+from tracker.reminders.due import enqueue_due
+from tracker.reminders.subscriptions import confirm_url, manage_url, sign_up, unsubscribe_url
+from tracker.mail.models import OutboxMessage
+from tracker.reminders.models import Scope
+from tracker.mail.sending import send_pending
 
 pytestmark = pytest.mark.validator
 
@@ -138,14 +141,14 @@ def _seed(now) -> dict:  # noqa: ANN001
     invited = accounts.invite_editor(db.session, "invited@example.org", by=admin, now=now)
     db.session.flush()
     accounts.request_password_reset(db.session, "limited@example.org", now)
-    subscription = reminders.sign_up(db.session, email="volunteer@example.org", scope=Scope.CASE,
-                                     case=bolotnaya, lead_minutes=[1440, 180], digest=False, now=now)
-    confirmed = reminders.sign_up(db.session, email="confirmed@example.org", scope=Scope.ALL,
-                                  lead_minutes=[1440], digest=True, now=now)
+    subscription = sign_up(db.session, email="volunteer@example.org", scope=Scope.CASE,
+                           case=bolotnaya, lead_minutes=[1440, 180], digest=False, now=now)
+    confirmed = sign_up(db.session, email="confirmed@example.org", scope=Scope.ALL,
+                        lead_minutes=[1440], digest=True, now=now)
     confirmed.confirmed_at = now
     db.session.commit()
-    reminders.enqueue_due(db.session, now + timedelta(days=2))
-    reminders.enqueue_deadline_alerts(db.session, now)
+    enqueue_due(db.session, now + timedelta(days=2))
+    enqueue_deadline_alerts(db.session, now)
     db.session.commit()
     send_pending(db.session, now)
     db.session.commit()
@@ -213,9 +216,9 @@ def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: A
     # links from emails
     with app.test_request_context():
         subscription, confirmed = seeded["subscription"], seeded["confirmed"]
-        pages.get(anonymous, "visitor", _path(reminders.confirm_url(subscription)))
-        manage = _path(reminders.manage_url(confirmed))
-        unsubscribe = _path(reminders.unsubscribe_url(confirmed))
+        pages.get(anonymous, "visitor", _path(confirm_url(subscription)))
+        manage = _path(manage_url(confirmed))
+        unsubscribe = _path(unsubscribe_url(confirmed))
         invitation = accounts.make_token(seeded["invited"], accounts.INVITATION, now)
         reset = accounts.make_token(limited, accounts.PASSWORD_RESET, now)
     pages.get(anonymous, "visitor", manage)

@@ -1,14 +1,23 @@
-"""The tracker application factory."""
+"""The tracker application factory: the one module above every feature.
+
+Features, from the ground up (docs/architecture.md): records and mail; auth; editing,
+feeds and reminders; the API, the exchange and the admins' pages. Each is a package
+with an `init_app(app)` that registers its blueprints, CLI commands and template helpers.
+"""
 from __future__ import annotations
 
-import importlib
 import logging
+from pathlib import Path
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, has_request_context, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-# Each feature is a package with an `init_app(app)` that registers its blueprint and CLI.
-FEATURES = ("records", "auth", "editing", "feeds", "reminders", "api", "exchange")
+from tracker import admin, api, auth, edge, editing, exchange, feeds, mail, records, redaction, reminders
+from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
+from tracker.records.queries import has_demo_data
+
+FEATURES = (records, mail, auth, editing, feeds, reminders, api, exchange, admin)
 
 # Keys that have been public (in this repository or its documentation): never accepted.
 PUBLIC_SECRET_KEYS = frozenset({"dev-only-not-secret", "test-secret", "change-me", "secret"})
@@ -35,13 +44,9 @@ def create_app(config: object | str | None = None) -> Flask:
     )
     app.config.from_object(config or "config.Config")
     check_secret_key(app.config)
-    from tracker import redaction
-
     redaction.install()  # no token from a URL in any log line of this process
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-
-    from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
 
     db.init_app(app)
     with app.app_context():
@@ -52,18 +57,14 @@ def create_app(config: object | str | None = None) -> Flask:
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
-    from tracker import edge
-
     edge.init_app(app)  # before the features: their routes' <int:...> use its converter
-    for name in FEATURES:
-        importlib.import_module(f"tracker.{name}").init_app(app)
+    for feature in FEATURES:
+        feature.init_app(app)
 
     _register_error_pages(app)
     _register_template_helpers(app)
     app.after_request(_security_headers)
     if app.config.get("TRUSTED_PROXIES"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
@@ -89,23 +90,17 @@ def check_secret_key(config: dict) -> None:
         )
 
 
-def _project_dir():
-    from pathlib import Path
-
+def _project_dir() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
 def _select_locale() -> str | None:
-    from flask import current_app, has_request_context
-
     if not has_request_context():  # the scheduler, the CLI: the default locale
         return None
     return request.accept_languages.best_match(current_app.config["LANGUAGES"])
 
 
-def _security_headers(response):
-    from flask import current_app
-
+def _security_headers(response):  # noqa: ANN001, ANN202
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     view = current_app.view_functions.get(request.endpoint or "")
@@ -130,17 +125,12 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(500)
     def internal_error(error):  # noqa: ANN001
-        from tracker.extensions import db
-
         db.session.rollback()
         app.logger.exception("unhandled error on %s", request.path)
         return render_template("errors/generic.html", error=error), 500
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from tracker.extensions import db
-    from tracker.records.logic import has_demo_data
-
     @app.context_processor
     def site_context():
         def demo_mode() -> bool:

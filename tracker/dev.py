@@ -24,6 +24,8 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
+from tracker import create_app
+
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
@@ -183,8 +185,6 @@ def main() -> None:
     scheduler = subprocess.Popen([sys.executable, "-m", "scheduler"], cwd=ROOT, env=env)
     log.info("scheduler started (pid %s)", scheduler.pid)
     try:
-        from tracker import create_app
-
         app = create_app()
         log.info("serving on http://%s:%s", HOST, port)
         app.run(host=HOST, port=port, debug=False, use_reloader=False)

@@ -1,6 +1,7 @@
 """Flask extensions, created unbound so every feature package can import them."""
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -66,6 +67,20 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+def string_enum(cls: type[enum.Enum]) -> sa.Enum:
+    """An enum column stored as its members' string values (VARCHAR), portable and readable in SQL.
+
+    Not a PostgreSQL enum type: adding a member is a code change, not an ALTER TYPE.
+    """
+    return sa.Enum(
+        cls,
+        native_enum=False,
+        length=40,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
 
 
 def tune_sqlite(engine: sa.Engine) -> None:

@@ -18,8 +18,9 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, StringField, TextAreaField
+from wtforms import Field, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.edge import CONTROL_CHARACTERS, CONTROL_CHARACTERS_BUT_LINES
 
@@ -50,3 +51,15 @@ class Form(FlaskForm):
             elif isinstance(field, StringField):
                 extra.setdefault(name, []).insert(0, single_line)
         return super().validate(extra)
+
+
+def form_status(form: Form) -> int:
+    """The status of a page that shows `form`: 422 when it came back with errors, else 200."""
+    return 422 if form.errors else 200
+
+
+class CheckboxListField(SelectMultipleField):
+    """A multiple choice as checkboxes: a multi-select box is unusable on a phone."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

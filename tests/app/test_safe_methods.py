@@ -22,8 +22,9 @@ from tracker.auth import logic as auth_logic
 from tracker.auth.models import Role
 from tracker.extensions import db, limiter, utcnow
 from tracker.records.models import HearingStatus, SiteSetting
-from tracker.reminders import logic as reminders_logic
-from tracker.reminders.models import OutboxMessage, OutboxStatus, Scope, Subscription
+from tracker.reminders.subscriptions import confirm_url, sign_up
+from tracker.mail.models import OutboxMessage, OutboxStatus
+from tracker.reminders.models import Scope, Subscription
 
 
 def dump() -> dict[str, list[tuple]]:
@@ -55,10 +56,10 @@ def seeded(now, make_case, make_defendant, make_measure, make_decision, make_hea
     admin = make_user("admin@example.org", role=Role.ADMIN)
     invited = make_user("invited@example.org", password=None)
     editor = make_user("editor@example.org")
-    fresh = reminders_logic.sign_up(db.session, email="fresh@example.org", scope=Scope.DEFENDANT,
-                                    defendant=person, lead_minutes=[1440], digest=False, now=utcnow())
-    confirmed = reminders_logic.sign_up(db.session, email="confirmed@example.org", scope=Scope.ALL,
-                                        lead_minutes=[1440], digest=False, now=utcnow())
+    fresh = sign_up(db.session, email="fresh@example.org", scope=Scope.DEFENDANT,
+                    defendant=person, lead_minutes=[1440], digest=False, now=utcnow())
+    confirmed = sign_up(db.session, email="confirmed@example.org", scope=Scope.ALL,
+                        lead_minutes=[1440], digest=False, now=utcnow())
     confirmed.confirmed_at = utcnow()
     failed = OutboxMessage(dedupe_key="walk:failed", kind="reminder", recipient="confirmed@example.org",
                            subject="Failed", message_id="<walk@tracker.test>", status=OutboxStatus.FAILED,
@@ -70,7 +71,7 @@ def seeded(now, make_case, make_defendant, make_measure, make_decision, make_hea
         auth_logic.make_token(invited, auth_logic.INVITATION, utcnow()),
         auth_logic.make_token(editor, auth_logic.PASSWORD_RESET, utcnow()),
     ]
-    signed = reminders_logic.confirm_url(fresh).rsplit("/", 1)[1]
+    signed = confirm_url(fresh).rsplit("/", 1)[1]
     return {"token": tokens, "signed": [signed], "slug": ["walk"], "anything": ["no/such/thing"]}
 
 

@@ -20,7 +20,7 @@ from tests.auth.support import PASSWORD, csrf_token, log_in, new_client, post_fo
 from tracker.auth import logic
 from tracker.auth.models import Role, User
 from tracker.extensions import db
-from tracker.reminders.models import OutboxMessage
+from tracker.mail.models import OutboxMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 LINK = re.compile(r"http://tracker\.test(/\S+)")
@@ -298,7 +298,7 @@ def test_invitation_form_validation(admin_client, email, message):
 
 
 def test_invitation_goes_out_through_the_real_sender(app, admin, smtp_server, now):
-    from tracker.reminders.sending import send_pending
+    from tracker.mail.sending import send_pending
 
     logic.invite_editor(db.session, "smtp@example.org", by=admin, now=now)
     db.session.commit()

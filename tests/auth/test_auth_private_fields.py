@@ -12,7 +12,7 @@ import time_machine
 from werkzeug.routing import IntegerConverter
 
 from tests.auth.support import log_in, new_client, post_form
-from tracker.auth.roles import PUBLIC, TOKEN
+from tracker.access import PUBLIC, TOKEN
 from tracker.editing import services
 from tracker.extensions import db
 from tracker.records.models import Hearing

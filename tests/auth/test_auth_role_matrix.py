@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from tests.auth.support import csrf_token, log_in, new_client
 from tracker.auth.models import Role
-from tracker.auth.roles import ADMIN, EDITOR, PUBLIC, TOKEN
+from tracker.access import ADMIN, EDITOR, PUBLIC, TOKEN
 from tracker.extensions import db
 from tracker.records.models import Case
 
@@ -169,5 +169,5 @@ def test_role_matrix(app, records, make_user, now):
     assert not problems, "\n".join(problems)
     # the walk really covered the editing and admin routes
     endpoints = {c.endpoint for c in calls}
-    assert {"editing.postpone_hearing", "editing.edit_defendant", "auth.invite",
-            "editing_admin.audit_feed", "editing.edit_court"} <= endpoints
+    assert {"editing.postpone_hearing", "editing.edit_defendant", "admin.invite",
+            "admin.audit_feed", "editing.edit_court"} <= endpoints

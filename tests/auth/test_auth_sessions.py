@@ -10,7 +10,7 @@ from tests.auth.test_auth_accounts import link_path
 from tracker.auth import logic
 from tracker.auth.models import User
 from tracker.extensions import db
-from tracker.reminders.models import OutboxMessage
+from tracker.mail.models import OutboxMessage
 
 REMEMBER = "remember_token"
 

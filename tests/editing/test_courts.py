@@ -13,8 +13,9 @@ from tests.auth.support import log_in, new_client, post_form
 from tracker.editing.models import AuditEntry
 from tracker.extensions import db
 from tracker.records.models import Court, Hearing
-from tracker.reminders import logic as reminders
-from tracker.reminders.models import OutboxMessage, Scope, Subscription
+from tracker.reminders.changes import notify_hearing_changes
+from tracker.mail.models import OutboxMessage
+from tracker.reminders.models import Scope, Subscription
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +48,7 @@ def test_an_editor_corrects_a_court_and_its_hearings_follow(editor_client, court
     volunteer = Subscription(email="volunteer@example.org", scope=Scope.ALL, scope_key="all", lead_minutes=[1440],
                              digest=False, created_at=now, confirmed_at=now)
     db.session.add(volunteer)
-    reminders.notify_hearing_changes(db.session, now)  # the reminders have seen the hearing as it was
+    notify_hearing_changes(db.session, now)  # the reminders have seen the hearing as it was
     db.session.commit()
     version = hearing.version
 
@@ -76,7 +77,7 @@ def test_an_editor_corrects_a_court_and_its_hearings_follow(editor_client, court
     assert "Lenina 1" in text(editor_client.get(f"/edit/courts/{court.id}"))  # the history
 
     # volunteers are told the hearing moved, with the new court's name and zone
-    assert reminders.notify_hearing_changes(db.session, now) == 1
+    assert notify_hearing_changes(db.session, now) == 1
     notice = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.recipient == volunteer.email))
     assert "Leninsky district court of Yekaterinburg" in notice.subject
 
@@ -84,7 +85,7 @@ def test_an_editor_corrects_a_court_and_its_hearings_follow(editor_client, court
 def test_the_new_name_and_zone_reach_the_feeds(editor_client, court_with_hearing, now, tmp_path):
     from icalendar import Calendar
 
-    from tracker.feeds import ical
+    from tracker.feeds import calendars
     from tracker.feeds.publish import publish_feeds
 
     court, hearing = court_with_hearing
@@ -97,7 +98,7 @@ def test_the_new_name_and_zone_reach_the_feeds(editor_client, court_with_hearing
     assert str(after["LOCATION"]).startswith("Renamed court, New street 2")
     assert int(after["SEQUENCE"]) == int(before["SEQUENCE"]) + 1
     assert after.decoded("DTSTART") == before.decoded("DTSTART")  # same zone: the time does not move
-    ical.EVENTS.clear()
+    calendars.EVENTS.clear()
 
 
 def test_a_court_name_with_a_line_break_can_be_edited_away(editor_client, make_court):

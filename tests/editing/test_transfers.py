@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from tracker.editing import services
 from tracker.editing.models import AuditEntry
 from tracker.extensions import db
-from tracker.records import logic
+from tracker.records.timeline import timeline
 from tests.auth.support import post_form
 from tests.editing.test_editing_views import _fixed_clock, field_error  # noqa: F401  (autouse clock)
 
@@ -32,7 +32,7 @@ def test_a_transfer_adds_a_placement_and_moves_the_letters_address(make_defendan
     assert entry.action == "transfer" and entry.defendant_id == person.id
     assert entry.changes["facility"] == [None, "IK-2, Vladimir region"]
     assert entry.changes["letters_address"] == ["SIZO-1, Moscow", "IK-2, 600000 Vladimir region"]
-    kinds = [e.text for e in logic.timeline(person, []) if e.kind == "transfer"]
+    kinds = [e.text for e in timeline(person, []) if e.kind == "transfer"]
     assert kinds == ["Held at SIZO-1, Moscow", "Held at IK-2, Vladimir region"]
 
 

@@ -230,7 +230,7 @@ def test_a_confirmation_is_bound_to_its_files_its_uploader_and_its_time(app, gro
     db.session.execute(sa.update(ImportUpload).values(created_at=now - timedelta(hours=2)))
     db.session.commit()
     assert client.post("/edit/import/confirm", data=form).status_code == 400
-    from scheduler.jobs import purge_import_uploads_job
+    from scheduler.jobs import purge_import_uploads as purge_import_uploads_job
 
     purge_import_uploads_job(app)
     assert db.session.scalar(sa.select(sa.func.count(ImportUpload.id))) == 0

@@ -12,8 +12,8 @@ from tests.reminders.conftest import make_subscription  # noqa: F401  (fixture)
 from tracker.extensions import db
 from tracker.feeds.publish import publish_feeds
 from tracker.records.models import Hearing
-from tracker.reminders import logic
-from tracker.reminders.sending import send_pending
+from tracker.reminders.changes import notify_hearing_changes
+from tracker.mail.sending import send_pending
 
 SHEET = "external_id;defendants;court;starts_at;kind\r\nh-1;anna;Мосгорсуд;{}\r\n"
 
@@ -26,11 +26,11 @@ def test_a_hearing_moved_by_an_import_reaches_followers_and_feeds(app, admin, no
     first = (now + timedelta(days=3)).strftime("%d.%m.%Y") + " 11:00"
     moved = (now + timedelta(days=10)).strftime("%d.%m.%Y") + " 11:00"
     do_import(admin, files(hearings__csv=SHEET.format(first + ";trial")))
-    logic.notify_hearing_changes(db.session, now)  # the reminders have seen the hearing as imported
+    notify_hearing_changes(db.session, now)  # the reminders have seen the hearing as imported
     db.session.commit()
 
     do_import(admin, files(hearings__csv=SHEET.format(moved + ";trial")))
-    logic.notify_hearing_changes(db.session, now + timedelta(minutes=1))
+    notify_hearing_changes(db.session, now + timedelta(minutes=1))
     db.session.commit()
     send_pending(db.session, now + timedelta(minutes=1))
     [notice] = smtp_server.received_by(volunteer.email)

@@ -9,7 +9,7 @@ import pytest
 from icalendar import Calendar
 
 from tracker.extensions import db
-from tracker.feeds import ical, publish
+from tracker.feeds import calendars, publish
 
 
 @pytest.fixture(autouse=True)
@@ -18,10 +18,10 @@ def fresh_feeds(app):
     root = Path(app.config["FEEDS_DIR"])
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    ical.EVENTS.clear()
+    calendars.EVENTS.clear()
     publish.forget_published_state()
     yield root
-    ical.EVENTS.clear()
+    calendars.EVENTS.clear()
     publish.forget_published_state()
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import time_machine
 
 from tracker.extensions import db
-from tracker.feeds import ical
+from tracker.feeds import calendars, ical, private
 from tracker.records.models import Hearing, HearingKind, HearingStatus
 
 BASE = "http://tracker.test"
@@ -32,7 +32,7 @@ def test_a_hearing_carries_uid_sequence_times_in_the_court_zone_and_cyrillic(
     )
     hearing = _reload(hearing)
 
-    parsed = parse(ical.hearing_ics(hearing, BASE))
+    parsed = parse(calendars.hearing_ics(hearing, BASE))
 
     uid = f"hearing-{hearing.id}@tracker.test"
     assert uid == ical.event_uid(hearing)
@@ -71,7 +71,7 @@ def test_long_lines_are_folded_and_the_output_parses_back_identically(make_heari
     people = [make_defendant(name_latin=f"Person {n}", name_original=f"Заключённый номер {n} с длинным именем") for n in range(6)]
     hearing = _reload(make_hearing(defendants=people, judge="Судья " * 30))
 
-    body = ical.hearing_ics(hearing, BASE)
+    body = calendars.hearing_ics(hearing, BASE)
 
     lines = body.split(b"\r\n")
     assert max(len(line) for line in lines) <= 75
@@ -85,10 +85,10 @@ def test_long_lines_are_folded_and_the_output_parses_back_identically(make_heari
 
 def test_stamps_come_from_the_last_change_never_from_the_clock(make_hearing):
     hearing = _reload(make_hearing())
-    first = ical.hearing_ics(hearing, BASE)
-    ical.EVENTS.clear()  # serialize again from scratch, much later
+    first = calendars.hearing_ics(hearing, BASE)
+    calendars.EVENTS.clear()  # serialize again from scratch, much later
     with time_machine.travel(datetime(2031, 1, 1, tzinfo=timezone.utc)):
-        later = ical.hearing_ics(hearing, BASE)
+        later = calendars.hearing_ics(hearing, BASE)
     assert later == first
     stamp = hearing.updated_at.strftime("%Y%m%dT%H%M%SZ")
     assert f"DTSTAMP:{stamp}".encode() in first
@@ -97,13 +97,13 @@ def test_stamps_come_from_the_last_change_never_from_the_clock(make_hearing):
 
 def test_a_postponement_keeps_the_uid_and_raises_the_sequence(make_hearing, parse):
     hearing = _reload(make_hearing(starts_at=datetime(2026, 3, 5, 7, 0, tzinfo=timezone.utc)))
-    before = parse(ical.hearing_ics(hearing, BASE)).events[0]
+    before = parse(calendars.hearing_ics(hearing, BASE)).events[0]
 
     changed_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
     with time_machine.travel(changed_at, tick=False):
         hearing.starts_at = datetime(2026, 4, 9, 8, 0, tzinfo=timezone.utc)
         hearing = _reload(hearing)
-    after = parse(ical.hearing_ics(hearing, BASE)).events[0]
+    after = parse(calendars.hearing_ics(hearing, BASE)).events[0]
 
     assert after["UID"] == before["UID"]
     assert int(after["SEQUENCE"]) == int(before["SEQUENCE"]) + 1 == hearing.version
@@ -115,11 +115,11 @@ def test_cancelled_and_postponed_hearings_say_so(make_hearing, parse):
     cancelled = make_hearing(status=HearingStatus.CANCELLED)
     open_date = make_hearing(status=HearingStatus.POSTPONED)
     db.session.commit()
-    event = parse(ical.hearing_ics(cancelled, BASE)).events[0]
+    event = parse(calendars.hearing_ics(cancelled, BASE)).events[0]
     assert str(event["STATUS"]) == "CANCELLED"
     assert str(event["SUMMARY"]).startswith("Cancelled: ")
-    assert parse(ical.hearing_ics(cancelled, BASE)).strict.events.pop().status == "CANCELLED"
-    event = parse(ical.hearing_ics(open_date, BASE)).events[0]
+    assert parse(calendars.hearing_ics(cancelled, BASE)).strict.events.pop().status == "CANCELLED"
+    event = parse(calendars.hearing_ics(open_date, BASE)).events[0]
     assert str(event["STATUS"]) == "TENTATIVE"
     assert str(event["SUMMARY"]).startswith("Postponed: ")
 
@@ -139,7 +139,7 @@ def test_held_and_closed_hearings_say_so_in_the_title_calendars_show(make_hearin
         closed_and_held: "Held: Custody extension: Ivan Petrov (closed to the public)",
     }
     for hearing, summary in expected.items():
-        parsed = parse(ical.hearing_ics(hearing, BASE))
+        parsed = parse(calendars.hearing_ics(hearing, BASE))
         event = parsed.events[0]
         assert str(event["SUMMARY"]) == summary
         assert parsed.strict.events.pop().name == summary  # the strict parser reads the same title
@@ -150,35 +150,35 @@ def test_the_download_and_reminder_copy_shows_public_defendants_only(make_hearin
     hidden = make_defendant(name_latin="HIDDEN-MARKER", is_public=False, internal_notes="NOTES-MARKER")
     shown = make_defendant(name_latin="Shown Person", lawyer_contacts="LAWYER-MARKER", internal_notes="NOTES-MARKER")
     hearing = _reload(make_hearing(defendants=[hidden, shown]))
-    body = ical.hearing_ics(hearing, BASE)
+    body = calendars.hearing_ics(hearing, BASE)
     for marker in (b"HIDDEN-MARKER", b"NOTES-MARKER", b"LAWYER-MARKER"):
         assert marker not in body
     assert "Shown Person" in str(parse(body).events[0]["SUMMARY"])
     # the private variant, for an editor who may edit both, shows both and the notes
-    cache = ical.EventCache()
-    private = ical.event_bytes(hearing, BASE, ical.PRIVATE, editable={hidden.id, shown.id}, cache=cache)
+    cache = calendars.EventCache()
+    private = calendars.event_bytes(hearing, BASE, ical.PRIVATE, editable={hidden.id, shown.id}, cache=cache)
     assert b"HIDDEN-MARKER" in private and b"NOTES-MARKER" in private and b"LAWYER-MARKER" not in private
     # for an editor of the shown person only (a joint hearing with another case): no hidden name,
     # and only the notes of whom they may edit, even with the other text in the cache
-    limited = ical.event_bytes(hearing, BASE, ical.PRIVATE, editable={shown.id}, cache=cache)
+    limited = calendars.event_bytes(hearing, BASE, ical.PRIVATE, editable={shown.id}, cache=cache)
     assert b"HIDDEN-MARKER" not in limited and limited.count(b"NOTES-MARKER") == 1
     # for an editor of neither, or a caller that says nothing: what the public sees
-    for nobody in (ical.event_bytes(hearing, BASE, ical.PRIVATE, editable=set(), cache=cache),
-                   ical.event_bytes(hearing, BASE, ical.PRIVATE, cache=cache)):
+    for nobody in (calendars.event_bytes(hearing, BASE, ical.PRIVATE, editable=set(), cache=cache),
+                   calendars.event_bytes(hearing, BASE, ical.PRIVATE, cache=cache)):
         assert b"HIDDEN-MARKER" not in nobody and b"NOTES-MARKER" not in nobody and b"Shown Person" in nobody
 
 
 def test_the_cache_serializes_an_event_once_per_version_and_change_of_what_it_shows(make_hearing, make_defendant):
     person = make_defendant(name_latin="Old Name")
     hearing = _reload(make_hearing(defendants=[person]))
-    cache = ical.EventCache()
-    first = ical.event_bytes(hearing, BASE, cache=cache)
-    assert ical.event_bytes(hearing, BASE, cache=cache) is first
+    cache = calendars.EventCache()
+    first = calendars.event_bytes(hearing, BASE, cache=cache)
+    assert calendars.event_bytes(hearing, BASE, cache=cache) is first
     assert (cache.hits, cache.misses) == (1, 1)
 
     hearing.defendants[0].name_latin = "New Name"  # a change of the defendant, not of the hearing
     hearing = _reload(hearing)
-    renamed = ical.event_bytes(hearing, BASE, cache=cache)
+    renamed = calendars.event_bytes(hearing, BASE, cache=cache)
     assert b"New Name" in renamed and b"Old Name" not in renamed
     assert len(cache.entries) == 1  # the old text was replaced, not kept beside
 
@@ -186,12 +186,12 @@ def test_the_cache_serializes_an_event_once_per_version_and_change_of_what_it_sh
 def test_a_method_other_than_publish_or_cancel_is_refused(make_hearing):
     hearing = make_hearing()
     try:
-        ical.hearing_ics(hearing, BASE, method="REQUEST")
+        calendars.hearing_ics(hearing, BASE, method="REQUEST")
     except ValueError as error:
         assert "REQUEST" in str(error)
     else:
         raise AssertionError("METHOD:REQUEST would need ORGANIZER and ATTENDEE")
-    assert b"METHOD:CANCEL" in ical.hearing_ics(hearing, BASE, method="CANCEL")
+    assert b"METHOD:CANCEL" in calendars.hearing_ics(hearing, BASE, method="CANCEL")
 
 
 def test_all_day_deadline_events_are_dates_not_times(make_defendant, make_measure, make_decision, parse):
@@ -199,8 +199,8 @@ def test_all_day_deadline_events_are_dates_not_times(make_defendant, make_measur
     measure = make_measure(person, starts_on=date(2026, 1, 10), until=date(2026, 4, 10))
     decision = make_decision(person, decided_on=date(2026, 2, 20))
     db.session.commit()
-    header = ical.FeedInfo("x", "y", BASE, "")
-    body = ical.assemble(header, {}, [ical.custody_expiry_event(measure, BASE), ical.appeal_deadline_event(decision, 15, BASE)])
+    header = calendars.FeedInfo("x", "y", BASE, "")
+    body = calendars.assemble(header, {}, [private.custody_expiry_event(measure, BASE), private.appeal_deadline_event(decision, 15, BASE)])
     parsed = parse(body)
     custody = parsed.event(f"custody-{measure.id}@tracker.test")
     assert custody.decoded("DTSTART") == date(2026, 4, 10)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tracker.extensions import db
-from tracker.feeds import ical
+from tracker.feeds import calendars, ical
 from tracker.records.models import Hearing
 
 INJECTED = "\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:forged@evil.example\r\nSUMMARY:Forged"
@@ -16,7 +16,7 @@ def test_line_breaks_in_stored_text_stay_inside_their_property(make_hearing, mak
     db.session.commit()
     db.session.expire_all()
 
-    body = ical.hearing_ics(db.session.get(Hearing, hearing.id), "http://tracker.test")
+    body = calendars.hearing_ics(db.session.get(Hearing, hearing.id), "http://tracker.test")
 
     parsed = parse(body)  # both parsers, the strict one included
     assert parsed.uids == [ical.event_uid(hearing)]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tracker.extensions import db
-from tracker.feeds import ical, publish
+from tracker.feeds import calendars, files, ical, publish
 from tracker.feeds.publish import publish_feeds
 from tracker.records.models import Defendant, Hearing, HearingStatus
 
@@ -46,7 +46,7 @@ def test_every_feed_is_written_and_parses(two_cases, feeds_dir, parse):
         "all.ics", "cases/first.ics", "cases/second.ics", "defendants/anna.ics", "defendants/boris.ics",
     }
     expected |= {f"with-alarm/{p}" for p in expected}
-    assert set(report.written) == expected == publish.published_files(feeds_dir)
+    assert set(report.written) == expected == files.published_files(feeds_dir)
     assert report.events_rendered == 2
 
     h1, h2 = two_cases["h1"], two_cases["h2"]
@@ -122,7 +122,7 @@ def test_a_republish_rewrites_only_the_feeds_that_changed(two_cases, feeds_dir):
 def test_after_a_restart_files_already_right_are_not_rewritten(two_cases, feeds_dir):
     publish_feeds(NOW)
     stamps = {p: p.stat().st_mtime_ns for p in feeds_dir.rglob("*.ics")}
-    ical.EVENTS.clear()
+    calendars.EVENTS.clear()
     publish.forget_published_state()  # a new scheduler process knows nothing
     report = publish_feeds(NOW)
     assert report.written == [] and report.events_rendered == 2
@@ -294,9 +294,9 @@ def test_publishing_and_a_single_download_share_the_cached_event(app, two_cases,
     publish_feeds(NOW)
     db.session.expire_all()
     hearing = db.session.get(Hearing, two_cases["h1"].id)
-    hits = ical.EVENTS.hits
-    text = ical.event_bytes(hearing, app.config["BASE_URL"])
-    assert ical.EVENTS.hits == hits + 1
+    hits = calendars.EVENTS.hits
+    text = calendars.event_bytes(hearing, app.config["BASE_URL"])
+    assert calendars.EVENTS.hits == hits + 1
     assert text in read(feeds_dir, "all.ics")
 
 
@@ -305,7 +305,7 @@ def test_a_file_another_publisher_rewrote_is_checked_again(two_cases, feeds_dir)
     its memory of what it wrote when someone else has written the file since."""
     publish_feeds(NOW)
     right = read(feeds_dir, "cases/first.ics")
-    publish.write_atomically(feeds_dir / "cases/first.ics", right.replace(b"Anna", b"Older"))  # another process
+    files.write_atomically(feeds_dir / "cases/first.ics", right.replace(b"Anna", b"Older"))  # another process
     report = publish_feeds(NOW)
     assert report.written == ["cases/first.ics"]
     assert read(feeds_dir, "cases/first.ics") == right
@@ -322,7 +322,7 @@ def test_publishers_take_turns(app, two_cases, feeds_dir):
             db.session.remove()
         finished.set()
 
-    with publish.publish_lock(feeds_dir):
+    with files.publish_lock(feeds_dir):
         thread = threading.Thread(target=another_publisher)
         thread.start()
         assert not finished.wait(0.5)  # it waits for the lock...

@@ -262,7 +262,7 @@ def test_an_editor_sees_regenerates_and_revokes_the_private_address(client, lawy
 
 
 def test_every_feed_route_declares_its_access(app):
-    from tracker.auth.roles import EDITOR, PUBLIC, TOKEN
+    from tracker.access import EDITOR, PUBLIC, TOKEN
 
     declared = {}
     for rule in app.url_map.iter_rules():

@@ -8,7 +8,9 @@ import sqlalchemy as sa
 import time_machine
 
 from tracker.extensions import db
-from tracker.records import logic
+from tracker.records.custody import HELD_STATUSES, sentence_in_force
+from tracker.records.queries import upcoming_dates
+from tracker.records.timeline import timeline
 from tracker.records.demo import database_is_empty, load_demo
 from tracker.records.models import Defendant, DefendantStatus, Hearing, HearingStatus, Outcome
 
@@ -20,13 +22,13 @@ def test_demo_loads_and_every_page_renders(app, client, now):
         assert db.session.scalar(sa.select(sa.func.count(Defendant.id))) >= 12
 
         luzyanin = db.session.scalar(sa.select(Defendant).where(Defendant.slug == "maksim-luzyanin"))
-        sentence = logic.sentence_in_force(luzyanin)
+        sentence = sentence_in_force(luzyanin)
         assert (sentence.term_years, sentence.term_months, sentence.outcome) == (4, 6, Outcome.IMPRISONMENT)
         assert sentence.expected_release == date(2016, 11, 24)
 
         kosenko = db.session.scalar(sa.select(Defendant).where(Defendant.slug == "mikhail-kosenko"))
-        assert logic.sentence_in_force(kosenko).outcome is Outcome.COMPULSORY_TREATMENT
-        assert sum(1 for e in logic.timeline(kosenko, []) if e.kind == "extension") == 4
+        assert sentence_in_force(kosenko).outcome is Outcome.COMPULSORY_TREATMENT
+        assert sum(1 for e in timeline(kosenko, []) if e.kind == "extension") == 4
 
         upcoming = db.session.scalar(
             sa.select(sa.func.count(Hearing.id)).where(
@@ -44,7 +46,7 @@ def test_demo_loads_and_every_page_renders(app, client, now):
             assert "Demo data" in response.get_data(as_text=True), url
         assert "Expected release: 2016-11-24" in client.get("/defendants/maksim-luzyanin").get_data(as_text=True)
         assert client.get("/defendants/hidden-defendant").status_code == 404
-        birthdays, _ = logic.upcoming_dates(db.session, now.date())
+        birthdays, _ = upcoming_dates(db.session, now.date())
         assert any(row.day <= now.date() + timedelta(days=30) for row in birthdays)
 
 
@@ -78,5 +80,5 @@ def test_the_demo_says_where_sentenced_people_are_and_sends_letters_where_they_a
             held_at = person.placements[-1].facility if person.placements else ""
             if named:  # letters go to a detention centre or colony: the person is held there
                 assert named.group(0) in held_at, (person.slug, person.letters_address, held_at)
-            if person.status not in logic.HELD_STATUSES or person.status is DefendantStatus.HOUSE_ARREST:
+            if person.status not in HELD_STATUSES or person.status is DefendantStatus.HOUSE_ARREST:
                 assert not named, (person.slug, person.status, person.letters_address)

@@ -9,7 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.extensions import db
-from tracker.records import logic
+from tracker.records.custody import custody_status, custody_summary, describe_sentence, expected_release, measure_in_force, sentence_in_force
+from tracker.records.queries import next_birthday
+from tracker.records.timeline import timeline
 from tracker.records.models import (
     Decision,
     Defendant,
@@ -30,7 +32,7 @@ def test_extension_chain_gives_since_count_and_until(make_defendant, make_measur
     db.session.commit()
     db.session.expire_all()
 
-    summary = logic.custody_summary(db.session.get(Defendant, person.id))
+    summary = custody_summary(db.session.get(Defendant, person.id))
     assert summary.since == date(2012, 6, 8)
     assert summary.extensions == 4
     assert summary.until == date(2013, 3, 6)
@@ -44,7 +46,7 @@ def test_a_new_kind_of_measure_restarts_the_count(make_defendant, make_measure):
         person, kind=MeasureKind.COMPULSORY_TREATMENT, starts_on=date(2013, 10, 8),
         next_review_on=date(2014, 4, 8), extends=detention,
     )
-    summary = logic.custody_summary(person)
+    summary = custody_summary(person)
     assert summary.kind is MeasureKind.COMPULSORY_TREATMENT
     assert summary.extensions == 0
     assert summary.since == date(2013, 10, 8)
@@ -55,7 +57,7 @@ def test_released_has_no_custody_line(make_defendant, make_measure):
     person = make_defendant()
     detention = make_measure(person, starts_on=date(2012, 6, 8), until=date(2012, 8, 6))
     make_measure(person, kind=MeasureKind.RELEASED, starts_on=date(2012, 8, 1), extends=detention)
-    assert logic.custody_summary(person) is None
+    assert custody_summary(person) is None
 
 
 def test_a_sentence_replaces_the_pre_trial_measure_it_followed(make_defendant, make_measure, make_decision):
@@ -71,17 +73,17 @@ def test_a_sentence_replaces_the_pre_trial_measure_it_followed(make_defendant, m
     db.session.expire_all()
     person = db.session.get(Defendant, person.id)
 
-    assert logic.measure_in_force(person) is None
-    assert logic.custody_summary(person) is None
-    status = logic.custody_status(person)
+    assert measure_in_force(person) is None
+    assert custody_summary(person) is None
+    status = custody_status(person)
     assert status.custody is None
     assert status.sentence.decided_on == date(2012, 11, 24)
     assert status.place.facility == "IK-0, Example region"  # where it is served: the latest placement
     assert status.release == date(2016, 11, 24)
-    assert logic.describe_sentence(status.sentence) == (
+    assert describe_sentence(status.sentence) == (
         "Sentenced on 2012-11-24 to 4 years 6 months of imprisonment, general regime colony")
     # the chain is still there, as history
-    assert [e.text for e in logic.timeline(person, []) if e.kind in ("measure", "extension")] == [
+    assert [e.text for e in timeline(person, []) if e.kind in ("measure", "extension")] == [
         "Pre-trial detention", "Pre-trial detention extended"]
 
 
@@ -93,8 +95,8 @@ def test_a_measure_ordered_with_the_decision_stays_in_force(make_defendant, make
     treatment = make_measure(person, kind=MeasureKind.COMPULSORY_TREATMENT, starts_on=date(2013, 10, 8),
                              next_review_on=date(2014, 4, 8), extends=detention)
     db.session.expire(person)
-    assert logic.measure_in_force(person).id == treatment.id
-    status = logic.custody_status(person)
+    assert measure_in_force(person).id == treatment.id
+    status = custody_status(person)
     assert status.custody.kind is MeasureKind.COMPULSORY_TREATMENT
     assert status.sentence is None  # the measure in force says it all
 
@@ -106,7 +108,7 @@ def test_expected_release_subtracts_credited_days(make_defendant, make_decision)
     )
     # 2012-11-24 + 4y6m = 2017-05-24, less 181 days
     assert decision.computed_release == date(2016, 11, 24)
-    assert logic.expected_release(person) == date(2016, 11, 24)
+    assert expected_release(person) == date(2016, 11, 24)
 
 
 def test_release_override_wins(make_defendant, make_decision):
@@ -126,7 +128,7 @@ def test_appeal_decision_replaces_the_first(make_defendant, make_decision):
     make_decision(person, decided_on=date(2012, 11, 24), term_years=4, term_months=6)
     appeal = make_decision(person, decided_on=date(2013, 3, 1), term_years=3)
     db.session.expire(person)
-    assert logic.sentence_in_force(person).id == appeal.id
+    assert sentence_in_force(person).id == appeal.id
 
 
 def test_negative_term_is_refused_by_the_database(make_defendant):
@@ -148,7 +150,7 @@ def test_timeline_is_in_date_order_and_derived(make_defendant, make_measure, mak
         status=HearingStatus.HELD,
     )
     db.session.commit()
-    entries = logic.timeline(person, [hearing])
+    entries = timeline(person, [hearing])
     assert [e.kind for e in entries] == ["arrest", "measure", "hearing", "extension", "decision"]
     assert [e.day for e in entries] == sorted(e.day for e in entries)
 
@@ -194,5 +196,5 @@ def test_naive_datetimes_are_refused(make_hearing):
 
 
 def test_birthday_on_29_february_in_a_common_year():
-    assert logic.next_birthday(date(1992, 2, 29), date(2027, 2, 10)) == date(2027, 3, 1)
-    assert logic.next_birthday(date(1992, 2, 29), date(2028, 2, 10)) == date(2028, 2, 29)
+    assert next_birthday(date(1992, 2, 29), date(2027, 2, 10)) == date(2027, 3, 1)
+    assert next_birthday(date(1992, 2, 29), date(2028, 2, 10)) == date(2028, 2, 29)

@@ -6,7 +6,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from tracker.extensions import db
-from tracker.reminders.models import OutboxMessage, OutboxStatus
+from tracker.mail.models import OutboxMessage, OutboxStatus
 
 
 def outbox(kind: str | None = None, status: OutboxStatus | None = None) -> list[OutboxMessage]:

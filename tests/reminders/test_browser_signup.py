@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from tests.browser.conftest import browser, live_server  # noqa: F401  (fixtures)
 from tracker.extensions import db, utcnow
 from tracker.reminders.models import Subscription
-from tracker.reminders.sending import send_pending
+from tracker.mail.sending import send_pending
 
 pytestmark = pytest.mark.browser
 

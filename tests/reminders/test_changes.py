@@ -11,16 +11,18 @@ import pytest
 from tests.reminders.helpers import minutes, outbox
 from tracker.editing import services
 from tracker.extensions import db
-from tracker.reminders import logic
-from tracker.reminders.models import OutboxStatus
-from tracker.reminders.sending import send_pending
+from tracker.reminders.changes import notify_hearing_changes
+from tracker.reminders.due import enqueue_due
+from tracker.reminders.notes import save_practical_notes
+from tracker.mail.models import OutboxStatus
+from tracker.mail.sending import send_pending
 
 
 def run_minute(clock):
     """What the scheduler does every minute, in its order."""
-    logic.notify_hearing_changes(db.session, clock)
+    notify_hearing_changes(db.session, clock)
     db.session.commit()
-    logic.enqueue_due(db.session, clock)
+    enqueue_due(db.session, clock)
     db.session.commit()
     return send_pending(db.session, clock)
 
@@ -41,7 +43,7 @@ def test_a_postponement_sends_the_notice_and_suppresses_the_old_reminder(
     old_start = hearing.starts_at
     # the 1-day reminder is recorded but the mail server is slow: still pending
     day_before = old_start - minutes(1440)
-    logic.enqueue_due(db.session, day_before)
+    enqueue_due(db.session, day_before)
     db.session.commit()
     assert [m.status for m in outbox("reminder")] == [OutboxStatus.PENDING]
 
@@ -71,7 +73,7 @@ def test_the_change_job_is_idempotent(now, followed, editor, smtp_server):
     services.postpone_hearing(db.session, hearing, hearing.starts_at + timedelta(days=1), by=editor, now=now)
     db.session.commit()
     for i in range(3):
-        logic.notify_hearing_changes(db.session, now + minutes(i))
+        notify_hearing_changes(db.session, now + minutes(i))
         db.session.commit()
     assert len(outbox("hearing_change")) == 1
 
@@ -101,7 +103,7 @@ def test_a_move_close_to_the_reminder_time_sends_one_message_that_says_both(
     hearing, volunteer = followed
     second = make_subscription(leads=(1440,))
     reader = make_subscription(digest=True)  # no reminders: the notice only
-    logic.save_practical_notes(db.session, "Bring your passport.")
+    save_practical_notes(db.session, "Bring your passport.")
     db.session.commit()
     old_start = hearing.starts_at
     clock = now + timedelta(hours=1)

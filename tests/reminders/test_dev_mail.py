@@ -13,9 +13,10 @@ from tests.conftest import free_port
 from tracker import create_app
 from tracker.dev import SaveToFolder
 from tracker.extensions import db
-from tracker.reminders import logic
+from tracker.reminders.due import enqueue_due
+from tracker.reminders.subscriptions import sign_up
 from tracker.reminders.models import Scope
-from tracker.reminders.sending import send_pending
+from tracker.mail.sending import send_pending
 
 
 @pytest.fixture
@@ -39,8 +40,8 @@ def dev_app(app, tmp_path):
 
 def test_caught_mail_is_listed_and_shown(dev_app, now):
     with dev_app.app_context():
-        logic.sign_up(db.session, email="newcomer@example.org", scope=Scope.ALL, lead_minutes=[1440],
-                      digest=False, now=now)
+        sign_up(db.session, email="newcomer@example.org", scope=Scope.ALL, lead_minutes=[1440],
+                digest=False, now=now)
         db.session.commit()
         assert send_pending(db.session, now).sent == 1
         db.session.remove()
@@ -77,9 +78,9 @@ def test_caught_messages_fit_a_phone_and_the_demo_banner_is_in_a_landmark(
         make_case(is_demo=True)  # the demo banner shows
         make_hearing(starts_at=now + timedelta(hours=23))
         make_subscription(email="a-rather-long-address.of.a.volunteer@example.org", leads=[1440])
-        logic.sign_up(db.session, email="newcomer@example.org", scope=Scope.ALL, lead_minutes=[1440],
-                      digest=False, now=now)
-        assert logic.enqueue_due(db.session, now) == 1
+        sign_up(db.session, email="newcomer@example.org", scope=Scope.ALL, lead_minutes=[1440],
+                digest=False, now=now)
+        assert enqueue_due(db.session, now) == 1
         db.session.commit()
         assert send_pending(db.session, now).sent == 2  # a confirmation and a reminder with its .ics
         db.session.remove()

@@ -7,9 +7,11 @@ from tests.reminders.helpers import outbox
 from tracker.auth.models import Role
 from tracker.extensions import db
 from tracker.records.models import HearingStatus, MeasureKind
-from tracker.reminders import logic
+from tracker.editing.alerts import enqueue_deadline_alerts
+from tracker.reminders.digest import enqueue_digests
+from tracker.reminders.due import due_reminders
 from tracker.reminders.models import Scope
-from tracker.reminders.sending import send_pending
+from tracker.mail.sending import send_pending
 
 MONDAY_8 = datetime(2026, 3, 2, 5, 0, tzinfo=timezone.utc)  # Monday 08:00 in Moscow
 
@@ -27,9 +29,9 @@ def test_the_weekly_digest_lists_the_coming_week_once(now, make_hearing, make_de
     db.session.commit()
 
     sunday = MONDAY_8 - timedelta(days=1)
-    assert logic.enqueue_digests(db.session, sunday) == 0  # last week's digest: none of these hearings
-    assert logic.enqueue_digests(db.session, MONDAY_8) == 1
-    assert logic.enqueue_digests(db.session, MONDAY_8 + timedelta(hours=5)) == 0
+    assert enqueue_digests(db.session, sunday) == 0  # last week's digest: none of these hearings
+    assert enqueue_digests(db.session, MONDAY_8) == 1
+    assert enqueue_digests(db.session, MONDAY_8 + timedelta(hours=5)) == 0
     db.session.commit()
     send_pending(db.session, MONDAY_8)
     [mail] = smtp_server.received_by(digest.email)
@@ -39,13 +41,13 @@ def test_the_weekly_digest_lists_the_coming_week_once(now, make_hearing, make_de
     assert smtp_server.received_by(per_hearing.email) == []
     assert len(outbox("digest")) == 1
     # the next Monday: a new digest
-    assert logic.enqueue_digests(db.session, MONDAY_8 + timedelta(days=7)) == 1
+    assert enqueue_digests(db.session, MONDAY_8 + timedelta(days=7)) == 1
 
 
 def test_digest_subscribers_get_no_per_hearing_reminders(now, make_hearing, make_subscription):
     make_hearing(starts_at=now + timedelta(hours=2))
     make_subscription(digest=True)
-    assert logic.due_reminders(db.session, now) == []
+    assert due_reminders(db.session, now) == []
 
 
 def test_editors_are_warned_before_custody_runs_out_with_no_hearing(app, now, make_defendant, make_measure,
@@ -60,10 +62,10 @@ def test_editors_are_warned_before_custody_runs_out_with_no_hearing(app, now, ma
     everywhere = make_user("everywhere@example.org")
     db.session.commit()
 
-    assert logic.enqueue_deadline_alerts(db.session, now - timedelta(days=1)) == 0  # 8 days before: not yet
-    assert logic.enqueue_deadline_alerts(db.session, now) == 2  # 7 days before
-    assert logic.enqueue_deadline_alerts(db.session, now + timedelta(hours=3)) == 0
-    assert logic.enqueue_deadline_alerts(db.session, now + timedelta(days=5)) == 2  # 2 days before
+    assert enqueue_deadline_alerts(db.session, now - timedelta(days=1)) == 0  # 8 days before: not yet
+    assert enqueue_deadline_alerts(db.session, now) == 2  # 7 days before
+    assert enqueue_deadline_alerts(db.session, now + timedelta(hours=3)) == 0
+    assert enqueue_deadline_alerts(db.session, now + timedelta(days=5)) == 2  # 2 days before
     db.session.commit()
     send_pending(db.session, now + timedelta(days=5))
     subjects = [m["Subject"] for m in smtp_server.received_by(assigned.email)]
@@ -81,7 +83,7 @@ def test_no_alert_when_a_hearing_on_it_is_scheduled(now, make_defendant, make_me
     make_hearing(starts_at=now + timedelta(days=5), defendants=[person])
     make_user("editor@example.org")
     db.session.commit()
-    assert logic.enqueue_deadline_alerts(db.session, now) == 0
+    assert enqueue_deadline_alerts(db.session, now) == 0
 
 
 def test_a_released_or_extended_measure_is_not_alerted(now, make_defendant, make_measure, make_user):
@@ -92,7 +94,7 @@ def test_a_released_or_extended_measure_is_not_alerted(now, make_defendant, make
     make_measure(freed, kind=MeasureKind.RELEASED, starts_on=date(2026, 3, 1), until=date(2026, 3, 5))
     make_user("editor@example.org", role=Role.EDITOR)
     db.session.commit()
-    assert logic.enqueue_deadline_alerts(db.session, now) == 0
+    assert enqueue_deadline_alerts(db.session, now) == 0
 
 
 def test_no_alert_for_a_detention_a_sentence_replaced(now, make_defendant, make_measure, make_decision, make_user):
@@ -102,4 +104,4 @@ def test_no_alert_for_a_detention_a_sentence_replaced(now, make_defendant, make_
     make_decision(person, decided_on=date(2026, 2, 24), term_years=3)
     make_user("editor@example.org", role=Role.EDITOR)
     db.session.commit()
-    assert logic.enqueue_deadline_alerts(db.session, now) == 0
+    assert enqueue_deadline_alerts(db.session, now) == 0

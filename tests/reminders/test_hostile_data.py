@@ -12,10 +12,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from scheduler.reminders import plan_mail, send_mail
+from scheduler.jobs import plan_mail, send_mail
 from tests.reminders.helpers import outbox
 from tracker.extensions import db
-from tracker.mail import UnsafeHeader, compose
+from tracker.mail.message import UnsafeHeader, compose
 from tracker.reminders.models import Scope
 
 # What a reminder with its calendar carries, in this order of importance: nothing more, nothing less.

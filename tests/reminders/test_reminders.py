@@ -10,10 +10,12 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.reminders.helpers import minutes, outbox
 from tracker.extensions import db
+from tracker.mail.addresses import InvalidEmail, normalise_email
 from tracker.records.models import Court, HearingStatus, SiteSetting
-from tracker.reminders import logic
-from tracker.reminders.models import OutboxStatus, ReminderDelivery, Scope
-from tracker.reminders.sending import send_pending
+from tracker.reminders.due import due_reminders, enqueue_due, record_missed
+from tracker.mail.models import OutboxStatus
+from tracker.reminders.models import ReminderDelivery, Scope
+from tracker.mail.sending import send_pending
 
 
 @pytest.fixture
@@ -24,8 +26,8 @@ def moscow_court(make_court):
 def test_nothing_is_due_before_the_lead_time(now, make_hearing, make_subscription, moscow_court):
     hearing = make_hearing(starts_at=now + timedelta(days=2), court=moscow_court)
     make_subscription()
-    assert logic.due_reminders(db.session, now) == []
-    due = logic.due_reminders(db.session, hearing.starts_at - minutes(1440))
+    assert due_reminders(db.session, now) == []
+    due = due_reminders(db.session, hearing.starts_at - minutes(1440))
     assert [(d.hearing.id, d.lead_minutes) for d in due] == [(hearing.id, 1440)]
 
 
@@ -40,7 +42,7 @@ def test_each_due_reminder_is_received_once(app, now, make_hearing, make_defenda
 
     clock = now
     for _ in range(3):  # the jobs run every minute: running them again changes nothing
-        logic.enqueue_due(db.session, clock)
+        enqueue_due(db.session, clock)
         db.session.commit()
         send_pending(db.session, clock)
         clock += minutes(1)
@@ -54,7 +56,7 @@ def test_each_due_reminder_is_received_once(app, now, make_hearing, make_defenda
     # Three hours before: the second lead time, once more each.
     later = hearing.starts_at - minutes(180)
     for _ in range(2):
-        logic.enqueue_due(db.session, later)
+        enqueue_due(db.session, later)
         db.session.commit()
         send_pending(db.session, later)
     for volunteer in volunteers:
@@ -68,7 +70,7 @@ def test_each_due_reminder_is_received_once(app, now, make_hearing, make_defenda
 def test_the_unique_key_refuses_a_second_record(now, make_hearing, make_subscription):
     hearing = make_hearing(starts_at=now + timedelta(hours=2))
     subscription = make_subscription()
-    logic.enqueue_due(db.session, now)
+    enqueue_due(db.session, now)
     db.session.commit()
     delivery = db.session.scalar(sa.select(ReminderDelivery))
     db.session.add(ReminderDelivery(
@@ -90,7 +92,7 @@ def test_the_message_says_it_all(app, now, make_hearing, make_defendant, make_su
     db.session.add(SiteSetting(key="hearing_notes", value="Arrive 30 minutes early and bring ID."))
     db.session.commit()
 
-    logic.enqueue_due(db.session, now)
+    enqueue_due(db.session, now)
     db.session.commit()
     send_pending(db.session, now)
     [message] = smtp_server.received_by(volunteer.email)
@@ -116,7 +118,7 @@ def test_the_message_says_it_all(app, now, make_hearing, make_defendant, make_su
     calendar = Calendar.from_ical(attachment.get_content())
     assert calendar["METHOD"] == "PUBLISH"
     [event] = calendar.walk("VEVENT")
-    from tracker.feeds.ical import event_bytes
+    from tracker.feeds.calendars import event_bytes
 
     [feed_event] = Calendar.from_ical(
         b"BEGIN:VCALENDAR\r\n" + event_bytes(hearing, app.config["BASE_URL"]) + b"END:VCALENDAR\r\n"
@@ -139,7 +141,7 @@ def test_same_day_same_court_hearings_travel_together(now, make_hearing, make_de
     volunteer = make_subscription()
     db.session.commit()
 
-    logic.enqueue_due(db.session, now)  # 24 h before the first one
+    enqueue_due(db.session, now)  # 24 h before the first one
     db.session.commit()
     send_pending(db.session, now)
     subjects = sorted(str(m["Subject"]) for m in smtp_server.received_by(volunteer.email))
@@ -151,7 +153,7 @@ def test_same_day_same_court_hearings_travel_together(now, make_hearing, make_de
     assert len(list(grouped.iter_attachments())) == 5
     # the later ones' own "1 day before" moments pass without another message
     for hours in range(1, 5):
-        logic.enqueue_due(db.session, now + timedelta(hours=hours))
+        enqueue_due(db.session, now + timedelta(hours=hours))
         db.session.commit()
     assert len(outbox("reminder")) == 2
 
@@ -159,7 +161,7 @@ def test_same_day_same_court_hearings_travel_together(now, make_hearing, make_de
 def test_a_late_sign_up_gets_one_reminder_not_three(now, make_hearing, make_subscription):
     make_hearing(starts_at=now + timedelta(hours=2))
     make_subscription(leads=(10080, 1440, 180))
-    due = logic.due_reminders(db.session, now)
+    due = due_reminders(db.session, now)
     assert [d.lead_minutes for d in due] == [180]
 
 
@@ -175,7 +177,7 @@ def test_reminders_follow_the_scope(now, make_hearing, make_defendant, make_case
     everything = make_subscription()
     make_subscription(confirmed=False)
     make_subscription(digest=True)
-    due = {(d.subscription.id, d.hearing.id) for d in logic.due_reminders(db.session, now)}
+    due = {(d.subscription.id, d.hearing.id) for d in due_reminders(db.session, now)}
     assert due == {
         (by_case.id, h_case.id), (by_person.id, h_other.id),
         (everything.id, h_case.id), (everything.id, h_other.id),
@@ -187,13 +189,13 @@ def test_one_address_following_twice_gets_one_reminder(now, make_hearing, make_d
     make_hearing(starts_at=now + timedelta(hours=1), defendants=[person])
     make_subscription(email="twice@example.org")
     make_subscription(email="twice@example.org", scope=Scope.DEFENDANT, defendant=person)
-    assert len(logic.due_reminders(db.session, now)) == 1
+    assert len(due_reminders(db.session, now)) == 1
 
 
 def test_a_reminder_is_missed_when_the_hearing_started_first(now, make_hearing, make_subscription, smtp_server):
     hearing = make_hearing(starts_at=now + timedelta(hours=2))
     make_subscription(leads=(180,))
-    logic.enqueue_due(db.session, now)
+    enqueue_due(db.session, now)
     db.session.commit()
     # the scheduler was down until after the start: the pending reminder is not sent
     report = send_pending(db.session, hearing.starts_at + minutes(5))
@@ -207,9 +209,9 @@ def test_a_reminder_never_recorded_before_the_start_is_recorded_as_missed(now, m
     make_subscription(leads=(180,))
     db.session.commit()
     after = hearing.starts_at + minutes(30)  # the scheduler was down the whole time
-    assert logic.enqueue_due(db.session, after) == 0
-    assert logic.record_missed(db.session, after) == 1
-    assert logic.record_missed(db.session, after) == 0
+    assert enqueue_due(db.session, after) == 0
+    assert record_missed(db.session, after) == 1
+    assert record_missed(db.session, after) == 0
     db.session.commit()
     assert [m.status for m in outbox("reminder")] == [OutboxStatus.MISSED]
 
@@ -219,7 +221,7 @@ def test_a_reminder_for_a_hearing_not_started_is_still_sent_late(now, make_heari
     volunteer = make_subscription(leads=(1440,))
     db.session.commit()
     late = hearing.starts_at - minutes(30)  # the scheduler comes back 23.5 hours late
-    logic.enqueue_due(db.session, late)
+    enqueue_due(db.session, late)
     db.session.commit()
     assert send_pending(db.session, late).sent == 1
     assert len(smtp_server.received_by(volunteer.email)) == 1
@@ -230,9 +232,9 @@ def test_non_latin_subjects_and_bodies_survive_the_trip(now, make_hearing, make_
     court = make_court(name="Мосгорсуд", address="Богородский вал, 8", timezone="Asia/Vladivostok")
     person = make_defendant(name_latin="Мария Макетова", name_original="Мария Макетова")
     make_hearing(starts_at=now + timedelta(hours=2), court=court, defendants=[person])
-    volunteer = make_subscription(email=logic.normalise_email("volunteer@пример.рф"))
+    volunteer = make_subscription(email=normalise_email("volunteer@пример.рф"))
     assert volunteer.email == "volunteer@xn--e1afmkfd.xn--p1ai"
-    logic.enqueue_due(db.session, now)
+    enqueue_due(db.session, now)
     db.session.commit()
     assert send_pending(db.session, now).sent == 1
     [message] = smtp_server.received_by(volunteer.email)
@@ -243,9 +245,9 @@ def test_non_latin_subjects_and_bodies_survive_the_trip(now, make_hearing, make_
 
 
 def test_an_address_that_needs_smtputf8_is_refused_at_sign_up_and_never_blocks_the_outbox(now, smtp_server):
-    with pytest.raises(logic.InvalidEmail):
-        logic.normalise_email("волонтёр@example.org")
-    from tracker.reminders.outbox import enqueue_email
+    with pytest.raises(InvalidEmail):
+        normalise_email("волонтёр@example.org")
+    from tracker.mail.outbox import enqueue_email
 
     for i, address in enumerate(("волонтёр@example.org", "next@example.org")):  # written by older code, say
         enqueue_email(db.session, dedupe_key=f"x:{i}", kind="test", recipient=address, subject="Hello",

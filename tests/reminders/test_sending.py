@@ -9,10 +9,10 @@ from tests.auth.support import csrf_token, new_client, post_form
 from tests.conftest import free_port
 from tests.reminders.helpers import minutes, outbox
 from tracker.extensions import db, utcnow
-from tracker.reminders import logic
-from tracker.reminders.models import OutboxStatus
-from tracker.reminders.outbox import enqueue_email
-from tracker.reminders.sending import backoff, send_pending
+from tracker.reminders.due import enqueue_due
+from tracker.mail.models import OutboxStatus
+from tracker.mail.outbox import enqueue_email
+from tracker.mail.sending import backoff, send_pending
 
 
 def queue(n: int, now, kind: str = "test") -> list[str]:
@@ -27,7 +27,7 @@ def queue(n: int, now, kind: str = "test") -> list[str]:
 def test_smtp_down_then_back_every_message_arrives_once(app, now, smtp_server, make_hearing, make_subscription):
     hearing = make_hearing(starts_at=now + timedelta(hours=10))
     volunteers = [make_subscription(leads=(1440,)) for _ in range(5)]
-    logic.enqueue_due(db.session, now)
+    enqueue_due(db.session, now)
     db.session.commit()
     invitation = queue(1, now, kind="invitation")[0]  # other kinds go through the same sender
 

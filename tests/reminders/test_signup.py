@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from tests.auth.support import TOKEN, csrf_token, new_client
 from tests.reminders.helpers import outbox
 from tracker.extensions import db, utcnow
-from tracker.reminders import logic
-from tracker.reminders.models import OutboxStatus, Scope, Subscription
-from tracker.reminders.sending import send_pending
+from tracker.reminders import subscriptions
+from tracker.reminders.due import enqueue_due
+from tracker.mail.models import OutboxStatus
+from tracker.reminders.models import Scope, Subscription
+from tracker.mail.sending import send_pending
 
 LINK = re.compile(r"https?://\S+/reminders/confirm/[\w.\-]+")
 
@@ -110,12 +112,12 @@ def test_sign_ups_are_rate_limited(web):
 def test_an_old_confirmation_link_has_expired(now, make_subscription):
     subscription = make_subscription(confirmed=False)
     db.session.commit()
-    signed = logic.confirm_url(subscription).rsplit("/", 1)[1]
-    with pytest.raises(logic.ExpiredLink):
-        logic.confirm(db.session, signed, utcnow() + timedelta(days=8))
-    with pytest.raises(logic.BadLink):
-        logic.confirm(db.session, signed[:-2] + "xx", utcnow())
-    assert logic.confirm(db.session, signed, utcnow()).is_confirmed
+    signed = subscriptions.confirm_url(subscription).rsplit("/", 1)[1]
+    with pytest.raises(subscriptions.ExpiredLink):
+        subscriptions.confirm(db.session, signed, utcnow() + timedelta(days=8))
+    with pytest.raises(subscriptions.BadLink):
+        subscriptions.confirm(db.session, signed[:-2] + "xx", utcnow())
+    assert subscriptions.confirm(db.session, signed, utcnow()).is_confirmed
 
 
 def test_a_tampered_link_is_a_404_with_a_reason(web):
@@ -128,10 +130,10 @@ def test_unconfirmed_sign_ups_are_deleted_after_seven_days(now, make_subscriptio
     stale = make_subscription(confirmed=False, created_at=now - timedelta(days=8))
     fresh = make_subscription(confirmed=False, created_at=now - timedelta(days=6))
     confirmed = make_subscription(created_at=now - timedelta(days=30))
-    logic.sign_up(db.session, email=stale.email, scope=Scope.ALL, lead_minutes=[60], digest=False,
-                  now=now - timedelta(days=8))
+    subscriptions.sign_up(db.session, email=stale.email, scope=Scope.ALL, lead_minutes=[60], digest=False,
+                          now=now - timedelta(days=8))
     db.session.commit()
-    assert logic.purge_unconfirmed(db.session, now) == 1
+    assert subscriptions.purge_unconfirmed(db.session, now) == 1
     db.session.commit()
     remaining = set(db.session.scalars(sa.select(Subscription.id)))
     assert remaining == {fresh.id, confirmed.id}
@@ -171,7 +173,7 @@ def test_a_get_of_the_unsubscribe_link_changes_nothing(web, make_subscription):
 def test_one_click_unsubscribe_is_a_post_with_no_cookie(app, now, make_hearing, make_subscription):
     make_hearing(starts_at=now + timedelta(hours=2))
     subscription = make_subscription()
-    logic.enqueue_due(db.session, now)
+    enqueue_due(db.session, now)
     db.session.commit()
     assert [m.status for m in outbox("reminder")] == [OutboxStatus.PENDING]
     token = subscription.token
@@ -238,7 +240,7 @@ def test_the_sign_up_never_sends_the_browser_off_the_site(web, hostile):
 
 
 def test_the_one_safe_redirect_helper_refuses_controls_anywhere(app):
-    from tracker.auth.logic import safe_next
+    from tracker.links import safe_next
 
     host = "http://tracker.test/"
     for hostile in HOSTILE_NEXT + ["/ok\x00", "/\u2028/evil.example", "/ok\x9b"]:

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 
 from tests.scheduler.conftest import wait_for
 from tracker.extensions import db
-from tracker.reminders.models import OutboxMessage, OutboxStatus
-from tracker.reminders.outbox import enqueue_email
-from tracker.reminders.sending import LEASE, release_abandoned_claims, send_pending
+from tracker.mail.models import OutboxMessage, OutboxStatus
+from tracker.mail.outbox import enqueue_email
+from tracker.mail.claims import LEASE, release_abandoned_claims
+from tracker.mail.sending import send_pending
 
 pytestmark = pytest.mark.slow
 
@@ -191,12 +192,12 @@ class Clock:
 
 
 def test_a_sender_renews_its_lease_while_it_works(now, smtp_server):
-    from tracker.reminders.sending import _expire_leases
+    from tracker.mail.claims import expire_leases
 
     expected = queue(20, now)
     # Every message takes two minutes, and another sender expires leases as time goes by:
     # without renewals the claims would be taken back after the second message.
-    clock = Clock(now, timedelta(minutes=2), act=lambda other, c: _expire_leases(other, c.time))
+    clock = Clock(now, timedelta(minutes=2), act=lambda other, c: expire_leases(other, c.time))
     report = send_pending(db.session, now, clock=clock)
     assert report.sent == 20 and clock.time - now > 2 * LEASE
     received = Counter(str(m["Message-ID"]) for m in smtp_server.messages)

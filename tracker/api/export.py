@@ -25,9 +25,9 @@ from tracker.api import queries
 from tracker.api.http import allow_cross_origin, cacheable
 from tracker.api.params import BadParameter, read_args
 from tracker.api.serialise import api_url
-from tracker.auth.roles import public
+from tracker.access import public
 from tracker.extensions import db, utcnow
-from tracker.records.logic import CustodySummary, custody_summary, expected_release, sentence_in_force
+from tracker.records.custody import CustodySummary, custody_summary, expected_release, sentence_in_force
 from tracker.records.models import Decision, Defendant, Hearing
 
 bp = Blueprint("export", __name__)

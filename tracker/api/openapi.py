@@ -13,14 +13,8 @@ from typing import Any
 from flask import current_app
 
 from tracker.api.params import MAX_ID, MAX_VALUE_LENGTH
-from tracker.records.models import (
-    DefendantStatus,
-    HearingKind,
-    HearingStatus,
-    Instance,
-    LettersStatus,
-    MeasureKind,
-    Outcome,
+from tracker.records.enums import (
+    DefendantStatus, HearingKind, HearingStatus, Instance, LettersStatus, MeasureKind, Outcome,
 )
 
 ENUMS = {

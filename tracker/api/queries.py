@@ -18,16 +18,9 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.api.params import BadParameter
-from tracker.records.logic import next_hearings, public_hearing_clause
-from tracker.records.models import (
-    Case,
-    Court,
-    Defendant,
-    DefendantStatus,
-    Hearing,
-    HearingStatus,
-    hearing_defendants,
-)
+from tracker.records.queries import next_hearings, public_hearing_clause
+from tracker.records.enums import DefendantStatus, HearingStatus
+from tracker.records.models import Case, Court, Defendant, Hearing, hearing_defendants
 
 T = TypeVar("T")
 
@@ -106,14 +99,14 @@ class HearingFilter:
 
 
 def list_hearings(session: Session, where: HearingFilter, *, limit: int, after: tuple | None = None) -> Page[Hearing]:
-    """Public hearings in start order; a case's hearings are those of its number, as on the case page."""
+    """Public hearings in start order; a case's hearings are those on its page (`Hearing.in_cases`)."""
     query = _public_hearings()
     if where.starts_from is not None:
         query = query.where(Hearing.starts_at >= where.starts_from)
     if where.starts_before is not None:
         query = query.where(Hearing.starts_at < where.starts_before)
     if where.case_id is not None:
-        query = query.where(Hearing.case_id == where.case_id)
+        query = query.where(Hearing.in_cases([where.case_id], public_only=True))
     if where.defendant_id is not None:
         query = query.where(
             Hearing.id.in_(

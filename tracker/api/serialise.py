@@ -15,18 +15,9 @@ from typing import Any
 from flask import url_for
 
 from tracker.api.queries import DefendantRecord
-from tracker.records.logic import custody_summary, expected_release, sentence_in_force
-from tracker.records.models import (
-    Case,
-    Court,
-    CustodyMeasure,
-    Decision,
-    Defendant,
-    Hearing,
-    LabelledEnum,
-    Placement,
-    SourceMixin,
-)
+from tracker.records.custody import custody_summary, expected_release, sentence_in_force
+from tracker.records.enums import LabelledEnum
+from tracker.records.models import Case, Court, CustodyMeasure, Decision, Defendant, Hearing, Placement, SourceMixin
 
 
 def enum_value(member: LabelledEnum) -> dict[str, str]:

@@ -25,9 +25,9 @@ from tracker.api.params import (
     parse_limit,
     read_args,
 )
-from tracker.auth.roles import public
+from tracker.access import public
 from tracker.extensions import db, utcnow
-from tracker.records.models import DefendantStatus, HearingStatus
+from tracker.records.enums import DefendantStatus, HearingStatus
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -85,6 +85,13 @@ def _record_id(value: int) -> int:
     return value
 
 
+def _record(found: Any, serialise_item: Callable[[Any], dict]):  # noqa: ANN202
+    """One record as JSON, or the API's 404 when there is no such (public) record."""
+    if found is None:
+        abort(404)
+    return json_answer(serialise_item(found))
+
+
 def _listing(listing: str, page: queries.Page, serialise_item: Callable[[Any], dict], args: dict[str, str]):  # noqa: ANN202
     """A page of items, with a `next` link in the body and in a Link header."""
     body: dict[str, Any] = {"items": [serialise_item(item) for item in page.items], "next": None}
@@ -131,10 +138,7 @@ def cases():
 @public
 def case(slug: str):
     read_args(request.args, set())
-    found = queries.get_case(db.session, _slug(slug))
-    if found is None:
-        abort(404)
-    return json_answer(serialise.case(found))
+    return _record(queries.get_case(db.session, _slug(slug)), serialise.case)
 
 
 @bp.get("/defendants")
@@ -152,10 +156,7 @@ def defendants():
 @public
 def defendant(slug: str):
     read_args(request.args, set())
-    found = queries.get_defendant(db.session, _slug(slug), now=utcnow())
-    if found is None:
-        abort(404)
-    return json_answer(serialise.defendant(found))
+    return _record(queries.get_defendant(db.session, _slug(slug), now=utcnow()), serialise.defendant)
 
 
 @bp.get("/hearings")
@@ -185,10 +186,7 @@ def hearings():
 @public
 def hearing(hearing_id: int):
     read_args(request.args, set())
-    found = queries.get_hearing(db.session, _record_id(hearing_id))
-    if found is None:
-        abort(404)
-    return json_answer(serialise.hearing(found))
+    return _record(queries.get_hearing(db.session, _record_id(hearing_id)), serialise.hearing)
 
 
 @bp.get("/courts")
@@ -203,10 +201,7 @@ def courts():
 @public
 def court(court_id: int):
     read_args(request.args, set())
-    found = queries.get_court(db.session, _record_id(court_id))
-    if found is None:
-        abort(404)
-    return json_answer(serialise.court(found))
+    return _record(queries.get_court(db.session, _record_id(court_id)), serialise.court)
 
 
 @bp.get("/<path:anything>")

@@ -1,11 +1,19 @@
-"""Accounts and roles: users, login, invitations, password resets, the admins' pages."""
+"""Accounts: users, login, invitations, password resets. Who may do what is tracker/access.py;
+the admins' account pages are in tracker/admin."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Flask
-from flask_babel import lazy_gettext as _l
+import time
 
-from tracker.extensions import db, login_manager
+import sqlalchemy as sa
+from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_limiter.errors import RateLimitExceeded
+
+from tracker.auth import cli, views
+from tracker.auth.forms import LoginForm
+from tracker.auth.models import User
+from tracker.extensions import db, limiter, login_manager
+
 
 def configure_sessions(config: dict) -> None:
     """Cookies that never travel over plain HTTP when the site is served over HTTPS."""
@@ -19,9 +27,6 @@ def configure_sessions(config: dict) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from tracker.auth import cli, views
-    from tracker.auth.models import User
-
     configure_sessions(app.config)
 
     login_manager.login_view = "auth.login"
@@ -46,15 +51,10 @@ def init_app(app: Flask) -> None:
 
 
 def _register_rate_limit_page(app: Flask) -> None:
-    from flask import render_template, request
-    from flask_limiter.errors import RateLimitExceeded
-
     @app.errorhandler(RateLimitExceeded)
     def too_many(error: RateLimitExceeded):
         """The login page again with the reason, rather than a bare error page."""
         if request.endpoint == "auth.login":
-            from tracker.auth.forms import LoginForm
-
             form = LoginForm()
             form.email.data = request.form.get("email", "")
             return render_template("auth/login.html", form=form, rate_limited=error.description), 429
@@ -63,9 +63,5 @@ def _register_rate_limit_page(app: Flask) -> None:
 
 def _retry_seconds() -> int:
     """Seconds until the limit that refused this request lets the next one through."""
-    import time
-
-    from tracker.extensions import limiter
-
     current = limiter.current_limit
     return max(1, int(current.reset_at - time.time())) if current is not None else 60

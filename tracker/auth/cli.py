@@ -4,12 +4,12 @@ from __future__ import annotations
 import sys
 
 import click
-from email_validator import EmailNotValidError, validate_email
 from flask.cli import with_appcontext
 
 from tracker.auth import logic
 from tracker.auth.models import Role
 from tracker.extensions import db, utcnow
+from tracker.mail.addresses import InvalidEmail, normalise_email
 
 
 def _read_password() -> str:
@@ -57,8 +57,8 @@ def create_user_command(email: str, role: str, name: str) -> None:
     printf '%s\\n' "$PASSWORD" | flask --app wsgi create-user EMAIL --role admin
     """
     try:
-        email = validate_email(email, check_deliverability=False).normalized
-    except EmailNotValidError as error:
+        email = normalise_email(email)
+    except InvalidEmail as error:
         raise click.BadParameter(str(error), param_hint="EMAIL") from None
     if logic.find_user(db.session, email) is not None:
         raise click.ClickException(f"An account for {email} already exists.")

@@ -2,20 +2,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectChoice, BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.auth.logic import MIN_PASSWORD_LENGTH
 from tracker.auth.models import Role
-from tracker.forms import Form
-
-
-class CheckboxListField(SelectMultipleField):
-    """A multiple choice as checkboxes: a multi-select box is unusable on a phone."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+from tracker.forms import CheckboxListField, Form
 
 
 class LoginForm(Form):

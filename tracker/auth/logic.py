@@ -1,4 +1,4 @@
-"""Accounts: passwords, invitations, password resets, safe redirects.
+"""Accounts: passwords, invitations, password resets.
 
 Plain functions on the session, so the CLI, the web views and tests share them.
 Links in emails are signed tokens that carry their own expiry (computed from
@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urljoin, urlsplit
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -18,11 +17,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, render_template
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from tracker.auth.models import Role, User, new_feed_token, new_login_id
+from tracker.links import external_url
+from tracker.mail.addresses import InvalidEmail, normalise_email
+from tracker.mail.outbox import enqueue_email
 from tracker.records.models import Case
-from tracker.reminders.outbox import enqueue_email
 
 MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()
@@ -62,12 +63,21 @@ def end_all_sessions(user: User) -> None:
     user.login_id = new_login_id()
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
+def login_key(email: str) -> str:
+    """The address an account would hold for what someone typed; lower-cased as typed when it is
+    no address at all (a lookup then finds nothing, and failed logins are still counted by it)."""
+    try:
+        return normalise_email(email)
+    except InvalidEmail:
+        return email.strip().lower()
 
 
 def find_user(session: Session, email: str) -> User | None:
-    return session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+    """The account with this address. Accounts made before addresses had one rule
+    (tracker.mail.addresses) hold it lower-cased as typed, which differs from the rule
+    only for an internationalised domain: that spelling is looked up too."""
+    forms = {login_key(email), email.strip().lower()}
+    return session.scalar(sa.select(User).where(User.email.in_(sorted(forms))))
 
 
 def authenticate(session: Session, email: str, password: str, now: datetime) -> User | None:
@@ -99,7 +109,10 @@ def create_user(
     cases: list[Case] | None = None,
     now: datetime,
 ) -> User:
-    email = normalise_email(email)
+    try:
+        email = normalise_email(email)
+    except InvalidEmail as error:
+        raise AccountError(str(error)) from None
     if find_user(session, email) is not None:
         raise AccountError(_("An account with this email already exists."))
     user = User(email=email, name=name.strip(), role=role, cases=list(cases or []), created_at=now)
@@ -147,13 +160,6 @@ def user_for_token(session: Session, token: str, purpose: str, now: datetime) ->
     return user
 
 
-def link_for(endpoint: str, **values: str) -> str:
-    """An absolute link on BASE_URL (emails are read far from the request that wrote them)."""
-    base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
-    return adapter.build(endpoint, values, force_external=True)
-
-
 def invite_editor(
     session: Session,
     email: str,
@@ -178,7 +184,7 @@ def _mail_link(
 
     The outbox row expires with the link: a message delayed past it would only frustrate.
     """
-    link = link_for(endpoint, token=make_token(user, purpose, now))
+    link = external_url(endpoint, token=make_token(user, purpose, now))
     enqueue_email(
         session,
         dedupe_key=f"{kind.replace('_', '-')}:{user.id}:{int(now.timestamp())}",
@@ -218,6 +224,10 @@ def request_password_reset(session: Session, email: str, now: datetime) -> bool:
 # --- administration ------------------------------------------------------------------
 
 
+def all_accounts(session: Session) -> list[User]:
+    return list(session.scalars(sa.select(User).options(selectinload(User.cases)).order_by(User.email)))
+
+
 @dataclass
 class AccountChanges:
     role: Role
@@ -225,7 +235,7 @@ class AccountChanges:
     cases: list[Case]
 
 
-def update_account(session: Session, user: User, changes: AccountChanges, *, by: User) -> None:
+def update_account(session: Session, user: User, changes: AccountChanges, *, by: User) -> User:
     if user.id == by.id and (not changes.active or changes.role is not Role.ADMIN):
         raise AccountError(_("You cannot deactivate your own account or remove your own admin role."))
     user.role = changes.role
@@ -236,27 +246,4 @@ def update_account(session: Session, user: User, changes: AccountChanges, *, by:
         end_all_sessions(user)  # and its sessions and cookies stay dead if it is reactivated
     elif user.feed_token is None:
         user.feed_token = new_feed_token()
-
-
-# --- redirects -----------------------------------------------------------------------
-
-
-def safe_next(target: str | None, host_url: str) -> str | None:
-    """`target` when it is a path on this site, otherwise None (no open redirect).
-
-    The one check for every redirect whose target comes from a request. Browsers drop
-    tabs and line breaks inside a URL ("/\t/evil" becomes "//evil", another site) and a
-    line break in a Location header is refused outright, so any control or separator
-    character anywhere refuses the target, as do backslashes and "//".
-    """
-    if not target:
-        return None
-    target = target.strip(" ")
-    if not target.isprintable():  # C0/C1 controls, DEL, line/paragraph separators, ...
-        return None
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    joined = urlsplit(urljoin(host_url, target))
-    if joined.netloc != urlsplit(host_url).netloc or joined.scheme not in ("http", "https"):
-        return None
-    return target
+    return user

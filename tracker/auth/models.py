@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.extensions import UTCDateTime, db, utcnow
-from tracker.records.models import Case, _enum
+from tracker.extensions import UTCDateTime, db, string_enum, utcnow
+from tracker.records.models import Case
 
 
 class Role(str, enum.Enum):
@@ -41,7 +41,7 @@ class User(db.Model, UserMixin):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(sa.String(300))  # None until an invitation is accepted
-    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.EDITOR)
+    role: Mapped[Role] = mapped_column(string_enum(Role), default=Role.EDITOR)
     active: Mapped[bool] = mapped_column(default=True)
     # Secret for the private calendar feed; replacing it revokes every old URL.
     feed_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True, default=new_feed_token)
@@ -66,6 +66,14 @@ class User(db.Model, UserMixin):
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def case_ids(self) -> frozenset[int] | None:
+        """The cases this account may edit; None for every case (admins, and editors with no
+        case assigned). tracker.access reads it for every check of an editor's limits."""
+        if self.is_admin or not self.cases:
+            return None
+        return frozenset(case.id for case in self.cases)
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"

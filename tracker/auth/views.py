@@ -1,25 +1,26 @@
-"""Login, logout, invitations, password resets and the admins' account pages. Thin views."""
+"""Login, logout, invitations, password resets and one's own account page. Thin views.
+
+The admins' account pages are in tracker/admin."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
-from wtforms import SelectChoice
 
 from tracker.auth import logic
-from tracker.auth.forms import AccountForm, InviteForm, LoginForm, ResetRequestForm, SetPasswordForm
-from tracker.auth.models import Role, User
-from tracker.auth.roles import admin_required, editor_required, public, token_access
+from tracker.access import editor_required, public, token_access
+from tracker.auth.forms import LoginForm, ResetRequestForm, SetPasswordForm
+from tracker.auth.models import User
 from tracker.extensions import db, limiter, utcnow
-from tracker.records.models import Case
+from tracker.forms import form_status
+from tracker.links import safe_next
 
 bp = Blueprint("auth", __name__)
 
 
 def _account_key() -> str:
-    return "account:" + logic.normalise_email(request.form.get("email", ""))[:254]
+    return "account:" + logic.login_key(request.form.get("email", ""))[:254]
 
 
 def _address_key() -> str:
@@ -62,7 +63,7 @@ def _start_session(user: User, remember: bool = False) -> None:
 @login_per_address
 def login():
     form = LoginForm()
-    next_url = logic.safe_next(request.args.get("next"), request.host_url)
+    next_url = safe_next(request.args.get("next"), request.host_url)
     if form.validate_on_submit():
         user = logic.authenticate(db.session, form.email.data, form.password.data, utcnow())
         if user is not None:
@@ -72,7 +73,7 @@ def login():
             return redirect(next_url or url_for("editing.dashboard"))
         form.password.errors.append(_("Wrong email or password, or the account is deactivated."))
         return render_template("auth/login.html", form=form), 401
-    return render_template("auth/login.html", form=form), 422 if form.errors else 200
+    return render_template("auth/login.html", form=form), form_status(form)
 
 
 def _end_session() -> None:
@@ -122,8 +123,7 @@ def _set_password_page(purpose: str, token: str):
             _start_session(user)
             flash(_("Your password is set. You are logged in."))
             return redirect(url_for("editing.dashboard"))
-    status = 422 if form.errors else 200
-    return render_template("auth/set_password.html", form=form, user=user, purpose=purpose), status
+    return render_template("auth/set_password.html", form=form, user=user, purpose=purpose), form_status(form)
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
@@ -148,84 +148,7 @@ def request_reset():
         db.session.commit()
         flash(_("If an account uses this address, a link to set a new password is on its way."))
         return redirect(url_for("auth.login"))
-    return render_template("auth/reset_request.html", form=form), 422 if form.errors else 200
-
-
-# --- admins ------------------------------------------------------------------------------
-
-
-def _case_choices() -> list[SelectChoice]:
-    return [SelectChoice(c.id, c.title) for c in db.session.scalars(sa.select(Case).order_by(Case.title))]
-
-
-def _cases(ids: list[int]) -> list[Case]:
-    if not ids:
-        return []
-    return list(db.session.scalars(sa.select(Case).where(Case.id.in_(ids))))
-
-
-@bp.get("/admin/accounts")
-@admin_required
-def accounts():
-    users = db.session.scalars(
-        sa.select(User).options(sa.orm.selectinload(User.cases)).order_by(User.email)
-    ).all()
-    return render_template("auth/accounts.html", users=users)
-
-
-@bp.route("/admin/accounts/invite", methods=["GET", "POST"])
-@admin_required
-def invite():
-    form = InviteForm()
-    form.cases.choices = _case_choices()
-    if form.validate_on_submit():
-        try:
-            user = logic.invite_editor(
-                db.session, form.email.data, name=form.name.data or "", role=Role(form.role.data),
-                cases=_cases(form.cases.data), by=current_user, now=utcnow(),
-            )
-        except logic.AccountError as error:
-            form.email.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("Invitation for %(email)s is on its way.", email=user.email))
-            return redirect(url_for("auth.accounts"))
-    return render_template("auth/invite.html", form=form), 422 if form.errors else 200
-
-
-@bp.route("/admin/accounts/<int:user_id>", methods=["GET", "POST"])
-@admin_required
-def account(user_id: int):
-    user = db.session.get(User, user_id) or abort(404)
-    form = AccountForm(
-        data={"role": user.role.value, "active": user.active, "cases": [c.id for c in user.cases]}
-    )
-    form.cases.choices = _case_choices()
-    if form.validate_on_submit():
-        changes = logic.AccountChanges(Role(form.role.data), form.active.data, _cases(form.cases.data))
-        try:
-            logic.update_account(db.session, user, changes, by=current_user)
-        except logic.AccountError as error:
-            form.active.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("Account %(email)s saved.", email=user.email))
-            return redirect(url_for("auth.accounts"))
-    return render_template("auth/account.html", form=form, user=user), 422 if form.errors else 200
-
-
-@bp.post("/admin/accounts/<int:user_id>/invitation")
-@admin_required
-def resend_invitation(user_id: int):
-    user = db.session.get(User, user_id) or abort(404)
-    try:
-        logic.send_invitation(db.session, user, by=current_user, now=utcnow())
-    except logic.AccountError as error:
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("A new invitation for %(email)s is on its way.", email=user.email))
-    return redirect(url_for("auth.account", user_id=user.id))
+    return render_template("auth/reset_request.html", form=form), form_status(form)
 
 
 @bp.get("/account")

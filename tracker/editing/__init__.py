@@ -1,13 +1,15 @@
-"""The editing feature: editors' forms, the services they call, the audit trail."""
+"""The editing feature: editors' forms and pages, the services they call, the audit trail and
+its readable history, and lawyers' deadline alerts."""
+from __future__ import annotations
+
 from flask import Flask
+
+from tracker.editing import defendant_views, hearing_views, models, views  # noqa: F401  (routes; tables for Alembic)
+from tracker.editing.pages import bp
 
 
 def init_app(app: Flask) -> None:
-    from tracker.editing import models  # noqa: F401  (tables known to Alembic)
-    from tracker.editing import views
-
-    app.register_blueprint(views.bp)
-    app.register_blueprint(views.admin_bp)
+    app.register_blueprint(bp)
     app.jinja_env.globals["can_edit_current"] = views.can_edit_current
     app.jinja_env.globals["visible_to_current"] = views.visible_to_current
-    app.jinja_env.globals["may_edit_courts"] = views.may_edit_courts
+    app.jinja_env.globals["edits_every_case"] = views.current_user_edits_every_case

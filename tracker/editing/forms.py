@@ -24,17 +24,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
 
-from tracker.auth.forms import CheckboxListField
 from tracker.edge import LARGEST_ID
-from tracker.forms import Form
-from tracker.records.models import (
-    DefendantStatus,
-    HearingKind,
-    Instance,
-    LettersStatus,
-    MeasureKind,
-    Outcome,
-)
+from tracker.forms import CheckboxListField, Form
+from tracker.records.enums import DefendantStatus, HearingKind, Instance, LettersStatus, MeasureKind, Outcome
 
 EARLIEST_EVENT = date(1990, 1, 1)  # the tracker follows current cases; older dates are typos
 EARLIEST_BIRTH = date(1910, 1, 1)

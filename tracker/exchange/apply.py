@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from tracker.auth.models import User
 from tracker.editing import services
 from tracker.exchange.plan import Item, Plan
+from tracker.exchange.planner import make_plan
+from tracker.exchange.reading import read_files
 
 PROGRESS_EVERY = 250  # steps between two progress reports
 
@@ -91,9 +93,6 @@ class DryRunChanged(Exception):
 def dry_run(session: Session, files: list, *, user: User | None, now: datetime, max_rows: int,
             default_timezone: str) -> Plan:
     """Read the files and plan their import; raises FileRejected for a file that cannot be read."""
-    from tracker.exchange.plan import make_plan
-    from tracker.exchange.reading import read_files
-
     book = read_files(files, max_rows=max_rows)
     return make_plan(session, book, user=user, now=now, default_timezone=default_timezone)
 

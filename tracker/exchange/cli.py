@@ -12,6 +12,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from tracker.auth import logic as accounts
+from tracker.exchange.apply import ImportFailed, apply_plan
+from tracker.exchange.apply import dry_run as plan_files
+from tracker.exchange.export import full_export
 from tracker.exchange.reading import FileRejected, UploadedFile
 from tracker.extensions import db, utcnow
 
@@ -42,10 +46,6 @@ def _report(plan, verbose: bool) -> None:  # noqa: ANN001
 def import_records_command(paths: tuple[Path, ...], dry_run: bool, as_email: str | None, max_rows: int | None,
                            verbose: bool) -> None:
     """Import defendants, measures, hearings... from .xlsx or CSV files (see docs/import.md)."""
-    from tracker.auth import logic as accounts
-    from tracker.exchange.apply import ImportFailed, apply_plan
-    from tracker.exchange.apply import dry_run as plan_files
-
     user = None
     if as_email:
         user = accounts.find_user(db.session, as_email)
@@ -89,8 +89,6 @@ def import_records_command(paths: tuple[Path, ...], dry_run: bool, as_email: str
 @with_appcontext
 def export_records_command(path: Path) -> None:
     """Write every record, private fields included, to an .xlsx workbook the import reads back."""
-    from tracker.exchange.export import full_export
-
     data = full_export(db.session)
     db.session.rollback()
     path.write_bytes(data)

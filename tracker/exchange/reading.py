@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from flask_babel import gettext as _
+from openpyxl import load_workbook
 
 from tracker.exchange.columns import TABLES, Table, header_map, normalise_header, table_for_header, table_for_name
 from tracker.exchange.values import is_empty
@@ -177,8 +178,6 @@ def _read_csv(name: str, text: str, book: Workbook, max_rows: int) -> None:
 
 
 def _read_xlsx(upload: UploadedFile, book: Workbook, max_rows: int) -> None:
-    from openpyxl import load_workbook
-
     try:
         with zipfile.ZipFile(io.BytesIO(upload.data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())

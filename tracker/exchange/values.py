@@ -14,18 +14,13 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from tracker.editing.forms import EARLIEST_BIRTH, EARLIEST_EVENT, LATEST, SLUG
 from tracker.exchange.columns import Column
-from tracker.records.models import (
-    DefendantStatus,
-    HearingKind,
-    HearingStatus,
-    Instance,
-    LettersStatus,
-    MeasureKind,
-    Outcome,
+from tracker.records.enums import (
+    DefendantStatus, HearingKind, HearingStatus, Instance, LettersStatus, MeasureKind, Outcome,
 )
 
 
@@ -250,8 +245,6 @@ _CHOICES: dict[tuple[type, str], dict[str, enum.Enum]] = {}
 
 def _choices(enum_cls: type) -> dict[str, enum.Enum]:
     """Every accepted spelling of a choice, built once per language (labels are translated)."""
-    from flask_babel import get_locale
-
     key = (enum_cls, str(get_locale()))
     if key not in _CHOICES:
         _CHOICES[key] = _spellings(enum_cls)

@@ -24,7 +24,7 @@ from markupsafe import escape
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from tracker.auth.roles import admin_required, editor_required
+from tracker.access import admin_required, editor_required
 from tracker.exchange import columns, export, uploads
 from tracker.exchange.apply import DryRunChanged, ImportFailed, apply_steps, dry_run, replan
 from tracker.exchange.forms import ConfirmForm, UploadForm

@@ -1,12 +1,14 @@
-"""Calendar feeds: iCalendar building (ical), publishing to FEEDS_DIR (publish),
-serving with ETag/304/gzip (views), an editor's private feed (private)."""
+"""Calendar feeds: one hearing's event (ical), whole calendars and the event cache
+(calendars), publishing to FEEDS_DIR (snapshot, publish, files), serving with
+ETag/304/gzip (serving, views), an editor's private feed (private)."""
 from __future__ import annotations
 
 from flask import Flask
 
-def init_app(app: Flask) -> None:
-    from tracker.feeds import cli, immediate, serving, views
+from tracker.feeds import cli, immediate, serving, views
 
+
+def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     immediate.init_app(app)  # hiding a defendant republishes before the editor's request answers
     app.cli.add_command(cli.publish_feeds_command)

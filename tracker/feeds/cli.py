@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from tracker.extensions import utcnow
+from tracker.feeds.publish import publish_feeds
 
 
 @click.command("publish-feeds")
@@ -12,10 +14,6 @@ from tracker.extensions import utcnow
 @with_appcontext
 def publish_feeds_command(quiet: bool) -> None:
     """Write every public calendar feed to FEEDS_DIR (only the changed ones)."""
-    from flask import current_app
-
-    from tracker.feeds.publish import publish_feeds
-
     bars: dict[str, object] = {}
     labels = {"render": "Serializing changed events", "write": "Checking and writing feeds"}
 

@@ -9,7 +9,7 @@ The editing services know nothing of feeds; this module watches the ORM session 
 each flush it notes a change to what the public feeds name: a defendant hidden (or shown),
 renamed or given a new address, a defendant taken off a hearing, a case renamed, a record
 deleted. When the request's transaction has committed, `publish_feeds` runs before the
-response is sent; the publish lock (publish.publish_lock) keeps a scheduler run that read the
+response is sent; the publish lock (files.publish_lock) keeps a scheduler run that read the
 database earlier from writing its older files afterwards. A failed publish is logged and left
 to the scheduler's next run: the editor's change is saved either way.
 """
@@ -22,6 +22,7 @@ from flask import Flask, Response, g, has_request_context
 from sqlalchemy.orm import Session
 
 from tracker.extensions import db, utcnow
+from tracker.feeds.publish import publish_feeds
 from tracker.records.models import Case, Defendant, Hearing
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,6 @@ def republish_if_needed(response: Response) -> Response:
     """After a request that committed such a change: republish before the answer goes out."""
     if not g.pop("feeds_republish", False):
         return response
-    from tracker.feeds.publish import publish_feeds
-
     try:
         report = publish_feeds(utcnow())
         log.info("republished at once: %d written, %d removed", len(report.written), len(report.removed))

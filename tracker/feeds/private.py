@@ -5,7 +5,7 @@ internal notes, the day each custody measure lapses unless extended, and the
 last day to appeal each first-instance decision. It holds only the cases the
 editor may edit (User.cases; none assigned means every case), and of the
 co-defendants of another case on a joint hearing, only the public names: hidden
-names and notes go only to those who may edit that defendant (roles.can_edit). It is reached by
+names and notes go only to those who may edit that defendant (access.can_edit). It is reached by
 a secret token in the URL (User.feed_token): calendar apps cannot log in.
 Replacing or clearing the token revokes every old URL.
 
@@ -15,28 +15,94 @@ token), in a fixed number of queries.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from icalendar import Event
 from sqlalchemy.orm import Session, joinedload
 
+from tracker.access import can_edit, limit_to_editable
 from tracker.auth.models import User, new_feed_token
-from tracker.auth.roles import can_edit
-from tracker.feeds import ical
-from tracker.feeds.publish import FeedSettings, window_clause
-from tracker.records.logic import measure_in_force_among
-from tracker.records.models import (
-    CustodyMeasure,
-    Decision,
-    Defendant,
-    Hearing,
-    Instance,
-    case_defendants,
-    hearing_defendants,
-)
+from tracker.feeds import calendars, ical
+from tracker.feeds.snapshot import FeedSettings, window_clause
+from tracker.links import external_url
+from tracker.records.custody import measure_in_force_among
+from tracker.records.enums import Instance
+from tracker.records.models import CustodyMeasure, Decision, Defendant, Hearing
+
+# --- what only editors see --------------------------------------------------------
+
+
+def _all_day(uid: str, day: date, summary: str, description: str, stamp: datetime, url: str) -> bytes:
+    event = Event()
+    event.add("uid", uid)
+    event.add("sequence", 0)
+    event.add("dtstamp", stamp.astimezone(timezone.utc))
+    event.add("last-modified", stamp.astimezone(timezone.utc))
+    event.add("dtstart", day)
+    event.add("dtend", day + timedelta(days=1))
+    event.add("summary", summary)
+    event.add("description", description)
+    event.add("url", url)
+    event.add("transp", "TRANSPARENT")
+    return event.to_ical()
+
+
+def custody_expiry_event(measure: CustodyMeasure, base_url: str, domain: str | None = None) -> bytes:
+    """The day a custody measure lapses unless a court extends it (or is due for review)."""
+    person = measure.defendant
+    if measure.until:
+        summary = _("Custody expires: %(name)s (%(measure)s)", name=person.name_latin, measure=measure.kind.label)
+    else:
+        summary = _("Custody review due: %(name)s (%(measure)s)", name=person.name_latin, measure=measure.kind.label)
+    details = [summary, f"{person.name_latin} ({person.name_original})"]
+    if measure.ordered_by:
+        details.append(_("ordered by %(court)s", court=measure.ordered_by))
+    if measure.note:
+        details.append(measure.note)
+    if person.internal_notes:
+        details.append(_("Internal notes: %(notes)s", notes=person.internal_notes))
+    return _all_day(
+        f"custody-{measure.id}@{domain or ical.uid_domain(base_url)}",
+        measure.ends_on,
+        summary,
+        "\n".join(details),
+        measure.created_at,
+        external_url("records.defendant", base_url=base_url, slug=person.slug),
+    )
+
+
+def appeal_deadline(decision: Decision, appeal_days: int) -> date:
+    return decision.decided_on + timedelta(days=appeal_days)
+
+
+def appeal_deadline_event(
+    decision: Decision, appeal_days: int, base_url: str, domain: str | None = None
+) -> bytes:
+    """The last day to appeal a first-instance decision."""
+    person = decision.defendant
+    summary = _("Appeal deadline: %(name)s", name=person.name_latin)
+    details = [
+        summary,
+        f"{decision.decided_on.isoformat()}, {decision.court}: {decision.outcome.label}",
+        _("%(days)d days from the decision", days=appeal_days),
+    ]
+    if person.internal_notes:
+        details.append(_("Internal notes: %(notes)s", notes=person.internal_notes))
+    return _all_day(
+        f"appeal-{decision.id}@{domain or ical.uid_domain(base_url)}",
+        appeal_deadline(decision, appeal_days),
+        summary,
+        "\n".join(details),
+        decision.created_at,
+        external_url("records.defendant", base_url=base_url, slug=person.slug),
+    )
+
+
+# --- the feed and its address ----------------------------------------------------------
 
 
 def user_by_feed_token(session: Session, token: str) -> User | None:
@@ -62,14 +128,7 @@ def revoke_feed_token(user: User) -> None:
 def private_feed_url(user: User) -> str | None:
     if not user.feed_token:
         return None
-    return f"{current_app.config['BASE_URL']}/feeds/private/{user.feed_token}.ics"
-
-
-def _allowed_case_ids(user: User) -> list[int] | None:
-    """None: every case (admins, and editors with no case assigned)."""
-    if user.is_admin or not user.cases:
-        return None
-    return [case.id for case in user.cases]
+    return external_url("feeds.private_feed", token=user.feed_token)
 
 
 def private_feed(session: Session, user: User, now: datetime) -> bytes:
@@ -80,21 +139,10 @@ def private_feed(session: Session, user: User, now: datetime) -> bytes:
 
 def _private_feed(session: Session, user: User, now: datetime, settings: FeedSettings) -> bytes:
     appeal_days = current_app.config["APPEAL_DAYS"]
-    allowed = _allowed_case_ids(user)
     window = window_clause(now, settings.past_days, settings.cancelled_days)
-
-    hearing_query = sa.select(Hearing).where(window)
-    defendant_scope = sa.true()
-    if allowed is not None:
-        in_cases = sa.select(case_defendants.c.defendant_id).where(case_defendants.c.case_id.in_(allowed))
-        linked = sa.select(hearing_defendants.c.hearing_id).where(hearing_defendants.c.defendant_id.in_(in_cases))
-        hearing_query = hearing_query.where(
-            sa.or_(Hearing.case_id.in_(allowed), sa.and_(Hearing.case_id.is_(None), Hearing.id.in_(linked)))
-        )
-        defendant_scope = Defendant.id.in_(in_cases)
-
+    hearing_query = limit_to_editable(sa.select(Hearing).where(window), Hearing, user)
     people = joinedload(Hearing.defendants)
-    if allowed is not None:  # can_edit below reads each co-defendant's cases
+    if user.case_ids is not None:  # can_edit below reads each co-defendant's cases
         people = people.selectinload(Defendant.cases)
     hearings = session.scalars(
         hearing_query.options(people, joinedload(Hearing.case)).order_by(Hearing.starts_at, Hearing.id)
@@ -102,12 +150,12 @@ def _private_feed(session: Session, user: User, now: datetime, settings: FeedSet
     # A joint hearing also lists co-defendants of other cases: only those the user may edit
     # get their notes (and, if hidden, their names) into this feed.
     editable = frozenset(d.id for hearing in hearings for d in hearing.defendants if can_edit(user, d))
-    measures = session.scalars(
-        sa.select(CustodyMeasure).join(Defendant).where(defendant_scope).options(joinedload(CustodyMeasure.defendant))
-    ).all()
-    decisions = session.scalars(
-        sa.select(Decision).join(Defendant).where(defendant_scope).options(joinedload(Decision.defendant))
-    ).all()
+    measures = session.scalars(limit_to_editable(
+        sa.select(CustodyMeasure).join(Defendant).options(joinedload(CustodyMeasure.defendant)), Defendant, user
+    )).all()
+    decisions = session.scalars(limit_to_editable(
+        sa.select(Decision).join(Defendant).options(joinedload(Decision.defendant)), Defendant, user
+    )).all()
 
     earliest = (now - timedelta(days=settings.past_days)).date()
     extra: list[tuple[object, bytes]] = []  # (sort key, event)
@@ -122,7 +170,7 @@ def _private_feed(session: Session, user: User, now: datetime, settings: FeedSet
         if measure is None or measure.ends_on is None:
             continue
         if measure.ends_on >= earliest:
-            extra.append((measure.ends_on, ical.custody_expiry_event(measure, settings.base_url, settings.domain)))
+            extra.append((measure.ends_on, custody_expiry_event(measure, settings.base_url, settings.domain)))
     appealed = defaultdict(list)
     for decision in decisions:
         if decision.instance is not Instance.FIRST:
@@ -132,32 +180,25 @@ def _private_feed(session: Session, user: User, now: datetime, settings: FeedSet
             continue
         if any(day >= decision.decided_on for day in appealed[decision.defendant_id]):
             continue  # already decided on appeal: the deadline is moot
-        deadline = ical.appeal_deadline(decision, appeal_days)
+        deadline = appeal_deadline(decision, appeal_days)
         if deadline >= earliest:
-            extra.append((deadline, ical.appeal_deadline_event(decision, appeal_days, settings.base_url, settings.domain)))
+            extra.append((deadline, appeal_deadline_event(decision, appeal_days, settings.base_url, settings.domain)))
     extra.sort(key=lambda item: (item[0], item[1]))
 
-    zones: dict[str, tuple[int, int]] = {}
-    for hearing in hearings:
-        tzid = hearing.court.timezone
-        first, last = hearing.starts_at.year - 1, hearing.starts_at.year + 1
-        if tzid in zones:
-            first, last = min(first, zones[tzid][0]), max(last, zones[tzid][1])
-        zones[tzid] = (first, last)
-
-    info = ical.FeedInfo(
+    zones = calendars.zone_years((hearing.court.timezone, hearing.starts_at) for hearing in hearings)
+    info = calendars.FeedInfo(
         name=_("Private hearings calendar of %(name)s", name=user.name or user.email),
         description=_(
             "Includes hidden defendants, internal notes, custody expiry and appeal deadlines. "
             "Do not share this address."
         ),
-        url=f"{settings.base_url}/feeds/private",
+        url=external_url("feeds.private_page", base_url=settings.base_url),
         source="",
         refresh_minutes=settings.refresh_minutes,
     )
     events = [
-        ical.event_bytes(h, settings.base_url, ical.PRIVATE, domain=settings.domain, editable=editable)
+        calendars.event_bytes(h, settings.base_url, ical.PRIVATE, domain=settings.domain, editable=editable)
         for h in hearings
     ]
-    return ical.assemble(info, zones, events + [text for _day, text in extra])
+    return calendars.assemble(info, zones, events + [text for _day, text in extra])
 

@@ -13,20 +13,18 @@ by hand. It must stay cheap for 10,000 hearings, so it works in three steps:
    reader sees the old file or the new one, never half of one).
 
 The web app serves these files (views.py) or nginx/a CDN does (docs/feeds.md). A
-feed not yet published is built by `build_feed`, from the same code.
+feed not yet published is built by `build_feed`, from the same code. The snapshot is
+snapshot.py; the files and their lock are files.py.
 """
 from __future__ import annotations
+from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import re
-import tempfile
 import time
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -34,23 +32,26 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from tracker.extensions import db
-from tracker.feeds import ical
-from tracker.records.logic import public_hearing_clause
-from tracker.records.models import (
-    Case,
-    Court,
-    Defendant,
-    Hearing,
-    HearingStatus,
-    hearing_defendants,
+from tracker.feeds import calendars, ical
+from tracker.feeds.files import (
+    ALARM_DIR,
+    publish_lock,
+    published_files,
+    remove_stale_temp_files,
+    same_content,
+    stamp,
+    write_atomically,
 )
+from tracker.feeds.snapshot import FeedSettings, HearingRow, Snapshot, event_keys, take_snapshot, window_clause
+from tracker.links import external_url
+from tracker.records.models import Hearing, hearing_cases
+from tracker.records.queries import public_hearing_clause
 
 log = logging.getLogger(__name__)
 
-ALARM_DIR = "with-alarm"
 # Slugs that can be file names as they are (no "/", no leading dot). Others are
 # served on demand by the app only.
 SAFE_SLUG = re.compile(r"^[\w-][\w.-]*$")
@@ -58,154 +59,6 @@ SAFE_SLUG = re.compile(r"^[\w-][\w.-]*$")
 LOAD_BY_ID_LIMIT = 500
 
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class FeedSettings:
-    base_url: str
-    feeds_url: str
-    domain: str
-    past_days: int
-    cancelled_days: int
-    refresh_minutes: int
-    locale: str
-
-    @classmethod
-    def from_app(cls) -> FeedSettings:
-        config = current_app.config
-        return cls(
-            base_url=config["BASE_URL"],
-            feeds_url=feeds_url(),
-            domain=ical.uid_domain(config["BASE_URL"]),
-            past_days=config["FEED_PAST_DAYS"],
-            cancelled_days=config["FEED_CANCELLED_DAYS"],
-            refresh_minutes=config["FEED_REFRESH_MINUTES"],
-            locale=config["BABEL_DEFAULT_LOCALE"],
-        )
-
-
-def feeds_url() -> str:
-    """Where subscribers fetch feeds: the app's /feeds, or FEEDS_URL (a CDN)."""
-    return (current_app.config.get("FEEDS_URL") or current_app.config["BASE_URL"] + "/feeds").rstrip("/")
-
-
-def window_clause(now: datetime, past_days: int, cancelled_days: int):
-    """Hearings a feed carries: from `past_days` ago on; a cancelled one only for
-    `cancelled_days` after its last change, long enough for clients to remove it."""
-    return sa.and_(
-        Hearing.starts_at >= now - timedelta(days=past_days),
-        sa.or_(
-            Hearing.status != HearingStatus.CANCELLED,
-            Hearing.updated_at >= now - timedelta(days=cancelled_days),
-        ),
-    )
-
-
-# --- step 1: the snapshot ------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class HearingRow:
-    id: int
-    version: int
-    case_id: int | None
-    court_id: int
-    starts_at: datetime
-    defendant_ids: list[int] = field(default_factory=list)  # public ones, by id
-
-
-@dataclass
-class Snapshot:
-    hearings: list[HearingRow]  # in feed order: start, then id
-    defendants: dict[int, tuple]  # id -> (slug, name_latin, name_original, version), public only
-    cases: dict[int, tuple]  # id -> (slug, title, version)
-    courts: dict[int, tuple]  # id -> (name, address, timezone)
-
-
-def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope=None) -> Snapshot:
-    """What the public feeds show, in five queries whatever the data size.
-
-    `scope` narrows it for one feed built on demand: ("case", slug) or ("defendant", slug).
-    """
-    window = window_clause(now, settings.past_days, settings.cancelled_days)
-    hearing_filter = [window, public_hearing_clause()]
-    case_filter = []
-    if scope is not None:
-        kind, slug = scope
-        if kind == "case":
-            case_id = sa.select(Case.id).where(Case.slug == slug).scalar_subquery()
-            hearing_filter.append(Hearing.case_id == case_id)
-            case_filter.append(Case.slug == slug)
-        elif kind == "defendant":
-            linked = (
-                sa.select(hearing_defendants.c.hearing_id)
-                .join(Defendant, Defendant.id == hearing_defendants.c.defendant_id)
-                .where(Defendant.slug == slug, Defendant.is_public.is_(True))
-            )
-            hearing_filter.append(Hearing.id.in_(linked))
-
-    rows = session.execute(
-        sa.select(
-            Hearing.id, Hearing.version, Hearing.case_id, Hearing.court_id, Hearing.starts_at,
-        )
-        .where(*hearing_filter)
-        .order_by(Hearing.starts_at, Hearing.id)
-    ).all()
-    hearings = {r[0]: HearingRow(*r) for r in rows}
-    defendants = {
-        r.id: (r.slug, r.name_latin, r.name_original, r.version)
-        for r in session.execute(
-            sa.select(Defendant.id, Defendant.slug, Defendant.name_latin,
-                      Defendant.name_original, Defendant.version)
-            .where(Defendant.is_public.is_(True))
-            .order_by(Defendant.name_latin, Defendant.id)
-        )
-    }
-    # aliases, so that the filters' own subqueries on these tables stay uncorrelated
-    link = hearing_defendants.alias("link")
-    person = aliased(Defendant, name="person")
-    links = session.execute(
-        sa.select(link.c.hearing_id, link.c.defendant_id)
-        .join(Hearing, Hearing.id == link.c.hearing_id)
-        .join(person, person.id == link.c.defendant_id)
-        .where(person.is_public.is_(True), *hearing_filter)
-        .order_by(link.c.hearing_id, link.c.defendant_id)
-    ).all()
-    for hearing_id, defendant_id in links:
-        # on PostgreSQL each statement sees the latest commits: skip a link to a
-        # defendant made public after the query above
-        if hearing_id in hearings and defendant_id in defendants:
-            hearings[hearing_id].defendant_ids.append(defendant_id)
-    cases = {
-        r.id: (r.slug, r.title, r.version)
-        for r in session.execute(
-            sa.select(Case.id, Case.slug, Case.title, Case.version).where(*case_filter).order_by(Case.title, Case.id)
-        )
-    }
-    courts = {
-        r.id: (r.name, r.address, r.timezone)
-        for r in session.execute(sa.select(Court.id, Court.name, Court.address, Court.timezone))
-    }
-    return Snapshot(list(hearings.values()), defendants, cases, courts)
-
-
-def event_keys(snap: Snapshot, settings: FeedSettings) -> dict[int, tuple]:
-    """Each hearing's event key, as `ical.key_of` computes it from the ORM objects.
-
-    Built from shared pieces (one tuple per court, case and defendant): this runs
-    for every hearing every minute.
-    """
-    context = (settings.base_url, settings.domain, settings.locale)
-    courts = snap.courts
-    cases = {case_id: (case_id, values[2]) for case_id, values in snap.cases.items()}
-    people = {person_id: (person_id, values[3]) for person_id, values in snap.defendants.items()}
-    keys = {}
-    for row in snap.hearings:
-        case = None if row.case_id is None else cases.get(row.case_id, (row.case_id, None))
-        # defendant_ids come ordered by id, as key_of sorts them
-        keys[row.id] = (row.version, courts[row.court_id], case, tuple([people[d] for d in row.defendant_ids]),
-                        context)
-    return keys
 
 
 # --- step 2: serialize what changed --------------------------------------------------
@@ -216,7 +69,7 @@ def render_events(
     now: datetime,
     snap: Snapshot,
     settings: FeedSettings,
-    cache: ical.EventCache,
+    cache: calendars.EventCache,
     progress: Progress | None = None,
 ) -> tuple[dict[int, tuple[tuple, bytes]], int]:
     """Every hearing's (key, event bytes), and how many were serialized: only the
@@ -258,7 +111,7 @@ def render_events(
 @dataclass
 class FeedPlan:
     path: str  # relative to FEEDS_DIR and to /feeds/
-    info: ical.FeedInfo
+    info: calendars.FeedInfo
     hearing_ids: list[int]
     alarm: bool
 
@@ -268,8 +121,8 @@ def feed_plans(snap: Snapshot, settings: FeedSettings) -> Iterator[FeedPlan]:
     by_case: dict[int, list[int]] = defaultdict(list)
     by_defendant: dict[int, list[int]] = defaultdict(list)
     for row in snap.hearings:
-        if row.case_id is not None:
-            by_case[row.case_id].append(row.id)
+        for case_id in hearing_cases(row.case_id, (snap.defendant_cases.get(d, ()) for d in row.defendant_ids)):
+            by_case[case_id].append(row.id)
         for defendant_id in row.defendant_ids:
             by_defendant[defendant_id].append(row.id)
     # translated once per run (gettext without arguments returns the template)
@@ -284,104 +137,43 @@ def feed_plans(snap: Snapshot, settings: FeedSettings) -> Iterator[FeedPlan]:
     base = settings.base_url
 
     def both(path: str, name: str, url: str, ids: list[int]) -> Iterator[FeedPlan]:
-        yield FeedPlan(path, ical.FeedInfo(name, description, url, f"{settings.feeds_url}/{path}",
+        yield FeedPlan(path, calendars.FeedInfo(name, description, url, f"{settings.feeds_url}/{path}",
                                            settings.refresh_minutes), ids, False)
         full = f"{ALARM_DIR}/{path}"
-        info = ical.FeedInfo(with_alarm % {"name": name}, description, url, f"{settings.feeds_url}/{full}",
+        info = calendars.FeedInfo(with_alarm % {"name": name}, description, url, f"{settings.feeds_url}/{full}",
                              settings.refresh_minutes)
         yield FeedPlan(full, info, ids, True)
 
     all_ids = [row.id for row in snap.hearings]
-    yield from both("all.ics", _("Political prisoners: all court hearings"), f"{base}/hearings", all_ids)
+    yield from both("all.ics", _("Political prisoners: all court hearings"),
+                    external_url("records.hearings", base_url=base), all_ids)
     for case_id, (slug, title, _version) in snap.cases.items():
         if SAFE_SLUG.match(slug):
             yield from both(
                 f"cases/{slug}.ics", case_title % {"case": title},
-                ical._page(base, "cases", slug), by_case.get(case_id, []),
+                external_url("records.case", base_url=base, slug=slug), by_case.get(case_id, []),
             )
     for defendant_id, (slug, latin, original, _version) in snap.defendants.items():
         if SAFE_SLUG.match(slug):
             name = latin if latin == original else f"{latin} ({original})"
             yield from both(
                 f"defendants/{slug}.ics", person_title % {"name": name},
-                ical._page(base, "defendants", slug), by_defendant.get(defendant_id, []),
+                external_url("records.defendant", base_url=base, slug=slug), by_defendant.get(defendant_id, []),
             )
-
-
-def zones_of(ids: list[int], rows: dict[int, HearingRow], snap: Snapshot) -> dict[str, tuple[int, int]]:
-    """Each time zone the events use, with the years its VTIMEZONE must cover."""
-    zones: dict[str, tuple[int, int]] = {}
-    for hearing_id in ids:
-        row = rows[hearing_id]
-        tzid = snap.courts[row.court_id][2]
-        year = row.starts_at.year  # a year either side covers local dates and the end
-        if tzid in zones:
-            first, last = zones[tzid]
-            if first <= year - 1 and year + 1 <= last:
-                continue
-            zones[tzid] = (min(first, year - 1), max(last, year + 1))
-        else:
-            zones[tzid] = (year - 1, year + 1)
-    return zones
 
 
 def feed_bytes(plan: FeedPlan, zones: dict, events: dict[int, tuple[tuple, bytes]], alarm: bytes) -> bytes:
     texts = (events[i][1] for i in plan.hearing_ids)
     if plan.alarm:
         texts = (ical.with_alarm(t, alarm) for t in texts)
-    return ical.assemble(plan.info, zones, texts)
+    return calendars.assemble(plan.info, zones, texts)
 
 
-# --- writing -------------------------------------------------------------------------
+def _zones(ids: list[int], rows: dict[int, HearingRow], snap: Snapshot) -> dict[str, tuple[int, int]]:
+    return calendars.zone_years((snap.courts[rows[i].court_id][2], rows[i].starts_at) for i in ids)
 
 
-def write_atomically(path: Path, content: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it over `path`.
-
-    A reader (the app, nginx) sees the old file or the new one, never a partial
-    one; a failure midway leaves the old file as it was.
-
-    No fsync: it would cost a disk flush per file (2,000 files on a first publish)
-    and only guards against a power loss, after which the restarted scheduler
-    compares every file with what it should hold and rewrites the ones that differ.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.chmod(temp, 0o644)  # mkstemp makes it 0600; nginx must read it
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def published_files(root: Path) -> set[str]:
-    """The .ics files under FEEDS_DIR that publishing manages, as relative paths."""
-    found = set()
-    for folder in ("", "cases", "defendants", ALARM_DIR, f"{ALARM_DIR}/cases", f"{ALARM_DIR}/defendants"):
-        directory = root / folder if folder else root
-        if not directory.is_dir():
-            continue
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if entry.is_file() and entry.name.endswith(".ics") and not entry.name.startswith("."):
-                    found.add(f"{folder}/{entry.name}" if folder else entry.name)
-    return found
-
-
-def remove_stale_temp_files(root: Path, older_than: float) -> None:
-    """Temporary files a killed publisher left behind."""
-    for temp in root.rglob(".*.tmp"):
-        try:
-            if temp.stat().st_mtime < older_than:
-                temp.unlink()
-        except FileNotFoundError:
-            pass
+# --- publishing ----------------------------------------------------------------------
 
 
 @dataclass
@@ -422,43 +214,18 @@ def forget_published_state() -> None:
     _STATE.clear()
 
 
-def _stamp(path: Path) -> tuple | None:
-    try:
-        found = path.stat()
-    except FileNotFoundError:
-        return None
-    return (found.st_ino, found.st_mtime_ns, found.st_size)
-
-
-@contextmanager
-def publish_lock(root: Path) -> Iterator[None]:
-    """One publisher at a time per FEEDS_DIR (the scheduler, and the web app after a change
-    that takes something out of public view), across processes.
-
-    Held from the snapshot to the last write: a publish that read the database before a
-    change finishes writing before a publish that read it after begins, so older files
-    never land over newer ones. An flock, released by the kernel if the process dies.
-    """
-    with open(root / ".publish.lock", "a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def publish_feeds(
     now: datetime,
     *,
     session: Session | None = None,
     feeds_dir: str | Path | None = None,
-    cache: ical.EventCache | None = None,
+    cache: calendars.EventCache | None = None,
     progress: Progress | None = None,
 ) -> PublishReport:
     """Write every public feed to FEEDS_DIR; rewrite only the feeds whose content changed."""
     started = time.perf_counter()
     session = session or db.session
-    cache = cache if cache is not None else ical.EVENTS
+    cache = cache if cache is not None else calendars.EVENTS
     root = Path(feeds_dir or current_app.config["FEEDS_DIR"])
     root.mkdir(parents=True, exist_ok=True)
     settings = FeedSettings.from_app()
@@ -478,22 +245,22 @@ def publish_feeds(
             recipe = (plan.info, alarm if plan.alarm else None, tuple(plan.hearing_ids))
             target = root / plan.path
             known = state.recipes.get(plan.path)
-            if known is not None and state.stamps.get(plan.path) != _stamp(target):
+            if known is not None and state.stamps.get(plan.path) != stamp(target):
                 known = None  # deleted, or written by another publisher since: compare with the file
             if known == recipe and changed.isdisjoint(plan.hearing_ids):
                 continue
             zones = zones_by_list.get(id(plan.hearing_ids))  # a feed and its alarm twin share them
             if zones is None:
-                zones = zones_by_list[id(plan.hearing_ids)] = zones_of(plan.hearing_ids, rows, snap)
+                zones = zones_by_list[id(plan.hearing_ids)] = _zones(plan.hearing_ids, rows, snap)
             content = feed_bytes(plan, zones, events, alarm)
-            if known is None and plan.path in on_disk and _same_content(target, content):
+            if known is None and plan.path in on_disk and same_content(target, content):
                 state.recipes[plan.path] = recipe  # after a restart: the file is already right
-                state.stamps[plan.path] = _stamp(target)
+                state.stamps[plan.path] = stamp(target)
                 continue
             state.recipes.pop(plan.path, None)  # unknown until the write succeeds
             write_atomically(target, content)
             state.recipes[plan.path] = recipe
-            state.stamps[plan.path] = _stamp(target)
+            state.stamps[plan.path] = stamp(target)
             report.written.append(plan.path)
             if progress and len(report.written) % 100 == 0:
                 progress("write", number, len(plans))
@@ -521,19 +288,12 @@ def publish_feeds(
     return report
 
 
-def _same_content(path: Path, content: bytes) -> bool:
-    try:
-        return path.stat().st_size == len(content) and path.read_bytes() == content
-    except FileNotFoundError:
-        return False
-
-
 def build_feed(
-    path: str, now: datetime, *, session: Session | None = None, cache: ical.EventCache | None = None
+    path: str, now: datetime, *, session: Session | None = None, cache: calendars.EventCache | None = None
 ) -> bytes | None:
     """One public feed built on demand (not yet published); None if there is no such feed."""
     session = session or db.session
-    cache = cache if cache is not None else ical.EVENTS
+    cache = cache if cache is not None else calendars.EVENTS
     settings = FeedSettings.from_app()
     relative = path[len(ALARM_DIR) + 1:] if path.startswith(ALARM_DIR + "/") else path
     scope = None
@@ -549,5 +309,5 @@ def build_feed(
         rows = {row.id: row for row in snap.hearings}
         for plan in feed_plans(snap, settings):
             if plan.path == path:
-                return feed_bytes(plan, zones_of(plan.hearing_ids, rows, snap), events, ical.alarm_block())
+                return feed_bytes(plan, _zones(plan.hearing_ids, rows, snap), events, ical.alarm_block())
     return None

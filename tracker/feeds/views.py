@@ -4,19 +4,24 @@ The caching rules live in serving.py.
 """
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from tracker.auth.roles import editor_required, public, token_access
+from tracker.access import editor_required, public, token_access
 from tracker.extensions import db, utcnow
-from tracker.feeds import ical, private
+from tracker.feeds import private
+from tracker.feeds.calendars import hearing_ics
+from tracker.feeds.files import ALARM_DIR
 from tracker.feeds.forms import RegenerateTokenForm, RevokeTokenForm
-from tracker.feeds.publish import ALARM_DIR, build_feed
+from tracker.feeds.publish import build_feed
+from tracker.feeds.snapshot import feeds_url
 from tracker.feeds.serving import MIMETYPE, Served, public_cache_control, published, wants_gzip
-from tracker.records.logic import public_hearing_clause
+from tracker.records.queries import public_hearing_clause
 from tracker.records.models import Hearing
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
@@ -73,7 +78,7 @@ def hearing(hearing_id: int):
     )
     if found is None:
         abort(404, description=_("There is no such public hearing."))
-    body = ical.hearing_ics(found, current_app.config["BASE_URL"])
+    body = hearing_ics(found, current_app.config["BASE_URL"])
     return calendar_response(
         Served.of(body, cache_control=_public_cache()), filename=f"hearing-{found.id}.ics", download=True
     )
@@ -122,10 +127,6 @@ def revoke_token():
 
 def feed_links(scope: tuple | None) -> dict[str, str] | None:
     """The subscribe links of a page: webcal for Apple/Outlook, Google's, and the plain URL."""
-    from urllib.parse import quote
-
-    from tracker.feeds.publish import feeds_url
-
     if not scope:
         return None
     kind, thing = scope

@@ -1,10 +1,13 @@
-"""Case records: the data model and the public pages."""
+"""Case records: the data model, what is derived from it, and the public pages."""
+from __future__ import annotations
+
 from flask import Flask
+
+from tracker.records import demo, views
+from tracker.records.custody import describe_sentence
 
 
 def init_app(app: Flask) -> None:
-    from tracker.records import demo, logic, views
-
     app.register_blueprint(views.bp)
-    app.jinja_env.globals["describe_sentence"] = logic.describe_sentence
+    app.jinja_env.globals["describe_sentence"] = describe_sentence
     app.cli.add_command(demo.demo_data_command)

@@ -18,23 +18,8 @@ from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
 from tracker.extensions import db, utcnow
-from tracker.records.models import (
-    Case,
-    Court,
-    CustodyMeasure,
-    Decision,
-    Defendant,
-    DefendantStatus,
-    Hearing,
-    HearingKind,
-    HearingStatus,
-    Instance,
-    LettersStatus,
-    MeasureKind,
-    Outcome,
-    Placement,
-    SiteSetting,
-)
+from tracker.records.enums import DefendantStatus, HearingKind, HearingStatus, LettersStatus, MeasureKind, Outcome
+from tracker.records.models import Case, Court, CustodyMeasure, Decision, Defendant, Hearing, Placement, SiteSetting
 
 log = logging.getLogger(__name__)
 

@@ -1,160 +1,25 @@
 """Cases, defendants, custody measures, decisions, hearings and courts.
 
 All facts about a defendant are stored once; everything shown (status line,
-timeline, expected release) is derived from these rows in `records.logic`.
+timeline, expected release) is derived from these rows (custody.py, timeline.py).
+The kinds and statuses with their labels are in enums.py.
 """
 from __future__ import annotations
 
-import enum
+from collections.abc import Collection, Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
-from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.extensions import UTCDateTime, db, utcnow
-
-
-def _enum(cls: type[enum.Enum]) -> sa.Enum:
-    """Enums stored as their string values (VARCHAR), portable and readable in SQL."""
-    return sa.Enum(
-        cls,
-        native_enum=False,
-        length=40,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
-
-
-class LabelledEnum(str, enum.Enum):
-    @property
-    def label(self) -> str:
-        return str(LABELS[type(self)][self.value])
-
-
-class MeasureKind(LabelledEnum):
-    PRE_TRIAL_DETENTION = "pre_trial_detention"
-    HOUSE_ARREST = "house_arrest"
-    BAIL = "bail"
-    TRAVEL_BAN = "travel_ban"
-    COMPULSORY_TREATMENT = "compulsory_treatment"
-    RELEASED = "released"
-
-
-class DefendantStatus(LabelledEnum):
-    PRE_TRIAL_DETENTION = "pre_trial_detention"
-    HOUSE_ARREST = "house_arrest"
-    BAIL = "bail"
-    TRAVEL_BAN = "travel_ban"
-    COMPULSORY_TREATMENT = "compulsory_treatment"
-    IMPRISONED = "imprisoned"
-    SUSPENDED_SENTENCE = "suspended_sentence"
-    RELEASED = "released"
-    AT_LARGE = "at_large"
-
-
-class Outcome(LabelledEnum):
-    IMPRISONMENT = "imprisonment"
-    SUSPENDED = "suspended"
-    FINE = "fine"
-    COMPULSORY_TREATMENT = "compulsory_treatment"
-    ACQUITTAL = "acquittal"
-    DROPPED = "dropped"
-
-
-class Instance(LabelledEnum):
-    FIRST = "first"
-    APPEAL = "appeal"
-    CASSATION = "cassation"
-
-
-class HearingKind(LabelledEnum):
-    CUSTODY_EXTENSION = "custody_extension"
-    PRELIMINARY = "preliminary"
-    TRIAL = "trial"
-    VERDICT = "verdict"
-    APPEAL = "appeal"
-    CASSATION = "cassation"
-    OTHER = "other"
-
-
-class HearingStatus(LabelledEnum):
-    SCHEDULED = "scheduled"
-    POSTPONED = "postponed"  # postponed with no new date fixed yet
-    HELD = "held"
-    CANCELLED = "cancelled"
-
-
-class LettersStatus(LabelledEnum):
-    UNKNOWN = "unknown"
-    REACH = "reach"
-    BLOCKED = "blocked"
-
-
-LABELS: dict[type, dict[str, object]] = {}
-LABELS[MeasureKind] = {
-    MeasureKind.PRE_TRIAL_DETENTION.value: _l("pre-trial detention"),
-    MeasureKind.HOUSE_ARREST.value: _l("house arrest"),
-    MeasureKind.BAIL.value: _l("bail"),
-    MeasureKind.TRAVEL_BAN.value: _l("travel ban"),
-    MeasureKind.COMPULSORY_TREATMENT.value: _l("compulsory psychiatric treatment"),
-    MeasureKind.RELEASED.value: _l("released"),
-}
-LABELS[DefendantStatus] = {
-    DefendantStatus.PRE_TRIAL_DETENTION.value: _l("in pre-trial detention"),
-    DefendantStatus.HOUSE_ARREST.value: _l("under house arrest"),
-    DefendantStatus.BAIL.value: _l("on bail"),
-    DefendantStatus.TRAVEL_BAN.value: _l("under travel ban"),
-    DefendantStatus.COMPULSORY_TREATMENT.value: _l("in compulsory psychiatric treatment"),
-    DefendantStatus.IMPRISONED.value: _l("serving a prison sentence"),
-    DefendantStatus.SUSPENDED_SENTENCE.value: _l("suspended sentence"),
-    DefendantStatus.RELEASED.value: _l("released"),
-    DefendantStatus.AT_LARGE.value: _l("at large"),
-}
-LABELS[Outcome] = {
-    Outcome.IMPRISONMENT.value: _l("imprisonment"),
-    Outcome.SUSPENDED.value: _l("suspended sentence"),
-    Outcome.FINE.value: _l("fine"),
-    Outcome.COMPULSORY_TREATMENT.value: _l("compulsory treatment"),
-    Outcome.ACQUITTAL.value: _l("acquittal"),
-    Outcome.DROPPED.value: _l("case dropped"),
-}
-LABELS[Instance] = {
-    Instance.FIRST.value: _l("first instance"),
-    Instance.APPEAL.value: _l("appeal"),
-    Instance.CASSATION.value: _l("cassation"),
-}
-LABELS[HearingKind] = {
-    HearingKind.CUSTODY_EXTENSION.value: _l("custody extension"),
-    HearingKind.PRELIMINARY.value: _l("preliminary hearing"),
-    HearingKind.TRIAL.value: _l("trial session"),
-    HearingKind.VERDICT.value: _l("verdict"),
-    HearingKind.APPEAL.value: _l("appeal"),
-    HearingKind.CASSATION.value: _l("cassation"),
-    HearingKind.OTHER.value: _l("hearing"),
-}
-LABELS[HearingStatus] = {
-    HearingStatus.SCHEDULED.value: _l("scheduled"),
-    HearingStatus.POSTPONED.value: _l("postponed, new date not fixed"),
-    HearingStatus.HELD.value: _l("held"),
-    HearingStatus.CANCELLED.value: _l("cancelled"),
-}
-LABELS[LettersStatus] = {
-    LettersStatus.UNKNOWN.value: _l("unknown whether letters reach"),
-    LettersStatus.REACH.value: _l("letters reach"),
-    LettersStatus.BLOCKED.value: _l("letters are not delivered"),
-}
-
-MEASURE_STATUS = {
-    MeasureKind.PRE_TRIAL_DETENTION: DefendantStatus.PRE_TRIAL_DETENTION,
-    MeasureKind.HOUSE_ARREST: DefendantStatus.HOUSE_ARREST,
-    MeasureKind.BAIL: DefendantStatus.BAIL,
-    MeasureKind.TRAVEL_BAN: DefendantStatus.TRAVEL_BAN,
-    MeasureKind.COMPULSORY_TREATMENT: DefendantStatus.COMPULSORY_TREATMENT,
-    MeasureKind.RELEASED: DefendantStatus.RELEASED,
-}
+from tracker.extensions import UTCDateTime, db, string_enum, utcnow
+from tracker.records.enums import (
+    DefendantStatus, HearingKind, HearingStatus, Instance, LettersStatus, MeasureKind, Outcome,
+)
 
 
 case_defendants = sa.Table(
@@ -205,6 +70,14 @@ class Case(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
+    @hybrid_method
+    def in_cases(self, case_ids: Collection[int]) -> bool:
+        return self.id in case_ids
+
+    @in_cases.expression
+    def in_cases(cls, case_ids: Collection[int]) -> sa.ColumnElement[bool]:  # noqa: N805
+        return cls.id.in_(sorted(case_ids))
+
     def __repr__(self) -> str:
         return f"<Case {self.slug}>"
 
@@ -243,11 +116,11 @@ class Defendant(db.Model):
     birth_date: Mapped[date | None] = mapped_column(sa.Date)
     arrested_on: Mapped[date | None] = mapped_column(sa.Date)
     status: Mapped[DefendantStatus] = mapped_column(
-        _enum(DefendantStatus), default=DefendantStatus.PRE_TRIAL_DETENTION, index=True
+        string_enum(DefendantStatus), default=DefendantStatus.PRE_TRIAL_DETENTION, index=True
     )
     letters_address: Mapped[str] = mapped_column(sa.Text, default="")
     letters_status: Mapped[LettersStatus] = mapped_column(
-        _enum(LettersStatus), default=LettersStatus.UNKNOWN
+        string_enum(LettersStatus), default=LettersStatus.UNKNOWN
     )
     is_public: Mapped[bool] = mapped_column(default=True, index=True)
     # Private: editors only. Never rendered by a public page, feed or API.
@@ -280,6 +153,25 @@ class Defendant(db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def short_name(self) -> str:
+        """"Maksim Luzyanin" -> "M. Luzyanin": short enough for a subject line."""
+        parts = self.name_latin.split()
+        if len(parts) < 2:
+            return self.name_latin
+        return f"{parts[0][0]}. {parts[-1]}"
+
+    @hybrid_method
+    def in_cases(self, case_ids: Collection[int]) -> bool:
+        """Whether the defendant is in one of these cases (a defendant may be in several)."""
+        return any(case.id in case_ids for case in self.cases)
+
+    @in_cases.expression
+    def in_cases(cls, case_ids: Collection[int]) -> sa.ColumnElement[bool]:  # noqa: N805
+        return cls.id.in_(
+            sa.select(case_defendants.c.defendant_id).where(case_defendants.c.case_id.in_(sorted(case_ids)))
+        )
 
     def __repr__(self) -> str:
         return f"<Defendant {self.slug}>"
@@ -314,7 +206,7 @@ class CustodyMeasure(db.Model, SourceMixin):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     defendant_id: Mapped[int] = mapped_column(sa.ForeignKey("defendants.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[MeasureKind] = mapped_column(_enum(MeasureKind))
+    kind: Mapped[MeasureKind] = mapped_column(string_enum(MeasureKind))
     starts_on: Mapped[date] = mapped_column(sa.Date)
     ordered_by: Mapped[str] = mapped_column(sa.String(200), default="")
     until: Mapped[date | None] = mapped_column(sa.Date)
@@ -348,8 +240,8 @@ class Decision(db.Model, SourceMixin):
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"))
     decided_on: Mapped[date] = mapped_column(sa.Date)
     court: Mapped[str] = mapped_column(sa.String(200), default="")
-    instance: Mapped[Instance] = mapped_column(_enum(Instance), default=Instance.FIRST)
-    outcome: Mapped[Outcome] = mapped_column(_enum(Outcome))
+    instance: Mapped[Instance] = mapped_column(string_enum(Instance), default=Instance.FIRST)
+    outcome: Mapped[Outcome] = mapped_column(string_enum(Outcome))
     term_years: Mapped[int] = mapped_column(default=0)
     term_months: Mapped[int] = mapped_column(default=0)
     term_days: Mapped[int] = mapped_column(default=0)
@@ -392,8 +284,6 @@ class Decision(db.Model, SourceMixin):
 
     @property
     def term_text(self) -> str:
-        from flask_babel import ngettext
-
         parts = []
         if self.term_years:
             parts.append(ngettext("%(num)d year", "%(num)d years", self.term_years))
@@ -420,9 +310,9 @@ class Hearing(db.Model, SourceMixin):
     judge: Mapped[str] = mapped_column(sa.String(200), default="")
     is_open: Mapped[bool] = mapped_column(default=True)
     video_link_note: Mapped[str] = mapped_column(sa.String(500), default="")
-    kind: Mapped[HearingKind] = mapped_column(_enum(HearingKind), default=HearingKind.OTHER)
+    kind: Mapped[HearingKind] = mapped_column(string_enum(HearingKind), default=HearingKind.OTHER)
     status: Mapped[HearingStatus] = mapped_column(
-        _enum(HearingStatus), default=HearingStatus.SCHEDULED
+        string_enum(HearingStatus), default=HearingStatus.SCHEDULED
     )
     outcome_note: Mapped[str] = mapped_column(sa.Text, default="")
     version: Mapped[int] = mapped_column(default=1)
@@ -456,8 +346,45 @@ class Hearing(db.Model, SourceMixin):
     def public_defendants(self) -> list[Defendant]:
         return [d for d in self.defendants if d.is_public]
 
+    # --- the hearings of a case ---------------------------------------------------------
+    # One rule for pages, feeds, the API, reminders and editors' limits: a hearing belongs to
+    # its case; one with no case belongs to every case of its defendants. Where the public
+    # is shown it (public_only), only its public defendants count: a hidden defendant's case
+    # never learns of a hearing through them.
+
+    def belongs_to(self, public_only: bool = False) -> set[int]:
+        """The ids of the cases this hearing belongs to (its defendants' cases loaded)."""
+        people = self.public_defendants() if public_only else self.defendants
+        return hearing_cases(self.case_id, ([case.id for case in person.cases] for person in people))
+
+    @hybrid_method
+    def in_cases(self, case_ids: Collection[int], public_only: bool = False) -> bool:
+        return not self.belongs_to(public_only).isdisjoint(case_ids)
+
+    @in_cases.expression
+    def in_cases(cls, case_ids: Collection[int], public_only: bool = False) -> sa.ColumnElement[bool]:  # noqa: N805
+        ids = sorted(case_ids)
+        linked = (
+            sa.select(hearing_defendants.c.hearing_id)
+            .join(case_defendants, case_defendants.c.defendant_id == hearing_defendants.c.defendant_id)
+            .where(case_defendants.c.case_id.in_(ids))
+        )
+        if public_only:
+            linked = linked.join(Defendant, Defendant.id == hearing_defendants.c.defendant_id).where(
+                Defendant.is_public.is_(True)
+            )
+        return sa.or_(cls.case_id.in_(ids), sa.and_(cls.case_id.is_(None), cls.id.in_(linked)))
+
     def __repr__(self) -> str:
         return f"<Hearing {self.id} {self.starts_at:%Y-%m-%d %H:%M}Z v{self.version}>"
+
+
+def hearing_cases(case_id: int | None, defendants_cases: Iterable[Iterable[int]]) -> set[int]:
+    """The cases a hearing belongs to, from its case and its defendants' cases (plain values,
+    for callers that read rows rather than objects): `Hearing.in_cases` in Python."""
+    if case_id is not None:
+        return {case_id}
+    return {case for cases in defendants_cases for case in cases}
 
 
 class SiteSetting(db.Model):

@@ -11,18 +11,14 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.records.enums import DefendantStatus, HearingKind, HearingStatus, MeasureKind, Outcome
 from tracker.records.models import (
     Case,
     Court,
     CustodyMeasure,
     Decision,
     Defendant,
-    DefendantStatus,
     Hearing,
-    HearingKind,
-    HearingStatus,
-    MeasureKind,
-    Outcome,
     case_defendants,
     hearing_defendants,
 )

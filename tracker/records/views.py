@@ -1,13 +1,15 @@
-"""Public, read-only pages. Thin: parse the request, call `records.logic`, render."""
+"""Public, read-only pages. Thin: parse the request, call `records.queries`, render."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
-from tracker.auth.roles import public
+from tracker.access import public
 from tracker.extensions import db, utcnow
-from tracker.records import logic
-from tracker.records.models import DefendantStatus
+from tracker.records import queries
+from tracker.records.custody import custody_status, sentence_in_force
+from tracker.records.timeline import timeline
+from tracker.records.enums import DefendantStatus
 
 bp = Blueprint("records", __name__)
 
@@ -28,7 +30,7 @@ def index():
     now = utcnow()
     args = request.args
     try:
-        listing = logic.list_defendants(
+        listing = queries.list_defendants(
             db.session,
             now=now,
             case_slug=args.get("case") or None,
@@ -37,9 +39,9 @@ def index():
             page=_page_arg(),
             per_page=current_app.config["DEFENDANTS_PER_PAGE"],
         )
-    except logic.BadQuery as error:
+    except queries.BadQuery as error:
         abort(400, description=str(error))
-    cases = db.session.scalars(db.select(logic.Case).order_by(logic.Case.title)).all()
+    cases = queries.all_cases(db.session)
     return render_template(
         "records/index.html",
         listing=listing,
@@ -53,17 +55,17 @@ def index():
 @bp.get("/defendants/<slug>")
 @public
 def defendant(slug: str):
-    person = logic.get_public_defendant(db.session, slug)
+    person = queries.get_public_defendant(db.session, slug)
     if person is None:
         abort(404)
-    hearings = logic.defendant_hearings(db.session, person)
+    hearings = queries.defendant_hearings(db.session, person)
     now = utcnow()
     return render_template(
         "records/defendant.html",
         defendant=person,
-        status=logic.custody_status(person),
-        sentence=logic.sentence_in_force(person),
-        timeline=logic.timeline(person, hearings),
+        status=custody_status(person),
+        sentence=sentence_in_force(person),
+        timeline=timeline(person, hearings),
         upcoming=[h for h in hearings if h.ends_at >= now and h.is_active],
         feed_scope=("defendant", person),
     )
@@ -72,16 +74,16 @@ def defendant(slug: str):
 @bp.get("/cases/<slug>")
 @public
 def case(slug: str):
-    found = logic.get_case(db.session, slug)
+    found = queries.get_case(db.session, slug)
     if found is None:
         abort(404)
     now = utcnow()
-    hearings = logic.case_hearings(db.session, found)
+    hearings = queries.case_hearings(db.session, found)
     return render_template(
         "records/case.html",
         case=found,
         defendants=[
-            logic.DefendantRow(d, logic.custody_status(d)) for d in logic.case_defendants(db.session, found)
+            queries.DefendantRow(d, custody_status(d)) for d in queries.case_defendants(db.session, found)
         ],
         upcoming=[h for h in hearings if h.ends_at >= now],
         past=[h for h in reversed(hearings) if h.ends_at < now][:PAST_HEARINGS_SHOWN],
@@ -96,12 +98,12 @@ def hearings():
     limit = current_app.config["UPCOMING_LIMIT"]
     case_slug = request.args.get("case") or None
     try:
-        found = logic.upcoming_hearings(db.session, utcnow(), days, case_slug=case_slug, limit=limit)
-    except logic.BadQuery as error:
+        found = queries.upcoming_hearings(db.session, utcnow(), days, case_slug=case_slug, limit=limit)
+    except queries.BadQuery as error:
         abort(400, description=str(error))
-    cases = db.session.scalars(db.select(logic.Case).order_by(logic.Case.title)).all()
+    cases = queries.all_cases(db.session)
     return render_template(
-        "records/hearings.html", days=days, groups=logic.group_by_local_day(found), cases=cases,
+        "records/hearings.html", days=days, groups=queries.group_by_local_day(found), cases=cases,
         case_slug=case_slug, truncated=len(found) >= limit, limit=limit, feed_scope=("all", None),
     )
 
@@ -110,5 +112,5 @@ def hearings():
 @public
 def dates():
     today = utcnow().date()
-    birthdays, releases = logic.upcoming_dates(db.session, today)
+    birthdays, releases = queries.upcoming_dates(db.session, today)
     return render_template("records/dates.html", birthdays=birthdays, releases=releases, today=today)

@@ -1,18 +1,18 @@
-"""The reminders feature: volunteers' sign-ups, reminder emails, the outbox and its sender."""
+"""The reminders feature: volunteers' sign-ups, and the reminders and notices they get."""
 from __future__ import annotations
 
 from flask import Flask
 
+from tracker.mail.sending import before_sending
+from tracker.reminders import models, views  # noqa: F401  (models: tables known to Alembic)
+from tracker.reminders.changes import supersede_stale_reminders
+
+
 def init_app(app: Flask) -> None:
-    from tracker.reminders import models  # noqa: F401  (tables known to Alembic)
-    from tracker.reminders import views
-
     app.register_blueprint(views.bp)
-    if app.config.get("DEV_MAIL_DIR"):
-        from tracker.reminders import devmail
-
-        app.register_blueprint(devmail.bp)
+    # every sender in this app (the scheduler, a test) leaves out reminders of hearings that moved
+    before_sending(app, supersede_stale_reminders)
 
     @app.context_processor
-    def reminders_context():
-        return {"reminder_signup_form": views.signup_form, "dev_mail": bool(app.config.get("DEV_MAIL_DIR"))}
+    def reminders_context() -> dict[str, object]:
+        return {"reminder_signup_form": views.signup_form}

@@ -1,41 +1,19 @@
-"""What volunteers and editors read: subjects and bodies of every email we write.
+"""What volunteers read: the subjects and bodies of reminders, notices, digests and sign-up mail.
 
 Times are always in the court's own time zone with the zone named, because that is
 where the volunteer has to be; "Today"/"Tomorrow" are counted in that zone too.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Sequence
-from urllib.parse import urlsplit
 
-import sqlalchemy as sa
-from flask import current_app, render_template
-from markupsafe import escape
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
+from markupsafe import escape
 
-from tracker.records.models import CustodyMeasure, Defendant, Hearing, SiteSetting
-
-NOTES_KEY = "hearing_notes"
-
-
-def external_url(endpoint: str, **values: object) -> str:
-    """An absolute link on BASE_URL, built without a request (the scheduler has none)."""
-    base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
-    )
-    return adapter.build(endpoint, values, force_external=True)
-
-
-def short_name(defendant: Defendant) -> str:
-    """"Maksim Luzyanin" -> "M. Luzyanin": short enough for a subject line."""
-    parts = defendant.name_latin.split()
-    if len(parts) < 2:
-        return defendant.name_latin
-    return f"{parts[0][0]}. {parts[-1]}"
+from tracker.links import external_url
+from tracker.mail.message import Mail, render_mail
+from tracker.records.models import Hearing
 
 
 def day_word(local_day: date, today: date) -> str:
@@ -58,17 +36,6 @@ def local_when(hearing: Hearing) -> str:
     return f"{local.strftime('%a %d %b %Y, %H:%M')} ({zone_label(hearing)})"
 
 
-def practical_notes(session: Session) -> str:
-    return session.scalar(sa.select(SiteSetting.value).where(SiteSetting.key == NOTES_KEY)) or ""
-
-
-@dataclass
-class Mail:
-    subject: str
-    text_body: str
-    html_body: str
-
-
 # Stands for a volunteer's own manage link in a mail rendered once for many volunteers.
 MANAGE_URL_SLOT = "https://manage-url.invalid/slot"
 
@@ -82,18 +49,11 @@ def personalised(mail: Mail, *, manage_url: str) -> Mail:
     )
 
 
-def _render(name: str, **context: object) -> tuple[str, str]:
-    return (
-        render_template(f"mail/{name}.txt", **context),
-        render_template(f"mail/{name}.html", **context),
-    )
-
-
 def _names(hearings: Sequence[Hearing]) -> str:
     seen: list[str] = []
     for hearing in hearings:
         for defendant in hearing.public_defendants():
-            name = short_name(defendant)
+            name = defendant.short_name
             if name not in seen:
                 seen.append(name)
     return ", ".join(seen)
@@ -124,11 +84,8 @@ def reminder_mail(
     else:
         what = _("%(count)d hearings of %(names)s", count=len(hearings), names=_names(hearings))
     subject = f"{when}: {what}, {court.name}"
-    text, html = _render(
-        "reminder", subject=subject, items=[_hearing_context(h) for h in hearings], court=court,
-        notes=notes, manage_url=manage_url,
-    )
-    return Mail(subject, text, html)
+    return render_mail("reminder", subject, items=[_hearing_context(h) for h in hearings], court=court,
+                       notes=notes, manage_url=manage_url)
 
 
 def change_mail(
@@ -137,7 +94,7 @@ def change_mail(
 ) -> Mail:
     """"Moved" / "postponed" / "cancelled": short, with the old and the new time.
 
-    `reminder`: a move close to a reminder time for the new start (logic.COMBINE_WITHIN);
+    `reminder`: a move close to a reminder time for the new start (changes.COMBINE_WITHIN);
     this one message is then the notice and the reminder: "Tomorrow 12:30" in the
     subject, the practical notes in the body.
     """
@@ -157,11 +114,8 @@ def change_mail(
             when = f"{day_word(new_local.date(), now.astimezone(hearing.court.tz).date())} {new_local:%H:%M}"
         subject = _("Moved to %(when)s: hearing of %(names)s, %(court)s",
                     when=when, names=names, court=hearing.court.name)
-    text, html = _render(
-        "change", subject=subject, change=change, old_when=old_when, old_court_name=old_court_name,
-        manage_url=manage_url, reminder=reminder, notes=notes, **_hearing_context(hearing),
-    )
-    return Mail(subject, text, html)
+    return render_mail("change", subject, change=change, old_when=old_when, old_court_name=old_court_name,
+                       manage_url=manage_url, reminder=reminder, notes=notes, **_hearing_context(hearing))
 
 
 def digest_mail(
@@ -169,34 +123,16 @@ def digest_mail(
 ) -> Mail:
     subject = _("This week's hearings, %(first)s to %(last)s: %(count)d",
                 first=first_day.strftime("%d %b"), last=last_day.strftime("%d %b"), count=len(hearings))
-    text, html = _render(
-        "digest", subject=subject, items=[_hearing_context(h) for h in hearings], notes=notes,
-        manage_url=manage_url,
-    )
-    return Mail(subject, text, html)
+    return render_mail("digest", subject, items=[_hearing_context(h) for h in hearings], notes=notes,
+                       manage_url=manage_url)
 
 
 def confirm_mail(*, confirm_url: str, what: str, valid_days: int) -> Mail:
     subject = _("Confirm your court-date reminders")
-    text, html = _render("confirm", subject=subject, confirm_url=confirm_url, what=what, valid_days=valid_days)
-    return Mail(subject, text, html)
+    return render_mail("confirm", subject, confirm_url=confirm_url, what=what, valid_days=valid_days)
 
 
 def known_mail(*, manage_url: str, what: str) -> Mail:
     """For a sign-up with an address that already follows this: no change, a link instead."""
     subject = _("You already get these court-date reminders")
-    text, html = _render("known", subject=subject, manage_url=manage_url, what=what)
-    return Mail(subject, text, html)
-
-
-def deadline_mail(measure: CustodyMeasure, *, days_left: int, defendant_url: str) -> Mail:
-    defendant = measure.defendant
-    ends_on = measure.ends_on
-    subject = _("%(measure)s of %(name)s ends in %(days)d days (%(day)s), no hearing scheduled",
-                measure=measure.kind.label.capitalize(), name=short_name(defendant), days=days_left,
-                day=ends_on.strftime("%a %d %b %Y") if ends_on else "")
-    text, html = _render(
-        "deadline", subject=subject, measure=measure, defendant=defendant, days_left=days_left,
-        defendant_url=defendant_url,
-    )
-    return Mail(subject, text, html)
+    return render_mail("known", subject, manage_url=manage_url, what=what)

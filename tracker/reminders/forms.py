@@ -1,21 +1,14 @@
 """The sign-up and manage forms."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-from wtforms import SelectChoice, HiddenField, RadioField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
-
 from flask import request
+from flask_babel import lazy_gettext as _l
+from wtforms import HiddenField, RadioField, SelectChoice, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, ValidationError
 
-from tracker.auth.logic import safe_next
-from tracker.forms import Form
-from tracker.reminders.logic import DEFAULT_LEADS, LEAD_CHOICES
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+from tracker.forms import CheckboxListField, Form
+from tracker.links import safe_next
+from tracker.reminders.subscriptions import DEFAULT_LEADS, LEAD_CHOICES
 
 
 MODE_CHOICES = [SelectChoice("each", _l("An email before each hearing")), SelectChoice("digest", _l("A weekly digest instead"))]
@@ -23,7 +16,7 @@ MODE_CHOICES = [SelectChoice("each", _l("An email before each hearing")), Select
 
 class ChoicesMixin:
     mode = RadioField(_l("How"), choices=MODE_CHOICES, default="each")
-    leads = MultiCheckboxField(_l("When"), choices=[SelectChoice(m, label) for m, label in LEAD_CHOICES], coerce=int, default=DEFAULT_LEADS)
+    leads = CheckboxListField(_l("When"), choices=[SelectChoice(m, label) for m, label in LEAD_CHOICES], coerce=int, default=DEFAULT_LEADS)
 
     def validate_leads(self, field):  # noqa: ANN001
         if self.mode.data == "each" and not field.data:

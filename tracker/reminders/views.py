@@ -1,22 +1,23 @@
-"""Sign-up, confirmation, manage/unsubscribe pages, and the admins' outbox and notes pages.
+"""Sign-up, confirmation, manage/unsubscribe pages, and the admins' page for the practical notes.
 
-Thin: parse the form, call `reminders.logic`, commit, flash, redirect.
+Thin: parse the form, call `reminders.subscriptions`, commit, flash, redirect.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
-from tracker.auth.logic import safe_next
-from tracker.auth.roles import admin_required, public, token_access
+from tracker.access import admin_required, public, token_access
 from tracker.extensions import csrf, db, limiter, utcnow
+from tracker.links import safe_next
+from tracker.mail.addresses import InvalidEmail
 from tracker.records.models import Case, Defendant
-from tracker.reminders import logic
+from tracker.reminders import subscriptions
 from tracker.reminders.forms import ManageForm, NotesForm, SignupForm
 from tracker.reminders.models import Scope
-from tracker.reminders.sending import retry_failed
+from tracker.reminders.notes import practical_notes, save_practical_notes
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
 SIGNED_UP_KEY = "reminders_signed_up"  # the address just signed up, shown once on the outcome page
@@ -86,12 +87,12 @@ def signup():
     if not form.validate():
         return render_template("reminders/signup.html", form=form), 400
     try:
-        logic.sign_up(
+        subscriptions.sign_up(
             db.session, email=form.email.data, scope=scope, case=case, defendant=person,
             lead_minutes=form.leads.data or [], digest=form.mode.data == "digest", now=utcnow(),
         )
         db.session.commit()
-    except logic.InvalidEmail as error:
+    except InvalidEmail as error:
         db.session.rollback()
         form.email.errors = [*form.email.errors, str(error)]
         return render_template("reminders/signup.html", form=form), 400
@@ -111,7 +112,7 @@ def signup():
 def signed_up():
     return render_template(
         "reminders/signed_up.html", address=session.pop(SIGNED_UP_KEY, None),
-        back=_safe_next(request.args.get("next")), valid_days=logic.CONFIRM_DAYS,
+        back=_safe_next(request.args.get("next")), valid_days=subscriptions.CONFIRM_DAYS,
     )
 
 
@@ -126,19 +127,20 @@ def confirm(signed: str):
     now = utcnow()
     if request.method != "POST":
         try:
-            subscription = logic.check_confirm_link(db.session, signed, now)
-        except (logic.BadLink, logic.ExpiredLink) as error:
+            subscription = subscriptions.check_confirm_link(db.session, signed, now)
+        except (subscriptions.BadLink, subscriptions.ExpiredLink) as error:
             return render_template("reminders/link_error.html", message=str(error)), 404
         return render_template(
-            "reminders/confirm.html", signed=signed, what=logic.describe(subscription),
+            "reminders/confirm.html", signed=signed, what=subscriptions.describe(subscription),
             confirmed=subscription.is_confirmed,
         )
     try:
-        subscription = logic.confirm(db.session, signed, now)
-    except (logic.BadLink, logic.ExpiredLink) as error:
+        subscription = subscriptions.confirm(db.session, signed, now)
+    except (subscriptions.BadLink, subscriptions.ExpiredLink) as error:
         return render_template("reminders/link_error.html", message=str(error)), 404
     db.session.commit()
-    flash(_("Confirmed: you will get reminders for %(what)s.", what=logic.describe(subscription)), "success")
+    what = subscriptions.describe(subscription)
+    flash(_("Confirmed: you will get reminders for %(what)s.", what=what), "success")
     return redirect(url_for("reminders.manage", token=subscription.token))
 
 
@@ -158,7 +160,7 @@ def masked(email: str) -> str:
 @bp.route("/manage/<token>", methods=["GET", "POST"])
 @token_access
 def manage(token: str):
-    subscription = logic.find_by_token(db.session, token)
+    subscription = subscriptions.find_by_token(db.session, token)
     if subscription is None:
         return _stopped()
     form = ManageForm(obj=None)
@@ -166,14 +168,15 @@ def manage(token: str):
         form.mode.data = "digest" if subscription.digest else "each"
         form.leads.data = list(subscription.lead_minutes)
     elif form.validate():
-        logic.change_choices(subscription, lead_minutes=form.leads.data or [], digest=form.mode.data == "digest")
+        subscriptions.change_choices(subscription, lead_minutes=form.leads.data or [],
+                                     digest=form.mode.data == "digest")
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("reminders.manage", token=token))
     status = 200 if request.method != "POST" else 400
     return render_template(
         "reminders/manage.html", form=form, subscription=subscription, address=masked(subscription.email),
-        what=logic.describe(subscription),
+        what=subscriptions.describe(subscription),
     ), status
 
 
@@ -190,9 +193,9 @@ def unsubscribe(token: str):
     """
     if request.method != "POST":
         return redirect(url_for("reminders.manage", token=token))
-    subscription = logic.find_by_token(db.session, token)
+    subscription = subscriptions.find_by_token(db.session, token)
     if subscription is not None:
-        logic.unsubscribe(db.session, subscription)
+        subscriptions.unsubscribe(db.session, subscription)
         db.session.commit()
     if request.form.get("List-Unsubscribe") == "One-Click":
         return _("You are unsubscribed."), 200, {"Content-Type": "text/plain; charset=utf-8"}
@@ -202,35 +205,14 @@ def unsubscribe(token: str):
 # --- admins ----------------------------------------------------------------------------
 
 
-@bp.get("/admin/outbox")
-@admin_required
-def admin_outbox():
-    return render_template(
-        "reminders/admin_outbox.html", failed=logic.failed_messages(db.session),
-        counts=logic.outbox_counts(db.session),
-    )
-
-
-@bp.post("/admin/outbox/<int:message_id>/retry")
-@admin_required
-def admin_retry(message_id: int):
-    if not retry_failed(db.session, message_id, utcnow()):
-        abort(404, description=_("There is no failed message with this number."))
-    db.session.commit()
-    flash(_("The message will be sent again within a minute."), "success")
-    return redirect(url_for("reminders.admin_outbox"))
-
-
 @bp.route("/admin/notes", methods=["GET", "POST"])
 @admin_required
 def admin_notes():
     form = NotesForm()
     if request.method != "POST":
-        from tracker.reminders.compose import practical_notes
-
         form.notes.data = practical_notes(db.session)
     elif form.validate():
-        logic.save_practical_notes(db.session, form.notes.data or "")
+        save_practical_notes(db.session, form.notes.data or "")
         db.session.commit()
         flash(_("Saved: the next reminders carry these notes."), "success")
         return redirect(url_for("reminders.admin_notes"))

@@ -1,7 +1,10 @@
-"""Writing emails to the outbox. Sending them is the scheduler's job (`sending.py`)."""
+"""Writing emails to the outbox, and what admins see of it. Sending is the scheduler's job (sending.py)."""
 from __future__ import annotations
 
+import logging
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from email.utils import make_msgid
 from typing import Sequence
@@ -11,8 +14,10 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from tracker.mail import compose
-from tracker.reminders.models import OutboxMessage
+from tracker.mail.message import compose
+from tracker.mail.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
 
 
 def new_message_id() -> str:
@@ -79,3 +84,49 @@ def enqueue_email(
     )
     session.add(message)
     return message
+
+
+@contextmanager
+def skip_on_error(what: str, *ids: object) -> Iterator[None]:
+    """Compose one message; if it cannot be, log it with its ids and go on with the others.
+
+    Bad data in one record (a court whose time zone no longer exists, say) must not
+    stop every other recipient's mail. Nothing of the message is kept: composing
+    comes before its outbox row is added, so the next run tries again, and once the
+    record is fixed it goes out. A database error is not skipped: the transaction is
+    broken, and the step as a whole is rolled back (scheduler/jobs.py).
+    """
+    try:
+        yield
+    except sa.exc.SQLAlchemyError:
+        raise
+    except Exception:
+        log.exception("skipped %s %s: it could not be composed; the next run tries again", what,
+                      " ".join(str(i) for i in ids))
+
+
+# --- admins --------------------------------------------------------------------------
+
+
+def failed_messages(session: Session, limit: int = 200) -> list[OutboxMessage]:
+    return list(session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)
+    ))
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    return {status.value if hasattr(status, "value") else status: count for status, count in session.execute(
+        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+    )}
+
+
+def retry_failed(session: Session, message_id: int, now: datetime) -> bool:
+    """An admin sends a failed message again (after fixing an address, say)."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None or message.status is not OutboxStatus.FAILED:
+        return False
+    message.status = OutboxStatus.PENDING
+    message.attempts = 0
+    message.next_attempt_at = now
+    return True

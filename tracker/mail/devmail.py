@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template
 
-from tracker.auth.roles import public
+from tracker.access import public
 
 bp = Blueprint("devmail", __name__, url_prefix="/dev/mail")
 NAME = re.compile(r"^[\w.-]+\.eml$")

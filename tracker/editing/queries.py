@@ -1,0 +1,58 @@
+"""What the editing pages read: the records an editor may choose from, and the dashboard.
+
+Each list is narrowed to what the user may edit by `access.limit_to_editable`, the
+same rule `can_edit` applies to one record.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from tracker.access import limit_to_editable
+from tracker.records.models import Case, Court, Defendant, Hearing
+
+DASHBOARD_HEARINGS = 100  # the dashboard lists this many, from a week ago on
+
+
+def editable_cases(session: Session, user: Any) -> list[Case]:
+    """The cases `user` may attach things to, by title."""
+    return list(session.scalars(limit_to_editable(sa.select(Case).order_by(Case.title), Case, user)))
+
+
+def editable_cases_by_id(session: Session, user: Any, ids: list[int]) -> list[Case]:
+    """The cases among `ids` that `user` may attach things to, in the order given."""
+    allowed = {case.id: case for case in editable_cases(session, user)}
+    return [allowed[i] for i in ids if i in allowed]
+
+
+def editable_defendants(session: Session, user: Any) -> list[Defendant]:
+    query = sa.select(Defendant).options(selectinload(Defendant.cases)).order_by(Defendant.name_latin)
+    return list(session.scalars(limit_to_editable(query, Defendant, user)))
+
+
+def dashboard_hearings(session: Session, user: Any, now: datetime) -> list[Hearing]:
+    query = (
+        sa.select(Hearing)
+        .where(Hearing.starts_at >= now - timedelta(days=7))
+        .options(selectinload(Hearing.defendants).selectinload(Defendant.cases))
+        .order_by(Hearing.starts_at)
+        .limit(DASHBOARD_HEARINGS)
+    )
+    return list(session.scalars(limit_to_editable(query, Hearing, user)))
+
+
+def defendants_by_id(session: Session, ids: set[int]) -> list[Defendant]:
+    return list(session.scalars(sa.select(Defendant).where(Defendant.id.in_(ids)))) if ids else []
+
+
+def courts_by_name(session: Session) -> list[Court]:
+    return list(session.scalars(sa.select(Court).order_by(Court.name)))
+
+
+def courts_with_hearing_counts(session: Session) -> list[tuple[Court, int]]:
+    return [tuple(row) for row in session.execute(
+        sa.select(Court, sa.func.count(Hearing.id)).outerjoin(Hearing).group_by(Court.id).order_by(Court.name)
+    )]

@@ -1,0 +1,170 @@
+"""What the public feeds show, read in a fixed number of plain (Core) queries: the ids,
+versions and links of every hearing in the window, its public defendants, cases and courts,
+and each hearing's event key. The publisher and an on-demand feed both start from it.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session, aliased
+
+from tracker.feeds.calendars import event_key, key_context
+from tracker.feeds.ical import uid_domain
+from tracker.records.enums import HearingStatus
+from tracker.records.models import Case, Court, Defendant, Hearing, case_defendants, hearing_defendants
+from tracker.records.queries import public_hearing_clause
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    base_url: str
+    feeds_url: str
+    domain: str
+    past_days: int
+    cancelled_days: int
+    refresh_minutes: int
+    locale: str
+
+    @classmethod
+    def from_app(cls) -> FeedSettings:
+        config = current_app.config
+        return cls(
+            base_url=config["BASE_URL"],
+            feeds_url=feeds_url(),
+            domain=uid_domain(config["BASE_URL"]),
+            past_days=config["FEED_PAST_DAYS"],
+            cancelled_days=config["FEED_CANCELLED_DAYS"],
+            refresh_minutes=config["FEED_REFRESH_MINUTES"],
+            locale=config["BABEL_DEFAULT_LOCALE"],
+        )
+
+
+def feeds_url() -> str:
+    """Where subscribers fetch feeds: the app's /feeds, or FEEDS_URL (a CDN)."""
+    return (current_app.config.get("FEEDS_URL") or current_app.config["BASE_URL"] + "/feeds").rstrip("/")
+
+
+def window_clause(now: datetime, past_days: int, cancelled_days: int):
+    """Hearings a feed carries: from `past_days` ago on; a cancelled one only for
+    `cancelled_days` after its last change, long enough for clients to remove it."""
+    return sa.and_(
+        Hearing.starts_at >= now - timedelta(days=past_days),
+        sa.or_(
+            Hearing.status != HearingStatus.CANCELLED,
+            Hearing.updated_at >= now - timedelta(days=cancelled_days),
+        ),
+    )
+
+
+@dataclass(slots=True)
+class HearingRow:
+    id: int
+    version: int
+    case_id: int | None
+    court_id: int
+    starts_at: datetime
+    defendant_ids: list[int] = field(default_factory=list)  # public ones, by id
+
+
+@dataclass
+class Snapshot:
+    hearings: list[HearingRow]  # in feed order: start, then id
+    defendants: dict[int, tuple]  # id -> (slug, name_latin, name_original, version), public only
+    cases: dict[int, tuple]  # id -> (slug, title, version)
+    courts: dict[int, tuple]  # id -> (name, address, timezone)
+    defendant_cases: dict[int, list[int]]  # public defendant id -> the ids of its cases
+
+
+def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope=None) -> Snapshot:
+    """What the public feeds show, in five queries whatever the data size.
+
+    `scope` narrows it for one feed built on demand: ("case", slug) or ("defendant", slug).
+    """
+    window = window_clause(now, settings.past_days, settings.cancelled_days)
+    hearing_filter = [window, public_hearing_clause()]
+    case_filter = []
+    if scope is not None:
+        kind, slug = scope
+        if kind == "case":
+            case_id = session.scalar(sa.select(Case.id).where(Case.slug == slug))
+            hearing_filter.append(Hearing.in_cases([case_id], public_only=True) if case_id else sa.false())
+            case_filter.append(Case.slug == slug)
+        elif kind == "defendant":
+            linked = (
+                sa.select(hearing_defendants.c.hearing_id)
+                .join(Defendant, Defendant.id == hearing_defendants.c.defendant_id)
+                .where(Defendant.slug == slug, Defendant.is_public.is_(True))
+            )
+            hearing_filter.append(Hearing.id.in_(linked))
+
+    rows = session.execute(
+        sa.select(
+            Hearing.id, Hearing.version, Hearing.case_id, Hearing.court_id, Hearing.starts_at,
+        )
+        .where(*hearing_filter)
+        .order_by(Hearing.starts_at, Hearing.id)
+    ).all()
+    hearings = {r[0]: HearingRow(*r) for r in rows}
+    defendants: dict[int, tuple] = {}
+    # with each public defendant's cases, for the hearings that have no case of their own
+    defendant_cases: dict[int, list[int]] = defaultdict(list)
+    for r in session.execute(
+        sa.select(Defendant.id, Defendant.slug, Defendant.name_latin, Defendant.name_original, Defendant.version,
+                  case_defendants.c.case_id)
+        .outerjoin(case_defendants, case_defendants.c.defendant_id == Defendant.id)
+        .where(Defendant.is_public.is_(True))
+        .order_by(Defendant.name_latin, Defendant.id, case_defendants.c.case_id)
+    ):
+        defendants.setdefault(r.id, (r.slug, r.name_latin, r.name_original, r.version))
+        if r.case_id is not None:
+            defendant_cases[r.id].append(r.case_id)
+    # aliases, so that the filters' own subqueries on these tables stay uncorrelated
+    link = hearing_defendants.alias("link")
+    person = aliased(Defendant, name="person")
+    links = session.execute(
+        sa.select(link.c.hearing_id, link.c.defendant_id)
+        .join(Hearing, Hearing.id == link.c.hearing_id)
+        .join(person, person.id == link.c.defendant_id)
+        .where(person.is_public.is_(True), *hearing_filter)
+        .order_by(link.c.hearing_id, link.c.defendant_id)
+    ).all()
+    for hearing_id, defendant_id in links:
+        # on PostgreSQL each statement sees the latest commits: skip a link to a
+        # defendant made public after the query above
+        if hearing_id in hearings and defendant_id in defendants:
+            hearings[hearing_id].defendant_ids.append(defendant_id)
+    cases = {
+        r.id: (r.slug, r.title, r.version)
+        for r in session.execute(
+            sa.select(Case.id, Case.slug, Case.title, Case.version).where(*case_filter).order_by(Case.title, Case.id)
+        )
+    }
+    courts = {
+        r.id: (r.name, r.address, r.timezone)
+        for r in session.execute(sa.select(Court.id, Court.name, Court.address, Court.timezone))
+    }
+    return Snapshot(list(hearings.values()), defendants, cases, courts, defendant_cases)
+
+
+def event_keys(snap: Snapshot, settings: FeedSettings) -> dict[int, tuple]:
+    """Each hearing's event key (`calendars.event_key`), as `calendars.key_of` builds it from
+    the ORM objects, so a feed and a single download share each cached event.
+
+    Built from shared pieces (one tuple per court, case and defendant): this runs
+    for every hearing every minute.
+    """
+    context = key_context(settings.base_url, settings.domain, settings.locale)
+    courts = snap.courts
+    cases = {case_id: (case_id, values[2]) for case_id, values in snap.cases.items()}
+    people = {person_id: (person_id, values[3]) for person_id, values in snap.defendants.items()}
+    keys = {}
+    for row in snap.hearings:
+        case = None if row.case_id is None else cases.get(row.case_id, (row.case_id, None))
+        # defendant_ids come ordered by id, as key_of sorts them
+        keys[row.id] = event_key(row.version, courts[row.court_id], case,
+                                 tuple([people[d] for d in row.defendant_ids]), context)
+    return keys

@@ -1,0 +1,180 @@
+"""Claims on outbox rows: which sender may send a message, and for how long.
+
+A sender claims a few due messages at a time (status `sending`, its own claim token,
+and a lease in `next_attempt_at`; on PostgreSQL `FOR UPDATE SKIP LOCKED`, so two
+senders never claim the same row). A claim belongs to its sender until the sender
+gives it back or the lease runs out:
+- the sender renews its lease while it works, and never starts a message unless the
+  renewal proved every claim it holds is still its own;
+- "sent", "retry" and "give back" only touch rows that carry the sender's token (`OURS`),
+  and the row count of "sent" is checked: a claim taken away stops the batch;
+- a new leader takes back at once only the claims whose owner has provably stopped
+  (`release_abandoned_claims`); a sender that is alive keeps its claims even if it
+  lost the leader lock (it stops at its next claim and gives them back itself).
+  Taking its claims would send them twice.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.mail.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+CLAIM_CHUNK = 20  # messages claimed at once: one statement instead of one per message
+# A claim's lease. Renewed while at most half of it is left, which is always longer than
+# one message can take (a few SMTP_TIMEOUTs): a message is never started on a lease that
+# could run out, and so could be taken back, before it is marked.
+LEASE = timedelta(minutes=5)
+RENEW_WHEN_LEFT = LEASE / 2
+
+# Built once: these run for every message, and building a statement costs more than running it.
+_DUE = (
+    sa.select(OutboxMessage.id)
+    .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= sa.bindparam("now"))
+    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+    .limit(sa.bindparam("chunk"))
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
+)
+_CLAIM = (
+    sa.update(OutboxMessage)
+    .where(OutboxMessage.id.in_(_DUE))
+    .values(status=OutboxStatus.SENDING, next_attempt_at=sa.bindparam("lease_until"),
+            claim_token=sa.bindparam("token"))
+    .returning(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.raw, OutboxMessage.attempts,
+               OutboxMessage.kind)
+)
+OURS = sa.and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claim_token == sa.bindparam("token"))
+_RENEW = sa.update(OutboxMessage).where(OURS).values(next_attempt_at=sa.bindparam("lease_until"))
+
+# --- who owns a claim ---------------------------------------------------------------------
+#
+# A claim token is "<pid>-<random>". Another process must be able to tell whether its
+# owner is still running, without trusting the leader lock (whose connection can be cut
+# while its holder lives):
+# - PostgreSQL: the sender holds an advisory lock named after its token on the very
+#   connection it claims and marks with, for as long as it sends. The lock goes when
+#   that connection goes (the process died, or cannot reach the database to mark
+#   anything either); if it can be taken, the owner has stopped.
+# - SQLite (one machine, one scheduler): the owner is gone when its process is gone.
+#   Within one process, a token is live while its `send_pending` runs.
+
+CLAIM_LOCK_CLASS = 0x6F75_7462  # "outb": the first key of the two-key advisory locks on claims
+LIVE_TOKENS: set[str] = set()
+
+
+def new_claim_token() -> str:
+    return f"{os.getpid()}-{secrets.token_hex(8)}"
+
+
+def _claim_lock_key(token: str) -> int:
+    """The second advisory-lock key (a signed 32-bit int) of a token."""
+    return int(token.rsplit("-", 1)[-1][:8], 16) - 2**31
+
+
+def hold_claim_lock(conn: sa.Connection, token: str) -> bool:
+    if conn.dialect.name != "postgresql":
+        return True
+    with conn.begin():
+        return bool(conn.scalar(sa.text("SELECT pg_try_advisory_lock(:c, :k)"),
+                                {"c": CLAIM_LOCK_CLASS, "k": _claim_lock_key(token)}))
+
+
+def drop_claim_lock(conn: sa.Connection, token: str) -> None:
+    if conn.dialect.name == "postgresql":
+        with conn.begin():
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:c, :k)"),
+                         {"c": CLAIM_LOCK_CLASS, "k": _claim_lock_key(token)})
+
+
+def _owner_stopped(session: Session, token: str) -> bool:
+    """True only when the sender that claimed with `token` has provably stopped."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = {"c": CLAIM_LOCK_CLASS, "k": _claim_lock_key(token)}
+        if not session.scalar(sa.text("SELECT pg_try_advisory_xact_lock(:c, :k)"), key):
+            return False  # its sending connection is alive and holds it
+        return True  # released with this transaction
+    pid_text = token.split("-", 1)[0]
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return token not in LIVE_TOKENS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # a process with that pid exists (perhaps another one): wait for the lease
+        return False
+    return False
+
+
+def claim_chunk(conn: sa.Connection, now: datetime, size: int, token: str) -> list[sa.Row]:
+    """Claim up to `size` due messages for this sender, oldest first, and commit the claim."""
+    with conn.begin():
+        rows = conn.execute(_CLAIM, {"now": now, "chunk": size, "lease_until": now + LEASE, "token": token}).all()
+    return sorted(rows, key=lambda row: row.id)
+
+
+def renew(conn: sa.Connection, token: str, now: datetime, holding: int) -> bool:
+    """Extend the lease of every claim we hold; False if any of them is no longer ours."""
+    with conn.begin():
+        renewed = conn.execute(_RENEW, {"token": token, "lease_until": now + LEASE}).rowcount
+    if renewed != holding:
+        log.error("%d of our %d claimed message(s) were taken back: stopping this batch", holding - renewed, holding)
+        return False
+    return True
+
+
+def release(conn: sa.Connection, ids: list[int], now: datetime, token: str) -> None:
+    """Give back claimed messages we did not try (stop, outage, lost lock): due again at once."""
+    if ids:
+        with conn.begin():
+            conn.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OURS)
+                .values(status=OutboxStatus.PENDING, next_attempt_at=now, claim_token=None),
+                {"token": token},
+            )
+
+
+def expire_leases(session: Session | sa.Connection, now: datetime) -> int:
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.next_attempt_at <= now)
+        .values(status=OutboxStatus.PENDING, claim_token=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def release_abandoned_claims(session: Session, now: datetime) -> int:
+    """Claims of senders that stopped are due again; a new leader calls this first.
+
+    Only claims whose lease ran out or whose owner has provably stopped (see
+    `_owner_stopped`). Becoming the leader does not prove the old leader is gone: a cut
+    connection frees the leader lock while its holder lives and sends.
+    """
+    released = expire_leases(session, now)
+    tokens = session.scalars(
+        sa.select(OutboxMessage.claim_token).distinct()
+        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claim_token.is_not(None))
+    ).all()
+    for token in tokens:
+        if _owner_stopped(session, token):
+            released += session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claim_token == token)
+                .values(status=OutboxStatus.PENDING, next_attempt_at=now, claim_token=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount or 0
+    if released:
+        log.warning("%d message(s) claimed by a sender that stopped are due again", released)
+    return released

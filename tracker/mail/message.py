@@ -1,0 +1,132 @@
+"""Building messages: the text of an email from its templates, and the RFC 5322 bytes.
+
+Every header is built here, so that nothing a user typed can break out of one
+(`compose`); talking to the relay is smtp.py's job.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.charset import QP, Charset
+from email.encoders import encode_base64
+from email.header import Header
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, parseaddr
+from typing import Sequence
+
+from flask import render_template
+
+from tracker.edge import CONTROL_CHARACTERS
+
+
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.header_encoding = QP
+_UTF8_QP.body_encoding = QP
+# CRLF line ends for SMTP. Bodies are encoded for 76-column lines (quoted-printable,
+# base64); headers may run to RFC 5322's hard limit rather than be folded oddly.
+_WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
+
+
+class UnsafeHeader(ValueError):
+    """An address, id or link for a header holds a line break or another control character."""
+
+
+def _one_line(text: str) -> str:
+    """Text for a header (the subject) on one line: each control character becomes a space.
+
+    Text comes from what editors typed (a court's name is in reminders' subjects);
+    a line break left in it would end the header and start another (Reply-To, say)
+    or push the rest of the headers into the body.
+    """
+    return " ".join(CONTROL_CHARACTERS.sub(" ", text).split())
+
+
+def _verbatim(value: str, what: str) -> str:
+    """A value that must go into a header as it is (an address, a Message-ID, a link): refused if unsafe."""
+    if CONTROL_CHARACTERS.search(value):
+        raise UnsafeHeader(f"{what} holds a control character: {value!r}")
+    return value
+
+
+def _header(value: str) -> str | Header:
+    value = _one_line(value)
+    return value if value.isascii() else Header(value, _UTF8_QP)
+
+
+def _address(value: str) -> str:
+    name, address = parseaddr(_verbatim(value, "an address"))
+    if not address:
+        raise UnsafeHeader(f"not an address: {value!r}")
+    return formataddr((name, address), charset="utf-8") if name else address
+
+
+def compose(
+    *,
+    message_id: str,
+    sender: str,
+    recipient: str,
+    subject: str,
+    text_body: str,
+    html_body: str | None,
+    date: datetime,
+    unsubscribe_url: str | None = None,
+    ics: bytes | Sequence[tuple[str, bytes]] | None = None,
+) -> bytes:
+    """The complete message as bytes, so a resend is identical to the first try.
+
+    Every header is built so that no value can break out of it: the subject (text
+    editors typed is in it) is put on one line; addresses, ids and links with a
+    control character in them are refused (`UnsafeHeader`).
+
+    Built with the classic `email.mime` classes: the policy-based `EmailMessage`
+    API produces the same structure but takes about ten times as long, and the
+    scheduler composes one message per volunteer.
+    """
+    text_part = MIMEText(text_body, "plain", _UTF8_QP)
+    body: MIMEBase = text_part
+    if html_body:
+        body = MIMEMultipart("alternative", _subparts=[text_part, MIMEText(html_body, "html", _UTF8_QP)])
+    if isinstance(ics, bytes):
+        ics = [("hearing.ics", ics)]
+    if ics:
+        message: MIMEBase = MIMEMultipart("mixed", _subparts=[body])
+        for filename, calendar in ics:
+            part = MIMEBase("text", "calendar", method="PUBLISH", charset="utf-8")
+            part.set_payload(calendar)
+            encode_base64(part)
+            part.add_header("Content-Disposition", "attachment", filename=filename)
+            message.attach(part)
+    else:
+        message = body
+    message["From"] = _address(sender)
+    message["To"] = _address(recipient)
+    message["Subject"] = _header(subject)
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = _verbatim(message_id, "a Message-ID")
+    message["Auto-Submitted"] = "auto-generated"
+    if unsubscribe_url:
+        # RFC 8058: mail providers POST "List-Unsubscribe=One-Click" to this URL.
+        message["List-Unsubscribe"] = f"<{_verbatim(unsubscribe_url, 'an unsubscribe link')}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return message.as_bytes(policy=_WIRE)
+
+
+@dataclass
+class Mail:
+    """What an email says: its subject and its text, and the same as HTML when it has one."""
+
+    subject: str
+    text_body: str
+    html_body: str | None = None
+
+
+def render_mail(name: str, subject: str, **context: object) -> Mail:
+    """The mail templates/mail/<name>.txt and .html make, with `subject` in their context too."""
+    return Mail(
+        subject,
+        render_template(f"mail/{name}.txt", subject=subject, **context),
+        render_template(f"mail/{name}.html", subject=subject, **context),
+    )

@@ -1,0 +1,268 @@
+"""What the public pages read: plain functions on a session, each in a fixed number of
+statements whatever the data size. Every function that depends on time takes `now` or `today`.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from tracker.records.custody import HELD_STATUSES, CustodyStatus, custody_status, expected_release
+from tracker.records.enums import DefendantStatus, HearingStatus
+from tracker.records.models import Case, Defendant, Hearing, hearing_defendants
+
+
+class BadQuery(ValueError):
+    """A query parameter that cannot be honoured; the message is shown to the user."""
+
+
+def public_hearing_clause():
+    """A hearing is public when at least one of its defendants is public."""
+    return sa.exists(
+        sa.select(hearing_defendants.c.hearing_id)
+        .join(Defendant, Defendant.id == hearing_defendants.c.defendant_id)
+        .where(hearing_defendants.c.hearing_id == Hearing.id, Defendant.is_public.is_(True))
+    )
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass
+class DefendantRow:
+    defendant: Defendant
+    status: CustodyStatus
+    next_hearing: Hearing | None = None
+
+
+@dataclass
+class DefendantPage:
+    rows: list[DefendantRow]
+    total: int
+    page: int
+    pages: int
+
+
+def next_hearings(session: Session, defendant_ids: list[int], now: datetime) -> dict[int, Hearing]:
+    """The next scheduled hearing of each defendant, in one query."""
+    if not defendant_ids:
+        return {}
+    rows = session.execute(
+        sa.select(hearing_defendants.c.defendant_id, Hearing)
+        .join(Hearing, Hearing.id == hearing_defendants.c.hearing_id)
+        .where(
+            hearing_defendants.c.defendant_id.in_(defendant_ids),
+            Hearing.starts_at >= now,
+            Hearing.status == HearingStatus.SCHEDULED,
+        )
+        .order_by(Hearing.starts_at)
+    ).all()
+    result: dict[int, Hearing] = {}
+    for defendant_id, hearing in rows:
+        result.setdefault(defendant_id, hearing)
+    return result
+
+
+def list_defendants(
+    session: Session,
+    *,
+    now: datetime,
+    case_slug: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> DefendantPage:
+    """The home page's list of public defendants, filtered and paginated."""
+    query = sa.select(Defendant).where(Defendant.is_public.is_(True))
+    if case_slug:
+        case_id = session.scalar(sa.select(Case.id).where(Case.slug == case_slug))
+        if case_id is None:
+            raise BadQuery(f"There is no case '{case_slug}'.")
+        query = query.where(Defendant.cases.any(Case.id == case_id))
+    if status:
+        try:
+            query = query.where(Defendant.status == DefendantStatus(status))
+        except ValueError:
+            raise BadQuery(f"Unknown status '{status}'.") from None
+    if q:
+        q = q.strip()
+        if len(q) > 100:
+            raise BadQuery("The search text is too long (100 characters at most).")
+        query = query.where(Defendant.search_name.like(f"%{_like_escape(q.casefold())}%", escape="\\"))
+    if page < 1:
+        raise BadQuery("Page numbers start at 1.")
+
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    if page > pages:
+        raise BadQuery(f"There are only {pages} pages.")
+    defendants = session.scalars(
+        query.options(selectinload(Defendant.measures), selectinload(Defendant.decisions),
+                      selectinload(Defendant.placements))
+        .order_by(Defendant.name_latin, Defendant.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    upcoming = next_hearings(session, [d.id for d in defendants], now)
+    rows = [DefendantRow(d, custody_status(d), upcoming.get(d.id)) for d in defendants]
+    return DefendantPage(rows=rows, total=total, page=page, pages=pages)
+
+
+def get_public_defendant(session: Session, slug: str) -> Defendant | None:
+    return session.scalar(
+        sa.select(Defendant)
+        .where(Defendant.slug == slug, Defendant.is_public.is_(True))
+        .options(
+            selectinload(Defendant.measures),
+            selectinload(Defendant.decisions),
+            selectinload(Defendant.placements),
+            selectinload(Defendant.cases),
+        )
+    )
+
+
+def defendant_hearings(session: Session, defendant: Defendant) -> list[Hearing]:
+    """All hearings of a defendant with their (public) co-defendants loaded."""
+    return list(
+        session.scalars(
+            sa.select(Hearing)
+            .join(hearing_defendants, hearing_defendants.c.hearing_id == Hearing.id)
+            .where(hearing_defendants.c.defendant_id == defendant.id)
+            .options(selectinload(Hearing.defendants))
+            .order_by(Hearing.starts_at)
+        )
+    )
+
+
+def all_cases(session: Session) -> list[Case]:
+    """Every case, by title (the filters of the public lists, the choices of the admins' forms)."""
+    return list(session.scalars(sa.select(Case).order_by(Case.title)))
+
+
+def cases_by_id(session: Session, ids: list[int]) -> list[Case]:
+    return list(session.scalars(sa.select(Case).where(Case.id.in_(ids)))) if ids else []
+
+
+def get_case(session: Session, slug: str) -> Case | None:
+    return session.scalar(sa.select(Case).where(Case.slug == slug))
+
+
+def case_defendants(session: Session, case: Case) -> list[Defendant]:
+    return list(
+        session.scalars(
+            sa.select(Defendant)
+            .where(Defendant.cases.any(Case.id == case.id), Defendant.is_public.is_(True))
+            .options(selectinload(Defendant.measures), selectinload(Defendant.decisions),
+                     selectinload(Defendant.placements))
+            .order_by(Defendant.name_latin)
+        )
+    )
+
+
+def case_hearings(session: Session, case: Case) -> list[Hearing]:
+    """The public hearings of a case (`Hearing.in_cases`: the feeds and reminders use it too)."""
+    return list(
+        session.scalars(
+            sa.select(Hearing)
+            .where(Hearing.in_cases([case.id], public_only=True), public_hearing_clause())
+            .options(selectinload(Hearing.defendants))
+            .order_by(Hearing.starts_at)
+        )
+    )
+
+
+def upcoming_hearings(
+    session: Session, now: datetime, days: int = 30, *, case_slug: str | None = None, limit: int = 300
+) -> list[Hearing]:
+    """Public hearings that have not ended and start within `days`; cancelled ones stay visible.
+
+    `limit` keeps the page readable and, being under SQLAlchemy's select-in batch of
+    500, keeps the statement count fixed however many hearings fall in the window.
+    """
+    query = sa.select(Hearing.id).where(
+        Hearing.starts_at >= now - timedelta(hours=12),
+        Hearing.starts_at < now + timedelta(days=days),
+        Hearing.status != HearingStatus.HELD,
+        public_hearing_clause(),
+    )
+    if case_slug:
+        case_id = session.scalar(sa.select(Case.id).where(Case.slug == case_slug))
+        if case_id is None:
+            raise BadQuery(f"There is no case '{case_slug}'.")
+        query = query.where(Hearing.in_cases([case_id], public_only=True))
+    ids = query.order_by(Hearing.starts_at, Hearing.id).limit(limit).scalar_subquery()
+    return list(
+        session.scalars(
+            sa.select(Hearing)
+            .where(Hearing.id.in_(ids))
+            .options(selectinload(Hearing.defendants))
+            .order_by(Hearing.starts_at, Hearing.id)
+        )
+    )
+
+
+def group_by_local_day(hearings: Iterable[Hearing]) -> list[tuple[date, list[Hearing]]]:
+    """Hearings grouped by their date in the court's own time zone."""
+    groups: dict[date, list[Hearing]] = defaultdict(list)
+    for hearing in hearings:
+        groups[hearing.local_start.date()].append(hearing)
+    return sorted(groups.items())
+
+
+def next_birthday(born: date, today: date) -> date:
+    for year in (today.year, today.year + 1):
+        try:
+            day = born.replace(year=year)
+        except ValueError:  # 29 February in a common year: celebrate on 1 March
+            day = date(year, 3, 1)
+        if day >= today:
+            return day
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class DateRow:
+    day: date
+    defendant: Defendant
+    age: int | None = None
+
+
+def upcoming_dates(
+    session: Session, today: date, birthday_days: int = 60, release_days: int = 365
+) -> tuple[list[DateRow], list[DateRow]]:
+    """Birthdays of people held (for cards) and expected releases (to meet them)."""
+    held = session.scalars(
+        sa.select(Defendant).where(
+            Defendant.is_public.is_(True),
+            Defendant.status.in_(HELD_STATUSES),
+            Defendant.birth_date.is_not(None),
+        )
+    ).all()
+    birthdays = []
+    for defendant in held:
+        day = next_birthday(defendant.birth_date, today)
+        if day <= today + timedelta(days=birthday_days):
+            birthdays.append(DateRow(day, defendant, day.year - defendant.birth_date.year))
+    prisoners = session.scalars(
+        sa.select(Defendant)
+        .where(Defendant.is_public.is_(True), Defendant.status == DefendantStatus.IMPRISONED)
+        .options(joinedload(Defendant.decisions))
+    ).unique().all()
+    releases = []
+    for defendant in prisoners:
+        release = expected_release(defendant)
+        if release and today <= release <= today + timedelta(days=release_days):
+            releases.append(DateRow(release, defendant))
+    birthdays.sort(key=lambda r: (r.day, r.defendant.name_latin))
+    releases.sort(key=lambda r: (r.day, r.defendant.name_latin))
+    return birthdays, releases
+
+
+def has_demo_data(session: Session) -> bool:
+    return session.scalar(sa.select(sa.exists().where(Case.is_demo.is_(True)))) or False
