@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
+from tests.conftest import TEST_SECRET_KEY
 from tests.auth.support import PASSWORD, csrf_token, log_in, new_client, post_form
 from tracker.auth import logic
 from tracker.auth.models import Role, User
@@ -76,7 +77,8 @@ def test_create_user_from_a_pipe_refuses_a_weak_or_missing_password_in_one_line(
 
 
 def _create_user_process(database_uri: str, *args: str, **kw) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=database_uri, PYTHONUNBUFFERED="1")
+    # a process of its own runs on the production config: it needs a real key, like any deployment
+    env = dict(os.environ, DATABASE_URL=database_uri, SECRET_KEY=TEST_SECRET_KEY, PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "create-user", *args],
                             cwd=ROOT, env=env, **kw)
 
