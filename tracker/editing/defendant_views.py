@@ -21,6 +21,7 @@ from tracker.extensions import db, utcnow
 from tracker.records.custody import measure_in_force, next_instance, sentence_in_force
 from tracker.records.enums import Instance
 from tracker.records.models import CustodyMeasure, Decision, Defendant
+from tracker.records.transit import current_placement, transit_of
 
 T = TypeVar("T")
 
@@ -79,7 +80,7 @@ def edit_defendant(defendant_id: int):
     return render_page(
         "editing/defendant.html", form, report,
         defendant=defendant, extend_form=extend, current_measure=measure_in_force(defendant),
-        sentence=sentence_in_force(defendant), next_instance=next_instance(defendant),
+        sentence=sentence_in_force(defendant), next_instance=next_instance(defendant), transit=transit_of(defendant),
         hearings=sorted(defendant.hearings, key=lambda h: h.starts_at, reverse=True),
         history=history.describe(db.session, audit.defendant_history(db.session, defendant.id)),
     )
@@ -148,10 +149,13 @@ def record_transfer(defendant_id: int):
         defendant_id, form, "editing/transfer.html",
         lambda defendant: services.record_transfer(
             db.session, defendant, form.values(), letters_address=form.letters_address.data or None,
-            expected_version=form.loaded_version(), by=current_user, now=utcnow(),
+            letters_status=form.chosen_letters_status(), expected_version=form.loaded_version(), by=current_user,
+            now=utcnow(),
         ),
-        message=_("Transfer recorded."),
-        context=lambda defendant: {"current_placement": defendant.placements[-1] if defendant.placements else None},
+        message=lambda placement: _("Recorded: in transit, letters marked as not delivered.") if placement.in_transit
+        else _("Transfer recorded."),
+        context=lambda defendant: {"current_placement": current_placement(defendant),
+                                   "transit": transit_of(defendant)},
     )
 
 

@@ -163,17 +163,39 @@ class ExtendForm(VersionedForm):
 
 
 class TransferForm(VersionedForm):
-    facility = StringField(_l("Now held at"), filters=STRIP,
-                           validators=[DataRequired(message=_l("Name the facility.")), Length(max=300)],
+    in_transit = BooleanField(_l("Destination not yet known (in transit)"),
+                              description=_l("Taken from the last place and not yet known to have arrived anywhere. "
+                                             "Leave the facility empty; record the destination as a new transfer "
+                                             "once it is known."))
+    facility = StringField(_l("Now held at"), filters=STRIP, validators=[Length(max=300)],
                            description=_l("E.g. SIZO-5, Moscow"))
     since = DateField(_l("Since"), validators=[InputRequired(message=_l("Enter a date.")), Plausible()])
     letters_address = TextAreaField(_l("New address for letters (leave empty to keep the current one)"),
                                     filters=STRIP, validators=[Length(max=2000)])
+    letters_status = SelectField(
+        _l("Letters"), default="",
+        choices=[SelectChoice("", _l("as the transfer implies")), *_choices(LettersStatus)],
+        description=_l("In transit, letters are marked as not delivered; at the first facility after a transit, "
+                       "as unknown until you say; otherwise they stay as they are."))
     note = StringField(_l("Note"), filters=STRIP, validators=[Optional(), Length(max=2000)])
     source_url = optional_url(_l("Source (web address)"))
 
+    def validate_facility(self, field) -> None:  # noqa: ANN001
+        if self.in_transit.data and field.data:
+            raise ValidationError(_l("Leave the facility empty while the destination is not known."))
+        if not self.in_transit.data and not field.data:
+            raise ValidationError(_l("Name the facility."))
+
+    def validate_letters_status(self, field) -> None:  # noqa: ANN001
+        if self.in_transit.data and field.data == LettersStatus.REACH.value:
+            raise ValidationError(_l("Letters cannot reach someone whose whereabouts are unknown."))
+
+    def chosen_letters_status(self) -> LettersStatus | None:
+        return LettersStatus(self.letters_status.data) if self.letters_status.data else None
+
     def values(self) -> dict[str, Any]:
-        return {"facility": self.facility.data, "since": self.since.data, "note": self.note.data or "",
+        return {"facility": "" if self.in_transit.data else self.facility.data, "since": self.since.data,
+                "in_transit": bool(self.in_transit.data), "note": self.note.data or "",
                 "source_url": self.source_url.data or None}
 
 

@@ -70,7 +70,9 @@ FIELDS: dict[str, dict[str, Field]] = {
     "placement": {
         "facility": Field(_l("Held at")),
         "since": Field(_l("Since"), DAY),
+        "in_transit": Field(_l("In transit, destination not yet known"), YES_NO),
         "letters_address": Field(_l("Address for letters")),
+        "letters_status": Field(_l("Letters"), enum=LettersStatus),
         "note": NOTE,
         **SOURCE,
     },

@@ -186,7 +186,13 @@ def _refresh_search_name(target: Defendant, value: str, oldvalue, initiator) -> 
 
 
 class Placement(db.Model, SourceMixin):
-    """Where a defendant is held from a date on: each transfer is a new row."""
+    """Where a defendant is held from a date on: each transfer is a new row.
+
+    A transfer whose destination is not yet known ("на этапе") is a row too, `in_transit`
+    and with no facility: the person left the last place on `since` and nobody knows
+    where they are. The next row with a facility ends it. Whether someone is in transit
+    is read from their latest row (records.transit), never stored twice.
+    """
 
     __tablename__ = "placements"
 
@@ -194,9 +200,13 @@ class Placement(db.Model, SourceMixin):
     defendant_id: Mapped[int] = mapped_column(sa.ForeignKey("defendants.id", ondelete="CASCADE"), index=True)
     facility: Mapped[str] = mapped_column(sa.String(300))
     since: Mapped[date] = mapped_column(sa.Date)
+    in_transit: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     note: Mapped[str] = mapped_column(sa.Text, default="")
 
     defendant: Mapped[Defendant] = relationship(back_populates="placements")
+
+    # a row in transit names no facility: "in transit to IK-2" is a known destination
+    __table_args__ = (sa.CheckConstraint("NOT in_transit OR facility = ''", name="transit_has_no_facility"),)
 
 
 class CustodyMeasure(db.Model, SourceMixin):

@@ -4,7 +4,7 @@ statements whatever the data size. Every function that depends on time takes `no
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Iterable
 
@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from tracker.records.custody import HELD_STATUSES, CustodyStatus, custody_status, expected_release
 from tracker.records.enums import DefendantStatus, HearingStatus
 from tracker.records.models import Case, Defendant, Hearing, hearing_defendants
+from tracker.records.staleness import (
+    Freshness, StaleFact, defendant_finding, last_hearing_days, site_today, status_freshness,
+)
 
 
 class BadQuery(ValueError):
@@ -35,9 +38,32 @@ def _like_escape(text: str) -> str:
 
 @dataclass
 class DefendantRow:
+    """A defendant as a page shows them: the status line's facts, whether it can still be true
+    (`stale`: a finding replaces a stale "now until" with "status unverified since"), and how
+    fresh its facts are."""
+
     defendant: Defendant
     status: CustodyStatus
     next_hearing: Hearing | None = None
+    stale: StaleFact | None = None
+    freshness: list[Freshness] = field(default_factory=list)
+
+
+def defendant_rows(
+    session: Session, defendants: list[Defendant], now: datetime, *, with_next_hearing: bool = False
+) -> list[DefendantRow]:
+    """Rows for defendants whose measures, decisions and placements are loaded: two queries at
+    most (their latest hearings, for the stale-fact rules; their next ones, if asked)."""
+    today = site_today(now)
+    last_hearings = last_hearing_days(session, [d.id for d in defendants])
+    upcoming = next_hearings(session, [d.id for d in defendants], now) if with_next_hearing else {}
+    rows = []
+    for person in defendants:
+        status = custody_status(person)
+        rows.append(DefendantRow(person, status, upcoming.get(person.id),
+                                 defendant_finding(person, last_hearings.get(person.id), today),
+                                 status_freshness(person, status)))
+    return rows
 
 
 @dataclass
@@ -109,8 +135,7 @@ def list_defendants(
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    upcoming = next_hearings(session, [d.id for d in defendants], now)
-    rows = [DefendantRow(d, custody_status(d), upcoming.get(d.id)) for d in defendants]
+    rows = defendant_rows(session, list(defendants), now, with_next_hearing=True)
     return DefendantPage(rows=rows, total=total, page=page, pages=pages)
 
 

@@ -30,11 +30,13 @@ def timeline(defendant: Defendant, hearings: Iterable[Hearing]) -> list[Timeline
     if defendant.arrested_on:
         entries.append(TimelineEntry(defendant.arrested_on, 0, "arrest", _("Arrested")))
     for placement in defendant.placements:
+        if placement.in_transit:
+            text = _("In transit, whereabouts unknown")
+        else:
+            text = _("Held at %(place)s", place=placement.facility)
         entries.append(
-            TimelineEntry(
-                placement.since, 1, "transfer", _("Held at %(place)s", place=placement.facility),
-                placement.note, placement.source_url, placement.source_checked_on,
-            )
+            TimelineEntry(placement.since, 1, "transfer", text, placement.note, placement.source_url,
+                          placement.source_checked_on)
         )
     by_id = {m.id: m for m in defendant.measures}
     for measure in defendant.measures:

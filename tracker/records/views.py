@@ -7,7 +7,9 @@ from flask_babel import gettext as _
 from tracker.access import public
 from tracker.extensions import db, utcnow
 from tracker.records import queries
-from tracker.records.custody import custody_status, sentence_in_force
+from tracker.records.custody import sentence_in_force
+from tracker.records.staleness import site_today
+from tracker.records.transit import transit_of
 from tracker.records.timeline import timeline
 from tracker.records.enums import DefendantStatus
 
@@ -48,6 +50,7 @@ def index():
         cases=cases,
         statuses=list(DefendantStatus),
         args=args,
+        today=site_today(now),
         feed_scope=("all", None),
     )
 
@@ -60,10 +63,13 @@ def defendant(slug: str):
         abort(404)
     hearings = queries.defendant_hearings(db.session, person)
     now = utcnow()
+    [row] = queries.defendant_rows(db.session, [person], now)
     return render_template(
         "records/defendant.html",
         defendant=person,
-        status=custody_status(person),
+        row=row,
+        today=site_today(now),
+        transit=transit_of(person),
         sentence=sentence_in_force(person),
         timeline=timeline(person, hearings),
         upcoming=[h for h in hearings if h.ends_at >= now and h.is_active],
@@ -82,9 +88,8 @@ def case(slug: str):
     return render_template(
         "records/case.html",
         case=found,
-        defendants=[
-            queries.DefendantRow(d, custody_status(d)) for d in queries.case_defendants(db.session, found)
-        ],
+        defendants=queries.defendant_rows(db.session, queries.case_defendants(db.session, found), now),
+        today=site_today(now),
         upcoming=[h for h in hearings if h.ends_at >= now],
         past=[h for h in reversed(hearings) if h.ends_at < now][:PAST_HEARINGS_SHOWN],
         feed_scope=("case", found),

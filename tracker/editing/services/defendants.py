@@ -20,8 +20,9 @@ from tracker.records.custody import (
     sentence_in_force,
     status_after_decision,
 )
-from tracker.records.enums import MEASURE_STATUS
+from tracker.records.enums import MEASURE_STATUS, LettersStatus
 from tracker.records.models import Case, CustodyMeasure, Decision, Defendant, Placement
+from tracker.records.transit import transit_of
 
 DEFENDANT_FIELDS = (
     "slug", "name_original", "name_latin", "bio", "charges", "birth_date", "arrested_on", "status",
@@ -34,7 +35,7 @@ DECISION_FIELDS = (
     "decided_on", "court", "instance", "outcome", "term_years", "term_months", "term_days", "regime",
     "credited_days", "release_override", "under_appeal", "note", "source_url", "source_checked_on",
 )
-PLACEMENT_FIELDS = ("facility", "since", "note", "source_url", "source_checked_on")
+PLACEMENT_FIELDS = ("facility", "since", "in_transit", "note", "source_url", "source_checked_on")
 # Each kind of row recorded about a defendant: its editable fields, its audit entity type, the
 # defendant's list of them.
 _KINDS: dict[type, tuple[tuple[str, ...], str, str]] = {
@@ -171,25 +172,54 @@ def extend_custody(
                        by=by, now=now, action="extend")
 
 
+def _check_placement(values: dict[str, Any]) -> None:
+    """A placement names its facility, unless the destination is not yet known (in transit)."""
+    if values.get("in_transit"):
+        if values.get("facility"):
+            raise DomainError("facility", _("Leave the facility empty while the destination is not known."))
+    elif not values.get("facility"):
+        raise DomainError("facility", _("Name the facility, or mark the destination as not yet known."))
+
+
 def record_transfer(
     session: Session, defendant: Defendant, values: dict[str, Any], *, letters_address: str | None = None,
-    expected_version: int | None, by: User, now: datetime,
+    letters_status: LettersStatus | None = None, expected_version: int | None, by: User, now: datetime,
 ) -> Placement:
     """Moved to another facility: a new placement, so the history of transfers is kept.
 
     Prisoners' addresses change with each transfer; a new address for letters, when
     given, is saved in the same change so supporters never write to the old one.
+
+    A transfer whose destination is not yet known (`in_transit`, no facility) marks letters
+    as not delivered: nobody can tell supporters where to write. The first facility after
+    it makes them "unknown" until someone learns whether letters reach the new place;
+    `letters_status`, when given, is what the editor (or an imported file) says instead.
     """
+    values = {**values, "facility": values.get("facility") or ""}
+    was_in_transit = transit_of(defendant) is not None
+
     def check(values: dict[str, Any]) -> None:
         current = latest(defendant.placements, "since")
         if current is not None and values["since"] < current.since:
             raise DomainError("since", _("A transfer cannot come before the current placement (%(day)s).",
                                          day=current.since.isoformat()))
+        _check_placement(values)
+        if values.get("in_transit") and was_in_transit:
+            raise DomainError("in_transit", _("Already in transit since %(day)s: record the destination once it "
+                                              "is known.", day=current.since.isoformat()))
 
-    def then(defendant: Defendant, _placement: Placement, changes: dict[str, list[Any]]) -> None:
+    def then(defendant: Defendant, placement: Placement, changes: dict[str, list[Any]]) -> None:
         if letters_address and letters_address != defendant.letters_address:
             changes["letters_address"] = [defendant.letters_address, letters_address]
             defendant.letters_address = letters_address
+        wanted = letters_status
+        if wanted is None and placement.in_transit:
+            wanted = LettersStatus.BLOCKED
+        elif wanted is None and was_in_transit:
+            wanted = LettersStatus.UNKNOWN
+        if wanted is not None and wanted is not defendant.letters_status:
+            changes["letters_status"] = [audit.plain(defendant.letters_status), wanted.value]
+            defendant.letters_status = wanted
 
     return _add(session, defendant, Placement, values, action="transfer", expected_version=expected_version,
                 by=by, now=now, check=check, then=then)
@@ -221,7 +251,7 @@ def record_decision(
 _CORRECTIONS: dict[type, tuple[Check | None, Then | None]] = {
     CustodyMeasure: (_check_measure_dates, _sync_status_with_measure),
     Decision: (_check_decision, None),
-    Placement: (None, None),
+    Placement: (_check_placement, None),
 }
 
 
