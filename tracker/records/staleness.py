@@ -166,13 +166,13 @@ def _load_people(session: Session, people: list[Defendant], ids: sa.Select) -> N
     """Each defendant's measures, decisions and cases, in three queries whatever their number."""
     _attach(people, "measures", session.execute(
         sa.select(CustodyMeasure.defendant_id, CustodyMeasure).where(CustodyMeasure.defendant_id.in_(ids))
-        .order_by(CustodyMeasure.starts_on, CustodyMeasure.id)).tuples())
+        .order_by(CustodyMeasure.starts_on, CustodyMeasure.id)))
     _attach(people, "decisions", session.execute(
         sa.select(Decision.defendant_id, Decision).where(Decision.defendant_id.in_(ids))
-        .order_by(Decision.decided_on, Decision.id)).tuples())
+        .order_by(Decision.decided_on, Decision.id)))
     _attach(people, "cases", session.execute(
         sa.select(case_defendants.c.defendant_id, Case).join(Case, Case.id == case_defendants.c.case_id)
-        .where(case_defendants.c.defendant_id.in_(ids)).order_by(Case.title)).tuples())
+        .where(case_defendants.c.defendant_id.in_(ids)).order_by(Case.title)))
 
 
 def stale_facts(session: Session, today: date, *, user: Any = None) -> list[StaleFact]:
@@ -221,12 +221,12 @@ def _stale_hearings(session: Session, today: date, user: Any) -> list[StaleFact]
     people_of = list(session.execute(
         sa.select(hearing_defendants.c.hearing_id, Defendant)
         .join(Defendant, Defendant.id == hearing_defendants.c.defendant_id)
-        .where(hearing_defendants.c.hearing_id.in_(ids)).order_by(Defendant.name_latin)).tuples())
+        .where(hearing_defendants.c.hearing_id.in_(ids)).order_by(Defendant.name_latin)))
     _attach(hearings, "defendants", people_of)
     people = list({person.id: person for _hearing_id, person in people_of}.values())
     _attach(people, "cases", session.execute(
         sa.select(case_defendants.c.defendant_id, Case).join(Case, Case.id == case_defendants.c.case_id)
-        .where(case_defendants.c.defendant_id.in_([p.id for p in people])).order_by(Case.title)).tuples())
+        .where(case_defendants.c.defendant_id.in_([p.id for p in people])).order_by(Case.title)))
     return [StaleFact(StaleRule.HEARING_NOT_UPDATED, h.local_start.date(), hearing=h) for h in hearings]
 
 
