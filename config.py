@@ -110,6 +110,12 @@ class Config:
     # Where `make run` keeps caught mail (.eml files); empty in production.
     DEV_MAIL_DIR = os.environ.get("DEV_MAIL_DIR", "")
     DEADLINE_ALERT_DAYS = _int_list("DEADLINE_ALERT_DAYS", "7,2")
+    # editors are told once a prisoner has been in transit this many days with no destination
+    # recorded, and again every TRANSIT_ALERT_REPEAT_DAYS until one is (docs/staleness.md)
+    TRANSIT_ALERT_DAYS = int(os.environ.get("TRANSIT_ALERT_DAYS", "14"))
+    TRANSIT_ALERT_REPEAT_DAYS = max(1, int(os.environ.get("TRANSIT_ALERT_REPEAT_DAYS", "7")))
+    # editors' weekly list of facts that can no longer be true: Monday from this hour (DEFAULT_TIMEZONE)
+    STALE_FACTS_HOUR = int(os.environ.get("STALE_FACTS_HOUR", os.environ.get("DIGEST_HOUR", "7")))
     # first retry after this many seconds, then twice as long each time (capped at 6 hours)
     MAIL_RETRY_BASE_SECONDS = int(os.environ.get("MAIL_RETRY_BASE_SECONDS", "60"))
     REMINDER_SIGNUP_LIMIT = os.environ.get("REMINDER_SIGNUP_LIMIT", "5 per minute;30 per hour")

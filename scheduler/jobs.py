@@ -15,6 +15,8 @@ from config import Config
 from scheduler import runtime
 from scheduler.frame import job
 from tracker.editing.alerts import enqueue_deadline_alerts
+from tracker.editing.stale_list import enqueue_stale_lists
+from tracker.editing.transit_alerts import enqueue_transit_alerts
 from tracker.exchange.uploads import purge_uploads
 from tracker.feeds import publish
 from tracker.mail.sending import SendReport, send_pending
@@ -39,8 +41,9 @@ def publish_feeds(session: Session, now: datetime) -> None:
     publish.publish_feeds(now, session=session)
 
 
-# Change notices first (they make old reminders stale), then due reminders, digests, alerts.
-PLANNING_STEPS = (notify_hearing_changes, enqueue_due, record_missed, enqueue_digests, enqueue_deadline_alerts)
+# Change notices first (they make old reminders stale), then due reminders, digests, editors' alerts.
+PLANNING_STEPS = (notify_hearing_changes, enqueue_due, record_missed, enqueue_digests, enqueue_deadline_alerts,
+                  enqueue_transit_alerts, enqueue_stale_lists)
 
 
 @job

@@ -1,5 +1,6 @@
 """Lawyers' deadline alerts: an email to each editor of a defendant whose custody measure
-lapses soon with no hearing set before it.
+lapses soon with no hearing set before it. The other alerts to editors sit beside it
+(transit_alerts.py, stale_list.py) and reach the same people (`active_editors`, `can_edit`).
 
 They live with editing because they are for editors (who may edit that defendant:
 access.can_edit), not for the volunteers the reminders serve; the scheduler's mail
@@ -29,6 +30,15 @@ from tracker.records.enums import HearingStatus, MeasureKind
 from tracker.records.models import CustodyMeasure, Defendant, Hearing, hearing_defendants
 
 log = logging.getLogger(__name__)
+
+
+def active_editors(session: Session) -> list[User]:
+    """Everyone who may be alerted about a record, their cases loaded for `can_edit`: every
+    alert to editors (deadlines, transits, the weekly stale facts) goes to those of them who
+    may edit what it is about."""
+    return list(session.scalars(
+        sa.select(User).where(User.active.is_(True)).options(selectinload(User.cases)).order_by(User.id)
+    ))
 
 
 def deadline_mail(measure: CustodyMeasure, *, days_left: int, defendant_url: str) -> Mail:
@@ -82,9 +92,7 @@ def enqueue_deadline_alerts(session: Session, now: datetime) -> int:
         )
     ):
         hearings_by_defendant[defendant_id].append(hearing)
-    users = list(session.scalars(
-        sa.select(User).where(User.active.is_(True)).options(selectinload(User.cases)).order_by(User.id)
-    ))
+    users = active_editors(session)
     done = set(session.scalars(
         sa.select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.like("deadline:%"))
     ))

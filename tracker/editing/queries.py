@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from tracker.access import limit_to_editable
-from tracker.records.models import Case, Court, Defendant, Hearing
+from tracker.records.models import Case, Court, Defendant, Hearing, Placement
+from tracker.records.transit import transits_query
 
 DASHBOARD_HEARINGS = 100  # the dashboard lists this many, from a week ago on
 
@@ -42,6 +43,12 @@ def dashboard_hearings(session: Session, user: Any, now: datetime) -> list[Heari
         .limit(DASHBOARD_HEARINGS)
     )
     return list(session.scalars(limit_to_editable(query, Hearing, user)))
+
+
+def editable_transits(session: Session, user: Any) -> list[Placement]:
+    """The placements holding the defendants `user` may edit in transit now, longest first."""
+    query = transits_query().options(contains_eager(Placement.defendant))
+    return list(session.scalars(limit_to_editable(query, Defendant, user)))
 
 
 def defendants_by_id(session: Session, ids: set[int]) -> list[Defendant]:

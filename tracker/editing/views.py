@@ -4,25 +4,30 @@ steps every page shares are in pages.py.
 """
 from __future__ import annotations
 
-from flask import abort, render_template, request, url_for
+from flask import abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from tracker.access import can_edit, can_see, editor_required, edits_every_case, require_edit
-from tracker.editing import audit, history, queries, services
+from tracker.editing import audit, history, queries, services, stale_list
 from tracker.editing.forms import CaseForm, CourtForm
 from tracker.editing.pages import bp, create, get_or_404, load_form, render_page, save, submit
 from tracker.extensions import db, utcnow
 from tracker.records.models import Case, Court, Defendant
+from tracker.records.staleness import site_today
 
 
 @bp.get("/")
 @editor_required
 def dashboard():
+    now = utcnow()
+    stale, stale_total = stale_list.dashboard_entries(db.session, current_user, now)
     return render_template(
         "editing/dashboard.html", cases=queries.editable_cases(db.session, current_user),
         defendants=queries.editable_defendants(db.session, current_user),
-        hearings=queries.dashboard_hearings(db.session, current_user, utcnow()),
+        hearings=queries.dashboard_hearings(db.session, current_user, now),
+        transits=queries.editable_transits(db.session, current_user), today=site_today(now),
+        alert_days=current_app.config["TRANSIT_ALERT_DAYS"], stale=stale, stale_total=stale_total,
     )
 
 

@@ -22,7 +22,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import Event
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from tracker.access import can_edit, limit_to_editable
 from tracker.auth.models import User, new_feed_token
@@ -31,7 +31,8 @@ from tracker.feeds.snapshot import FeedSettings, window_clause
 from tracker.links import external_url
 from tracker.records.custody import measure_in_force_among
 from tracker.records.enums import Instance
-from tracker.records.models import CustodyMeasure, Decision, Defendant, Hearing
+from tracker.records.models import CustodyMeasure, Decision, Defendant, Hearing, Placement
+from tracker.records.transit import first_alert_day, transits_query
 
 # --- what only editors see --------------------------------------------------------
 
@@ -100,6 +101,31 @@ def appeal_deadline_event(
         decision.created_at,
         external_url("records.defendant", base_url=base_url, slug=person.slug),
     )
+
+
+def transit_events(placement: Placement, alert_day: date, base_url: str, domain: str | None = None) -> list[bytes]:
+    """A prisoner in transit: the day they were taken, and the day editors are first alerted.
+
+    Both leave the feed once a destination is recorded (the placement is then no transit),
+    so what is left in a lawyer's calendar is the prisoners still missing.
+    """
+    person = placement.defendant
+    domain = domain or ical.uid_domain(base_url)
+    url = external_url("editing.record_transfer", base_url=base_url, defendant_id=person.id)
+    details = [f"{person.name_latin} ({person.name_original})",
+               _("In transit since %(day)s, whereabouts unknown.", day=placement.since.isoformat())]
+    if placement.note:
+        details.append(placement.note)
+    if person.internal_notes:
+        details.append(_("Internal notes: %(notes)s", notes=person.internal_notes))
+    started = _("In transit: %(name)s, whereabouts unknown", name=person.name_latin)
+    alert = _("Still in transit: %(name)s, no destination recorded", name=person.name_latin)
+    return [
+        _all_day(f"transit-{placement.id}@{domain}", placement.since, started, "\n".join([started, *details]),
+                 person.updated_at, url),
+        _all_day(f"transit-alert-{placement.id}@{domain}", alert_day, alert, "\n".join([alert, *details]),
+                 person.updated_at, url),
+    ]
 
 
 # --- the feed and its address ----------------------------------------------------------
@@ -183,6 +209,13 @@ def _private_feed(session: Session, user: User, now: datetime, settings: FeedSet
         deadline = appeal_deadline(decision, appeal_days)
         if deadline >= earliest:
             extra.append((deadline, appeal_deadline_event(decision, appeal_days, settings.base_url, settings.domain)))
+    transits = session.scalars(limit_to_editable(
+        transits_query().options(contains_eager(Placement.defendant)), Defendant, user
+    )).all()
+    for placement in transits:
+        alert_day = first_alert_day(placement.since)
+        start, alert = transit_events(placement, alert_day, settings.base_url, settings.domain)
+        extra += [(placement.since, start), (alert_day, alert)]
     extra.sort(key=lambda item: (item[0], item[1]))
 
     zones = calendars.zone_years((hearing.court.timezone, hearing.starts_at) for hearing in hearings)

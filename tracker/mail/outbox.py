@@ -5,10 +5,11 @@ import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from email.utils import make_msgid
 from typing import Sequence
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,6 +19,20 @@ from tracker.mail.message import compose
 from tracker.mail.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
+
+
+def weekly_slot(now: datetime, tz: ZoneInfo, hour: int) -> tuple[datetime, str] | None:
+    """This week's moment for a weekly email (Monday at `hour`, local) and the ISO week that keys
+    it ("2026-W10"), once the moment has come; None before it. The key in each message's
+    dedupe key makes it go once a week, however often the planner runs and whenever it starts.
+    """
+    local = now.astimezone(tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    start = datetime.combine(monday, time(hour), tzinfo=tz)
+    if local < start:
+        return None
+    year, week, _day = monday.isocalendar()
+    return start, f"{year}-W{week:02d}"
 
 
 def new_message_id() -> str:

@@ -8,9 +8,10 @@ placement with a facility ends it; a release ends it too (the status is no longe
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import aliased
 
 from tracker.records.custody import HELD_STATUSES, latest
@@ -33,6 +34,12 @@ def transit_of(defendant: Defendant) -> Placement | None:
 def in_transit_since(defendant: Defendant) -> date | None:
     placement = transit_of(defendant)
     return placement.since if placement is not None else None
+
+
+def first_alert_day(since: date) -> date:
+    """The day editors are first told of a transit that began on `since` (TRANSIT_ALERT_DAYS;
+    tracker/editing/transit_alerts.py); the private feed shows it."""
+    return since + timedelta(days=current_app.config["TRANSIT_ALERT_DAYS"])
 
 
 def latest_placement_clause() -> sa.ColumnElement[bool]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from tracker.mail.models import OutboxMessage
-from tracker.mail.outbox import skip_on_error
+from tracker.mail.outbox import skip_on_error, weekly_slot
 from tracker.records.enums import HearingStatus
 from tracker.records.models import Hearing
 from tracker.reminders import compose
@@ -26,13 +26,7 @@ log = logging.getLogger(__name__)
 
 def digest_week(now: datetime, tz: ZoneInfo) -> tuple[datetime, str] | None:
     """This week's digest moment (Monday at DIGEST_HOUR, local) and key, once it has come."""
-    local = now.astimezone(tz)
-    monday = local.date() - timedelta(days=local.weekday())
-    start = datetime.combine(monday, time(current_app.config["DIGEST_HOUR"]), tzinfo=tz)
-    if local < start:
-        return None
-    year, week, _day = monday.isocalendar()
-    return start, f"{year}-W{week:02d}"
+    return weekly_slot(now, tz, current_app.config["DIGEST_HOUR"])
 
 
 def enqueue_digests(session: Session, now: datetime) -> int:
