@@ -105,8 +105,12 @@ def _schemas() -> dict[str, Any]:
         "regime": TEXT, "credited_days": COUNT, "expected_release": NULL_DATE,
         "under_appeal": {"type": "boolean"}, "note": TEXT, "source": ref("Source"),
     })
-    schemas["Placement"] = obj({"id": ID, "facility": STRING, "since": DATE, "note": TEXT, "source": ref("Source")},
-                               "Where the defendant is held from a date on; each transfer is a new one.")
+    schemas["Placement"] = obj({
+        "id": ID, "facility": STRING, "since": DATE,
+        "in_transit": {"type": "boolean", "description": "True: taken from the last place, destination not yet "
+                       "known (the facility is empty). The latest placement says where the person is now."},
+        "note": TEXT, "source": ref("Source"),
+    }, "Where the defendant is held from a date on; each transfer is a new one.")
     schemas["Defendant"] = obj({
         **defendant_ref,
         "status": ref("DefendantStatus"),

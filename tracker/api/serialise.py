@@ -119,8 +119,8 @@ def decision(found: Decision) -> dict[str, Any]:
 
 
 def placement(found: Placement) -> dict[str, Any]:
-    return {"id": found.id, "facility": found.facility, "since": day(found.since), "note": found.note,
-            "source": source(found)}
+    return {"id": found.id, "facility": found.facility, "since": day(found.since), "in_transit": found.in_transit,
+            "note": found.note, "source": source(found)}
 
 
 def defendant(record: DefendantRecord) -> dict[str, Any]:

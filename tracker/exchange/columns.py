@@ -194,13 +194,15 @@ PLACEMENTS = Table(
     _l("Where a defendant has been held, one row per transfer."),
     (
         DEFENDANT_REF,
-        _c("facility", "line", _l("The facility."), "СИЗО-5, Москва", required=True, max_length=300,
-           aliases=("учреждение", "где содержится")),
+        _c("facility", "line", _l("The facility (empty for a transfer whose destination is not yet known)."),
+           "СИЗО-5, Москва", max_length=300, aliases=("учреждение", "где содержится")),
         _c("since", "date", _l("Since."), "28.05.2012", required=True, aliases=("с",)),
+        _c("in_transit", "bool", _l("In transit, destination not yet known (the facility left empty)."), "нет",
+           aliases=("на этапе", "этап")),
         _c("note", "text", _l("Note (public)."), "", max_length=2000, aliases=("примечание",)),
         *SOURCE,
     ),
-    signature=("facility",),
+    signature=("facility", "in_transit"),
     aliases=("этапы", "места содержания", "transfers"),
 )
 

@@ -75,8 +75,8 @@ def _rows(session: Session) -> dict[str, Iterable[dict[str, Any]]]:
                 "source_checked_on": d.source_checked_on}
 
     def placement(p: Placement, slug: str) -> dict[str, Any]:
-        return {"defendant": slug, "facility": p.facility, "since": p.since, "note": p.note,
-                "source_url": p.source_url, "source_checked_on": p.source_checked_on}
+        return {"defendant": slug, "facility": p.facility, "since": p.since, "in_transit": p.in_transit,
+                "note": p.note, "source_url": p.source_url, "source_checked_on": p.source_checked_on}
 
     return {
         "cases": ({"slug": c.slug, "title": c.title, "case_number": c.case_number, "description": c.description,

@@ -213,29 +213,40 @@ class CustodyRows:
         handle = self.owner(sheet, row, values)
         if not good or handle is None:
             return
-        facility, since = values["facility"], values["since"]
-        if self.duplicate(sheet, row, ("placement", id(handle), since, facility), "since"):
+        facility, since, in_transit = values.get("facility") or "", values["since"], bool(values.get("in_transit"))
+        if in_transit and facility:
+            self.problem(sheet, row, "facility", _("Leave the facility empty while the destination is not known."))
+            return
+        if not in_transit and not facility:
+            self.problem(sheet, row, "facility", _("Name the facility, or mark the destination as not yet known."))
+            return
+        if self.duplicate(sheet, row, ("placement", id(handle), since, facility, in_transit), "since"):
             return
         wanted = {k: (v if v is not None or k in ("source_url", "source_checked_on") else "")
                   for k, v in values.items() if k in ("note", "source_url", "source_checked_on")}
-        label = f"{handle.slug}: {facility}, {since.isoformat()}"
+        place = facility or _("in transit")
+        label = f"{handle.slug}: {place}, {since.isoformat()}"
         person = handle.existing
         existing = None
         if person is not None:
-            existing = next((p for p in person.placements if p.since == since and p.facility == facility), None)
+            existing = next((p for p in person.placements if p.since == since and p.facility == facility
+                             and p.in_transit == in_transit), None)
         if existing is None:
             latest = max((p.since for p in person.placements), default=None) if person is not None else None
             if latest is not None and since < latest:
                 self.problem(sheet, row, "since", _("A transfer cannot come before the current placement "
                                                     "(%(day)s).", day=latest.isoformat()))
                 return
-            created = {"note": "", **wanted, "facility": facility, "since": since}
-            item = Item("placements", sheet.source, row.number, "create", label,
-                        self.changes(None, {"facility": facility, "since": since, **wanted}))
+            created = {"note": "", **wanted, "facility": facility, "since": since, "in_transit": in_transit}
+            shown_values = {"facility": facility, "since": since, **({"in_transit": True} if in_transit else {}),
+                            **wanted}
+            item = Item("placements", sheet.source, row.number, "create", label, self.changes(None, shown_values))
+            # letters: what the file's defendants row says wins over what a transfer implies
+            letters = self.wanted_letters.get(id(handle))
 
             def transfer(applier: Any) -> None:
-                applier.services.record_transfer(applier.session, handle.record, created, expected_version=None,
-                                                 by=applier.user, now=applier.now)
+                applier.services.record_transfer(applier.session, handle.record, created, letters_status=letters,
+                                                 expected_version=None, by=applier.user, now=applier.now)
             self.add(item, (STEP_PLACEMENTS, handle.slug, since, row.number), transfer)
             return
         self.correct(sheet, row, "placements", label, existing, wanted,

@@ -147,6 +147,8 @@ class RecordRows:
             wanted["name_latin"] = name_latin
         if "status" in wanted:
             self.wanted_status[id(handle)] = wanted["status"]
+        if "letters_status" in wanted:
+            self.wanted_letters[id(handle)] = wanted["letters_status"]
         if existing is None:
             self._create_defendant(sheet, row, handle, wanted, cases)
         else:

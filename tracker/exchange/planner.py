@@ -42,6 +42,7 @@ class Planner(RecordRows, CustodyRows, HearingRows):
         self.seen: dict[tuple, int] = {}
         self.handle_of_row: dict[int, DefendantHandle] = {}  # id(row) -> the defendant it creates or updates
         self.wanted_status: dict[int, Any] = {}  # id(handle) -> the status its row gives
+        self.wanted_letters: dict[int, Any] = {}  # id(handle) -> the letters status its row gives
 
     # --- helpers ------------------------------------------------------------------------
 

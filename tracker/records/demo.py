@@ -246,6 +246,42 @@ def load_demo(session: Session, today: date) -> None:
         outcome=Outcome.IMPRISONMENT, term_years=1, term_months=6, regime="general regime colony",
         credited_days=60, under_appeal=True,
     ))
+    # In transit ("на этапе"): sentenced, taken from the SIZO three weeks ago, and nobody knows where
+    # they are; editors have been alerted (TRANSIT_ALERT_DAYS) and letters are marked as not delivered.
+    etapov = Defendant(
+        slug="denis-etapov", name_latin="Denis Etapov", name_original="Денис Этапов",
+        bio="Fictional defendant of the demo: this person does not exist. Sentenced, then sent off by convoy "
+        "to a colony; the tracker shows him in transit until his destination is known.",
+        charges="Art. 280 (public calls to extremist activity)", birth_date=date(1992, 10, 3),
+        arrested_on=today - timedelta(days=500), status=DefendantStatus.IMPRISONED, letters_address="",
+        letters_status=LettersStatus.BLOCKED, cases=[leaflets],
+        lawyer_contacts="Fictional lawyer: +7 000 000-00-99", internal_notes="Fictional: the FSIN hotline said "
+        "'in transit' and nothing more.",
+    )
+    session.add(etapov)
+    session.add(Decision(
+        defendant=etapov, case=leaflets, decided_on=today - timedelta(days=120), court="Moscow City Court",
+        outcome=Outcome.IMPRISONMENT, term_years=3, regime="general regime colony", credited_days=380,
+    ))
+    session.add(Placement(defendant=etapov, facility="SIZO-12, Moscow (demo)", since=etapov.arrested_on))
+    session.add(Placement(defendant=etapov, facility="", in_transit=True, since=today - timedelta(days=20),
+                          note="Taken from SIZO-12 by convoy (demo)."))
+    # Stale facts: a house arrest whose end passed with nothing recorded since, and the hearing
+    # before it still marked as scheduled. The public page says the status is unverified.
+    ustareva = Defendant(
+        slug="vera-ustareva", name_latin="Vera Ustareva", name_original="Вера Устарева",
+        bio="Fictional defendant of the demo: this person does not exist. Her record was not updated after "
+        "her house arrest ran out, so the tracker says her status is unverified.",
+        charges="Art. 280 (public calls to extremist activity)", birth_date=date(1984, 2, 11),
+        arrested_on=today - timedelta(days=150), status=DefendantStatus.HOUSE_ARREST, cases=[leaflets],
+    )
+    session.add(ustareva)
+    extension_chain(ustareva, MeasureKind.HOUSE_ARREST, ustareva.arrested_on, [today - timedelta(days=12)],
+                    "Basmanny District Court of Moscow")
+    session.add(Hearing(
+        case=leaflets, court=zamoskvoretsky, starts_at=at(workday(today - timedelta(days=19)), 11), courtroom="12",
+        kind=HearingKind.CUSTODY_EXTENSION, defendants=[ustareva], judge="Demo Judge B. (fictional)",
+    ))
     # A hidden defendant: the family asked for no publicity. Appears nowhere public.
     hidden = Defendant(
         slug="hidden-defendant", name_latin="Hidden Defendant", name_original="Скрытый Подсудимый",
