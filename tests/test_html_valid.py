@@ -41,6 +41,8 @@ from tracker.feeds import publish
 from tracker.records.demo import load_demo
 from tracker.records.models import Case, CustodyMeasure, Decision, Defendant, Hearing, HearingStatus
 from tracker.editing.alerts import enqueue_deadline_alerts
+from tracker.editing.stale_list import enqueue_stale_lists
+from tracker.editing.transit_alerts import enqueue_transit_alerts
 from tracker.reminders.due import enqueue_due
 from tracker.reminders.subscriptions import confirm_url, manage_url, sign_up, unsubscribe_url
 from tracker.mail.models import OutboxMessage
@@ -149,6 +151,8 @@ def _seed(now) -> dict:  # noqa: ANN001
     db.session.commit()
     enqueue_due(db.session, now + timedelta(days=2))
     enqueue_deadline_alerts(db.session, now)
+    enqueue_transit_alerts(db.session, now)  # the demo's prisoner in transit for three weeks
+    enqueue_stale_lists(db.session, now)  # the demo's stale facts (the suite's `now` is a Monday)
     db.session.commit()
     send_pending(db.session, now)
     db.session.commit()
@@ -240,6 +244,8 @@ def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: A
     for d in defendants:
         editing += [f"/edit/defendants/{d.id}"]
     editing += [f"/edit/defendants/{person.id}/{action}" for action in ("extend", "transfer", "verdict", "measures/new")]
+    in_transit = next(d for d in defendants if d.slug == "denis-etapov")
+    editing += [f"/edit/defendants/{in_transit.id}/transfer"]
     for h in [*one_of_each.values(), upcoming]:
         editing += [f"/edit/hearings/{h.id}"]
     editing += [f"/edit/hearings/{upcoming.id}/{action}" for action in ("postpone", "cancel", "held")]
@@ -271,6 +277,9 @@ def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: A
         pages.post(admin_client, "admin", url, empty, 422)
     pages.post(admin_client, "admin", f"/edit/hearings/{upcoming.id}/cancel", {"cancel-version": "1"}, 422)
     pages.post(admin_client, "admin", f"/edit/defendants/{person.id}/extend", {"extend-until": "1900-01-01"}, 422)
+    pages.post(admin_client, "admin", f"/edit/defendants/{person.id}/transfer",
+               {"in_transit": "y", "facility": "IK-2", "letters_status": "reach", "since": now.date().isoformat(),
+                "version": "1"}, 422)
     pages.post(anonymous, "visitor", "/reminders/signup", {"email": "not an address"}, (400, 422))
     pages.post(app.test_client(), "visitor", "/login", {"email": "admin@example.org", "password": "wrong"}, 401)
     case = seeded["bolotnaya"]
@@ -281,8 +290,11 @@ def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: A
     pages.get(anonymous, "visitor", "/dev/mail/")
     for name in sorted(p.name for p in Path(app.config["DEV_MAIL_DIR"]).glob("*.eml"))[:5]:
         pages.get(anonymous, "visitor", f"/dev/mail/{name}")
+    kinds = set()
     for message in db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.html_body.is_not(None))):
         pages.add(f"mail-{message.kind}-{message.id}", message.html_body, f"the HTML of a {message.kind} email")
+        kinds.add(message.kind)
+    assert {"transit_alert", "stale_facts"} <= kinds, kinds
 
 
 def test_every_page_is_valid_html(dev_app, tmp_path, now):

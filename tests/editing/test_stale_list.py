@@ -24,7 +24,8 @@ MONDAY_8 = datetime(2026, 3, 2, 5, 0, tzinfo=timezone.utc)  # Monday 08:00 in Mo
 def stale(make_case, make_defendant, make_measure, make_decision, make_hearing, make_user, now):
     ours, theirs = make_case(title="Our case"), make_case(title="Their case")
     served = make_defendant(slug="served", name_latin="Pyotr Testov", cases=[ours],
-                            status=DefendantStatus.IMPRISONED)
+                            status=DefendantStatus.IMPRISONED, internal_notes="PRIVATE-MARKER notes",
+                            lawyer_contacts="PRIVATE-MARKER lawyer")
     make_decision(served, decided_on=date(2022, 1, 10), term_years=4)  # release 2026-01-10
     hidden = make_defendant(slug="hidden", name_latin="Hidden Person", cases=[ours], is_public=False)
     make_measure(hidden, starts_on=date(2025, 12, 1), until=date(2026, 2, 26))
@@ -72,6 +73,9 @@ def test_each_editor_gets_a_weekly_list_of_what_they_may_edit(app, stale, smtp_s
     assert smtp_server.received_by("idle@example.org") == []
     html_body = smtp_server.received_by("everywhere@example.org")[0].get_body(preferencelist=("html",)).get_content()
     assert "Hidden Person" in html_body and "Olga Demova" in html_body
+
+    # the list says what is wrong and where to correct it; private fields stay in the tracker
+    assert not [m for m in smtp_server.messages if "PRIVATE-MARKER" in m.as_string()]
 
     # next Monday: a new list
     assert enqueue_stale_lists(db.session, MONDAY_8 + timedelta(days=7)) == 3
