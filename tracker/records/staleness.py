@@ -180,7 +180,7 @@ def stale_facts(session: Session, today: date, *, user: Any = None) -> list[Stal
     (oldest first within each); only about records `user` may edit when one is given.
 
     Hidden defendants are included: the editors who may edit them must know. A fixed number of
-    queries whatever the data size (seven), so the dashboard and the weekly job stay cheap.
+    queries whatever the data size (eight at most), so the dashboard and the weekly job stay cheap.
     """
     ends_on = sa.func.coalesce(CustodyMeasure.until, CustodyMeasure.next_review_on)
     lapsed = sa.select(CustodyMeasure.defendant_id).where(CustodyMeasure.kind != MeasureKind.RELEASED,
