@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, current_app, has_request_context, render_template, request
+from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tracker import admin, api, auth, edge, editing, exchange, feeds, mail, records, redaction, reminders
+from tracker import admin, api, auth, edge, editing, exchange, feeds, formats, i18n, mail, records, redaction, reminders
 from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
 from tracker.records.queries import has_demo_data
 
@@ -55,9 +55,10 @@ def create_app(config: object | str | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=i18n.current_language)
 
     edge.init_app(app)  # before the features: their routes' <int:...> use its converter
+    i18n.init_app(app)  # the language switch, Content-Language and Vary
     for feature in FEATURES:
         feature.init_app(app)
 
@@ -92,12 +93,6 @@ def check_secret_key(config: dict) -> None:
 
 def _project_dir() -> Path:
     return Path(__file__).resolve().parent.parent
-
-
-def _select_locale() -> str | None:
-    if not has_request_context():  # the scheduler, the CLI: the default locale
-        return None
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"])
 
 
 def _security_headers(response):  # noqa: ANN001, ANN202
@@ -139,10 +134,9 @@ def _register_template_helpers(app: Flask) -> None:
         return {"demo_mode": demo_mode}
 
     @app.template_filter("local")
-    def local_time(value, fmt: str = "%Y-%m-%d %H:%M"):  # noqa: ANN001
-        """A hearing's start in its court's time zone, with the zone named."""
-        local = value.local_start
-        return f"{local.strftime(fmt)} ({local.tzname()}, {value.court.timezone})"
+    def local_time(value) -> str:  # noqa: ANN001
+        """A hearing's start in its court's time zone, with the zone named, in the reader's language."""
+        return formats.hearing_moment(value)
 
     @app.template_filter("datetime_attr")
     def datetime_attr(value) -> str:  # noqa: ANN001
@@ -151,6 +145,6 @@ def _register_template_helpers(app: Flask) -> None:
             value = value.replace(microsecond=0)
         return value.isoformat()
 
-    @app.template_filter("day")
-    def day_filter(value) -> str:  # noqa: ANN001
-        return value.strftime("%a %d %b %Y") if value else ""
+    # "Wed, Dec 2, 2026" (a heading) and "Dec 2, 2026" (inside a sentence), through Babel
+    app.add_template_filter(formats.day, "day")
+    app.add_template_filter(formats.short_day, "short_day")

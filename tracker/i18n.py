@@ -1,0 +1,159 @@
+"""Which language a page is in, and the switch that lets a reader choose it.
+
+The order, first match wins (docs/development.md, "How the language is chosen"):
+
+1. `?lang=ru` in the URL: one page in that language (a link someone shared), nothing kept;
+2. the reader's explicit choice, kept in the `lang` cookie by the switch at the foot of
+   every page (`/language?to=ru&next=/hearings`): a plain link, so it works without
+   JavaScript and without a session or an account;
+3. the browser's `Accept-Language`;
+4. `BABEL_DEFAULT_LOCALE`.
+
+Only languages listed in `LANGUAGES` are ever chosen, so a third language is a catalogue
+and one entry there. `current_language()` is the one function that decides; Flask-Babel's
+locale selector, `<html lang>`, `Content-Language` and anything that caches pages by
+language (ETags) call it. The switch is the only place that sets the cookie: every other
+response leaves cookies alone, so anonymous public pages stay cacheable. A response
+whose language came from the cookie or `Accept-Language` says so in `Vary`.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from urllib.parse import urlencode
+
+from babel import Locale
+from flask import Blueprint, Flask, Response, abort, current_app, has_request_context, redirect, request, url_for
+from flask_babel import gettext as _
+
+from tracker.access import public
+from tracker.links import safe_next
+
+LANGUAGE_COOKIE = "lang"
+LANGUAGE_ARG = "lang"
+COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie (RFC 6265bis)
+
+bp = Blueprint("i18n", __name__)
+
+
+def languages() -> list[str]:
+    """The languages the site speaks, from `LANGUAGES` (the default one first if unlisted)."""
+    listed = list(current_app.config["LANGUAGES"])
+    default = default_language()
+    return listed if default in listed else [default, *listed]
+
+
+def default_language() -> str:
+    return current_app.config.get("BABEL_DEFAULT_LOCALE") or "en"
+
+
+def _known(value: str | None) -> str | None:
+    """`value` if it is one of LANGUAGES (case and region ignored: "RU", "ru-RU"), else None."""
+    if not value or len(value) > 16:
+        return None
+    code = value.strip().replace("_", "-").split("-")[0].lower()
+    return code if code in languages() else None
+
+
+def current_language() -> str:
+    """The language of this request's response, by the order in the module's docstring.
+
+    Outside a request (the scheduler, the CLI) it is the default language; mail and
+    feeds that have a reader's language of their own pass it explicitly.
+    """
+    if not has_request_context():
+        return default_language()
+    chosen = getattr(request, "_tracker_language", None)  # on the request: an app context may hold several
+    if chosen is None:
+        chosen, source = _choose()
+        request._tracker_language, request._tracker_language_source = chosen, source
+    return chosen
+
+
+def language_source() -> str | None:
+    """What decided this request's language: "query", "cookie", "header", "default", or None
+    when nothing asked for it (a feed, a JSON answer)."""
+    return getattr(request, "_tracker_language_source", None) if has_request_context() else None
+
+
+def _choose() -> tuple[str, str]:
+    from_query = _known(request.args.get(LANGUAGE_ARG))
+    if from_query:
+        return from_query, "query"
+    from_cookie = _known(request.cookies.get(LANGUAGE_COOKIE))
+    if from_cookie:
+        return from_cookie, "cookie"
+    from_header = request.accept_languages.best_match(languages())
+    if from_header:
+        return from_header, "header"
+    return default_language(), "default"
+
+
+@lru_cache(maxsize=64)
+def language_name(code: str) -> str:
+    """A language's name in itself ("Русский", "English"): what a reader of it looks for."""
+    try:
+        name = Locale.parse(code).get_display_name(code) or code
+    except (ValueError, LookupError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
+def switch_links() -> list[dict[str, str]]:
+    """The language switch: one link per language, the current one marked."""
+    here = current_language()
+    target = _here_without_lang()
+    return [
+        {"code": code, "name": language_name(code), "current": code == here,
+         "url": url_for("i18n.switch", to=code, next=target)}
+        for code in languages()
+    ]
+
+
+def _here_without_lang() -> str:
+    """This page's path and query, less any `lang=`: where the switch sends the reader back."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != LANGUAGE_ARG]
+    if request.method != "GET":  # a form sent back with errors: its page, not its POST
+        args = []
+    if not args:
+        return request.path
+    return f"{request.path}?{urlencode(args)}"
+
+
+@bp.route("/language")
+@public
+def switch() -> Response:
+    """Keep the reader's choice in a cookie and go back to the page they were on.
+
+    A GET, so the switch is a plain link that works without JavaScript; it changes no
+    row, only the reader's own cookie, which is what the link is for. `next` goes through
+    `safe_next`, so the switch cannot send anyone to another site.
+    """
+    code = _known(request.args.get("to"))
+    if code is None:
+        abort(400, description=_("Unknown language: choose one of %(languages)s.",
+                                  languages=", ".join(languages())))
+    target = safe_next(request.args.get("next"), request.host_url) or url_for("records.index")
+    response = redirect(target, code=303)
+    response.set_cookie(LANGUAGE_COOKIE, code, max_age=COOKIE_MAX_AGE, path="/", samesite="Lax",
+                        httponly=True, secure=request.is_secure)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _language_headers(response: Response) -> Response:
+    """`Content-Language` on what was written in a language, and `Vary` on what chose it."""
+    source = language_source()
+    if source is None or request.endpoint == "i18n.switch":
+        return response
+    if response.mimetype in ("text/html", "text/plain"):
+        response.headers.setdefault("Content-Language", current_language())
+    if source != "query":  # ?lang= alone decides: nothing else the same URL could vary on
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.after_request(_language_headers)
+    app.jinja_env.globals.update(current_language=current_language, language_switch=switch_links)
