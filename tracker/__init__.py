@@ -10,6 +10,9 @@ import logging
 from pathlib import Path
 
 from flask import Flask, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -108,11 +111,56 @@ def _security_headers(response):  # noqa: ANN001, ANN202
     return response
 
 
+# Error pages in the reader's language: werkzeug's names and default explanations are English.
+ERROR_TITLES = {
+    400: _l("Bad request"),
+    401: _l("Log in first"),
+    403: _l("Not allowed"),
+    404: _l("Page not found"),
+    405: _l("Not accepted at this address"),
+    409: _l("Changed meanwhile"),
+    413: _l("Too large"),
+    422: _l("Could not be processed"),
+    429: _l("Too many attempts"),
+    500: _l("Server error"),
+}
+ERROR_REASONS = {
+    400: _l("The request could not be understood. Check the address, or go back and try again."),
+    401: _l("Log in to see this page."),
+    403: _l("Your account may not open this page."),
+    405: _l("This address does not take this kind of request: use the page's links and buttons."),
+    413: _l("What you sent is too large."),
+}
+
+
+def error_title(error: HTTPException) -> str:
+    """The error's name in the reader's language."""
+    return str(ERROR_TITLES.get(error.code or 500, error.name or ERROR_TITLES[500]))
+
+
+def error_reason(error: HTTPException) -> str | None:
+    """Why, in the reader's language: the view's own reason (it says `_()`), else ours for the code.
+
+    Werkzeug's class default descriptions are English and generic; so is Flask-WTF's CSRF
+    message ("The CSRF token is missing."), which a reader needs told what to do instead.
+    """
+    if isinstance(error, CSRFError):
+        return _("This form has expired or was not sent from this site's page. Go back, reload the page "
+                 "and send the form again; what you typed may need to be entered again.")
+    own = error.description
+    default = getattr(type(error), "description", None)
+    if own and own != default and (error.code or 500) < 500:
+        return str(own)
+    reason = ERROR_REASONS.get(error.code or 500)
+    return str(reason) if reason else None
+
+
 def _register_error_pages(app: Flask) -> None:
     def render_error(error: HTTPException):
         template = f"errors/{error.code}.html"
         return (
-            render_template([template, "errors/generic.html"], error=error),
+            render_template([template, "errors/generic.html"], error=error, title=error_title(error),
+                            reason=error_reason(error)),
             error.code,
         )
 
@@ -122,7 +170,7 @@ def _register_error_pages(app: Flask) -> None:
     def internal_error(error):  # noqa: ANN001
         db.session.rollback()
         app.logger.exception("unhandled error on %s", request.path)
-        return render_template("errors/generic.html", error=error), 500
+        return render_template("errors/generic.html", error=error, title=str(ERROR_TITLES[500]), reason=None), 500
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -148,3 +196,8 @@ def _register_template_helpers(app: Flask) -> None:
     # "Wed, Dec 2, 2026" (a heading) and "Dec 2, 2026" (inside a sentence), through Babel
     app.add_template_filter(formats.day, "day")
     app.add_template_filter(formats.short_day, "short_day")
+
+    @app.template_filter("moment_short")
+    def moment_short(value, zone: str | None = None) -> str:  # noqa: ANN001
+        """A stamp (a login, a change) in `zone`, by default the site's (DEFAULT_TIMEZONE), zone named."""
+        return formats.moment_short(value, zone or current_app.config["DEFAULT_TIMEZONE"]) if value else ""

@@ -19,6 +19,7 @@ from typing import Any, Callable, TypeVar
 
 import sqlalchemy as sa
 from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 F = TypeVar("F", bound=Callable)
@@ -44,7 +45,7 @@ def admin_required(view: F) -> F:
     @login_required
     def wrapped(*args, **kwargs):
         if not current_user.is_admin:
-            abort(403, description="Only administrators may do this.")
+            abort(403, description=_("Only administrators may do this."))
         return view(*args, **kwargs)
 
     wrapped.access = ADMIN  # type: ignore[attr-defined]
@@ -90,7 +91,7 @@ def can_see(user: Any, defendant: Any) -> bool:
 def require_edit(thing: Any) -> None:
     """Abort with 403 unless the current user may change `thing`."""
     if not can_edit(current_user, thing):
-        abort(403, description="Your account may not edit this case.")
+        abort(403, description=_("Your account may not edit this case."))
 
 
 def limit_to_editable(query: Q, model: Any, user: Any) -> Q:

@@ -22,19 +22,21 @@ from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.dates import DateTimePattern, match_skeleton, parse_pattern
+from babel import Locale, support
+from babel.dates import DateTimePattern, get_timezone_location, match_skeleton, parse_pattern
 from flask import current_app, has_app_context
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-# Abbreviations the tz database gives that a reader may want in their own script. A zone
-# without a letter abbreviation ("+05" for Yekaterinburg) is shown as "UTC+05".
+# Abbreviations the tz database gives that a reader may want in their own script (the
+# values are here for extraction; the label is read from the language's catalogue). A zone
+# with no letter abbreviation ("+05" for Yekaterinburg) is "UTC+05" and its city.
 ZONE_ABBREVIATIONS = {
-    "MSK": _l("MSK"),  # Moscow time: «МСК», how Russian timetables write it
+    "MSK": _l("MSK"),  # TRANSLATORS: Moscow time, as timetables write it (МСК)
     "UTC": _l("UTC"),
 }
+OFFSET_ZONE_MSGID = "UTC%(offset)s"
+OFFSET_ZONE = _l("UTC%(offset)s")  # TRANSLATORS: a time zone known only by its offset: UTC+05
 
 FULL_DAY, MEDIUM_DAY, SHORT_DAY, TIME = "yMMMMEd", "yMMMEd", "yMMMd", "Hm"
 
@@ -67,18 +69,55 @@ def _date_and_time(code: str) -> str:
 
 
 def _apply(value: date | datetime, skeleton: str, code: str) -> str:
+    """A local value in a pattern. The zone is named separately, so the wall-clock fields are
+    all a pattern needs: an aware datetime is made naive first, since two aware datetimes of
+    the same instant in different zones are equal and would share a remembered answer."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.replace(tzinfo=None)
+    return _apply_local(value, skeleton, code)
+
+
+@lru_cache(maxsize=4096)
+def _apply_local(value: date | datetime, skeleton: str, code: str) -> str:
+    """Remembered, since a page repeats the same days and times."""
     pattern, locale = _pattern(code, skeleton)
     return pattern.apply(value, locale)
 
 
-def zone_name(local: datetime) -> str:
-    """The zone of an aware local time as its readers write it: "MSK"/"МСК", else "UTC+05"."""
-    abbreviation = local.tzname() or ""
+def zone_name(local: datetime, locale: str | Locale | None = None) -> str:
+    """The zone of an aware local time as its readers write it: "MSK"/"МСК"; a zone the tz
+    database names only by its offset gets its city too: "UTC+05, Yekaterinburg"/"…, Екатеринбург"."""
+    return _zone_label(local.tzname() or "", getattr(local.tzinfo, "key", ""), language(locale))
+
+
+@lru_cache(maxsize=512)
+def _zone_label(abbreviation: str, zone_key: str, code: str) -> str:
+    """`zone_name`, worked out once per (abbreviation, zone, language): a page names the same
+    few zones hundreds of times."""
+    catalogue = _catalogue(code)
     if abbreviation in ZONE_ABBREVIATIONS:
-        return str(ZONE_ABBREVIATIONS[abbreviation])
-    if abbreviation[:1] in "+-" and abbreviation:
-        return _("UTC%(offset)s", offset=abbreviation)
-    return abbreviation
+        return catalogue.gettext(abbreviation)
+    label = abbreviation
+    if abbreviation[:1] in ("+", "-"):
+        label = catalogue.gettext(OFFSET_ZONE_MSGID) % {"offset": abbreviation}
+    city = ""
+    if zone_key and zone_key != "UTC":
+        try:
+            city = get_timezone_location(zone_key, locale=code, return_city=True)
+        except (LookupError, ValueError):
+            city = ""
+    return f"{label}, {city}" if city else label
+
+
+@lru_cache(maxsize=16)
+def _catalogue(code: str) -> support.Translations | support.NullTranslations:
+    """The language's own catalogue, whatever the request's language (mail passes its own)."""
+    folders = current_app.config.get("BABEL_TRANSLATION_DIRECTORIES", "") if has_app_context() else ""
+    for folder in (f for f in str(folders).split(";") if f):
+        found = support.Translations.load(folder, [code])
+        if isinstance(found, support.Translations):
+            return found
+    return support.NullTranslations()
 
 
 def _zone(zone: ZoneInfo | str | None) -> ZoneInfo:
@@ -96,7 +135,7 @@ def moment(value: datetime, zone: ZoneInfo | str | None, locale: str | Locale | 
     code = language(locale)
     joined = _date_and_time(code).replace("{1}", _apply(local, FULL_DAY, code)).replace(
         "{0}", _apply(local, TIME, code))
-    return f"{joined} ({zone_name(local)})"
+    return f"{joined} ({zone_name(local, code)})"
 
 
 def moment_short(value: datetime, zone: ZoneInfo | str | None, locale: str | Locale | None = None) -> str:
@@ -105,7 +144,7 @@ def moment_short(value: datetime, zone: ZoneInfo | str | None, locale: str | Loc
     code = language(locale)
     joined = _date_and_time(code).replace("{1}", _apply(local, SHORT_DAY, code)).replace(
         "{0}", _apply(local, TIME, code))
-    return f"{joined} {zone_name(local)}"
+    return f"{joined} {zone_name(local, code)}"
 
 
 def time_of_day(value: datetime, zone: ZoneInfo | str | None, locale: str | Locale | None = None) -> str:

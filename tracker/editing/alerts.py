@@ -28,6 +28,7 @@ from tracker.mail.outbox import enqueue_email, skip_on_error
 from tracker.records.custody import measure_in_force
 from tracker.records.enums import HearingStatus, MeasureKind
 from tracker.records.models import CustodyMeasure, Defendant, Hearing, hearing_defendants
+from tracker import formats
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def deadline_mail(measure: CustodyMeasure, *, days_left: int, defendant_url: str
     ends_on = measure.ends_on
     subject = _("%(measure)s of %(name)s ends in %(days)d days (%(day)s), no hearing scheduled",
                 measure=measure.kind.label.capitalize(), name=defendant.short_name, days=days_left,
-                day=ends_on.strftime("%a %d %b %Y") if ends_on else "")
+                day=formats.day(ends_on))
     return render_mail("deadline", subject, measure=measure, defendant=defendant, days_left=days_left,
                        defendant_url=defendant_url)
 

@@ -27,6 +27,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from tracker.edge import LARGEST_ID
 from tracker.forms import CheckboxListField, Form
 from tracker.records.enums import DefendantStatus, HearingKind, Instance, LettersStatus, MeasureKind, Outcome
+from tracker.formats import short_day
 
 EARLIEST_EVENT = date(1990, 1, 1)  # the tracker follows current cases; older dates are typos
 EARLIEST_BIRTH = date(1910, 1, 1)
@@ -46,7 +47,7 @@ class Plausible:
         day = field.data.date() if hasattr(field.data, "date") else field.data
         if not self.earliest <= day <= self.latest:
             raise ValidationError(_l("Enter a date between %(start)s and %(end)s.",
-                                     start=self.earliest.isoformat(), end=self.latest.isoformat()))
+                                     start=short_day(self.earliest), end=short_day(self.latest)))
 
 
 def _slug(form, field) -> None:  # noqa: ANN001

@@ -19,6 +19,7 @@ from tracker.editing.pages import PREFIX, bp, create, get_or_404, render_page, s
 from tracker.extensions import db, utcnow
 from tracker.records.enums import HearingStatus
 from tracker.records.models import Case, Court, Hearing
+from tracker import formats
 
 
 def _hearing_form(hearing: Hearing | None) -> HearingForm:
@@ -146,7 +147,7 @@ def postpone_hearing(hearing_id: int):
                                   expected_version=form.loaded_version(), by=current_user, now=utcnow())
         if hearing.status is HearingStatus.POSTPONED:
             return _("Hearing postponed; no new date yet.")
-        return _("Hearing moved to %(when)s.", when=history.moment_text(hearing.starts_at, hearing.court.tz))
+        return _("Hearing moved to %(when)s.", when=formats.hearing_moment(hearing))
 
     return _hearing_action(hearing_id, PostponeForm, "editing/postpone.html", act)
 

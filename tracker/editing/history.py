@@ -20,12 +20,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from babel.dates import format_skeleton
 from flask import current_app
-from flask_babel import format_date, get_locale, ngettext
+from flask_babel import ngettext
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from tracker import formats
 from tracker.editing.history_labels import (
     ACTIONS,
     ADDING,
@@ -85,16 +85,13 @@ class ReadableEntry:
 
 
 def moment_text(value: datetime, zone: ZoneInfo) -> str:
-    """"Wed, Dec 2, 2026, 12:30 (MSK, Europe/Moscow)": the local time and the zone it is in."""
-    local = value.astimezone(zone)
-    locale = get_locale() or "en"
-    day = format_skeleton("yMMMEd", local, tzinfo=zone, locale=locale)
-    time = format_skeleton("Hm", local, tzinfo=zone, locale=locale)
-    return f"{day}, {time} ({local.tzname()}, {zone.key})"
+    """"Dec 2, 2026, 12:30 MSK" / "2 дек. 2026 г., 12:30 МСК": the local time and its zone."""
+    return formats.moment_short(value, zone)
 
 
 def day_text(value: date) -> str:
-    return format_date(value, "medium")
+    """"Dec 2, 2026" / "2 дек. 2026 г."."""
+    return formats.short_day(value)
 
 
 def _zone(name: str | None) -> ZoneInfo:

@@ -33,6 +33,7 @@ from tracker.records.custody import measure_in_force_among
 from tracker.records.enums import Instance
 from tracker.records.models import CustodyMeasure, Decision, Defendant, Hearing, Placement
 from tracker.records.transit import first_alert_day, transits_query
+from tracker.formats import short_day
 
 # --- what only editors see --------------------------------------------------------
 
@@ -88,7 +89,7 @@ def appeal_deadline_event(
     summary = _("Appeal deadline: %(name)s", name=person.name_latin)
     details = [
         summary,
-        f"{decision.decided_on.isoformat()}, {decision.court}: {decision.outcome.label}",
+        f"{short_day(decision.decided_on)}, {decision.court}: {decision.outcome.label}",
         _("%(days)d days from the decision", days=appeal_days),
     ]
     if person.internal_notes:
@@ -113,7 +114,7 @@ def transit_events(placement: Placement, alert_day: date, base_url: str, domain:
     domain = domain or ical.uid_domain(base_url)
     url = external_url("editing.record_transfer", base_url=base_url, defendant_id=person.id)
     details = [f"{person.name_latin} ({person.name_original})",
-               _("In transit since %(day)s, whereabouts unknown.", day=placement.since.isoformat())]
+               _("In transit since %(day)s, whereabouts unknown.", day=short_day(placement.since))]
     if placement.note:
         details.append(placement.note)
     if person.internal_notes:

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from tracker.records.enums import DefendantStatus, Instance, MeasureKind, Outcome
 from tracker.records.models import CustodyMeasure, Decision, Defendant, Placement
+from tracker.formats import short_day
 
 R = TypeVar("R")
 
@@ -146,7 +147,7 @@ def custody_status(defendant: Defendant) -> CustodyStatus:
 def describe_sentence(decision: Decision) -> str:
     """A decision as the status line tells it: "Sentenced on 2012-11-24 to 4 years 6 months of
     imprisonment, general regime colony"."""
-    day = decision.decided_on.isoformat()
+    day = short_day(decision.decided_on)
     term = decision.term_text
     if decision.outcome is Outcome.IMPRISONMENT and term:
         text = _("Sentenced on %(day)s to %(term)s of imprisonment", day=day, term=term)

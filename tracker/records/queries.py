@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Iterable
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.records.custody import HELD_STATUSES, CustodyStatus, custody_status, expected_release
@@ -109,20 +110,20 @@ def list_defendants(
     if case_slug:
         case_id = session.scalar(sa.select(Case.id).where(Case.slug == case_slug))
         if case_id is None:
-            raise BadQuery(f"There is no case '{case_slug}'.")
+            raise BadQuery(_("There is no case “%(slug)s”.", slug=case_slug))
         query = query.where(Defendant.cases.any(Case.id == case_id))
     if status:
         try:
             query = query.where(Defendant.status == DefendantStatus(status))
         except ValueError:
-            raise BadQuery(f"Unknown status '{status}'.") from None
+            raise BadQuery(_("Unknown status “%(status)s”.", status=status)) from None
     if q:
         q = q.strip()
         if len(q) > 100:
-            raise BadQuery("The search text is too long (100 characters at most).")
+            raise BadQuery(_("The search text is too long (100 characters at most)."))
         query = query.where(Defendant.search_name.like(f"%{_like_escape(q.casefold())}%", escape="\\"))
     if page < 1:
-        raise BadQuery("Page numbers start at 1.")
+        raise BadQuery(_("Page numbers start at 1."))
 
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // per_page))
@@ -219,7 +220,7 @@ def upcoming_hearings(
     if case_slug:
         case_id = session.scalar(sa.select(Case.id).where(Case.slug == case_slug))
         if case_id is None:
-            raise BadQuery(f"There is no case '{case_slug}'.")
+            raise BadQuery(_("There is no case “%(slug)s”.", slug=case_slug))
         query = query.where(Hearing.in_cases([case_id], public_only=True))
     ids = query.order_by(Hearing.starts_at, Hearing.id).limit(limit).scalar_subquery()
     return list(

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from tracker.records.enums import MeasureKind
 from tracker.records.models import Defendant, Hearing
+from tracker.formats import short_day
 
 
 @dataclass(order=True)
@@ -49,9 +50,9 @@ def timeline(defendant: Defendant, hearings: Iterable[Hearing]) -> list[Timeline
             text, kind = measure.kind.label.capitalize(), "measure"
         details = []
         if measure.until:
-            details.append(_("until %(day)s", day=measure.until.isoformat()))
+            details.append(_("until %(day)s", day=short_day(measure.until)))
         if measure.next_review_on:
-            details.append(_("next review %(day)s", day=measure.next_review_on.isoformat()))
+            details.append(_("next review %(day)s", day=short_day(measure.next_review_on)))
         if measure.ordered_by:
             details.append(_("ordered by %(court)s", court=measure.ordered_by))
         if measure.note:

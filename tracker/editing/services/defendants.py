@@ -23,6 +23,7 @@ from tracker.records.custody import (
 from tracker.records.enums import MEASURE_STATUS, LettersStatus
 from tracker.records.models import Case, CustodyMeasure, Decision, Defendant, Placement
 from tracker.records.transit import transit_of
+from tracker.formats import short_day
 
 DEFENDANT_FIELDS = (
     "slug", "name_original", "name_latin", "bio", "charges", "birth_date", "arrested_on", "status",
@@ -89,7 +90,7 @@ def _check_measure_dates(values: dict[str, Any]) -> None:
         end = values.get(name)
         if end is not None and starts_on is not None and end <= starts_on:
             raise DomainError(name, _("This date must come after the start (%(day)s).",
-                                      day=starts_on.isoformat()))
+                                      day=short_day(starts_on)))
 
 
 def _sync_status_with_measure(defendant: Defendant, changes: dict[str, list[Any]]) -> None:
@@ -160,12 +161,12 @@ def extend_custody(
             raise DomainError("until", _(
                 "The court decided on %(day)s (%(outcome)s): the measure before the decision is history and "
                 "cannot be extended. Record a transfer or an appeal decision instead.",
-                day=sentence.decided_on.isoformat(), outcome=sentence.outcome.label))
+                day=short_day(sentence.decided_on), outcome=sentence.outcome.label))
         raise DomainError("until", _("There is no measure in force to extend. Add a measure first."))
     starts_on = current.until or current.next_review_on or now.date()
     if until <= starts_on:
         raise DomainError("until", _("The extension must end after the current measure ends (%(day)s).",
-                                     day=starts_on.isoformat()))
+                                     day=short_day(starts_on)))
     values = {"kind": current.kind, "starts_on": starts_on, "until": until, "ordered_by": ordered_by,
               "note": note, "source_url": source_url or None}
     return add_measure(session, defendant, values, extends=current, expected_version=expected_version,
@@ -202,11 +203,11 @@ def record_transfer(
         current = latest(defendant.placements, "since")
         if current is not None and values["since"] < current.since:
             raise DomainError("since", _("A transfer cannot come before the current placement (%(day)s).",
-                                         day=current.since.isoformat()))
+                                         day=short_day(current.since)))
         _check_placement(values)
         if values.get("in_transit") and was_in_transit:
             raise DomainError("in_transit", _("Already in transit since %(day)s: record the destination once it "
-                                              "is known.", day=current.since.isoformat()))
+                                              "is known.", day=short_day(current.since)))
 
     def then(defendant: Defendant, placement: Placement, changes: dict[str, list[Any]]) -> None:
         if letters_address and letters_address != defendant.letters_address:
