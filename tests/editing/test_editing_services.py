@@ -160,7 +160,7 @@ def test_extend_custody_adds_the_next_measure_of_the_chain(make_defendant, make_
 
     with pytest.raises(services.DomainError) as error:
         services.extend_custody(db.session, person, date(2025, 8, 1), by=editor, now=now)
-    assert error.value.field == "until" and "2025-08-06" in error.value.message
+    assert error.value.field == "until" and "Aug 6, 2025" in error.value.message
 
     measure = services.extend_custody(db.session, person, date(2025, 11, 6), ordered_by="Basmanny court",
                                       by=editor, now=now, expected_version=version)

@@ -56,8 +56,8 @@ def test_postpone_from_the_hearing_page(editor_client, make_hearing, now):
     assert hearing.version == 2
     history = text(editor_client.get(f"/edit/hearings/{hearing.id}"))
     # in the court's time, the zone named (tests/editing/test_history.py has the rest)
-    assert "lawyer ill" in history and "Fri, Mar 20, 2026, 11:30 (MSK, Europe/Moscow)" in history
-    assert "Thu, Mar 5, 2026, 12:00 (MSK, Europe/Moscow)" in history  # the old date stays in the history
+    assert "lawyer ill" in history and "Mar 20, 2026, 11:30 MSK" in history
+    assert "Mar 5, 2026, 12:00 MSK" in history  # the old date stays in the history
 
 
 def test_cancel_and_mark_held_pages(editor_client, make_hearing, now):
@@ -91,7 +91,7 @@ def test_extend_detention_quick_action_and_its_validation(editor_client, make_de
     refused = post_form(editor_client, path, {"extend-until": "2025-07-01", "extend-ordered_by": "Basmanny",
                                               "extend-version": str(person.version)})
     assert refused.status_code == 422
-    assert "must end after the current measure ends (2025-08-06)" in field_error(refused, "extend-until")
+    assert "must end after the current measure ends (Aug 6, 2025)" in field_error(refused, "extend-until")
     assert 'value="2025-07-01"' in refused.get_data(as_text=True)  # what was typed is kept
     assert 'value="Basmanny"' in refused.get_data(as_text=True)
 
@@ -123,7 +123,7 @@ def test_a_sentenced_defendant_is_offered_what_fits_not_an_extension(editor_clie
                         {"extend-until": "2013-02-27", "extend-version": str(person.version)},
                         token_from=f"/edit/defendants/{person.id}")
     assert refused.status_code == 422
-    assert "decided on 2012-11-24 (imprisonment): the measure before the decision is history" in field_error(
+    assert "decided on Nov 24, 2012 (imprisonment): the measure before the decision is history" in field_error(
         refused, "extend-until")
     db.session.expire_all()
     assert len(db.session.get(Defendant, person.id).measures) == 2
@@ -149,9 +149,9 @@ def test_record_verdict_updates_the_status(editor_client, make_defendant):
         ("verdict", {"decided_on": "2026-02-20", "instance": "first", "outcome": "imprisonment",
                      "term_months": "-3"}, "term_months", "Enter a number from 0 to 132."),
         ("verdict", {"decided_on": "1900-01-01", "instance": "first", "outcome": "fine"},
-         "decided_on", "Enter a date between 1990-01-01 and 2100-12-31."),
+         "decided_on", "Enter a date between Jan 1, 1990 and Dec 31, 2100."),
         ("measures/new", {"kind": "house_arrest", "starts_on": "2025-09-01", "until": "2025-08-01"},
-         "until", "This date must come after the start (2025-09-01)."),
+         "until", "This date must come after the start (Sep 1, 2025)."),
         ("measures/new", {"kind": "house_arrest", "starts_on": "not a date"},
          "starts_on", "Not a valid date value."),
     ],
@@ -275,7 +275,7 @@ def test_a_quick_action_on_a_stale_page_is_refused(editor_client, make_hearing, 
                      {"postpone-to": "2026-03-20T11:30", "postpone-version": "1"}).status_code == 302
     stale = post_form(editor_client, f"/edit/hearings/{hearing.id}/cancel", {"cancel-reason": "typo", "cancel-version": "1"})
     assert stale.status_code == 409
-    assert "Fri, Mar 20, 2026, 11:30 (MSK, Europe/Moscow)" in text(stale)
+    assert "Mar 20, 2026, 11:30 MSK" in text(stale)
     assert 'value="typo"' in stale.get_data(as_text=True)
 
 

@@ -14,7 +14,7 @@ from tracker.extensions import db
 from tracker.records.models import Defendant, Hearing, HearingKind
 
 # the stored forms that must never reach the page
-RAW = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d|\+00:00|\bUTC\b|pre_trial_detention|extends id|starts at\b|court id|"
+RAW = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d|\+00:00|\bUTC\b(?![+-])|pre_trial_detention|extends id|starts at\b|court id|"
                  r"case id|\bkind\b|is open|[a-z]+_[a-z]+ (?:hearing|defendant|custody)")
 
 
@@ -43,13 +43,12 @@ def test_a_postponement_reads_in_the_courts_time_with_the_zone_named(editor_clie
     assert moved.status_code == 302
 
     shown = editor_client.get(page)
-    assert "Hearing moved to Wed, Dec 2, 2026, 12:30 (MSK, Europe/Moscow)." in html.unescape(shown.text)
+    assert "Hearing moved to Wed, December 2, 2026, 12:30 (MSK)." in html.unescape(shown.text)
     history = history_of(shown)
     assert "Postponed the hearing" in history
-    assert ("Date and time Tue, Dec 1, 2026, 11:00 (MSK, Europe/Moscow) → "
-            "Wed, Dec 2, 2026, 12:30 (MSK, Europe/Moscow)") in history
+    assert "Date and time Dec 1, 2026, 11:00 MSK → Dec 2, 2026, 12:30 MSK" in history
     assert "The judge is ill" in history
-    assert "Mar 2, 2026, 12:00 (MSK, Europe/Moscow)" in history  # when the change was made
+    assert "Mar 2, 2026, 12:00 MSK" in history  # when the change was made
     assert not RAW.search(history), RAW.search(history)
 
 
@@ -60,7 +59,7 @@ def test_a_hearing_elsewhere_is_told_in_its_own_zone(editor_client, make_hearing
     post_form(editor_client, f"/edit/hearings/{hearing.id}/postpone",
               {"postpone-to": "2026-12-03T09:00", "postpone-version": "1"})
     history = history_of(editor_client.get(f"/edit/hearings/{hearing.id}"))
-    assert "Tue, Dec 1, 2026, 10:00 (+05, Asia/Yekaterinburg) → Thu, Dec 3, 2026, 09:00 (+05, Asia/Yekaterinburg)" \
+    assert "Dec 1, 2026, 10:00 UTC+05, Yekaterinburg → Dec 3, 2026, 09:00 UTC+05, Yekaterinburg" \
         in history
 
 
@@ -141,7 +140,7 @@ def test_the_admin_feed_names_hearings_in_their_courts_time(admin_client, make_h
     db.session.commit()
     history = history_of(admin_client.get("/admin/audit"))
     assert "Cancelled the hearing" in history
-    assert "Wed, Dec 2, 2026, 12:30 (MSK, Europe/Moscow), Moscow City Court" in history
+    assert "Dec 2, 2026, 12:30 MSK, Moscow City Court" in history
     assert "Status scheduled → cancelled" in history
     assert not RAW.search(history), RAW.search(history)
 
@@ -165,6 +164,6 @@ def test_a_conflict_shows_the_change_in_the_same_words(editor_client, make_heari
                       {"cancel-reason": "typo", "cancel-version": "1"})
     assert stale.status_code == 409
     changes = history_of(stale)
-    assert "Wed, Dec 2, 2026, 12:30 (MSK, Europe/Moscow)" in changes
+    assert "Dec 2, 2026, 12:30 MSK" in changes
     assert not RAW.search(changes), RAW.search(changes)
     assert db.session.get(Hearing, hearing.id) is not None and db.session.get(Defendant, hearing.defendants[0].id)

@@ -71,7 +71,7 @@ def test_a_destination_ends_the_transit_and_letters_are_unknown_until_someone_sa
     assert prisoner.letters_status is LettersStatus.UNKNOWN
     assert [p.in_transit for p in prisoner.placements] == [False, True, False]  # the history is kept
     line = status_line(client.get("/defendants/prisoner").get_data(as_text=True))
-    assert "held at IK-2, Vladimir region since 2026-03-01" in line and "in transit" not in line
+    assert "held at IK-2, Vladimir region since Mar 1, 2026" in line and "in transit" not in line
 
     # the editor may say at once that letters reach the new place
     services.record_transfer(db.session, prisoner, {"since": date(2026, 3, 5), "in_transit": True},
@@ -115,7 +115,7 @@ def test_the_rules_of_a_transit(prisoner, editor, now):
     with pytest.raises(services.DomainError) as error:
         services.record_transfer(db.session, prisoner, {"since": date(2026, 2, 25), "in_transit": True},
                                  expected_version=None, by=editor, now=now)
-    assert error.value.field == "in_transit" and "since 2026-02-20" in error.value.message
+    assert error.value.field == "in_transit" and "since Feb 20, 2026" in error.value.message
     db.session.rollback()
     # a correction cannot name a facility for a row in transit either (the check constraint stays unreached)
     transit = db.session.scalar(sa.select(Placement).where(Placement.in_transit.is_(True)))

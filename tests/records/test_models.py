@@ -81,7 +81,7 @@ def test_a_sentence_replaces_the_pre_trial_measure_it_followed(make_defendant, m
     assert status.place.facility == "IK-0, Example region"  # where it is served: the latest placement
     assert status.release == date(2016, 11, 24)
     assert describe_sentence(status.sentence) == (
-        "Sentenced on 2012-11-24 to 4 years 6 months of imprisonment, general regime colony")
+        "Sentenced on Nov 24, 2012 to 4 years 6 months of imprisonment, general regime colony")
     # the chain is still there, as history
     assert [e.text for e in timeline(person, []) if e.kind in ("measure", "extension")] == [
         "Pre-trial detention", "Pre-trial detention extended"]
