@@ -217,6 +217,14 @@ def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: A
                 "/cases/may-6th-affair"):
         pages.get(admin_client, "admin", url)
 
+    # the same pages in Russian: the switch (a redirect that sets the cookie) and pages after it
+    russian = app.test_client()
+    pages.get(russian, "visitor-ru", "/language?to=ru&next=/hearings", follow=True)
+    for url in ("/", f"/defendants/{defendants[0].slug}", "/reminders/signup"):
+        pages.get(russian, "visitor-ru", url)
+    for url in ("/edit/?lang=ru", "/admin/audit?lang=ru", f"/edit/hearings/{upcoming.id}/postpone?lang=ru"):
+        pages.get(admin_client, "admin-ru", url)
+
     # links from emails
     with app.test_request_context():
         subscription, confirmed = seeded["subscription"], seeded["confirmed"]

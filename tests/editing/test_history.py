@@ -167,3 +167,56 @@ def test_a_conflict_shows_the_change_in_the_same_words(editor_client, make_heari
     assert "Dec 2, 2026, 12:30 MSK" in changes
     assert not RAW.search(changes), RAW.search(changes)
     assert db.session.get(Hearing, hearing.id) is not None and db.session.get(Defendant, hearing.defendants[0].id)
+
+
+# --- the same history read in Russian -----------------------------------------------------------
+
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def test_a_postponement_reads_in_russian_in_the_courts_zone(editor_client, editor, make_hearing, make_court):
+    court = make_court(name="Мосгорсуд")
+    hearing = make_hearing(court=court, kind=HearingKind.TRIAL,
+                           starts_at=datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc))
+    db.session.commit()
+    editor_client.get("/language?to=ru&next=/edit/")  # the editor chose Russian: the message is written in it
+    post_form(editor_client, f"/edit/hearings/{hearing.id}/postpone",
+              {"postpone-to": "2026-12-02T12:30", "postpone-reason": "Судья болен", "postpone-version": "1"})
+    shown = editor_client.get(f"/edit/hearings/{hearing.id}")
+    assert "Заседание перенесено на ср, 2 декабря 2026\u202fг., 12:30 (МСК)." in html.unescape(shown.text)
+    history = history_of(shown)
+    assert "Дата и время 1 дек. 2026 г., 11:00 МСК → 2 дек. 2026 г., 12:30 МСК" in history
+    assert "Перенос заседания" in history and "Судья болен" in history
+    assert "2 мар. 2026 г., 12:00 МСК" in history  # when the change was made, in the site's zone
+    # nothing in Latin letters but the editor's email address
+    assert not LATIN_WORD.search(history.replace(editor.email, "")), LATIN_WORD.findall(history)
+    assert not RAW.search(history), RAW.search(history)
+
+
+def test_an_extension_reads_in_russian(editor_client, editor, make_defendant, make_measure):
+    person = make_defendant(name_latin="Ivan Primerov")
+    make_measure(person, starts_on=date(2026, 3, 1), until=date(2026, 6, 1), ordered_by="Басманный суд")
+    db.session.commit()
+    post_form(editor_client, f"/edit/defendants/{person.id}/extend",
+              {"extend-until": "2026-12-31", "extend-version": str(person.version)},
+              token_from=f"/edit/defendants/{person.id}")
+    history = history_of(editor_client.get(f"/edit/defendants/{person.id}?lang=ru"))
+    assert "Продление меры пресечения" in history
+    assert "Мера пресечения заключение под стражу" in history
+    assert "Продолжает меру заключение под стражу до 1 июн. 2026 г." in history
+    assert "Начало 1 июн. 2026 г." in history and "Срок до 31 дек. 2026 г." in history
+    assert "extends" not in history and "pre_trial" not in history
+    assert not LATIN_WORD.search(history.replace(editor.email, "")), LATIN_WORD.findall(history)
+
+
+def test_the_admin_feed_in_russian_names_the_hearing_by_its_time(admin_client, admin, make_hearing, make_court, now):
+    from tracker.editing import services
+
+    hearing = make_hearing(court=make_court(name="Мосгорсуд"),
+                           starts_at=datetime(2026, 12, 2, 9, 30, tzinfo=timezone.utc))
+    services.cancel_hearing(db.session, hearing, "Судья в отпуске", by=admin, now=now)
+    db.session.commit()
+    history = history_of(admin_client.get("/admin/audit", headers={"Accept-Language": "ru"}))
+    assert "2 дек. 2026 г., 12:30 МСК, Мосгорсуд" in history
+    assert "Статус назначено → отменено" in history
+    assert not LATIN_WORD.search(history.replace(admin.email, "")), LATIN_WORD.findall(history)
