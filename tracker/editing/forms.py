@@ -26,7 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from tracker.edge import LARGEST_ID
 from tracker.forms import CheckboxListField, Form
-from tracker.records.enums import DefendantStatus, HearingKind, Instance, LettersStatus, MeasureKind, Outcome
+from tracker.records.enums import LABELS, DefendantStatus, HearingKind, Instance, LettersStatus, MeasureKind, Outcome
 from tracker.formats import short_day
 
 EARLIEST_EVENT = date(1990, 1, 1)  # the tracker follows current cases; older dates are typos
@@ -60,7 +60,9 @@ def _strip(value: Any) -> Any:
 
 
 def _choices(enum_cls: type) -> list[SelectChoice]:
-    return [SelectChoice(m.value, m.label) for m in enum_cls]
+    """The members as options, their labels lazy: a class attribute is built once at import,
+    so `m.label` (a plain string) would freeze them in the default language."""
+    return [SelectChoice(m.value, LABELS[enum_cls][m.value]) for m in enum_cls]
 
 
 STRIP = [_strip]
