@@ -96,6 +96,20 @@ class Court(db.Model):
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Moscow")
 
     @property
+    def where_latin(self) -> str:
+        """Name and address in Latin letters, as one line ("Moscow City Court, Bogorodsky Val, 8")."""
+        return ", ".join(part for part in (self.name, self.address) if part)
+
+    @property
+    def where_original(self) -> str:
+        """Name and address as written originally, each falling back to its Latin spelling; empty
+        when neither has an original (records.names.in_script then shows the Latin alone)."""
+        if not (self.name_original or self.address_original):
+            return ""
+        parts = (self.name_original or self.name, self.address_original or self.address)
+        return ", ".join(part for part in parts if part)
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 

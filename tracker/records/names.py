@@ -78,17 +78,19 @@ ORIGINAL_LANG = "ru"  # the lang attribute of an original-script span: screen re
 LATIN_LANG = "en"
 
 
-def both_scripts(latin: str | None, original: str | None, *, tag: str = "span") -> Markup:
-    """HTML for a pair: the reader's script first, the other beside it in a `<span class="other">`,
-    each marked with its language when it differs from the page's (templates: `both_scripts`)."""
+def both_scripts(latin: str | None, original: str | None, *, tag: str = "span", href: str | None = None) -> Markup:
+    """HTML for a pair: the reader's script first (a link to `href` when given), the other beside
+    it in `<span class="other">`, each marked with its language when it differs from the page's.
+    Templates call it as `both_scripts(court.name, court.name_original)`."""
     pair = in_script(latin, original)
     page_reads_original = reader_reads_original()
 
     def piece(text: str, is_original: bool, css: str) -> Markup:
-        if is_original == page_reads_original:
-            return Markup('<{0} class="{1}">{2}</{0}>').format(tag, css, text)
-        lang = ORIGINAL_LANG if is_original else LATIN_LANG
-        return Markup('<{0} class="{1}" lang="{2}">{3}</{0}>').format(tag, css, lang, text)
+        lang = "" if is_original == page_reads_original else (ORIGINAL_LANG if is_original else LATIN_LANG)
+        lang_attr = Markup(' lang="{0}"').format(lang) if lang else Markup("")
+        if href and css == "first":
+            return Markup('<a class="first" href="{0}"{1}>{2}</a>').format(href, lang_attr, text)
+        return Markup('<{0} class="{1}"{2}>{3}</{0}>').format(tag, css, lang_attr, text)
 
     html = piece(pair.first, pair.first_is_original, "first")
     if pair.second:
