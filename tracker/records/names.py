@@ -105,25 +105,27 @@ def first_script(latin: str | None, original: str | None) -> str:
 
 # --- the search key --------------------------------------------------------------------------
 
-# Applied in order to each word, after transliteration, to the stored names and to the query
-# alike: two spellings that end up the same find each other. Each rule merges spellings that
-# the usual transliteration systems (GOST, BGN/PCGN, passports of several years, German and
-# Polish habits) write differently for the same Cyrillic letters.
-VARIANT_RULES: list[tuple[re.Pattern[str], str, str]] = [
-    (re.compile(r"x"), "ks", "Alexey = Aleksey"),
-    (re.compile(r"w"), "v", "Wolkow = Volkov"),
+# Applied in order to the transliterated text (lower-case ASCII words separated by spaces), of
+# the stored names and of the query alike: two spellings that end up the same find each other.
+# Each rule merges spellings that the usual transliteration systems (GOST, BGN/PCGN, passports
+# of several years, German and Polish habits) write differently for the same Cyrillic letters.
+# A rule is a regular expression and its replacement, or a table of single letters (faster).
+_CONSONANT = "bcdfghklmnpqrstvz0-9"  # what is left once x, w, j and y are rewritten
+VARIANT_RULES: list[tuple[re.Pattern[str] | dict[int, str], str, str]] = [
+    (str.maketrans({"x": "ks", "w": "v"}), "", "Alexey = Aleksey, Wolkow = Volkov"),
     (re.compile(r"shch"), "sch", "Shchukin = Schukin"),
     (re.compile(r"kh"), "h", "Mikhail = Mihail, Khodorkovsky = Hodorkovsky"),
     (re.compile(r"(?<=[bcdfghklmnpqrstvz])yo"), "e", "Fyodor = Fedor = Фёдор, Pyotr = Petr"),
-    (re.compile(r"[jy]"), "i", "Yulia = Julia = Iulia, Aleksey = Aleksei, -sky = -ski"),
-    (re.compile(r"(^|[aeiou])i([eo])"), r"\1e", "Yevgeny = Evgeny, Sergeyev = Sergeev, Yolkin = Ёлкин"),
+    (str.maketrans({"j": "i", "y": "i"}), "", "Yulia = Julia = Iulia, Aleksey = Aleksei, -sky = -ski"),
+    (re.compile(rf"(?<![{_CONSONANT}])i[eo]"), "e",
+     "at a word's start or after a vowel: Yevgeny = Evgeny, Sergeyev = Sergeev, Yolkin = Ёлкин"),
     (re.compile(r"i{2,}"), "i", "Iuliia = Iulia, -skii = -ski, Dmitrii = Dmitri"),
 ]
 
 # anyascii writes ь and ъ as an apostrophe: before a vowel they sound as "y" (Наталья = Natalya,
 # Ильин = Ilyin), elsewhere they are dropped (Игорь = Igor).
 _SIGN_BEFORE_VOWEL = re.compile(r"['\"](?=[aeiouy])")
-_WORD = re.compile(r"[a-z0-9]+")
+_NOT_A_WORD = re.compile(r"[^a-z0-9]+")
 
 MAX_QUERY_WORDS = 6  # a name has three or four words; more is not a name
 
@@ -133,17 +135,17 @@ def _fold(text: str) -> str:
     return text.casefold().replace("ё", "е").replace("й", "и")
 
 
-def _key_word(word: str) -> str:
-    for pattern, replacement, _example in VARIANT_RULES:
-        word = pattern.sub(replacement, word)
-    return word
+def _apply_rules(latin: str) -> str:
+    for rule, replacement, _example in VARIANT_RULES:
+        latin = latin.translate(rule) if isinstance(rule, dict) else rule.sub(replacement, latin)
+    return latin
 
 
 def key_words(text: str | None) -> list[str]:
     """The canonical words of a text: folded, transliterated, variant rules applied."""
     latin = anyascii(_fold(text or "")).lower()
-    latin = _SIGN_BEFORE_VOWEL.sub("i", latin)
-    return [_key_word(word) for word in _WORD.findall(latin)]
+    latin = _NOT_A_WORD.sub(" ", _SIGN_BEFORE_VOWEL.sub("i", latin))
+    return _apply_rules(latin).split()
 
 
 def search_key(*names: str | None) -> str:
