@@ -75,3 +75,30 @@ def test_existing_accounts_get_their_own_login_id(scratch_database):
         db.engine.dispose()
     assert len(ids) == 2 and len(set(ids)) == 2
     assert all(isinstance(value, str) and len(value) >= 40 for value in ids)
+
+
+def test_existing_defendants_get_the_search_key(scratch_database):
+    """0009_original_script rewrites the search key of defendants made before it, so the folded,
+    transliterated search finds them at once; the new columns start empty."""
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = scratch_database
+
+    app = create_app(Config)
+    with app.app_context():
+        upgrade(revision="0008_transit")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO defendants (slug, name_original, name_latin, search_name, bio, charges, status, "
+                "letters_address, letters_status, is_public, lawyer_contacts, internal_notes, version, "
+                "created_at, updated_at) VALUES ('yulia', 'Юлия Щукина', 'Yulia Shchukina', 'юлия щукина yulia "
+                "shchukina', '', '', 'pre_trial_detention', 'SIZO-1', 'unknown', :yes, '', '', 1, "
+                "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"), {"yes": True})
+            conn.execute(sa.text("INSERT INTO courts (name, address, timezone) VALUES ('A court', '', 'UTC')"))
+        upgrade(revision="0009_original_script")
+        with db.engine.connect() as conn:
+            key = conn.execute(sa.text("SELECT search_name FROM defendants")).scalar_one()
+            letters = conn.execute(sa.text("SELECT letters_address_original FROM defendants")).scalar_one()
+            court = conn.execute(sa.text("SELECT name_original, address_original FROM courts")).one()
+        db.engine.dispose()
+    assert key == "iulia schukina"
+    assert letters == "" and tuple(court) == ("", "")

@@ -37,7 +37,8 @@ def public_records(make_court, make_case, make_defendant, make_measure, make_hea
     The hidden defendant shares a case and a hearing with Anna; another hearing concerns
     the hidden defendant alone and must never appear.
     """
-    moscow = make_court(name="Moscow City Court", timezone="Europe/Moscow")
+    moscow = make_court(name="Moscow City Court", name_original="Мосгорсуд", address_original="Богородский Вал, 8",
+                        timezone="Europe/Moscow")
     urals = make_court(name="Sverdlovsk Regional Court", address="Lenina 1, Yekaterinburg",
                        timezone="Asia/Yekaterinburg")
     bolotnaya = make_case(slug="bolotnaya", title="Bolotnaya", case_number="1-2/2026", charges="Art. 212")
@@ -56,7 +57,7 @@ def public_records(make_court, make_case, make_defendant, make_measure, make_hea
     make_measure(hidden, starts_on=date(2025, 6, 8), until=date(2026, 6, 8), note=f"{MARKER} measure")
     db.session.add_all([
         Placement(defendant=anna, facility="SIZO-1, Moscow", since=date(2025, 6, 10)),
-        Placement(defendant=anna, facility="SIZO-2, Moscow", since=date(2025, 12, 1), note="transferred",
+        Placement(defendant=anna, facility="SIZO-2, Moscow", facility_original="СИЗО-2, Москва", since=date(2025, 12, 1), note="transferred",
                   source_url="https://example.org/news/1", source_checked_on=date(2025, 12, 2)),
         Decision(defendant=boris, decided_on=date(2025, 11, 24), court="Moscow City Court",
                  outcome=Outcome.IMPRISONMENT, term_years=6, credited_days=100, regime="general regime"),

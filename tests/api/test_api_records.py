@@ -34,6 +34,10 @@ def test_hearing_times_are_local_with_the_zone_named(client, public_records, con
     assert together["kind"] == {"value": "trial", "label": "trial session"}
     assert together["status"] == {"value": "scheduled", "label": "scheduled"}
     assert together["court"]["name"] == "Moscow City Court"
+    # both scripts, side by side
+    assert (together["court"]["name_original"], together["court"]["address_original"]) == (
+        "Мосгорсуд", "Богородский Вал, 8")
+    assert urals["court"]["name_original"] == "" and urals["court"]["address"] == "Lenina 1, Yekaterinburg"
     assert (together["courtroom"], together["judge"]) == ("635", "Judge A.")
     assert together["case"]["slug"] == "bolotnaya"
     # the hidden co-defendant is not named; the hearing is public through Anna
@@ -66,8 +70,10 @@ def test_defendant_with_custody_chain_decisions_and_placements(client, public_re
         ("2025-06-08", None), ("2025-08-08", ids["anna_first_measure"])]
     assert [p["facility"] for p in anna["placements"]] == ["SIZO-1, Moscow", "SIZO-2, Moscow"]
     assert anna["placement"]["facility"] == "SIZO-2, Moscow"
+    assert [p["facility_original"] for p in anna["placements"]] == ["", "СИЗО-2, Москва"]
     assert anna["placement"]["source"] == {"url": "https://example.org/news/1", "checked_on": "2025-12-02"}
-    assert anna["letters"] == {"address": "SIZO-1, Moscow", "status": {"value": "reach", "label": "letters reach"}}
+    assert anna["letters"] == {"address": "SIZO-1, Moscow", "address_original": None,
+                               "status": {"value": "reach", "label": "letters reach"}}
     assert anna["next_hearing"]["id"] == ids["together"]
     assert anna["next_hearing"]["starts_at"] == "2026-03-04T12:00:00+03:00"
     assert [c["slug"] for c in anna["cases"]] == ["bolotnaya"]

@@ -34,9 +34,10 @@ def test_the_export_holds_what_the_public_pages_show(client, public_records, now
         "pre_trial_detention", "2025-06-08", "1", "2026-06-08")
     assert anna["next_hearing_starts_at"] == "2026-03-04T12:00:00+03:00"
     assert anna["next_hearing_timezone"] == "Europe/Moscow"
-    assert anna["next_hearing_court"] == "Moscow City Court"
-    assert (anna["facility"], anna["facility_since"]) == ("SIZO-2, Moscow", "2025-12-01")
-    assert anna["letters_address"] == "SIZO-1, Moscow"
+    assert (anna["next_hearing_court"], anna["next_hearing_court_original"]) == ("Moscow City Court", "Мосгорсуд")
+    assert (anna["facility"], anna["facility_original"], anna["facility_since"]) == (
+        "SIZO-2, Moscow", "СИЗО-2, Москва", "2025-12-01")
+    assert (anna["letters_address"], anna["letters_address_original"]) == ("SIZO-1, Moscow", "")
     assert anna["cases"] == "Bolotnaya" and anna["case_slugs"] == "bolotnaya"
     assert anna["page_url"].endswith("/defendants/anna")
     assert (boris["sentence_outcome"], boris["sentence_term"], boris["expected_release"]) == (

@@ -36,7 +36,7 @@ def public_pages(app) -> dict[str, str]:  # noqa: ANN001
 def records() -> dict[str, list]:
     """Every field of every record, by the keys the import matches on, without ids and timestamps."""
     def row(obj, skip=("id", "created_at", "updated_at", "version", "defendant_id", "case_id", "court_id",  # noqa: ANN001
-                       "extends_id", "search_name")):
+                       "extends_id")):
         return {c.key: getattr(obj, c.key) for c in obj.__table__.columns if c.key not in skip}
 
     result: dict[str, list] = {}

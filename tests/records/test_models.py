@@ -155,11 +155,14 @@ def test_timeline_is_in_date_order_and_derived(make_defendant, make_measure, mak
     assert [e.day for e in entries] == sorted(e.day for e in entries)
 
 
-def test_search_name_folds_both_scripts(make_defendant):
+def test_search_name_keys_both_scripts_and_follows_changes(make_defendant):
+    """The stored key is both names in one canonical Latin spelling (records.names)."""
     person = make_defendant(name_original="Михаил Косенко", name_latin="Mikhail Kosenko")
-    assert "косенко" in person.search_name and "mikhail" in person.search_name
-    person.name_latin = "Mikhail KOSENKO"
-    assert "mikhail kosenko" in person.search_name and "михаил" in person.search_name
+    assert person.search_name == "mihail kosenko"
+    person.name_latin = "Mikhail KOSENKO-Petrov"
+    assert person.search_name == "mihail kosenko petrov"
+    person.name_original = "Михаил Косенко-Петров"
+    assert person.search_name == "mihail kosenko petrov"
 
 
 def test_hearing_version_rises_on_each_change_and_refuses_stale_writes(make_hearing, now):

@@ -10,6 +10,7 @@ from tracker.records.synthetic import seed_movement
 PAGES = [
     "/",
     "/?q=person+1",
+    "/?q=1+Синтетическии+PERS",
     "/?case=syn-case-1",
     "/defendants/syn-defendant-1",
     "/cases/syn-case-1",

@@ -59,6 +59,11 @@ LOCAL_TIME = {
 ZONE = {"type": "string", "description": "IANA time zone of the court, e.g. Europe/Moscow."}
 
 
+NAME_LATIN = {"type": "string", "description": "In latin letters."}
+ORIGINAL = {"type": "string", "description": "As written originally (Cyrillic for Russia); empty when not known. "
+            "Beside the field of the same name in latin letters."}
+
+
 def _schemas() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for name, cls in ENUMS.items():
@@ -72,13 +77,14 @@ def _schemas() -> dict[str, Any]:
         "Where the fact was published and when someone last checked it.",
     ))
     schemas["Error"] = obj({"error": obj({"status": {"type": "integer"}, "message": STRING})})
-    schemas["Court"] = obj({"id": ID, "name": STRING, "address": TEXT, "timezone": ZONE, "url": URL})
+    schemas["Court"] = obj({"id": ID, "name": NAME_LATIN, "name_original": ORIGINAL, "address": TEXT,
+                            "address_original": ORIGINAL, "timezone": ZONE, "url": URL})
     schemas["CaseRef"] = obj({"id": ID, "slug": STRING, "title": STRING, "url": URL})
     defendant_ref = {"id": ID, "slug": STRING, "name_latin": STRING, "name_original": STRING, "url": URL}
     schemas["DefendantRef"] = obj(defendant_ref, "A public defendant named from elsewhere.")
     schemas["HearingRef"] = obj({
         "id": ID, "starts_at": LOCAL_TIME, "timezone": ZONE,
-        "court": obj({"id": ID, "name": STRING}), "url": URL,
+        "court": obj({"id": ID, "name": NAME_LATIN, "name_original": ORIGINAL}), "url": URL,
     })
     schemas["Hearing"] = obj({
         "id": ID, "starts_at": LOCAL_TIME, "ends_at": LOCAL_TIME, "timezone": ZONE,
@@ -106,7 +112,7 @@ def _schemas() -> dict[str, Any]:
         "under_appeal": {"type": "boolean"}, "note": TEXT, "source": ref("Source"),
     })
     schemas["Placement"] = obj({
-        "id": ID, "facility": STRING, "since": DATE,
+        "id": ID, "facility": STRING, "facility_original": ORIGINAL, "since": DATE,
         "in_transit": {"type": "boolean", "description": "True: taken from the last place, destination not yet "
                        "known (the facility is empty). The latest placement says where the person is now."},
         "note": TEXT, "source": ref("Source"),
@@ -127,7 +133,9 @@ def _schemas() -> dict[str, Any]:
         "decisions": {"type": "array", "items": ref("Decision"), "description": "Oldest first."},
         "placement": nullable(ref("Placement")),
         "placements": {"type": "array", "items": ref("Placement"), "description": "Oldest first."},
-        "letters": obj({"address": {"type": ["string", "null"]}, "status": ref("LettersStatus")}),
+        "letters": obj({"address": {"type": ["string", "null"], "description": "In latin letters."},
+                        "address_original": {"type": ["string", "null"], "description": ORIGINAL["description"]},
+                        "status": ref("LettersStatus")}),
         "next_hearing": nullable(ref("HearingRef")),
         "hearings_url": URL, "page_url": URL,
     }, "A public defendant with their custody chain, decisions and placements.")

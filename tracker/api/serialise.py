@@ -43,7 +43,8 @@ def api_url(endpoint: str, **values: Any) -> str:
 
 
 def court(found: Court) -> dict[str, Any]:
-    return {"id": found.id, "name": found.name, "address": found.address, "timezone": found.timezone,
+    return {"id": found.id, "name": found.name, "name_original": found.name_original, "address": found.address,
+            "address_original": found.address_original, "timezone": found.timezone,
             "url": api_url("api.court", court_id=found.id)}
 
 
@@ -59,7 +60,8 @@ def defendant_ref(person: Defendant) -> dict[str, Any]:
 def hearing_ref(hearing: Hearing) -> dict[str, Any]:
     """A hearing named from elsewhere (a defendant's next hearing)."""
     return {"id": hearing.id, "starts_at": local_time(hearing.starts_at, hearing.court),
-            "timezone": hearing.court.timezone, "court": {"id": hearing.court.id, "name": hearing.court.name},
+            "timezone": hearing.court.timezone, "court": {"id": hearing.court.id, "name": hearing.court.name,
+                                                         "name_original": hearing.court.name_original},
             "url": api_url("api.hearing", hearing_id=hearing.id)}
 
 
@@ -119,8 +121,8 @@ def decision(found: Decision) -> dict[str, Any]:
 
 
 def placement(found: Placement) -> dict[str, Any]:
-    return {"id": found.id, "facility": found.facility, "since": day(found.since), "in_transit": found.in_transit,
-            "note": found.note, "source": source(found)}
+    return {"id": found.id, "facility": found.facility, "facility_original": found.facility_original,
+            "since": day(found.since), "in_transit": found.in_transit, "note": found.note, "source": source(found)}
 
 
 def defendant(record: DefendantRecord) -> dict[str, Any]:
@@ -149,7 +151,9 @@ def defendant(record: DefendantRecord) -> dict[str, Any]:
         "decisions": [decision(d) for d in person.decisions],
         "placement": placement(person.placements[-1]) if person.placements else None,
         "placements": [placement(p) for p in person.placements],
-        "letters": {"address": person.letters_address or None, "status": enum_value(person.letters_status)},
+        "letters": {"address": person.letters_address or None,
+                    "address_original": person.letters_address_original or None,
+                    "status": enum_value(person.letters_status)},
         "next_hearing": hearing_ref(record.next_hearing) if record.next_hearing is not None else None,
         "hearings_url": api_url("api.hearings", defendant=person.slug),
         "page_url": api_url("records.defendant", slug=person.slug),

@@ -149,6 +149,7 @@ def record_transfer(defendant_id: int):
         defendant_id, form, "editing/transfer.html",
         lambda defendant: services.record_transfer(
             db.session, defendant, form.values(), letters_address=form.letters_address.data or None,
+            letters_address_original=form.letters_address_original.data or None,
             letters_status=form.chosen_letters_status(), expected_version=form.loaded_version(), by=current_user,
             now=utcnow(),
         ),

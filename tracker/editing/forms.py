@@ -96,6 +96,10 @@ def optional_url(label: str) -> URLField:
                                                       URL(message=_l("This is not a web address."))])
 
 
+ORIGINAL_HINT = _l("In the script of the country (Cyrillic for Russia): what people type into a map or write "
+                   "on an envelope. Each reader sees their own script first.")
+
+
 class CaseForm(VersionedForm):
     title = StringField(_l("Title"), filters=STRIP, validators=[DataRequired(), Length(max=200)])
     slug = StringField(_l("Address (slug)"), filters=STRIP, validators=[DataRequired(), Length(max=120), _slug],
@@ -123,7 +127,10 @@ class DefendantForm(VersionedForm):
     arrested_on = DateField(_l("Arrested on"), validators=[Optional(), Plausible()])
     bio = TextAreaField(_l("Biography"), filters=STRIP, validators=[Length(max=20000)])
     charges = TextAreaField(_l("Charges (one article per line)"), filters=STRIP, validators=[Length(max=5000)])
-    letters_address = TextAreaField(_l("Address for letters"), filters=STRIP, validators=[Length(max=2000)])
+    letters_address = TextAreaField(_l("Address for letters"), filters=STRIP, validators=[Length(max=2000)],
+                                    description=_l("In latin letters, for readers abroad."))
+    letters_address_original = TextAreaField(_l("Address for letters as written originally"), filters=STRIP,
+                                             validators=[Length(max=2000)], description=ORIGINAL_HINT)
     letters_status = SelectField(_l("Letters"), choices=_choices(LettersStatus))
     lawyer_contacts = TextAreaField(_l("Lawyers' contacts (private: editors only)"), filters=STRIP,
                                     validators=[Length(max=5000)])
@@ -137,6 +144,7 @@ class DefendantForm(VersionedForm):
             "is_public": self.is_public.data, "birth_date": self.birth_date.data,
             "arrested_on": self.arrested_on.data, "bio": self.bio.data or "",
             "charges": self.charges.data or "", "letters_address": self.letters_address.data or "",
+            "letters_address_original": self.letters_address_original.data or "",
             "letters_status": LettersStatus(self.letters_status.data),
             "lawyer_contacts": self.lawyer_contacts.data or "", "internal_notes": self.internal_notes.data or "",
         }
@@ -172,9 +180,13 @@ class TransferForm(VersionedForm):
                                              "once it is known."))
     facility = StringField(_l("Now held at"), filters=STRIP, validators=[Length(max=300)],
                            description=_l("E.g. SIZO-5, Moscow"))
+    facility_original = StringField(_l("Facility as written originally"), filters=STRIP,
+                                    validators=[Length(max=300)], description=_l("E.g. СИЗО-5, Москва"))
     since = DateField(_l("Since"), validators=[InputRequired(message=_l("Enter a date.")), Plausible()])
     letters_address = TextAreaField(_l("New address for letters (leave empty to keep the current one)"),
                                     filters=STRIP, validators=[Length(max=2000)])
+    letters_address_original = TextAreaField(_l("The new address as written originally"), filters=STRIP,
+                                             validators=[Length(max=2000)])
     letters_status = SelectField(
         _l("Letters"), default="",
         choices=[SelectChoice("", _l("as the transfer implies")), *_choices(LettersStatus)],
@@ -189,6 +201,10 @@ class TransferForm(VersionedForm):
         if not self.in_transit.data and not field.data:
             raise ValidationError(_l("Name the facility."))
 
+    def validate_facility_original(self, field) -> None:  # noqa: ANN001
+        if self.in_transit.data and field.data:
+            raise ValidationError(_l("Leave the facility empty while the destination is not known."))
+
     def validate_letters_status(self, field) -> None:  # noqa: ANN001
         if self.in_transit.data and field.data == LettersStatus.REACH.value:
             raise ValidationError(_l("Letters cannot reach someone whose whereabouts are unknown."))
@@ -197,7 +213,9 @@ class TransferForm(VersionedForm):
         return LettersStatus(self.letters_status.data) if self.letters_status.data else None
 
     def values(self) -> dict[str, Any]:
-        return {"facility": "" if self.in_transit.data else self.facility.data, "since": self.since.data,
+        return {"facility": "" if self.in_transit.data else self.facility.data,
+                "facility_original": "" if self.in_transit.data else (self.facility_original.data or ""),
+                "since": self.since.data,
                 "in_transit": bool(self.in_transit.data), "note": self.note.data or "",
                 "source_url": self.source_url.data or None}
 
@@ -248,7 +266,11 @@ class HearingForm(VersionedForm):
     court = SelectField(_l("Court"), coerce=int, validate_choice=True)
     new_court_name = StringField(_l("…or a court not in the list: its name"), filters=STRIP,
                                  validators=[Optional(), Length(max=200)])
+    new_court_name_original = StringField(_l("New court's name as written originally"), filters=STRIP,
+                                          validators=[Optional(), Length(max=200)])
     new_court_address = StringField(_l("New court's address"), filters=STRIP, validators=[Optional(), Length(max=300)])
+    new_court_address_original = StringField(_l("New court's address as written originally"), filters=STRIP,
+                                             validators=[Optional(), Length(max=300)])
     new_court_timezone = StringField(_l("New court's time zone"), filters=STRIP, default="Europe/Moscow",
                                      validators=[Optional(), Length(max=64)])
     duration_minutes = IntegerField(_l("Expected duration (minutes)"), default=120, validators=[
@@ -292,12 +314,20 @@ class MarkHeldForm(VersionedForm):
 class CourtForm(Form):
     """A court is shared by every hearing there: no version of its own (see services.update_court)."""
 
-    name = StringField(_l("Name"), filters=STRIP, validators=[DataRequired(), Length(max=200)])
-    address = StringField(_l("Address"), filters=STRIP, validators=[Optional(), Length(max=300)])
+    name = StringField(_l("Name in latin letters"), filters=STRIP, validators=[DataRequired(), Length(max=200)],
+                       description=_l("E.g. Moscow City Court"))
+    name_original = StringField(_l("Name as written originally"), filters=STRIP,
+                                validators=[Optional(), Length(max=200)], description=_l("E.g. Мосгорсуд"))
+    address = StringField(_l("Address in latin letters"), filters=STRIP, validators=[Optional(), Length(max=300)])
+    address_original = StringField(_l("Address as written originally"), filters=STRIP,
+                                   validators=[Optional(), Length(max=300)],
+                                   description=_l("As people type it into a map, e.g. ул. Татарская, 1, Москва"))
     timezone = StringField(_l("Time zone"), filters=STRIP, validators=[DataRequired(), Length(max=64)],
                            description=_l("The IANA name, e.g. Europe/Moscow or Asia/Yekaterinburg. A new zone "
                                           "corrects a wrong one: each hearing keeps the local time typed for it "
                                           "and moves, and volunteers are told."))
 
     def values(self) -> dict[str, Any]:
-        return {"name": self.name.data, "address": self.address.data or "", "timezone": self.timezone.data}
+        return {"name": self.name.data, "name_original": self.name_original.data or "",
+                "address": self.address.data or "", "address_original": self.address_original.data or "",
+                "timezone": self.timezone.data}

@@ -56,6 +56,8 @@ def _hearing_data(form: HearingForm) -> services.HearingData:
     else:
         court = services.get_or_create_court(
             db.session, form.new_court_name.data, address=form.new_court_address.data or "",
+            name_original=form.new_court_name_original.data or "",
+            address_original=form.new_court_address_original.data or "",
             tz=form.new_court_timezone.data or "Europe/Moscow", by=current_user, now=utcnow(),
         )
     defendants = queries.defendants_by_id(db.session, set(form.defendants.data))

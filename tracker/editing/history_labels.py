@@ -52,6 +52,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         "bio": Field(_l("Biography")),
         "charges": Field(_l("Charges")),
         "letters_address": Field(_l("Address for letters")),
+        "letters_address_original": Field(_l("Address for letters as written originally")),
         "letters_status": Field(_l("Letters"), enum=LettersStatus),
         "lawyer_contacts": Field(_l("Lawyers' contacts (private)")),
         "internal_notes": Field(_l("Internal notes (private)")),
@@ -69,9 +70,11 @@ FIELDS: dict[str, dict[str, Field]] = {
     },
     "placement": {
         "facility": Field(_l("Held at")),
+        "facility_original": Field(_l("Facility as written originally")),
         "since": Field(_l("Since"), DAY),
         "in_transit": Field(_l("In transit, destination not yet known"), YES_NO),
         "letters_address": Field(_l("Address for letters")),
+        "letters_address_original": Field(_l("Address for letters as written originally")),
         "letters_status": Field(_l("Letters"), enum=LettersStatus),
         "note": NOTE,
         **SOURCE,
@@ -108,8 +111,10 @@ FIELDS: dict[str, dict[str, Field]] = {
         **SOURCE,
     },
     "court": {
-        "name": Field(_l("Name")),
-        "address": Field(_l("Address")),
+        "name": Field(_l("Name in latin letters")),
+        "name_original": Field(_l("Name as written originally")),
+        "address": Field(_l("Address in latin letters")),
+        "address_original": Field(_l("Address as written originally")),
         "timezone": Field(_l("Time zone")),
     },
 }

@@ -85,8 +85,13 @@ COURTS = Table(
     (
         _c("name", "line", _l("The court's name, as hearings name it."), "Замоскворецкий районный суд",
            required=True, max_length=200, aliases=("суд", "court")),
+        _c("name_original", "line", _l("The court's name as written originally (when `name` is in latin "
+           "letters); hearings may name the court either way."), "Мосгорсуд", max_length=200,
+           aliases=("название в оригинале", "суд в оригинале")),
         _c("address", "line", _l("The court's address."), "Таганская ул., 1, Москва", max_length=300,
            aliases=("адрес",)),
+        _c("address_original", "line", _l("The court's address as written originally (when `address` is in "
+           "latin letters)."), "ул. Татарская, 1, Москва", max_length=300, aliases=("адрес в оригинале",)),
         _c("timezone", "timezone", _l("IANA time zone of the court (hearing times are in it)."), "Europe/Moscow",
            max_length=64, aliases=("часовой пояс",)),
     ),
@@ -121,6 +126,9 @@ DEFENDANTS = Table(
         _c("bio", "text", _l("Biography (public)."), "", max_length=20000, aliases=("биография", "о человеке")),
         _c("letters_address", "text", _l("Address for letters (public)."), "СИЗО-5, ул. Вучетича, 15, Москва",
            max_length=2000, aliases=("адрес для писем",)),
+        _c("letters_address_original", "text", _l("The address for letters as written originally (when "
+           "`letters_address` is in latin letters)."), "СИЗО-5, ул. Вучетича, 15, Москва", max_length=2000,
+           aliases=("адрес для писем в оригинале",)),
         _c("letters_status", "enum", _l("Whether letters reach the person."), "доходят", enum=LettersStatus,
            aliases=("письма",)),
         _c("lawyer_contacts", "text", _l("Lawyers' contacts (private: editors only)."), "", max_length=5000,
@@ -196,6 +204,8 @@ PLACEMENTS = Table(
         DEFENDANT_REF,
         _c("facility", "line", _l("The facility (empty for a transfer whose destination is not yet known)."),
            "СИЗО-5, Москва", max_length=300, aliases=("учреждение", "где содержится")),
+        _c("facility_original", "line", _l("The facility as written originally (when `facility` is in latin "
+           "letters)."), "СИЗО-5, Москва", max_length=300, aliases=("учреждение в оригинале",)),
         _c("since", "date", _l("Since."), "28.05.2012", required=True, aliases=("с",)),
         _c("in_transit", "bool", _l("In transit, destination not yet known (the facility left empty)."), "нет",
            aliases=("на этапе", "этап")),

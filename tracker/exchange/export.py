@@ -75,18 +75,20 @@ def _rows(session: Session) -> dict[str, Iterable[dict[str, Any]]]:
                 "source_checked_on": d.source_checked_on}
 
     def placement(p: Placement, slug: str) -> dict[str, Any]:
-        return {"defendant": slug, "facility": p.facility, "since": p.since, "in_transit": p.in_transit,
+        return {"defendant": slug, "facility": p.facility, "facility_original": p.facility_original, "since": p.since, "in_transit": p.in_transit,
                 "note": p.note, "source_url": p.source_url, "source_checked_on": p.source_checked_on}
 
     return {
         "cases": ({"slug": c.slug, "title": c.title, "case_number": c.case_number, "description": c.description,
                    "charges": c.charges} for c in cases),
-        "courts": ({"name": c.name, "address": c.address, "timezone": c.timezone} for c in courts),
+        "courts": ({"name": c.name, "name_original": c.name_original, "address": c.address,
+                    "address_original": c.address_original, "timezone": c.timezone} for c in courts),
         "defendants": ({
             "external_id": d.external_id, "slug": d.slug, "name_original": d.name_original,
             "name_latin": d.name_latin, "cases": [c.slug for c in d.cases], "status": d.status,
             "public": d.is_public, "birth_date": d.birth_date, "arrested_on": d.arrested_on, "charges": d.charges,
-            "bio": d.bio, "letters_address": d.letters_address, "letters_status": d.letters_status,
+            "bio": d.bio, "letters_address": d.letters_address,
+            "letters_address_original": d.letters_address_original, "letters_status": d.letters_status,
             "lawyer_contacts": d.lawyer_contacts, "internal_notes": d.internal_notes,
         } for d in defendants),
         "placements": (placement(p, d.slug) for d in defendants

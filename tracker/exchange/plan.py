@@ -123,6 +123,8 @@ class CourtHandle:
     name: str
     timezone: str
     address: str = ""
+    name_original: str = ""
+    address_original: str = ""
     existing: Court | None = None
     created: Court | None = None
     planned: bool = False  # its creation is already an item of the plan

@@ -214,7 +214,7 @@ class CustodyRows:
         if not good or handle is None:
             return
         facility, since, in_transit = values.get("facility") or "", values["since"], bool(values.get("in_transit"))
-        if in_transit and facility:
+        if in_transit and (facility or values.get("facility_original")):
             self.problem(sheet, row, "facility", _("Leave the facility empty while the destination is not known."))
             return
         if not in_transit and not facility:
@@ -223,7 +223,7 @@ class CustodyRows:
         if self.duplicate(sheet, row, ("placement", id(handle), since, facility, in_transit), "since"):
             return
         wanted = {k: (v if v is not None or k in ("source_url", "source_checked_on") else "")
-                  for k, v in values.items() if k in ("note", "source_url", "source_checked_on")}
+                  for k, v in values.items() if k in ("facility_original", "note", "source_url", "source_checked_on")}
         place = facility or _("in transit")
         label = f"{handle.slug}: {place}, {since.isoformat()}"
         person = handle.existing

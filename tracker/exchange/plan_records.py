@@ -67,10 +67,15 @@ class RecordRows:
             self.add(Item("courts", sheet.source, row.number, "unchanged", name), (STEP_COURTS, row.number), None)
             return
         handle = CourtHandle(name, values.get("timezone") or self.default_timezone,
-                             address=values.get("address") or "", planned=True)
+                             address=values.get("address") or "", name_original=values.get("name_original") or "",
+                             address_original=values.get("address_original") or "", planned=True)
         self.court_handles[name] = handle
+        if handle.name_original:
+            self.court_handles.setdefault(handle.name_original, handle)
         item = Item("courts", sheet.source, row.number, "create", name,
-                    self.changes(None, {"name": name, "address": handle.address, "timezone": handle.timezone}))
+                    self.changes(None, {"name": name, "name_original": handle.name_original,
+                                        "address": handle.address, "address_original": handle.address_original,
+                                        "timezone": handle.timezone}))
         self.add(item, (STEP_COURTS, row.number), self._create_court(handle))
 
     # defendants -----------------------------------------------------------------------------
@@ -79,11 +84,13 @@ class RecordRows:
         "external_id": "external_id", "slug": "slug", "name_original": "name_original",
         "name_latin": "name_latin", "status": "status", "public": "is_public", "birth_date": "birth_date",
         "arrested_on": "arrested_on", "charges": "charges", "bio": "bio", "letters_address": "letters_address",
+        "letters_address_original": "letters_address_original",
         "letters_status": "letters_status", "lawyer_contacts": "lawyer_contacts",
         "internal_notes": "internal_notes",
     }
 
-    DEFENDANT_DEFAULTS = {"bio": "", "charges": "", "letters_address": "", "lawyer_contacts": "",
+    DEFENDANT_DEFAULTS = {"bio": "", "charges": "", "letters_address": "", "letters_address_original": "",
+                          "lawyer_contacts": "",
                           "internal_notes": "", "letters_status": LettersStatus.UNKNOWN}
 
     def plan_defendant(self, sheet: Sheet, row: Row) -> None:

@@ -157,6 +157,9 @@ class Planner(RecordRows, CustodyRows, HearingRows):
         self.cases_by_slug = {c.slug: c for c in self.session.scalars(sa.select(Case))}
         self.cases_by_title = {c.title.casefold(): c for c in self.cases_by_slug.values()}
         self.courts = {c.name: c for c in self.session.scalars(sa.select(Court))}
+        for court in list(self.courts.values()):  # a hearing may name its court in either script
+            if court.name_original:
+                self.courts.setdefault(court.name_original, court)
         hearings: dict[int, Hearing] = {}
         for chunk in chunks(hearing_ids):
             for hearing in self.session.scalars(
@@ -228,7 +231,8 @@ class Planner(RecordRows, CustodyRows, HearingRows):
     def _create_court(self, handle: CourtHandle) -> Callable[[Any], None]:
         def run(applier: Any) -> None:
             handle.created = applier.services.get_or_create_court(
-                applier.session, handle.name, address=handle.address, tz=handle.timezone, by=applier.user,
+                applier.session, handle.name, address=handle.address, tz=handle.timezone,
+                name_original=handle.name_original, address_original=handle.address_original, by=applier.user,
                 now=applier.now)
         return run
 

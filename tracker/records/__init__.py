@@ -5,9 +5,12 @@ from flask import Flask
 
 from tracker.records import demo, views
 from tracker.records.custody import describe_sentence
+from tracker.records.names import both_scripts, first_script, in_script
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.jinja_env.globals["describe_sentence"] = describe_sentence
+    # names and places in the reader's script first (records.names): one helper for every page
+    app.jinja_env.globals.update(both_scripts=both_scripts, first_script=first_script, in_script=in_script)
     app.cli.add_command(demo.demo_data_command)

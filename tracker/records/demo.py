@@ -71,12 +71,16 @@ def extension_chain(
 
 def load_demo(session: Session, today: date) -> None:
     """Insert the demo (the caller commits). Dates of the fictional part are relative to `today`."""
-    mosgorsud = Court(name="Moscow City Court", address="Bogorodsky Val, 8, Moscow", timezone=MOSCOW)
+    # Names and addresses in both scripts: the original is what people type into a map in Moscow.
+    mosgorsud = Court(name="Moscow City Court", name_original="Мосгорсуд", address="Bogorodsky Val, 8, Moscow",
+                      address_original="Богородский Вал, 8, Москва", timezone=MOSCOW)
     zamoskvoretsky = Court(
-        name="Zamoskvoretsky District Court of Moscow", address="Tatarskaya ulitsa, 1, Moscow", timezone=MOSCOW
+        name="Zamoskvoretsky District Court of Moscow", name_original="Замоскворецкий районный суд г. Москвы",
+        address="Tatarskaya ulitsa, 1, Moscow", address_original="ул. Татарская, 1, Москва", timezone=MOSCOW
     )
     ural = Court(
-        name="Demo Regional Court (fictional)", address="1 Example Street, Yekaterinburg",
+        name="Demo Regional Court (fictional)", name_original="Демонстрационный областной суд (вымышленный)",
+        address="1 Example Street, Yekaterinburg", address_original="ул. Примерная, 1, Екатеринбург",
         timezone="Asia/Yekaterinburg",
     )
     session.add_all([mosgorsud, zamoskvoretsky, ural])
@@ -124,6 +128,7 @@ def load_demo(session: Session, today: date) -> None:
         arrested_on=date(2012, 5, 27),
         status=DefendantStatus.IMPRISONED,
         letters_address="Demo address for letters: FKU IK-0 (fictional), 000000 Example region",
+        letters_address_original="Демо-адрес для писем: ФКУ ИК-0 (вымышленная), 000000, Примерная область",
         letters_status=LettersStatus.REACH,
         cases=[bolotnaya],
         lawyer_contacts="Demo lawyer: +7 000 000-00-00",
@@ -141,8 +146,10 @@ def load_demo(session: Session, today: date) -> None:
             source_url=ARTICLE, source_checked_on=ARTICLE_DAY,
         )
     )
-    session.add(Placement(defendant=luzyanin, facility="SIZO-5, Moscow (demo)", since=date(2012, 5, 28)))
+    session.add(Placement(defendant=luzyanin, facility="SIZO-5, Moscow (demo)", facility_original="СИЗО-5, Москва (демо)",
+                          since=date(2012, 5, 28)))
     session.add(Placement(defendant=luzyanin, facility="IK-0 (fictional colony), Example region",
+                          facility_original="ИК-0 (вымышленная колония), Примерная область",
                           since=date(2013, 2, 15), note="Transferred to serve the sentence (demo date)."))
 
     kosenko = Defendant(
@@ -156,6 +163,7 @@ def load_demo(session: Session, today: date) -> None:
         arrested_on=date(2012, 6, 8),
         status=DefendantStatus.COMPULSORY_TREATMENT,
         letters_address="Demo address for letters: psychiatric hospital (fictional), 000000 Moscow",
+        letters_address_original="Демо-адрес для писем: психиатрическая больница (вымышленная), 000000, Москва",
         letters_status=LettersStatus.UNKNOWN,
         cases=[bolotnaya],
         lawyer_contacts="Demo lawyer: kosenko-lawyer@example.org",
@@ -182,6 +190,7 @@ def load_demo(session: Session, today: date) -> None:
         )
     )
     session.add(Placement(defendant=kosenko, facility="Psychiatric hospital (fictional), Moscow",
+                          facility_original="Психиатрическая больница (вымышленная), Москва",
                           since=date(2013, 10, 8)))
 
     people = []
@@ -194,7 +203,9 @@ def load_demo(session: Session, today: date) -> None:
             charges="Art. 212 part 2 (participation in mass riots)",
             birth_date=date(year, month, day),
             arrested_on=today - timedelta(days=400 - index * 7),
-            letters_address=f"Demo address for letters: {original}, SIZO-{index + 1} (fictional), 000000 Moscow",
+            letters_address=f"Demo address for letters: {latin}, SIZO-{index + 1} (fictional), 000000 Moscow",
+            letters_address_original=f"Демо-адрес для писем: {original}, СИЗО-{index + 1} (вымышленный), "
+                                     "000000, Москва",
             letters_status=LettersStatus.REACH if index % 3 else LettersStatus.BLOCKED,
             cases=[leaflets] if index >= 9 else [bolotnaya],
             lawyer_contacts=f"Fictional lawyer {index + 1}: +7 000 000-00-{index:02d}",
@@ -223,24 +234,30 @@ def load_demo(session: Session, today: date) -> None:
         if index == 0:
             chain_end.source_url, chain_end.source_checked_on = ARTICLE, today - timedelta(days=3)
         person.status = DefendantStatus.PRE_TRIAL_DETENTION
-        session.add(Placement(defendant=person, facility=f"SIZO-{index + 1}, Moscow (demo)", since=start))
+        # SIZO-1 keeps its well-known name, in quotes in Russian as on its signs
+        nickname = (" Matrosskaya Tishina", " «Матросская тишина»") if index == 0 else ("", "")
+        session.add(Placement(defendant=person, facility=f"SIZO-{index + 1}{nickname[0]}, Moscow (demo)",
+                              facility_original=f"СИЗО-{index + 1}{nickname[1]}, Москва (демо)", since=start))
     # One moved to house arrest (letters reach home through the support group), one released
     # under a travel ban (free: no address for letters is needed).
     house = people[8]
     extension_chain(house, MeasureKind.HOUSE_ARREST, house.arrested_on, [today + timedelta(days=40)],
                     "Basmanny District Court of Moscow")
     house.status = DefendantStatus.HOUSE_ARREST
-    house.letters_address = f"Demo address for letters: {house.name_original}, via the support group (fictional), " \
+    house.letters_address = f"Demo address for letters: {house.name_latin}, via the support group (fictional), " \
         "PO Box 0, 000000 Moscow"
+    house.letters_address_original = f"Демо-адрес для писем: {house.name_original}, через группу поддержки " \
+        "(вымышленную), а/я 0, 000000, Москва"
     ban = people[9]
     session.add(CustodyMeasure(defendant=ban, kind=MeasureKind.TRAVEL_BAN, starts_on=ban.arrested_on,
                                ordered_by="Basmanny District Court of Moscow"))
     ban.status = DefendantStatus.TRAVEL_BAN
-    ban.letters_address, ban.letters_status = "", LettersStatus.UNKNOWN
+    ban.letters_address, ban.letters_address_original, ban.letters_status = "", "", LettersStatus.UNKNOWN
     # One already sentenced, to be released within the year; held in the SIZO while the appeal runs.
     sentenced = people[10]
     sentenced.status = DefendantStatus.IMPRISONED
-    session.add(Placement(defendant=sentenced, facility="SIZO-11, Moscow (demo)", since=sentenced.arrested_on))
+    session.add(Placement(defendant=sentenced, facility="SIZO-11, Moscow (demo)",
+                          facility_original="СИЗО-11, Москва (демо)", since=sentenced.arrested_on))
     session.add(Decision(
         defendant=sentenced, case=leaflets, decided_on=today - timedelta(days=300), court="Moscow City Court",
         outcome=Outcome.IMPRISONMENT, term_years=1, term_months=6, regime="general regime colony",
@@ -263,7 +280,8 @@ def load_demo(session: Session, today: date) -> None:
         defendant=etapov, case=leaflets, decided_on=today - timedelta(days=120), court="Moscow City Court",
         outcome=Outcome.IMPRISONMENT, term_years=3, regime="general regime colony", credited_days=380,
     ))
-    session.add(Placement(defendant=etapov, facility="SIZO-12, Moscow (demo)", since=etapov.arrested_on))
+    session.add(Placement(defendant=etapov, facility="SIZO-12, Moscow (demo)",
+                          facility_original="СИЗО-12, Москва (демо)", since=etapov.arrested_on))
     session.add(Placement(defendant=etapov, facility="", in_transit=True, since=today - timedelta(days=20),
                           note="Taken from SIZO-12 by convoy (demo)."))
     # Stale facts: a house arrest whose end passed with nothing recorded since, and the hearing

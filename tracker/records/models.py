@@ -20,6 +20,7 @@ from tracker.extensions import UTCDateTime, db, string_enum, utcnow
 from tracker.records.enums import (
     DefendantStatus, HearingKind, HearingStatus, Instance, LettersStatus, MeasureKind, Outcome,
 )
+from tracker.records.names import search_key
 
 
 case_defendants = sa.Table(
@@ -88,9 +89,25 @@ class Court(db.Model):
     __tablename__ = "courts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)  # in Latin letters
+    name_original: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     address: Mapped[str] = mapped_column(sa.String(300), default="")
+    address_original: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Moscow")
+
+    @property
+    def where_latin(self) -> str:
+        """Name and address in Latin letters, as one line ("Moscow City Court, Bogorodsky Val, 8")."""
+        return ", ".join(part for part in (self.name, self.address) if part)
+
+    @property
+    def where_original(self) -> str:
+        """Name and address as written originally, each falling back to its Latin spelling; empty
+        when neither has an original (records.names.in_script then shows the Latin alone)."""
+        if not (self.name_original or self.address_original):
+            return ""
+        parts = (self.name_original or self.name, self.address_original or self.address)
+        return ", ".join(part for part in parts if part)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -109,7 +126,8 @@ class Defendant(db.Model):
     external_id: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
     name_original: Mapped[str] = mapped_column(sa.String(200))
     name_latin: Mapped[str] = mapped_column(sa.String(200))
-    # casefolded names in both scripts: SQLite's LIKE folds ASCII only
+    # the search key of both names (records.names.search_key): one canonical Latin spelling,
+    # kept up to date by the listener below, so a search is a LIKE per word on any database
     search_name: Mapped[str] = mapped_column(sa.String(420), default="", index=True)
     bio: Mapped[str] = mapped_column(sa.Text, default="")
     charges: Mapped[str] = mapped_column(sa.Text, default="")  # one article per line
@@ -119,6 +137,7 @@ class Defendant(db.Model):
         string_enum(DefendantStatus), default=DefendantStatus.PRE_TRIAL_DETENTION, index=True
     )
     letters_address: Mapped[str] = mapped_column(sa.Text, default="")
+    letters_address_original: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     letters_status: Mapped[LettersStatus] = mapped_column(
         string_enum(LettersStatus), default=LettersStatus.UNKNOWN
     )
@@ -182,7 +201,7 @@ class Defendant(db.Model):
 def _refresh_search_name(target: Defendant, value: str, oldvalue, initiator) -> None:  # noqa: ANN001
     original = value if initiator.key == "name_original" else (target.name_original or "")
     latin = value if initiator.key == "name_latin" else (target.name_latin or "")
-    target.search_name = f"{original} {latin}".casefold()
+    target.search_name = search_key(original, latin)[:420]
 
 
 class Placement(db.Model, SourceMixin):
@@ -198,7 +217,8 @@ class Placement(db.Model, SourceMixin):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     defendant_id: Mapped[int] = mapped_column(sa.ForeignKey("defendants.id", ondelete="CASCADE"), index=True)
-    facility: Mapped[str] = mapped_column(sa.String(300))
+    facility: Mapped[str] = mapped_column(sa.String(300))  # in Latin letters
+    facility_original: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
     since: Mapped[date] = mapped_column(sa.Date)
     in_transit: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     note: Mapped[str] = mapped_column(sa.Text, default="")

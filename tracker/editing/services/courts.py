@@ -15,7 +15,7 @@ from tracker.editing import audit
 from tracker.editing.services.saving import DomainError, EditConflict, assign, guard
 from tracker.records.models import Court, Hearing
 
-COURT_FIELDS = ("name", "address", "timezone")
+COURT_FIELDS = ("name", "name_original", "address", "address_original", "timezone")
 
 
 def court_time(local: datetime, court: Court) -> datetime:
@@ -36,14 +36,16 @@ def _check_timezone(tz: str, field_name: str) -> None:
 
 
 def get_or_create_court(
-    session: Session, name: str, *, address: str = "", tz: str = "Europe/Moscow", by: User, now: datetime
+    session: Session, name: str, *, address: str = "", tz: str = "Europe/Moscow", name_original: str = "",
+    address_original: str = "", by: User, now: datetime,
 ) -> Court:
     name = name.strip()
     court = session.scalar(sa.select(Court).where(Court.name == name))
     if court is not None:
         return court
     _check_timezone(tz, "new_court_timezone")
-    court = Court(name=name, address=address.strip(), timezone=tz)
+    court = Court(name=name, address=address.strip(), timezone=tz, name_original=name_original.strip(),
+                  address_original=address_original.strip())
     session.add(court)
     session.flush()
     audit.record(session, action="create", entity_type="court", entity_id=court.id,

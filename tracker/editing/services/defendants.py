@@ -27,7 +27,7 @@ from tracker.formats import short_day
 
 DEFENDANT_FIELDS = (
     "slug", "name_original", "name_latin", "bio", "charges", "birth_date", "arrested_on", "status",
-    "letters_address", "letters_status", "is_public", "lawyer_contacts", "internal_notes", "external_id",
+    "letters_address", "letters_address_original", "letters_status", "is_public", "lawyer_contacts", "internal_notes", "external_id",
 )
 MEASURE_FIELDS = (
     "kind", "starts_on", "until", "next_review_on", "ordered_by", "note", "source_url", "source_checked_on",
@@ -36,7 +36,7 @@ DECISION_FIELDS = (
     "decided_on", "court", "instance", "outcome", "term_years", "term_months", "term_days", "regime",
     "credited_days", "release_override", "under_appeal", "note", "source_url", "source_checked_on",
 )
-PLACEMENT_FIELDS = ("facility", "since", "in_transit", "note", "source_url", "source_checked_on")
+PLACEMENT_FIELDS = ("facility", "facility_original", "since", "in_transit", "note", "source_url", "source_checked_on")
 # Each kind of row recorded about a defendant: its editable fields, its audit entity type, the
 # defendant's list of them.
 _KINDS: dict[type, tuple[tuple[str, ...], str, str]] = {
@@ -176,7 +176,7 @@ def extend_custody(
 def _check_placement(values: dict[str, Any]) -> None:
     """A placement names its facility, unless the destination is not yet known (in transit)."""
     if values.get("in_transit"):
-        if values.get("facility"):
+        if values.get("facility") or values.get("facility_original"):
             raise DomainError("facility", _("Leave the facility empty while the destination is not known."))
     elif not values.get("facility"):
         raise DomainError("facility", _("Name the facility, or mark the destination as not yet known."))
@@ -184,7 +184,7 @@ def _check_placement(values: dict[str, Any]) -> None:
 
 def record_transfer(
     session: Session, defendant: Defendant, values: dict[str, Any], *, letters_address: str | None = None,
-    letters_status: LettersStatus | None = None, expected_version: int | None, by: User, now: datetime,
+    letters_address_original: str | None = None, letters_status: LettersStatus | None = None, expected_version: int | None, by: User, now: datetime,
 ) -> Placement:
     """Moved to another facility: a new placement, so the history of transfers is kept.
 
@@ -196,7 +196,8 @@ def record_transfer(
     it makes them "unknown" until someone learns whether letters reach the new place;
     `letters_status`, when given, is what the editor (or an imported file) says instead.
     """
-    values = {**values, "facility": values.get("facility") or ""}
+    values = {**values, "facility": values.get("facility") or "",
+              "facility_original": values.get("facility_original") or ""}
     was_in_transit = transit_of(defendant) is not None
 
     def check(values: dict[str, Any]) -> None:
@@ -213,6 +214,9 @@ def record_transfer(
         if letters_address and letters_address != defendant.letters_address:
             changes["letters_address"] = [defendant.letters_address, letters_address]
             defendant.letters_address = letters_address
+        if letters_address_original and letters_address_original != defendant.letters_address_original:
+            changes["letters_address_original"] = [defendant.letters_address_original, letters_address_original]
+            defendant.letters_address_original = letters_address_original
         wanted = letters_status
         if wanted is None and placement.in_transit:
             wanted = LettersStatus.BLOCKED

@@ -1,0 +1,168 @@
+"""Names and places in two scripts: which one a reader sees first, and the search key.
+
+Every name and address the tracker stores twice (a defendant's name, a court's name and
+address, a facility, an address for letters) has a Latin field and an `_original` field in
+the script it is written in (Cyrillic for Russia, Belarus, Ukraine, Kazakhstan...).
+
+`in_script` orders a pair for the reader: a page in a language written in Cyrillic shows the
+original first, any other shows the Latin first; the other one follows it. Which script a
+language is written in comes from Babel's CLDR data, so a new language's catalogue is all a
+new language needs.
+
+`search_key` turns a name, in either script, into one canonical Latin spelling so that people
+find a person however they type the name (docs/search.md): case and ё/е, й/и folded, Cyrillic
+transliterated by anyascii, then a few documented rules that make the common Latin spellings
+of one Russian name agree (Yulia/Julia/Iuliia, Aleksei/Alexey, -sky/-skiy/-skii, Shch/Sch).
+The key is stored beside the names (`Defendant.search_name`), and a query is keyed the same
+way and matched word by word with LIKE: the same on SQLite and PostgreSQL, one statement.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from anyascii import anyascii
+from babel.core import get_global
+from flask_babel import get_locale
+from markupsafe import Markup
+
+
+# --- the reader's script first ---------------------------------------------------------------
+
+@lru_cache(maxsize=64)
+def script_of_language(language: str) -> str:
+    """The ISO 15924 script a language is usually written in ("ru" -> "Cyrl", "en" -> "Latn")."""
+    likely = get_global("likely_subtags").get(language, "")
+    parts = likely.split("_")
+    return parts[1] if len(parts) > 2 else "Latn"
+
+
+def reader_reads_original() -> bool:
+    """Whether the current reader's language is written in Cyrillic (the originals' script).
+
+    Outside a request (the scheduler, the CLI) the default locale decides."""
+    locale = get_locale()
+    language = locale.language if locale is not None else "en"
+    return script_of_language(language) == "Cyrl"
+
+
+@dataclass(frozen=True)
+class ScriptPair:
+    """A name or place as the reader sees it: `first` in the reader's script when there is one,
+    `second` the other spelling, or "" when there is none or it says the same."""
+
+    first: str
+    first_is_original: bool
+    second: str
+
+    def __str__(self) -> str:
+        return f"{self.first} ({self.second})" if self.second else self.first
+
+
+def in_script(latin: str | None, original: str | None) -> ScriptPair:
+    """The pair ordered for the current reader. Either side may be empty (a court entered only
+    in Latin, an old facility with no original): the one there is then comes first, alone."""
+    latin, original = (latin or "").strip(), (original or "").strip()
+    original_first = reader_reads_original()
+    if not original or original == latin:
+        return ScriptPair(latin, False, "")
+    if not latin:
+        return ScriptPair(original, True, "")
+    if original_first:
+        return ScriptPair(original, True, latin)
+    return ScriptPair(latin, False, original)
+
+
+ORIGINAL_LANG = "ru"  # the lang attribute of an original-script span: screen readers pick a voice by it
+LATIN_LANG = "en"
+
+
+def both_scripts(latin: str | None, original: str | None, *, tag: str = "span", href: str | None = None) -> Markup:
+    """HTML for a pair: the reader's script first (a link to `href` when given), the other beside
+    it in `<span class="other">`, each marked with its language when it differs from the page's.
+    Templates call it as `both_scripts(court.name, court.name_original)`."""
+    pair = in_script(latin, original)
+    page_reads_original = reader_reads_original()
+
+    def piece(text: str, is_original: bool, css: str) -> Markup:
+        lang = "" if is_original == page_reads_original else (ORIGINAL_LANG if is_original else LATIN_LANG)
+        lang_attr = Markup(' lang="{0}"').format(lang) if lang else Markup("")
+        if href and css == "first":
+            return Markup('<a class="first" href="{0}"{1}>{2}</a>').format(href, lang_attr, text)
+        return Markup('<{0} class="{1}"{2}>{3}</{0}>').format(tag, css, lang_attr, text)
+
+    html = piece(pair.first, pair.first_is_original, "first")
+    if pair.second:
+        html += Markup(" ") + piece(pair.second, not pair.first_is_original, "other")
+    return html
+
+
+def first_script(latin: str | None, original: str | None) -> str:
+    """Just the reader's spelling, as plain text (links, titles, subject lines)."""
+    return in_script(latin, original).first
+
+
+# --- the search key --------------------------------------------------------------------------
+
+# Applied in order to the transliterated text (lower-case ASCII words separated by spaces), of
+# the stored names and of the query alike: two spellings that end up the same find each other.
+# Each rule merges spellings that the usual transliteration systems (GOST, BGN/PCGN, passports
+# of several years, German and Polish habits) write differently for the same Cyrillic letters.
+# A rule is a regular expression and its replacement, or a table of single letters (faster).
+_CONSONANT = "bcdfghklmnpqrstvz0-9"  # what is left once x, w, j and y are rewritten
+VARIANT_RULES: list[tuple[re.Pattern[str] | dict[int, str], str, str]] = [
+    (str.maketrans({"x": "ks", "w": "v"}), "", "Alexey = Aleksey, Wolkow = Volkov"),
+    (re.compile(r"shch"), "sch", "Shchukin = Schukin"),
+    (re.compile(r"kh"), "h", "Mikhail = Mihail, Khodorkovsky = Hodorkovsky"),
+    (re.compile(r"(?<=[bcdfghklmnpqrstvz])yo"), "e", "Fyodor = Fedor = Фёдор, Pyotr = Petr"),
+    (str.maketrans({"j": "i", "y": "i"}), "", "Yulia = Julia = Iulia, Aleksey = Aleksei, -sky = -ski"),
+    (re.compile(rf"(?<![{_CONSONANT}])i[eo]"), "e",
+     "at a word's start or after a vowel: Yevgeny = Evgeny, Sergeyev = Sergeev, Yolkin = Ёлкин"),
+    (re.compile(r"i{2,}"), "i", "Iuliia = Iulia, -skii = -ski, Dmitrii = Dmitri"),
+]
+
+# anyascii writes ь and ъ as an apostrophe: before a vowel they sound as "y" (Наталья = Natalya,
+# Ильин = Ilyin), elsewhere they are dropped (Игорь = Igor).
+_SIGN_BEFORE_VOWEL = re.compile(r"['\"](?=[aeiouy])")
+_NOT_A_WORD = re.compile(r"[^a-z0-9]+")
+
+MAX_QUERY_WORDS = 6  # a name has three or four words; more is not a name
+
+
+def _fold(text: str) -> str:
+    """Lower case in every script, ё as е and й as и (people drop the dots and the breve)."""
+    return text.casefold().replace("ё", "е").replace("й", "и")
+
+
+def _apply_rules(latin: str) -> str:
+    for rule, replacement, _example in VARIANT_RULES:
+        latin = latin.translate(rule) if isinstance(rule, dict) else rule.sub(replacement, latin)
+    return latin
+
+
+def key_words(text: str | None) -> list[str]:
+    """The canonical words of a text: folded, transliterated, variant rules applied."""
+    latin = anyascii(_fold(text or "")).lower()
+    latin = _NOT_A_WORD.sub(" ", _SIGN_BEFORE_VOWEL.sub("i", latin))
+    return _apply_rules(latin).split()
+
+
+def search_key(*names: str | None) -> str:
+    """The stored search key of a record from its names in any script (duplicates kept once)."""
+    words: list[str] = []
+    for name in names:
+        for word in key_words(name):
+            if word not in words:
+                words.append(word)
+    return " ".join(words)
+
+
+def query_words(query: str) -> list[str]:
+    """The words a search looks for, each as a part of a stored word (any order, any part)."""
+    words: list[str] = []
+    for word in key_words(query):
+        if word not in words:
+            words.append(word)
+    return words[:MAX_QUERY_WORDS]
+
