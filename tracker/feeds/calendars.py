@@ -6,9 +6,10 @@ event). A feed of 10,000 hearings is republished every minute, so each event's
 serialized text is cached by everything it is made of (`event_key`): the hearing's
 id and version (the ORM raises the version on every change of the row), plus the
 versions of the defendants, case and court it shows, the base URL and the
-language. A republish then serializes only the events whose inputs changed and
-joins the cached bytes of the others. The VTIMEZONE blocks and calendar headers
-are cached the same way.
+language. Each language has its own entry (the feeds of every language are
+republished each run). A republish then serializes only the events whose inputs
+changed and joins the cached bytes of the others. The VTIMEZONE blocks and calendar
+headers are cached the same way.
 """
 from __future__ import annotations
 
@@ -17,23 +18,16 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from flask_babel import get_locale
 from icalendar import Calendar, Timezone, vDuration, vText
 
 from tracker.feeds.ical import (
-    PRIVATE, PUBLIC, hearing_event, hearing_location, hearing_url, shown_defendants, uid_domain,
+    PRIVATE, PUBLIC, current_locale, hearing_event, hearing_location, hearing_url, person_name, shown_defendants,
+    uid_domain,
 )
 from tracker.records.models import Hearing
 
 PRODID = "-//Prisoner support tracker//Hearing feeds//EN"
 END_CALENDAR = b"END:VCALENDAR\r\n"
-
-
-def _locale() -> str:
-    try:
-        return str(get_locale() or "en")
-    except Exception:  # no app context: gettext falls back to English too
-        return "en"
 
 
 # --- time zones -------------------------------------------------------------------
@@ -53,18 +47,33 @@ def vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:
         zone = Timezone.from_tzid(
             tzid, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1)
         )
-        block = zone.to_ical()
+        # icalendar adds a COMMENT with the years covered: for people reading the file, not calendars
+        block = _without_comments(zone.to_ical())
         with _lock:
             _VTIMEZONES[key] = block
     return block
 
 
-def zone_years(starts: Iterable[tuple[str, datetime]]) -> dict[str, tuple[int, int]]:
-    """Each time zone the events use (TZID, start) with the years its VTIMEZONE must cover:
-    a year either side of each start covers its local date and its end."""
+def _without_comments(text: bytes) -> bytes:
+    """The content lines of `text` but its COMMENTs (with their folded continuations)."""
+    kept, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith((b" ", b"\t")):
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = line.startswith(b"COMMENT")
+        if not skipping:
+            kept.append(line)
+    return b"".join(kept)
+
+
+def zone_years(starts: Iterable[tuple[str, datetime | int]]) -> dict[str, tuple[int, int]]:
+    """Each time zone the events use (TZID, start or its year) with the years its VTIMEZONE
+    must cover: a year either side of each start covers its local date and its end."""
     zones: dict[str, tuple[int, int]] = {}
     for tzid, starts_at in starts:
-        year = starts_at.year
+        year = starts_at if isinstance(starts_at, int) else starts_at.year
         known = zones.get(tzid)
         if known is None:
             zones[tzid] = (year - 1, year + 1)
@@ -110,20 +119,27 @@ def key_of(
                      key_context(base_url, domain, locale))
 
 
+def key_locale(key: tuple) -> str:
+    """The language of an event key (the last item of its context)."""
+    return key[4][2]
+
+
 @dataclass
 class EventCache:
-    """Serialized events by (variant, hearing id), each stored with the key it was built from.
+    """Serialized events by (variant, language, hearing id), each stored with the key it was
+    built from.
 
-    One entry per hearing and variant: a new version replaces the old entry, so
-    the cache never holds more than the feeds do.
+    One entry per hearing, variant and language: a new version replaces the old entry,
+    so the cache never holds more than the feeds do, and the feeds of two languages
+    published in turn never evict each other's events.
     """
 
-    entries: dict[tuple[str, int], tuple[tuple, bytes]] = field(default_factory=dict)
+    entries: dict[tuple[str, str, int], tuple[tuple, bytes]] = field(default_factory=dict)
     hits: int = 0
     misses: int = 0
 
     def get(self, variant: str, hearing_id: int, key: tuple) -> bytes | None:
-        found = self.entries.get((variant, hearing_id))
+        found = self.entries.get((variant, key_locale(key), hearing_id))
         if found is not None and found[0] == key:
             self.hits += 1
             return found[1]
@@ -131,9 +147,9 @@ class EventCache:
         return None
 
     def put(self, variant: str, hearing_id: int, key: tuple, text: bytes) -> None:
-        self.entries[(variant, hearing_id)] = (key, text)
+        self.entries[(variant, key_locale(key), hearing_id)] = (key, text)
 
-    def forget(self, keep: Iterable[tuple[str, int]]) -> None:
+    def forget(self, keep: Iterable[tuple[str, str, int]]) -> None:
         """Drop hearings that left every feed (past the window, or deleted)."""
         keep = set(keep)
         for entry in [k for k in self.entries if k not in keep]:
@@ -158,7 +174,7 @@ def event_bytes(
 ) -> bytes:
     """The serialized VEVENT of a hearing, from the cache when nothing it shows has changed."""
     domain = domain or uid_domain(base_url)
-    key = key_of(hearing, variant, base_url, domain, _locale(), editable)
+    key = key_of(hearing, variant, base_url, domain, current_locale(), editable)
     text = cache.get(variant, hearing.id, key)
     if text is None:
         text = hearing_event(hearing, base_url, variant, domain, editable).to_ical()
@@ -190,8 +206,7 @@ def calendar_header(info: FeedInfo, method: str = "PUBLISH") -> bytes:
     if header is None:
         cal = Calendar()
         cal.add("prodid", PRODID)
-        cal.add("version", "2.0")
-        cal.add("calscale", "GREGORIAN")
+        cal.add("version", "2.0")  # no CALSCALE: GREGORIAN is the default
         cal.add("method", method)
         cal.add("name", vText(info.name))  # RFC 7986 NAME is TEXT too: icalendar does not know it
         cal.add("x-wr-calname", vText(info.name))  # escaped like any TEXT value
@@ -241,7 +256,8 @@ def hearing_ics(hearing: Hearing, base_url: str, method: str = "PUBLISH") -> byt
     if method not in ("PUBLISH", "CANCEL"):
         raise ValueError(f"unsupported iTIP method {method!r}")
     defendants = hearing.public_defendants()
-    names = ", ".join(d.name_latin for d in defendants)
+    locale = current_locale()
+    names = ", ".join(person_name(d, locale) for d in defendants)
     info = FeedInfo(
         name=f"{hearing.kind.label.capitalize()}: {names}",
         description=hearing_location(hearing),

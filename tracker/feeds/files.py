@@ -41,10 +41,15 @@ def write_atomically(path: Path, content: bytes) -> None:
         raise
 
 
-def published_files(root: Path) -> set[str]:
-    """The .ics files under FEEDS_DIR that publishing manages, as relative paths."""
+FOLDERS = ("", "cases", "defendants", ALARM_DIR, f"{ALARM_DIR}/cases", f"{ALARM_DIR}/defendants")
+
+
+def published_files(root: Path, languages: tuple[str, ...] = (), default: str = "") -> set[str]:
+    """The .ics files under FEEDS_DIR that publishing manages, as relative paths: the default
+    language's at the top, each other language's in its folder ("ru/cases/x.ics")."""
     found = set()
-    for folder in ("", "cases", "defendants", ALARM_DIR, f"{ALARM_DIR}/cases", f"{ALARM_DIR}/defendants"):
+    prefixes = [""] + [f"{lang}/" for lang in languages if lang != default]
+    for folder in (prefix + sub if sub else prefix.rstrip("/") for prefix in prefixes for sub in FOLDERS):
         directory = root / folder if folder else root
         if not directory.is_dir():
             continue

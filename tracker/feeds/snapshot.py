@@ -5,7 +5,7 @@ and each hearing's event key. The publisher and an on-demand feed both start fro
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -16,7 +16,6 @@ from tracker.feeds.calendars import event_key, key_context
 from tracker.feeds.ical import uid_domain
 from tracker.records.enums import HearingStatus
 from tracker.records.models import Case, Court, Defendant, Hearing, case_defendants, hearing_defendants
-from tracker.records.queries import public_hearing_clause
 
 
 @dataclass(frozen=True)
@@ -27,11 +26,14 @@ class FeedSettings:
     past_days: int
     cancelled_days: int
     refresh_minutes: int
-    locale: str
+    locale: str  # the language of the texts: the site's default unless `in_language` says
+    default_locale: str = "en"
+    languages: tuple[str, ...] = ("en",)  # every language the feeds are published in, default first
 
     @classmethod
-    def from_app(cls) -> FeedSettings:
+    def from_app(cls, locale: str | None = None) -> FeedSettings:
         config = current_app.config
+        default = config["BABEL_DEFAULT_LOCALE"]
         return cls(
             base_url=config["BASE_URL"],
             feeds_url=feeds_url(),
@@ -39,8 +41,28 @@ class FeedSettings:
             past_days=config["FEED_PAST_DAYS"],
             cancelled_days=config["FEED_CANCELLED_DAYS"],
             refresh_minutes=config["FEED_REFRESH_MINUTES"],
-            locale=config["BABEL_DEFAULT_LOCALE"],
+            locale=locale if locale in feed_languages() else default,
+            default_locale=default,
+            languages=feed_languages(),
         )
+
+    def in_language(self, locale: str) -> FeedSettings:
+        return replace(self, locale=locale)
+
+    def prefix(self, locale: str | None = None) -> str:
+        """Where a language's feeds live under FEEDS_DIR and /feeds/: the default language at
+        the top (the addresses subscribers already have), the others in a folder each ("ru/")."""
+        locale = locale or self.locale
+        return "" if locale == self.default_locale else f"{locale}/"
+
+
+def feed_languages() -> tuple[str, ...]:
+    """The languages the feeds are published in: every interface language (LANGUAGES), the
+    default first. A new language is a catalogue and nothing more: its feeds follow."""
+    config = current_app.config
+    default = config["BABEL_DEFAULT_LOCALE"]
+    others = [lang for lang in config.get("LANGUAGES", ()) if lang != default]
+    return (default, *others)
 
 
 def feeds_url() -> str:
@@ -66,7 +88,7 @@ class HearingRow:
     version: int
     case_id: int | None
     court_id: int
-    starts_at: datetime
+    year: int  # of its start (UTC): which years the VTIMEZONE must cover
     defendant_ids: list[int] = field(default_factory=list)  # public ones, by id
 
 
@@ -80,12 +102,14 @@ class Snapshot:
 
 
 def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope=None) -> Snapshot:
-    """What the public feeds show, in five queries whatever the data size.
+    """What the public feeds show, in five queries whatever the data size; the same for
+    every language.
 
     `scope` narrows it for one feed built on demand: ("case", slug) or ("defendant", slug).
+    A hearing is public when one of its defendants is: the links to public defendants
+    say which, so no query repeats that test per hearing.
     """
-    window = window_clause(now, settings.past_days, settings.cancelled_days)
-    hearing_filter = [window, public_hearing_clause()]
+    hearing_filter = [window_clause(now, settings.past_days, settings.cancelled_days)]
     case_filter = []
     if scope is not None:
         kind, slug = scope
@@ -101,53 +125,67 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
             )
             hearing_filter.append(Hearing.id.in_(linked))
 
-    rows = session.execute(
+    # plain Core rows through the connection: the ORM's result machinery would cost more
+    # than the reading itself, at 10,000 hearings every minute
+    connection = session.connection()
+    rows = connection.execute(
         sa.select(
-            Hearing.id, Hearing.version, Hearing.case_id, Hearing.court_id, Hearing.starts_at,
+            # the year alone, as a plain number: converting 10,000 datetimes costs more than the query
+            Hearing.id, Hearing.version, Hearing.case_id, Hearing.court_id,
+            sa.cast(sa.extract("year", Hearing.starts_at), sa.Integer),
         )
         .where(*hearing_filter)
         .order_by(Hearing.starts_at, Hearing.id)
     ).all()
-    hearings = {r[0]: HearingRow(*r) for r in rows}
-    defendants: dict[int, tuple] = {}
-    # with each public defendant's cases, for the hearings that have no case of their own
-    defendant_cases: dict[int, list[int]] = defaultdict(list)
-    for r in session.execute(
-        sa.select(Defendant.id, Defendant.slug, Defendant.name_latin, Defendant.name_original, Defendant.version,
-                  case_defendants.c.case_id)
-        .outerjoin(case_defendants, case_defendants.c.defendant_id == Defendant.id)
-        .where(Defendant.is_public.is_(True))
-        .order_by(Defendant.name_latin, Defendant.id, case_defendants.c.case_id)
-    ):
-        defendants.setdefault(r.id, (r.slug, r.name_latin, r.name_original, r.version))
-        if r.case_id is not None:
-            defendant_cases[r.id].append(r.case_id)
+    defendants: dict[int, tuple] = {
+        r.id: (r.slug, r.name_latin, r.name_original, r.version)
+        for r in connection.execute(
+            sa.select(Defendant.id, Defendant.slug, Defendant.name_latin, Defendant.name_original, Defendant.version)
+            .where(Defendant.is_public.is_(True))
+            .order_by(Defendant.name_latin, Defendant.id)
+        )
+    }
     # aliases, so that the filters' own subqueries on these tables stay uncorrelated
     link = hearing_defendants.alias("link")
     person = aliased(Defendant, name="person")
-    links = session.execute(
+    links = connection.execute(
         sa.select(link.c.hearing_id, link.c.defendant_id)
         .join(Hearing, Hearing.id == link.c.hearing_id)
         .join(person, person.id == link.c.defendant_id)
         .where(person.is_public.is_(True), *hearing_filter)
-        .order_by(link.c.hearing_id, link.c.defendant_id)
     ).all()
+    public_links: dict[int, list[int]] = defaultdict(list)
     for hearing_id, defendant_id in links:
         # on PostgreSQL each statement sees the latest commits: skip a link to a
         # defendant made public after the query above
-        if hearing_id in hearings and defendant_id in defendants:
-            hearings[hearing_id].defendant_ids.append(defendant_id)
-    cases = {
-        r.id: (r.slug, r.title, r.version)
-        for r in session.execute(
-            sa.select(Case.id, Case.slug, Case.title, Case.version).where(*case_filter).order_by(Case.title, Case.id)
-        )
-    }
+        if defendant_id in defendants:
+            public_links[hearing_id].append(defendant_id)
+    hearings = []
+    for hearing_id, version, case_id, court_id, year in rows:
+        shown = public_links.get(hearing_id)
+        if shown:  # no public defendant: not a public hearing
+            shown.sort()
+            hearings.append(HearingRow(hearing_id, version, case_id, court_id, year, shown))
+    # the cases with their defendants: each public defendant's cases, for the hearings that
+    # have no case of their own (joined from the case side, along case_defendants' primary key)
+    cases: dict[int, tuple] = {}
+    defendant_cases: dict[int, list[int]] = defaultdict(list)
+    for r in connection.execute(
+        sa.select(Case.id, Case.slug, Case.title, Case.version, case_defendants.c.defendant_id)
+        .outerjoin(case_defendants, case_defendants.c.case_id == Case.id)
+        .where(*case_filter)
+        .order_by(Case.title, Case.id, case_defendants.c.defendant_id)
+    ):
+        cases.setdefault(r.id, (r.slug, r.title, r.version))
+        if r.defendant_id in defendants:
+            defendant_cases[r.defendant_id].append(r.id)
+    for linked_cases in defendant_cases.values():
+        linked_cases.sort()
     courts = {
         r.id: (r.name, r.address, r.timezone)
-        for r in session.execute(sa.select(Court.id, Court.name, Court.address, Court.timezone))
+        for r in connection.execute(sa.select(Court.id, Court.name, Court.address, Court.timezone))
     }
-    return Snapshot(list(hearings.values()), defendants, cases, courts, defendant_cases)
+    return Snapshot(hearings, defendants, cases, courts, defendant_cases)
 
 
 def event_keys(snap: Snapshot, settings: FeedSettings) -> dict[int, tuple]:
