@@ -85,9 +85,10 @@ def zone_years(starts: Iterable[tuple[str, datetime | int]]) -> dict[str, tuple[
 # --- the event cache --------------------------------------------------------------
 
 
-def key_context(base_url: str, domain: str, locale: str) -> tuple:
-    """What every event of one feed run shares: the links' base, the UIDs' domain, the language."""
-    return (base_url, domain, locale)
+def key_context(base_url: str, domain: str) -> tuple:
+    """What every event of one feed run shares: the links' base and the UIDs' domain. The
+    language is not in the key but in the cache's slot: one key serves every language."""
+    return (base_url, domain)
 
 
 def event_key(version: int, court: tuple, case: tuple | None, defendants: tuple, context: tuple) -> tuple:
@@ -104,7 +105,7 @@ def event_key(version: int, court: tuple, case: tuple | None, defendants: tuple,
 
 
 def key_of(
-    hearing: Hearing, variant: str, base_url: str, domain: str, locale: str, editable: Collection[int] = frozenset()
+    hearing: Hearing, variant: str, base_url: str, domain: str, editable: Collection[int] = frozenset()
 ) -> tuple:
     """The key of a hearing's event. In an editor's feed each defendant also says whether its
     notes are shown: editors with different cases get different text for the same joint hearing."""
@@ -116,12 +117,7 @@ def key_of(
         defendants = tuple(sorted((d.id, d.version) for d in shown))
     case = (hearing.case.id, hearing.case.version) if hearing.case is not None else None
     return event_key(hearing.version, (court.name, court.address, court.timezone), case, defendants,
-                     key_context(base_url, domain, locale))
-
-
-def key_locale(key: tuple) -> str:
-    """The language of an event key (the last item of its context)."""
-    return key[4][2]
+                     key_context(base_url, domain))
 
 
 @dataclass
@@ -138,16 +134,16 @@ class EventCache:
     hits: int = 0
     misses: int = 0
 
-    def get(self, variant: str, hearing_id: int, key: tuple) -> bytes | None:
-        found = self.entries.get((variant, key_locale(key), hearing_id))
+    def get(self, variant: str, locale: str, hearing_id: int, key: tuple) -> bytes | None:
+        found = self.entries.get((variant, locale, hearing_id))
         if found is not None and found[0] == key:
             self.hits += 1
             return found[1]
         self.misses += 1
         return None
 
-    def put(self, variant: str, hearing_id: int, key: tuple, text: bytes) -> None:
-        self.entries[(variant, key_locale(key), hearing_id)] = (key, text)
+    def put(self, variant: str, locale: str, hearing_id: int, key: tuple, text: bytes) -> None:
+        self.entries[(variant, locale, hearing_id)] = (key, text)
 
     def forget(self, keep: Iterable[tuple[str, str, int]]) -> None:
         """Drop hearings that left every feed (past the window, or deleted)."""
@@ -174,11 +170,12 @@ def event_bytes(
 ) -> bytes:
     """The serialized VEVENT of a hearing, from the cache when nothing it shows has changed."""
     domain = domain or uid_domain(base_url)
-    key = key_of(hearing, variant, base_url, domain, current_locale(), editable)
-    text = cache.get(variant, hearing.id, key)
+    key = key_of(hearing, variant, base_url, domain, editable)
+    locale = current_locale()
+    text = cache.get(variant, locale, hearing.id, key)
     if text is None:
         text = hearing_event(hearing, base_url, variant, domain, editable).to_ical()
-        cache.put(variant, hearing.id, key, text)
+        cache.put(variant, locale, hearing.id, key, text)
     return text
 
 

@@ -70,9 +70,9 @@ def remove_stale_temp_files(root: Path, older_than: float) -> None:
             pass
 
 
-def stamp(path: Path) -> tuple | None:
+def stamp(path: Path | str) -> tuple | None:
     try:
-        found = path.stat()
+        found = os.stat(path)
     except FileNotFoundError:
         return None
     return (found.st_ino, found.st_mtime_ns, found.st_size)
@@ -95,8 +95,11 @@ def publish_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def same_content(path: Path, content: bytes) -> bool:
+def same_content(path: Path | str, content: bytes) -> bool:
     try:
-        return path.stat().st_size == len(content) and path.read_bytes() == content
+        if os.stat(path).st_size != len(content):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read() == content
     except FileNotFoundError:
         return False

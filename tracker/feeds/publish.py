@@ -74,48 +74,49 @@ def render_events(
     settings: FeedSettings,
     cache: calendars.EventCache,
     progress: Progress | None = None,
-) -> tuple[dict[str, dict[int, tuple[tuple, bytes]]], int]:
-    """Every hearing's (key, event bytes) in each language of `settings.languages`, and how
-    many events were serialized: only the changed ones are loaded (once, for every
-    language) and serialized (once per language)."""
-    result: dict[str, dict[int, tuple[tuple, bytes]]] = {}
-    missing: dict[str, dict[int, tuple]] = {}
+) -> tuple[dict[int, tuple], dict[str, dict[int, bytes]], int]:
+    """Every hearing's event key (the same in every language), its event's bytes in each
+    language of `settings.languages`, and how many events were serialized: only the changed
+    ones are loaded (once, for every language) and serialized (once per language)."""
+    keys = event_keys(snap, settings)
+    texts: dict[str, dict[int, bytes]] = {}
+    missing: dict[str, list[int]] = {}
     for locale in settings.languages:
-        found = result[locale] = {}
-        lost = missing[locale] = {}
-        for hearing_id, key in event_keys(snap, settings.in_language(locale)).items():
-            text = cache.get(ical.PUBLIC, hearing_id, key)
+        found = texts[locale] = {}
+        lost = missing[locale] = []
+        get = cache.get
+        for hearing_id, key in keys.items():
+            text = get(ical.PUBLIC, locale, hearing_id, key)
             if text is None:
-                lost[hearing_id] = key
+                lost.append(hearing_id)
             else:
-                found[hearing_id] = (key, text)
+                found[hearing_id] = text
     wanted = {hearing_id for lost in missing.values() for hearing_id in lost}
     total = sum(len(lost) for lost in missing.values())
     if not wanted:
-        return result, 0
+        return keys, texts, 0
     query = sa.select(Hearing).options(joinedload(Hearing.defendants), joinedload(Hearing.case))
     if len(wanted) <= LOAD_BY_ID_LIMIT:
         query = query.where(Hearing.id.in_(sorted(wanted)))
     else:
         query = query.where(window_clause(now, settings.past_days, settings.cancelled_days), public_hearing_clause())
-    loaded = session.scalars(query.execution_options(populate_existing=True)).unique().all()
+    loaded = {h.id: h for h in session.scalars(query.execution_options(populate_existing=True)).unique()}
     done = 0
     for locale in settings.languages:
-        lost = missing[locale]
-        if not lost:
+        if not missing[locale]:
             continue
         with force_locale(locale):
-            for hearing in loaded:
-                key = lost.get(hearing.id)
-                if key is None:
+            for hearing_id in missing[locale]:
+                hearing = loaded.get(hearing_id)
+                if hearing is None:  # gone since the snapshot (PostgreSQL reads the latest commits)
                     continue
                 text = ical.hearing_event(hearing, settings.base_url, ical.PUBLIC, settings.domain).to_ical()
-                cache.put(ical.PUBLIC, hearing.id, key, text)
-                result[locale][hearing.id] = (key, text)
+                cache.put(ical.PUBLIC, locale, hearing_id, keys[hearing_id], text)
+                texts[locale][hearing_id] = text
                 done += 1
                 if progress and (done % 250 == 0 or done == total):
                     progress("render", done, total)
-    return result, total
+    return keys, texts, total
 
 
 # --- step 3: the feeds ---------------------------------------------------------------
@@ -137,8 +138,11 @@ def feed_plans(snap: Snapshot) -> Iterator[FeedPlan]:
     by_case: dict[int, list[int]] = defaultdict(list)
     by_defendant: dict[int, list[int]] = defaultdict(list)
     for row in snap.hearings:
-        for case_id in hearing_cases(row.case_id, (snap.defendant_cases.get(d, ()) for d in row.defendant_ids)):
-            by_case[case_id].append(row.id)
+        if row.case_id is not None:  # hearing_cases, without a set per hearing
+            by_case[row.case_id].append(row.id)
+        else:
+            for case_id in hearing_cases(None, (snap.defendant_cases.get(d, ()) for d in row.defendant_ids)):
+                by_case[case_id].append(row.id)
         for defendant_id in row.defendant_ids:
             by_defendant[defendant_id].append(row.id)
     yield FeedPlan("all.ics", ("all",), tuple(row.id for row in snap.hearings))
@@ -180,30 +184,21 @@ def alarm_path(path: str) -> str:
     return f"{ALARM_DIR}/{path}"
 
 
-def feed_bytes(
-    info: calendars.FeedInfo, zones: dict, texts: Iterable[bytes],
-) -> bytes:
-    return calendars.assemble(info, zones, texts)
-
-
 def _zones(ids: Iterable[int], rows: dict[int, tuple[str, int]]) -> dict[str, tuple[int, int]]:
-    return calendars.zone_years(rows[i] for i in ids)
+    # the distinct (zone, year) pairs first: a handful, whatever the number of hearings
+    return calendars.zone_years(sorted({rows[i] for i in ids if i in rows}))
 
 
-class AlarmTexts:
-    """Each event with its alarm inserted, kept while the event's text stays the same: the
-    alarm feeds need the whole set too, and slicing 10,000 events again costs."""
+_EVENT_END = b"\r\n" + ical.END_EVENT
 
-    def __init__(self) -> None:
-        self.entries: dict[tuple[str, int], tuple[bytes, bytes]] = {}
 
-    def get(self, locale: str, hearing_id: int, text: bytes, alarm: bytes) -> bytes:
-        found = self.entries.get((locale, hearing_id))
-        if found is not None and found[0] is text:
-            return found[1]
-        alarmed = ical.with_alarm(text, alarm)
-        self.entries[(locale, hearing_id)] = (text, alarmed)
-        return alarmed
+def add_alarms(events: bytes, alarm: bytes) -> bytes:
+    """The events of a feed with `alarm` inserted into each: one pass over the joined bytes.
+
+    "END:VEVENT" at the start of a line can only close an event: a TEXT value never holds a
+    line break (it is escaped as \\n) and a folded line starts with a space.
+    """
+    return events.replace(_EVENT_END, b"\r\n" + alarm + ical.END_EVENT)
 
 
 # --- publishing ----------------------------------------------------------------------
@@ -224,20 +219,19 @@ class PublishReport:
 
 @dataclass
 class PublishedState:
-    """What this process last wrote to a FEEDS_DIR: each language's event keys, and each
+    """What this process last wrote to a FEEDS_DIR: each hearing's event key, and each
     file's recipe (its subject and the ids of its events, in order).
 
     A feed is rewritten when its recipe changed or one of its events did; deciding
     that costs a tuple comparison and a set intersection per feed, not a rebuild.
     """
 
-    keys: dict[str, dict[int, tuple]] = field(default_factory=dict)  # language -> hearing id -> key
+    keys: dict[int, tuple] = field(default_factory=dict)  # hearing id -> event key (every language)
     recipes: dict[str, tuple] = field(default_factory=dict)
     # each file as this process left it (inode, mtime, size): another publisher (the web app,
     # after a defendant is hidden) may have written it since, and then its recipe is unknown
     stamps: dict[str, tuple] = field(default_factory=dict)
     settings: FeedSettings | None = None  # a change of settings (BASE_URL...) rewrites everything
-    alarms: AlarmTexts = field(default_factory=AlarmTexts)
     swept_at: float = 0.0  # when leftover temporary files were last removed
 
 
@@ -272,17 +266,19 @@ def publish_feeds(
     report = PublishReport()
     with publish_lock(root):
         snap = take_snapshot(session, now, settings)
-        events, report.events_rendered = render_events(session, now, snap, settings, cache, progress)
+        keys, texts, report.events_rendered = render_events(session, now, snap, settings, cache, progress)
+        changed = {i for i, key in keys.items() if state.keys.get(i) != key}
         plans = list(feed_plans(snap))
         starts = {row.id: (snap.courts[row.court_id][2], row.year) for row in snap.hearings}
         on_disk = published_files(root, settings.languages, settings.default_locale)
+        folder = str(root)
         zones_of: dict[str, dict] = {}  # by plan path: a feed's languages and alarm twin share them
         wanted: set[str] = set()
         total = len(plans) * 2 * len(settings.languages)
         for locale in settings.languages:
             with force_locale(locale):
-                _write_language(root, settings.in_language(locale), plans, events[locale], starts, zones_of,
-                                on_disk, wanted, state, report)
+                _write_language(folder, settings.in_language(locale), plans, texts[locale], changed, starts,
+                                zones_of, on_disk, wanted, state, report)
             if progress:
                 progress("write", len(wanted), total)
         for stale in sorted(on_disk - wanted):
@@ -291,12 +287,10 @@ def publish_feeds(
         state.recipes = {path: recipe for path, recipe in state.recipes.items() if path in wanted}
         state.stamps = {path: stamp for path, stamp in state.stamps.items() if path in wanted}
         # only now: a failure above leaves every changed feed to rewrite
-        state.keys = {locale: {i: key for i, (key, _text) in texts.items()} for locale, texts in events.items()}
+        state.keys = keys
         kept = len(snap.hearings) * len(settings.languages)
         if len(cache.entries) > 2 * kept + 1000:  # hearings left the feeds: drop them
             cache.forget((ical.PUBLIC, locale, row.id) for locale in settings.languages for row in snap.hearings)
-        if len(state.alarms.entries) > 2 * kept + 1000:
-            state.alarms = AlarmTexts()
     if time.time() - state.swept_at > 600:
         remove_stale_temp_files(root, time.time() - 600)
         state.swept_at = time.time()
@@ -311,44 +305,47 @@ def publish_feeds(
 
 
 def _write_language(
-    root: Path, settings: FeedSettings, plans: list[FeedPlan], texts: dict[int, tuple[tuple, bytes]],
+    root: str, settings: FeedSettings, plans: list[FeedPlan], texts: dict[int, bytes], changed: set[int],
     starts: dict[int, tuple[str, int]], zones_of: dict[str, dict], on_disk: set[str], wanted: set[str],
     state: PublishedState, report: PublishReport,
 ) -> None:
-    """Write the feeds of one language (`settings.locale`, in force) whose content changed."""
+    """Write the feeds of one language (`settings.locale`, in force) whose content changed.
+
+    A feed and its alarm twin share their events: joined once, the twin gets its alarms by
+    one `bytes.replace`. Plain string paths: pathlib's objects would cost more than the
+    stat() they wrap, for thousands of feeds every minute.
+    """
     locale = settings.locale
-    old_keys = state.keys.get(locale, {})
-    changed = {i for i, (key, _text) in texts.items() if old_keys.get(i) != key}
     alarm = ical.alarm_block()
     prefix = settings.prefix(locale)
+    recipes, stamps = state.recipes, state.stamps
     for plan in plans:
+        events = None
         for with_alarm in (False, True):
             full = prefix + (alarm_path(plan.path) if with_alarm else plan.path)
             wanted.add(full)
             recipe = (plan.subject, alarm if with_alarm else None, plan.hearing_ids)
-            target = root / full
-            known = state.recipes.get(full)
-            if known is not None and state.stamps.get(full) != stamp(target):
+            target = f"{root}/{full}"
+            known = recipes.get(full)
+            if known is not None and stamps.get(full) != stamp(target):
                 known = None  # deleted, or written by another publisher since: compare with the file
             if known == recipe and changed.isdisjoint(plan.hearing_ids):
                 continue
             zones = zones_of.get(plan.path)
             if zones is None:  # a feed's alarm twin and its other languages share them
                 zones = zones_of[plan.path] = _zones(plan.hearing_ids, starts)
+            if events is None:
+                events = b"".join([texts[i] for i in plan.hearing_ids if i in texts])
             info = feed_info(plan.subject, with_alarm, full, settings)
-            if with_alarm:
-                bodies = [state.alarms.get(locale, i, texts[i][1], alarm) for i in plan.hearing_ids]
-            else:
-                bodies = [texts[i][1] for i in plan.hearing_ids]
-            content = feed_bytes(info, zones, bodies)
+            content = calendars.assemble(info, zones, [add_alarms(events, alarm) if with_alarm else events])
             if known is None and full in on_disk and same_content(target, content):
-                state.recipes[full] = recipe  # after a restart: the file is already right
-                state.stamps[full] = stamp(target)
+                recipes[full] = recipe  # after a restart: the file is already right
+                stamps[full] = stamp(target)
                 continue
-            state.recipes.pop(full, None)  # unknown until the write succeeds
-            write_atomically(target, content)
-            state.recipes[full] = recipe
-            state.stamps[full] = stamp(target)
+            recipes.pop(full, None)  # unknown until the write succeeds
+            write_atomically(Path(target), content)
+            recipes[full] = recipe
+            stamps[full] = stamp(target)
             report.written.append(full)
 
 
@@ -380,16 +377,14 @@ def build_feed(
     elif relative != "all.ics":
         return None
     snap = take_snapshot(session, now, settings, scope)
-    events, _count = render_events(session, now, snap, settings, cache)
-    texts = events[locale]
+    _keys, texts, _count = render_events(session, now, snap, settings, cache)
     starts = {row.id: (snap.courts[row.court_id][2], row.year) for row in snap.hearings}
     with force_locale(locale):
         for plan in feed_plans(snap):
             if plan.path == relative:
-                alarm_text = ical.alarm_block()
-                bodies = [texts[i][1] for i in plan.hearing_ids]
+                events = b"".join([texts[locale][i] for i in plan.hearing_ids if i in texts[locale]])
                 if alarm:
-                    bodies = [ical.with_alarm(text, alarm_text) for text in bodies]
+                    events = add_alarms(events, ical.alarm_block())
                 info = feed_info(plan.subject, alarm, path, settings)
-                return feed_bytes(info, _zones(plan.hearing_ids, starts), bodies)
+                return calendars.assemble(info, _zones(plan.hearing_ids, starts), [events])
     return None

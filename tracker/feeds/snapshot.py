@@ -195,7 +195,7 @@ def event_keys(snap: Snapshot, settings: FeedSettings) -> dict[int, tuple]:
     Built from shared pieces (one tuple per court, case and defendant): this runs
     for every hearing every minute.
     """
-    context = key_context(settings.base_url, settings.domain, settings.locale)
+    context = key_context(settings.base_url, settings.domain)
     courts = snap.courts
     cases = {case_id: (case_id, values[2]) for case_id, values in snap.cases.items()}
     people = {person_id: (person_id, values[3]) for person_id, values in snap.defendants.items()}
