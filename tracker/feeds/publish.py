@@ -29,6 +29,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from collections.abc import Collection
 from typing import Callable, Iterable, Iterator
 
 import sqlalchemy as sa
@@ -60,6 +61,9 @@ log = logging.getLogger(__name__)
 SAFE_SLUG = re.compile(r"^[\w-][\w.-]*$")
 # How many changed hearings are loaded by id; above that, the whole window is read.
 LOAD_BY_ID_LIMIT = 500
+# How often FEEDS_DIR is listed for files no publisher wants any more (another publisher's,
+# or an older version's); in between, the files this process wrote are the ones it knows.
+SCAN_SECONDS = 600
 
 Progress = Callable[[str, int, int], None]
 
@@ -73,16 +77,18 @@ def render_events(
     snap: Snapshot,
     settings: FeedSettings,
     cache: calendars.EventCache,
+    texts: dict[str, dict[int, bytes]],
+    changed: Collection[int] | None = None,
     progress: Progress | None = None,
-) -> tuple[dict[int, tuple], dict[str, dict[int, bytes]], int]:
-    """Every hearing's event key (the same in every language), its event's bytes in each
-    language of `settings.languages`, and how many events were serialized: only the changed
-    ones are loaded (once, for every language) and serialized (once per language)."""
-    keys = event_keys(snap, settings)
-    texts: dict[str, dict[int, bytes]] = {}
+) -> int:
+    """Bring `texts` (language -> hearing id -> event bytes) up to date for the hearings in
+    `changed` (None: every hearing), in each language of `settings.languages`; returns how
+    many events were serialized. Each is looked up in the event cache by its key first;
+    the others are loaded once, for every language, and serialized once per language."""
+    keys = event_keys(snap, settings, changed)
     missing: dict[str, list[int]] = {}
     for locale in settings.languages:
-        found = texts[locale] = {}
+        found = texts.setdefault(locale, {})
         lost = missing[locale] = []
         get = cache.get
         for hearing_id, key in keys.items():
@@ -94,7 +100,7 @@ def render_events(
     wanted = {hearing_id for lost in missing.values() for hearing_id in lost}
     total = sum(len(lost) for lost in missing.values())
     if not wanted:
-        return keys, texts, 0
+        return 0
     query = sa.select(Hearing).options(joinedload(Hearing.defendants), joinedload(Hearing.case))
     if len(wanted) <= LOAD_BY_ID_LIMIT:
         query = query.where(Hearing.id.in_(sorted(wanted)))
@@ -109,6 +115,7 @@ def render_events(
             for hearing_id in missing[locale]:
                 hearing = loaded.get(hearing_id)
                 if hearing is None:  # gone since the snapshot (PostgreSQL reads the latest commits)
+                    texts[locale].pop(hearing_id, None)
                     continue
                 text = ical.hearing_event(hearing, settings.base_url, ical.PUBLIC, settings.domain).to_ical()
                 cache.put(ical.PUBLIC, locale, hearing_id, keys[hearing_id], text)
@@ -116,7 +123,34 @@ def render_events(
                 done += 1
                 if progress and (done % 250 == 0 or done == total):
                     progress("render", done, total)
-    return keys, texts, total
+    return total
+
+
+def changed_hearings(snap: Snapshot, last: Snapshot | None) -> set[int] | None:
+    """The hearings whose events may read differently from `last`'s (None: all of them).
+
+    Compares plain rows rather than building every event's key: a hearing's own row
+    (its version goes up on every change; its links to public defendants), then the few
+    defendants, cases and courts that changed, which change the events that show them.
+    """
+    if last is None:
+        return None
+    before = last.signatures
+    changed = {row.id for row in snap.hearings if before.get(row.id) != row.signature}
+    people = _changed_keys(snap.defendants, last.defendants)
+    cases = _changed_keys(snap.cases, last.cases)
+    courts = _changed_keys(snap.courts, last.courts)
+    if people or cases or courts:
+        for row in snap.hearings:
+            if row.court_id in courts or row.case_id in cases or not people.isdisjoint(row.defendant_ids):
+                changed.add(row.id)
+    return changed
+
+
+def _changed_keys(now: dict, before: dict) -> set:
+    if now == before:
+        return set()
+    return {key for key, value in now.items() if before.get(key) != value} | (before.keys() - now.keys())
 
 
 # --- step 3: the feeds ---------------------------------------------------------------
@@ -219,20 +253,25 @@ class PublishReport:
 
 @dataclass
 class PublishedState:
-    """What this process last wrote to a FEEDS_DIR: each hearing's event key, and each
-    file's recipe (its subject and the ids of its events, in order).
+    """What this process last wrote to a FEEDS_DIR: the snapshot it was built from, each
+    event's text in each language, the feeds' plans, and each file's recipe (its subject
+    and the ids of its events, in order).
 
-    A feed is rewritten when its recipe changed or one of its events did; deciding
+    The next run compares its snapshot with this one to find the few events that changed,
+    and rewrites a feed only when its recipe changed or one of its events did; deciding
     that costs a tuple comparison and a set intersection per feed, not a rebuild.
     """
 
-    keys: dict[int, tuple] = field(default_factory=dict)  # hearing id -> event key (every language)
+    snapshot: Snapshot | None = None
+    texts: dict[str, dict[int, bytes]] = field(default_factory=dict)  # language -> hearing id -> event
+    plans: list[FeedPlan] = field(default_factory=list)
     recipes: dict[str, tuple] = field(default_factory=dict)
     # each file as this process left it (inode, mtime, size): another publisher (the web app,
     # after a defendant is hidden) may have written it since, and then its recipe is unknown
     stamps: dict[str, tuple] = field(default_factory=dict)
-    settings: FeedSettings | None = None  # a change of settings (BASE_URL...) rewrites everything
+    settings: FeedSettings | None = None  # a change of settings (BASE_URL...) starts afresh
     swept_at: float = 0.0  # when leftover temporary files were last removed
+    scanned_at: float = 0.0  # when FEEDS_DIR was last listed (for files no longer wanted)
 
 
 _STATE: dict[str, PublishedState] = {}
@@ -259,25 +298,34 @@ def publish_feeds(
     root = Path(feeds_dir or current_app.config["FEEDS_DIR"])
     root.mkdir(parents=True, exist_ok=True)
     settings = FeedSettings.from_app()
-    state = _STATE.setdefault(str(root.resolve()), PublishedState())
-    if state.settings != settings:
-        state.recipes.clear()
-        state.settings = settings
+    key = str(root.resolve())
+    state = _STATE.get(key)
+    if state is None or state.settings != settings:
+        state = _STATE[key] = PublishedState(settings=settings, swept_at=state.swept_at if state else 0.0)
     report = PublishReport()
     with publish_lock(root):
         snap = take_snapshot(session, now, settings)
-        keys, texts, report.events_rendered = render_events(session, now, snap, settings, cache, progress)
-        changed = {i for i, key in keys.items() if state.keys.get(i) != key}
-        plans = list(feed_plans(snap))
+        last, state.snapshot = state.snapshot, None  # known again only once every file is written
+        changed = changed_hearings(snap, last)
+        report.events_rendered = render_events(session, now, snap, settings, cache, state.texts, changed, progress)
+        if changed is None:
+            changed = {row.id for row in snap.hearings}
+        if not snap.same_feeds_as(last) or not state.plans:
+            state.plans = list(feed_plans(snap))
+        plans = state.plans
         starts = {row.id: (snap.courts[row.court_id][2], row.year) for row in snap.hearings}
-        on_disk = published_files(root, settings.languages, settings.default_locale)
+        if not state.recipes or time.time() - state.scanned_at > SCAN_SECONDS:
+            on_disk = published_files(root, settings.languages, settings.default_locale)
+            state.scanned_at = time.time()
+        else:  # the files this process knows of: listing thousands of files each minute costs
+            on_disk = set(state.recipes)
         folder = str(root)
         zones_of: dict[str, dict] = {}  # by plan path: a feed's languages and alarm twin share them
         wanted: set[str] = set()
         total = len(plans) * 2 * len(settings.languages)
         for locale in settings.languages:
             with force_locale(locale):
-                _write_language(folder, settings.in_language(locale), plans, texts[locale], changed, starts,
+                _write_language(folder, settings.in_language(locale), plans, state.texts[locale], changed, starts,
                                 zones_of, on_disk, wanted, state, report)
             if progress:
                 progress("write", len(wanted), total)
@@ -286,10 +334,12 @@ def publish_feeds(
             report.removed.append(stale)
         state.recipes = {path: recipe for path, recipe in state.recipes.items() if path in wanted}
         state.stamps = {path: stamp for path, stamp in state.stamps.items() if path in wanted}
-        # only now: a failure above leaves every changed feed to rewrite
-        state.keys = keys
-        kept = len(snap.hearings) * len(settings.languages)
-        if len(cache.entries) > 2 * kept + 1000:  # hearings left the feeds: drop them
+        state.snapshot = snap  # only now: a failure above leaves every changed feed to rewrite
+        kept = len(snap.hearings)
+        for locale, texts in state.texts.items():
+            if len(texts) > kept + 1000:  # hearings left the feeds: drop them
+                state.texts[locale] = {row.id: texts[row.id] for row in snap.hearings if row.id in texts}
+        if len(cache.entries) > 2 * kept * len(settings.languages) + 1000:
             cache.forget((ical.PUBLIC, locale, row.id) for locale in settings.languages for row in snap.hearings)
     if time.time() - state.swept_at > 600:
         remove_stale_temp_files(root, time.time() - 600)
@@ -377,7 +427,8 @@ def build_feed(
     elif relative != "all.ics":
         return None
     snap = take_snapshot(session, now, settings, scope)
-    _keys, texts, _count = render_events(session, now, snap, settings, cache)
+    texts: dict[str, dict[int, bytes]] = {}
+    render_events(session, now, snap, settings, cache, texts)
     starts = {row.id: (snap.courts[row.court_id][2], row.year) for row in snap.hearings}
     with force_locale(locale):
         for plan in feed_plans(snap):

@@ -5,12 +5,14 @@ and each hearing's event key. The publisher and an on-demand feed both start fro
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from functools import cached_property
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from tracker.feeds.calendars import event_key, key_context
 from tracker.feeds.ical import uid_domain
@@ -89,7 +91,13 @@ class HearingRow:
     case_id: int | None
     court_id: int
     year: int  # of its start (UTC): which years the VTIMEZONE must cover
-    defendant_ids: list[int] = field(default_factory=list)  # public ones, by id
+    defendant_ids: tuple[int, ...] = ()  # public ones, by id
+
+    @property
+    def signature(self) -> tuple:
+        """What of the event's inputs this row holds; its case, court and defendants are
+        compared on their own (Snapshot.cases, courts, defendants)."""
+        return (self.version, self.case_id, self.court_id, self.defendant_ids)
 
 
 @dataclass
@@ -99,6 +107,24 @@ class Snapshot:
     cases: dict[int, tuple]  # id -> (slug, title, version)
     courts: dict[int, tuple]  # id -> (name, address, timezone)
     defendant_cases: dict[int, list[int]]  # public defendant id -> the ids of its cases
+
+    @cached_property
+    def signatures(self) -> dict[int, tuple]:
+        """Each hearing's `HearingRow.signature`, to compare the next snapshot with this one."""
+        return {row.id: row.signature for row in self.hearings}
+
+    @cached_property
+    def shape(self) -> list[tuple]:
+        """What the list of feeds and the order of their events follow: the hearings in order,
+        each with its case and public defendants (feed_plans reads nothing else of them)."""
+        return [(row.id, row.case_id, row.defendant_ids) for row in self.hearings]
+
+    def same_feeds_as(self, last: Snapshot | None) -> bool:
+        """Whether `last`'s feeds (their names, their events in order) are this one's too."""
+        return (
+            last is not None and self.shape == last.shape and self.cases == last.cases
+            and self.defendants == last.defendants and self.defendant_cases == last.defendant_cases
+        )
 
 
 def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope=None) -> Snapshot:
@@ -130,9 +156,10 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
     connection = session.connection()
     rows = connection.execute(
         sa.select(
-            # the year alone, as a plain number: converting 10,000 datetimes costs more than the query
+            # the start as the driver gives it (SQLite: text, PostgreSQL: a datetime), for its year
+            # alone: converting 10,000 datetimes to aware ones costs more than the query
             Hearing.id, Hearing.version, Hearing.case_id, Hearing.court_id,
-            sa.cast(sa.extract("year", Hearing.starts_at), sa.Integer),
+            sa.type_coerce(Hearing.starts_at, sa.String()),
         )
         .where(*hearing_filter)
         .order_by(Hearing.starts_at, Hearing.id)
@@ -145,27 +172,28 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
             .order_by(Defendant.name_latin, Defendant.id)
         )
     }
-    # aliases, so that the filters' own subqueries on these tables stay uncorrelated
-    link = hearing_defendants.alias("link")
-    person = aliased(Defendant, name="person")
-    links = connection.execute(
-        sa.select(link.c.hearing_id, link.c.defendant_id)
-        .join(Hearing, Hearing.id == link.c.hearing_id)
-        .join(person, person.id == link.c.defendant_id)
-        .where(person.is_public.is_(True), *hearing_filter)
-    ).all()
+    # The links of those hearings: read along hearing_defendants' primary key, the range of
+    # ids in the window (a superset), without joins; the dictionaries above say which hearings
+    # are in the window and which defendants are public. A hearing is public when one of its
+    # defendants is.
     public_links: dict[int, list[int]] = defaultdict(list)
-    for hearing_id, defendant_id in links:
-        # on PostgreSQL each statement sees the latest commits: skip a link to a
-        # defendant made public after the query above
-        if defendant_id in defendants:
-            public_links[hearing_id].append(defendant_id)
+    if rows:
+        ids = [r[0] for r in rows]
+        for hearing_id, defendant_id in connection.execute(
+            sa.select(hearing_defendants.c.hearing_id, hearing_defendants.c.defendant_id)
+            .where(hearing_defendants.c.hearing_id.between(min(ids), max(ids)))
+        ):
+            # on PostgreSQL each statement sees the latest commits: a link to a defendant made
+            # public after the query above is skipped
+            if defendant_id in defendants:
+                public_links[hearing_id].append(defendant_id)
     hearings = []
-    for hearing_id, version, case_id, court_id, year in rows:
+    for hearing_id, version, case_id, court_id, starts_at in rows:
         shown = public_links.get(hearing_id)
         if shown:  # no public defendant: not a public hearing
             shown.sort()
-            hearings.append(HearingRow(hearing_id, version, case_id, court_id, year, shown))
+            year = int(starts_at[:4]) if isinstance(starts_at, str) else starts_at.year
+            hearings.append(HearingRow(hearing_id, version, case_id, court_id, year, tuple(shown)))
     # the cases with their defendants: each public defendant's cases, for the hearings that
     # have no case of their own (joined from the case side, along case_defendants' primary key)
     cases: dict[int, tuple] = {}
@@ -188,7 +216,7 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
     return Snapshot(hearings, defendants, cases, courts, defendant_cases)
 
 
-def event_keys(snap: Snapshot, settings: FeedSettings) -> dict[int, tuple]:
+def event_keys(snap: Snapshot, settings: FeedSettings, only: Collection[int] | None = None) -> dict[int, tuple]:
     """Each hearing's event key (`calendars.event_key`), as `calendars.key_of` builds it from
     the ORM objects, so a feed and a single download share each cached event.
 
@@ -201,6 +229,8 @@ def event_keys(snap: Snapshot, settings: FeedSettings) -> dict[int, tuple]:
     people = {person_id: (person_id, values[3]) for person_id, values in snap.defendants.items()}
     keys = {}
     for row in snap.hearings:
+        if only is not None and row.id not in only:
+            continue
         case = None if row.case_id is None else cases.get(row.case_id, (row.case_id, None))
         # defendant_ids come ordered by id, as key_of sorts them
         keys[row.id] = event_key(row.version, courts[row.court_id], case,
