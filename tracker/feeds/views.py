@@ -177,11 +177,12 @@ def reader_language() -> str | None:
     return locale if locale in languages[1:] else None
 
 
-def _links(relative: str) -> dict[str, str]:
+def _links(language: str, relative: str) -> dict[str, str]:
+    """`language`: the language's folder ("ru/") or "" for the default language."""
     base = feeds_url()
     links = {}
     for prefix, variant in (("", ""), ("alarm_", f"{ALARM_DIR}/")):
-        https = f"{base}/{variant}{quote(relative)}"
+        https = f"{base}/{language}{variant}{quote(relative)}"
         links[prefix + "url"] = https
         links[prefix + "webcal"] = "webcal://" + https.split("://", 1)[1]
         # Google fetches subscriptions itself and needs the https address
@@ -207,12 +208,12 @@ def feed_links(scope: tuple | None) -> dict | None:
         return None
     reader = reader_language()
     languages = feed_languages()
-    links = _links(_language_prefix(reader) + relative)
+    links = _links(_language_prefix(reader), relative)
     mine = reader or languages[0]
     links["language"] = mine
     links["others"] = [
         {"lang": lang, "name": Locale.parse(lang).get_display_name(lang),
-         "webcal": _links(_language_prefix(None if lang == languages[0] else lang) + relative)["webcal"]}
+         "webcal": _links(_language_prefix(None if lang == languages[0] else lang), relative)["webcal"]}
         for lang in languages if lang != mine
     ]
     return links
