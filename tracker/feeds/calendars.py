@@ -235,13 +235,18 @@ def assemble(
 
     `zones` maps each TZID used to the first and last year of its events.
     """
+    return b"".join(calendar_parts(info, zones, b"".join(events), method))
+
+
+def calendar_parts(info: FeedInfo, zones: dict[str, tuple[int, int]], events: bytes, method: str = "PUBLISH") -> list[bytes]:
+    """`assemble`'s pieces, in order, with the events already joined: to write as they are."""
     parts = [calendar_header(info, method)]
     for tzid in sorted(zones):
         first, last = zones[tzid]
         parts.append(vtimezone(tzid, first, last))
-    parts.extend(events)
+    parts.append(events)
     parts.append(END_CALENDAR)
-    return b"".join(parts)
+    return parts
 
 
 def hearing_ics(hearing: Hearing, base_url: str, method: str = "PUBLISH") -> bytes:

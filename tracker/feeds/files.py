@@ -16,11 +16,11 @@ from typing import Iterator
 ALARM_DIR = "with-alarm"  # the twin of each feed with a reminder a day before each event
 
 
-def write_atomically(path: Path, content: bytes) -> None:
+def write_atomically(path: Path, content: bytes | list[bytes]) -> None:
     """Write to a temporary file beside `path`, then rename it over `path`.
 
     A reader (the app, nginx) sees the old file or the new one, never a partial
-    one; a failure midway leaves the old file as it was.
+    one; a failure midway leaves the old file as it was. `content` may come in parts.
 
     No fsync: it would cost a disk flush per file (2,000 files on a first publish)
     and only guards against a power loss, after which the restarted scheduler
@@ -30,7 +30,10 @@ def write_atomically(path: Path, content: bytes) -> None:
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
+            if isinstance(content, bytes):
+                handle.write(content)
+            else:
+                handle.writelines(content)
         os.chmod(temp, 0o644)  # mkstemp makes it 0600; nginx must read it
         os.replace(temp, path)
     except BaseException:

@@ -170,7 +170,7 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
             sa.select(Defendant.id, Defendant.slug, Defendant.name_latin, Defendant.name_original, Defendant.version)
             .where(Defendant.is_public.is_(True))
             .order_by(Defendant.name_latin, Defendant.id)
-        )
+        ).all()
     }
     # The links of those hearings: read along hearing_defendants' primary key, the range of
     # ids in the window (a superset), without joins; the dictionaries above say which hearings
@@ -182,7 +182,7 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
         for hearing_id, defendant_id in connection.execute(
             sa.select(hearing_defendants.c.hearing_id, hearing_defendants.c.defendant_id)
             .where(hearing_defendants.c.hearing_id.between(min(ids), max(ids)))
-        ):
+        ).all():  # all at once: iterating fetches row by row
             # on PostgreSQL each statement sees the latest commits: a link to a defendant made
             # public after the query above is skipped
             if defendant_id in defendants:
@@ -203,7 +203,7 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
         .outerjoin(case_defendants, case_defendants.c.case_id == Case.id)
         .where(*case_filter)
         .order_by(Case.title, Case.id, case_defendants.c.defendant_id)
-    ):
+    ).all():
         cases.setdefault(r.id, (r.slug, r.title, r.version))
         if r.defendant_id in defendants:
             defendant_cases[r.defendant_id].append(r.id)
