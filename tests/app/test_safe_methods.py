@@ -72,7 +72,8 @@ def seeded(now, make_case, make_defendant, make_measure, make_decision, make_hea
         auth_logic.make_token(editor, auth_logic.PASSWORD_RESET, utcnow()),
     ]
     signed = confirm_url(fresh).rsplit("/", 1)[1]
-    return {"token": tokens, "signed": [signed], "slug": ["walk"], "anything": ["no/such/thing"]}
+    return {"token": tokens, "signed": [signed], "slug": ["walk"], "anything": ["no/such/thing"],
+            "lang": ["ru"]}
 
 
 def ids_for(argument: str) -> list[int]:

@@ -52,7 +52,8 @@ def test_private_fields_appear_in_no_public_page_or_feed(
 
     # Token routes are walked with a token nobody holds: an editor's own private feed (for
     # logged-in editors' calendars) is not public output and is the feeds feature's to judge.
-    values = {"slug": "shared", "hearing_id": hearing.id, "case_id": case.id, "defendant_id": person.id}
+    values = {"slug": "shared", "hearing_id": hearing.id, "case_id": case.id, "defendant_id": person.id,
+              "lang": "ru"}  # the feeds of the other language too
     checked: list[str] = []
     with time_machine.travel(now, tick=False):
         if publish_feeds is not None:
@@ -85,6 +86,7 @@ def test_private_fields_appear_in_no_public_page_or_feed(
         assert url in checked
     if publish_feeds is not None:
         assert any(c.endswith("/defendants/shared.ics 200") for c in checked), checked
+        assert any(c.endswith("/feeds/ru/defendants/shared.ics 200") for c in checked), checked
 
 
 # --- an editor limited to some cases ------------------------------------------------------------

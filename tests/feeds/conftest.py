@@ -1,4 +1,4 @@
-"""Fixtures of the feed tests: both parsers, a clean FEEDS_DIR and event cache, users."""
+"""Fixtures of the feed tests: four independent parsers, a clean FEEDS_DIR and event cache, users."""
 from __future__ import annotations
 
 import shutil
@@ -6,6 +6,8 @@ from pathlib import Path
 
 import ics
 import pytest
+import vobject
+from ical.calendar_stream import IcsCalendarStream
 from icalendar import Calendar
 
 from tracker.extensions import db
@@ -31,13 +33,22 @@ def feeds_dir(fresh_feeds) -> Path:
 
 
 class Parsed:
-    """A feed read by `icalendar` and by the strict, independent `ics` parser."""
+    """A feed read by four independent parsers, each of which must accept it and find the
+    same events: `icalendar` (what the app writes with), the strict `ics`, `vobject` (the
+    parser of CalDAV servers such as Radicale) and `ical` (pydantic-validated RFC 5545, the
+    one of Home Assistant's calendars)."""
 
     def __init__(self, body: bytes) -> None:
         self.body = body
         self.text = body.decode("utf-8")
         self.cal = Calendar.from_ical(body)
         self.strict = ics.Calendar(self.text)  # raises on anything it cannot read
+        self.vobject = vobject.readOne(self.text, validate=True)
+        self.validated = IcsCalendarStream.calendar_from_ics(self.text)  # raises on an invalid value
+        uids = sorted(str(e["UID"]) for e in self.cal.walk("VEVENT"))
+        assert sorted(e.uid for e in self.strict.events) == uids
+        assert sorted(e.uid.value for e in self.vobject.contents.get("vevent", [])) == uids
+        assert sorted(e.uid for e in self.validated.events) == uids
 
     @property
     def events(self) -> list:

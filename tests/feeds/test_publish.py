@@ -46,8 +46,9 @@ def test_every_feed_is_written_and_parses(two_cases, feeds_dir, parse):
         "all.ics", "cases/first.ics", "cases/second.ics", "defendants/anna.ics", "defendants/boris.ics",
     }
     expected |= {f"with-alarm/{p}" for p in expected}
-    assert set(report.written) == expected == files.published_files(feeds_dir)
-    assert report.events_rendered == 2
+    expected |= {f"ru/{p}" for p in expected}  # every feed in each language (LANGUAGES)
+    assert set(report.written) == expected == files.published_files(feeds_dir, ("en", "ru"), "en")
+    assert report.events_rendered == 4  # each event once per language
 
     h1, h2 = two_cases["h1"], two_cases["h2"]
     everything = parse(read(feeds_dir, "all.ics"))
@@ -75,12 +76,13 @@ def test_every_feed_is_written_and_parses(two_cases, feeds_dir, parse):
 def test_hidden_defendants_and_private_fields_never_reach_a_public_feed(two_cases, feeds_dir):
     publish_feeds(NOW)
     files = sorted(feeds_dir.rglob("*.ics"))
-    assert len(files) == 10
+    assert len(files) == 20  # in English and in Russian
     for path in files:
         body = path.read_bytes()
         for marker in (b"HIDDEN-MARKER", b"INTERNAL-MARKER", b"LAWYER-MARKER", b"/defendants/hidden"):
             assert marker not in body, f"{marker!r} leaked into {path}"
     assert not (feeds_dir / "defendants" / "hidden.ics").exists()
+    assert not (feeds_dir / "ru" / "defendants" / "hidden.ics").exists()
     # the hearing with only a hidden defendant is in no public feed
     assert ical.event_uid(two_cases["only_hidden"]).encode() not in read(feeds_dir, "cases/first.ics")
 
@@ -95,9 +97,11 @@ def test_a_defendant_hidden_after_publishing_disappears_at_the_next_publish(two_
     report = publish_feeds(NOW)
 
     assert "defendants/boris.ics" in report.removed and "with-alarm/defendants/boris.ics" in report.removed
+    assert "ru/defendants/boris.ics" in report.removed and "ru/with-alarm/defendants/boris.ics" in report.removed
     assert not (feeds_dir / "defendants" / "boris.ics").exists()
     for path in feeds_dir.rglob("*.ics"):
-        assert b"Boris" not in path.read_bytes(), path
+        body = path.read_bytes()
+        assert b"Boris" not in body and "Борис".encode() not in body, path
 
 
 def test_a_republish_rewrites_only_the_feeds_that_changed(two_cases, feeds_dir):
@@ -110,11 +114,10 @@ def test_a_republish_rewrites_only_the_feeds_that_changed(two_cases, feeds_dir):
     db.session.commit()
     report = publish_feeds(NOW)
 
-    assert sorted(report.written) == [
-        "all.ics", "cases/second.ics", "defendants/boris.ics",
-        "with-alarm/all.ics", "with-alarm/cases/second.ics", "with-alarm/defendants/boris.ics",
-    ]
-    assert report.events_rendered == 1
+    changed = ["all.ics", "cases/second.ics", "defendants/boris.ics",
+               "with-alarm/all.ics", "with-alarm/cases/second.ics", "with-alarm/defendants/boris.ics"]
+    assert sorted(report.written) == sorted(changed + [f"ru/{path}" for path in changed])
+    assert report.events_rendered == 2  # once in each language
     assert read(feeds_dir, "cases/first.ics") == unchanged
     assert b"SEQUENCE:2" in read(feeds_dir, "defendants/boris.ics")
 
@@ -125,7 +128,7 @@ def test_after_a_restart_files_already_right_are_not_rewritten(two_cases, feeds_
     calendars.EVENTS.clear()
     publish.forget_published_state()  # a new scheduler process knows nothing
     report = publish_feeds(NOW)
-    assert report.written == [] and report.events_rendered == 2
+    assert report.written == [] and report.events_rendered == 4
     assert stamps == {p: p.stat().st_mtime_ns for p in feeds_dir.rglob("*.ics")}
 
 
@@ -275,7 +278,7 @@ def test_files_are_readable_by_a_web_server(two_cases, feeds_dir):
 def test_the_cli_publishes_with_progress(app, two_cases, feeds_dir):
     result = app.test_cli_runner().invoke(args=["publish-feeds"])
     assert result.exit_code == 0, result.output
-    assert "10 feeds" in result.output and "10 written" in result.output
+    assert "20 feeds" in result.output and "20 written" in result.output
     assert "Checking and writing feeds" in result.output
     assert (feeds_dir / "all.ics").exists()
 

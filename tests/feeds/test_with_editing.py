@@ -36,7 +36,8 @@ def test_postponed_then_cancelled_by_an_editor(app, make_user, make_case, make_d
     services.postpone_hearing(db.session, db.session.get(Hearing, hearing.id), new_start, by=editor, now=later)
     db.session.commit()
     report = publish_feeds(later)
-    assert "defendants/vera.ics" in report.written and report.events_rendered == 1
+    assert "defendants/vera.ics" in report.written and "ru/defendants/vera.ics" in report.written
+    assert report.events_rendered == 2  # once in each language
 
     moved = parse((feeds_dir / "defendants/vera.ics").read_bytes())
     event = moved.event(uid)

@@ -9,10 +9,12 @@ from tracker.feeds import cli, immediate, serving, views
 
 
 def init_app(app: Flask) -> None:
+    views.register_converter(app)  # /feeds/<lang>/...: before the rules that use it
     app.register_blueprint(views.bp)
     immediate.init_app(app)  # hiding a defendant republishes before the editor's request answers
     app.cli.add_command(cli.publish_feeds_command)
     app.add_template_global(views.feed_links, "feed_links")
+    app.add_template_global(views.reader_language, "feed_language")
     if app.config["FEED_REVALIDATION_MIDDLEWARE"]:
         # polls of published feeds that have not changed are answered before Flask runs
         app.wsgi_app = serving.RevalidationMiddleware(app.wsgi_app, app.config)

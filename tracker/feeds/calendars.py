@@ -6,9 +6,10 @@ event). A feed of 10,000 hearings is republished every minute, so each event's
 serialized text is cached by everything it is made of (`event_key`): the hearing's
 id and version (the ORM raises the version on every change of the row), plus the
 versions of the defendants, case and court it shows, the base URL and the
-language. A republish then serializes only the events whose inputs changed and
-joins the cached bytes of the others. The VTIMEZONE blocks and calendar headers
-are cached the same way.
+language. Each language has its own entry (the feeds of every language are
+republished each run). A republish then serializes only the events whose inputs
+changed and joins the cached bytes of the others. The VTIMEZONE blocks and calendar
+headers are cached the same way.
 """
 from __future__ import annotations
 
@@ -17,23 +18,16 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from flask_babel import get_locale
 from icalendar import Calendar, Timezone, vDuration, vText
 
 from tracker.feeds.ical import (
-    PRIVATE, PUBLIC, hearing_event, hearing_location, hearing_url, shown_defendants, uid_domain,
+    PRIVATE, PUBLIC, current_locale, hearing_event, hearing_location, hearing_url, person_name, shown_defendants,
+    uid_domain,
 )
 from tracker.records.models import Hearing
 
 PRODID = "-//Prisoner support tracker//Hearing feeds//EN"
 END_CALENDAR = b"END:VCALENDAR\r\n"
-
-
-def _locale() -> str:
-    try:
-        return str(get_locale() or "en")
-    except Exception:  # no app context: gettext falls back to English too
-        return "en"
 
 
 # --- time zones -------------------------------------------------------------------
@@ -53,18 +47,33 @@ def vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:
         zone = Timezone.from_tzid(
             tzid, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1)
         )
-        block = zone.to_ical()
+        # icalendar adds a COMMENT with the years covered: for people reading the file, not calendars
+        block = _without_comments(zone.to_ical())
         with _lock:
             _VTIMEZONES[key] = block
     return block
 
 
-def zone_years(starts: Iterable[tuple[str, datetime]]) -> dict[str, tuple[int, int]]:
-    """Each time zone the events use (TZID, start) with the years its VTIMEZONE must cover:
-    a year either side of each start covers its local date and its end."""
+def _without_comments(text: bytes) -> bytes:
+    """The content lines of `text` but its COMMENTs (with their folded continuations)."""
+    kept, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith((b" ", b"\t")):
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = line.startswith(b"COMMENT")
+        if not skipping:
+            kept.append(line)
+    return b"".join(kept)
+
+
+def zone_years(starts: Iterable[tuple[str, datetime | int]]) -> dict[str, tuple[int, int]]:
+    """Each time zone the events use (TZID, start or its year) with the years its VTIMEZONE
+    must cover: a year either side of each start covers its local date and its end."""
     zones: dict[str, tuple[int, int]] = {}
     for tzid, starts_at in starts:
-        year = starts_at.year
+        year = starts_at if isinstance(starts_at, int) else starts_at.year
         known = zones.get(tzid)
         if known is None:
             zones[tzid] = (year - 1, year + 1)
@@ -76,9 +85,10 @@ def zone_years(starts: Iterable[tuple[str, datetime]]) -> dict[str, tuple[int, i
 # --- the event cache --------------------------------------------------------------
 
 
-def key_context(base_url: str, domain: str, locale: str) -> tuple:
-    """What every event of one feed run shares: the links' base, the UIDs' domain, the language."""
-    return (base_url, domain, locale)
+def key_context(base_url: str, domain: str) -> tuple:
+    """What every event of one feed run shares: the links' base and the UIDs' domain. The
+    language is not in the key but in the cache's slot: one key serves every language."""
+    return (base_url, domain)
 
 
 def event_key(version: int, court: tuple, case: tuple | None, defendants: tuple, context: tuple) -> tuple:
@@ -95,7 +105,7 @@ def event_key(version: int, court: tuple, case: tuple | None, defendants: tuple,
 
 
 def key_of(
-    hearing: Hearing, variant: str, base_url: str, domain: str, locale: str, editable: Collection[int] = frozenset()
+    hearing: Hearing, variant: str, base_url: str, domain: str, editable: Collection[int] = frozenset()
 ) -> tuple:
     """The key of a hearing's event. In an editor's feed each defendant also says whether its
     notes are shown: editors with different cases get different text for the same joint hearing."""
@@ -107,33 +117,35 @@ def key_of(
         defendants = tuple(sorted((d.id, d.version) for d in shown))
     case = (hearing.case.id, hearing.case.version) if hearing.case is not None else None
     return event_key(hearing.version, (court.name, court.address, court.timezone), case, defendants,
-                     key_context(base_url, domain, locale))
+                     key_context(base_url, domain))
 
 
 @dataclass
 class EventCache:
-    """Serialized events by (variant, hearing id), each stored with the key it was built from.
+    """Serialized events by (variant, language, hearing id), each stored with the key it was
+    built from.
 
-    One entry per hearing and variant: a new version replaces the old entry, so
-    the cache never holds more than the feeds do.
+    One entry per hearing, variant and language: a new version replaces the old entry,
+    so the cache never holds more than the feeds do, and the feeds of two languages
+    published in turn never evict each other's events.
     """
 
-    entries: dict[tuple[str, int], tuple[tuple, bytes]] = field(default_factory=dict)
+    entries: dict[tuple[str, str, int], tuple[tuple, bytes]] = field(default_factory=dict)
     hits: int = 0
     misses: int = 0
 
-    def get(self, variant: str, hearing_id: int, key: tuple) -> bytes | None:
-        found = self.entries.get((variant, hearing_id))
+    def get(self, variant: str, locale: str, hearing_id: int, key: tuple) -> bytes | None:
+        found = self.entries.get((variant, locale, hearing_id))
         if found is not None and found[0] == key:
             self.hits += 1
             return found[1]
         self.misses += 1
         return None
 
-    def put(self, variant: str, hearing_id: int, key: tuple, text: bytes) -> None:
-        self.entries[(variant, hearing_id)] = (key, text)
+    def put(self, variant: str, locale: str, hearing_id: int, key: tuple, text: bytes) -> None:
+        self.entries[(variant, locale, hearing_id)] = (key, text)
 
-    def forget(self, keep: Iterable[tuple[str, int]]) -> None:
+    def forget(self, keep: Iterable[tuple[str, str, int]]) -> None:
         """Drop hearings that left every feed (past the window, or deleted)."""
         keep = set(keep)
         for entry in [k for k in self.entries if k not in keep]:
@@ -158,11 +170,12 @@ def event_bytes(
 ) -> bytes:
     """The serialized VEVENT of a hearing, from the cache when nothing it shows has changed."""
     domain = domain or uid_domain(base_url)
-    key = key_of(hearing, variant, base_url, domain, _locale(), editable)
-    text = cache.get(variant, hearing.id, key)
+    key = key_of(hearing, variant, base_url, domain, editable)
+    locale = current_locale()
+    text = cache.get(variant, locale, hearing.id, key)
     if text is None:
         text = hearing_event(hearing, base_url, variant, domain, editable).to_ical()
-        cache.put(variant, hearing.id, key, text)
+        cache.put(variant, locale, hearing.id, key, text)
     return text
 
 
@@ -190,8 +203,7 @@ def calendar_header(info: FeedInfo, method: str = "PUBLISH") -> bytes:
     if header is None:
         cal = Calendar()
         cal.add("prodid", PRODID)
-        cal.add("version", "2.0")
-        cal.add("calscale", "GREGORIAN")
+        cal.add("version", "2.0")  # no CALSCALE: GREGORIAN is the default
         cal.add("method", method)
         cal.add("name", vText(info.name))  # RFC 7986 NAME is TEXT too: icalendar does not know it
         cal.add("x-wr-calname", vText(info.name))  # escaped like any TEXT value
@@ -223,13 +235,18 @@ def assemble(
 
     `zones` maps each TZID used to the first and last year of its events.
     """
+    return b"".join(calendar_parts(info, zones, b"".join(events), method))
+
+
+def calendar_parts(info: FeedInfo, zones: dict[str, tuple[int, int]], events: bytes, method: str = "PUBLISH") -> list[bytes]:
+    """`assemble`'s pieces, in order, with the events already joined: to write as they are."""
     parts = [calendar_header(info, method)]
     for tzid in sorted(zones):
         first, last = zones[tzid]
         parts.append(vtimezone(tzid, first, last))
-    parts.extend(events)
+    parts.append(events)
     parts.append(END_CALENDAR)
-    return b"".join(parts)
+    return parts
 
 
 def hearing_ics(hearing: Hearing, base_url: str, method: str = "PUBLISH") -> bytes:
@@ -241,7 +258,8 @@ def hearing_ics(hearing: Hearing, base_url: str, method: str = "PUBLISH") -> byt
     if method not in ("PUBLISH", "CANCEL"):
         raise ValueError(f"unsupported iTIP method {method!r}")
     defendants = hearing.public_defendants()
-    names = ", ".join(d.name_latin for d in defendants)
+    locale = current_locale()
+    names = ", ".join(person_name(d, locale) for d in defendants)
     info = FeedInfo(
         name=f"{hearing.kind.label.capitalize()}: {names}",
         description=hearing_location(hearing),

@@ -16,11 +16,11 @@ from typing import Iterator
 ALARM_DIR = "with-alarm"  # the twin of each feed with a reminder a day before each event
 
 
-def write_atomically(path: Path, content: bytes) -> None:
+def write_atomically(path: Path, content: bytes | list[bytes]) -> None:
     """Write to a temporary file beside `path`, then rename it over `path`.
 
     A reader (the app, nginx) sees the old file or the new one, never a partial
-    one; a failure midway leaves the old file as it was.
+    one; a failure midway leaves the old file as it was. `content` may come in parts.
 
     No fsync: it would cost a disk flush per file (2,000 files on a first publish)
     and only guards against a power loss, after which the restarted scheduler
@@ -30,7 +30,10 @@ def write_atomically(path: Path, content: bytes) -> None:
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
+            if isinstance(content, bytes):
+                handle.write(content)
+            else:
+                handle.writelines(content)
         os.chmod(temp, 0o644)  # mkstemp makes it 0600; nginx must read it
         os.replace(temp, path)
     except BaseException:
@@ -41,10 +44,15 @@ def write_atomically(path: Path, content: bytes) -> None:
         raise
 
 
-def published_files(root: Path) -> set[str]:
-    """The .ics files under FEEDS_DIR that publishing manages, as relative paths."""
+FOLDERS = ("", "cases", "defendants", ALARM_DIR, f"{ALARM_DIR}/cases", f"{ALARM_DIR}/defendants")
+
+
+def published_files(root: Path, languages: tuple[str, ...] = (), default: str = "") -> set[str]:
+    """The .ics files under FEEDS_DIR that publishing manages, as relative paths: the default
+    language's at the top, each other language's in its folder ("ru/cases/x.ics")."""
     found = set()
-    for folder in ("", "cases", "defendants", ALARM_DIR, f"{ALARM_DIR}/cases", f"{ALARM_DIR}/defendants"):
+    prefixes = [""] + [f"{lang}/" for lang in languages if lang != default]
+    for folder in (prefix + sub if sub else prefix.rstrip("/") for prefix in prefixes for sub in FOLDERS):
         directory = root / folder if folder else root
         if not directory.is_dir():
             continue
@@ -65,9 +73,9 @@ def remove_stale_temp_files(root: Path, older_than: float) -> None:
             pass
 
 
-def stamp(path: Path) -> tuple | None:
+def stamp(path: Path | str) -> tuple | None:
     try:
-        found = path.stat()
+        found = os.stat(path)
     except FileNotFoundError:
         return None
     return (found.st_ino, found.st_mtime_ns, found.st_size)
@@ -90,8 +98,11 @@ def publish_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def same_content(path: Path, content: bytes) -> bool:
+def same_content(path: Path | str, content: bytes) -> bool:
     try:
-        return path.stat().st_size == len(content) and path.read_bytes() == content
+        if os.stat(path).st_size != len(content):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read() == content
     except FileNotFoundError:
         return False

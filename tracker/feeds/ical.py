@@ -11,6 +11,14 @@ What calendar clients need, and why each property is what it is:
   and so the same ETag.
 - DTSTART/DTEND carry the court's TZID, and the calendar holds that VTIMEZONE
   before its events (no floating times, no X-WR-TIMEZONE).
+- Nothing a calendar does not use: no CREATED, no TRANSP (OPAQUE is the default of
+  a timed event), no LAST-MODIFIED (DTSTAMP says the same), no URL (Google and
+  Outlook ignore it; the DESCRIPTION's links work everywhere), and the DESCRIPTION
+  does not repeat the title or the LOCATION. A feed of 10,000 hearings is fetched
+  every hour by every subscriber.
+- The texts are in the language of the locale in force (`flask_babel.force_locale`):
+  each language has its own feeds, with the same UIDs, so a subscriber who switches
+  language sees each hearing once.
 """
 from __future__ import annotations
 
@@ -18,7 +26,9 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
+from babel.core import get_global
 from flask import current_app, has_app_context
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from icalendar import Alarm, Event
 
@@ -37,6 +47,39 @@ _STATUS = {
     HearingStatus.POSTPONED: "TENTATIVE",
     HearingStatus.CANCELLED: "CANCELLED",
 }
+
+
+# --- language ---------------------------------------------------------------------
+
+
+def current_locale() -> str:
+    """The language the texts are written in: the locale in force, English without an app."""
+    try:
+        return str(get_locale() or "en")
+    except Exception:  # no app context: gettext falls back to the source strings (English) too
+        return "en"
+
+
+def reads_latin(locale: str) -> bool:
+    """Whether readers of `locale` read the Latin script (English, German...) rather than the
+    original one (Russian, Belarusian, Ukrainian, Kazakh...): each reader's script first."""
+    language = locale.replace("-", "_").split("_")[0]
+    likely = get_global("likely_subtags").get(language, "")
+    return "_Latn" in likely or not likely
+
+
+def person_name(person: Defendant, locale: str) -> str:
+    """A defendant's name as readers of `locale` write it."""
+    if reads_latin(locale):
+        return person.name_latin
+    return person.name_original or person.name_latin
+
+
+def both_scripts(latin: str, original: str, locale: str) -> str:
+    """"Ivan Petrov (Иван Петров)" for English readers, "Иван Петров (Ivan Petrov)" for Russian ones."""
+    if not original or original == latin:
+        return latin
+    return f"{latin} ({original})" if reads_latin(locale) else f"{original} ({latin})"
 
 
 # --- identity ---------------------------------------------------------------------
@@ -88,7 +131,8 @@ def hearing_summary(hearing: Hearing, defendants: Sequence[Defendant]) -> str:
 
     STATUS can say only CONFIRMED, TENTATIVE or CANCELLED; "held" has no value of its own.
     """
-    names = ", ".join(d.name_latin for d in defendants)
+    locale = current_locale()
+    names = ", ".join(person_name(d, locale) for d in defendants)
     text = f"{hearing.kind.label.capitalize()}: {names}"
     if not hearing.is_open:
         text = _("%(text)s (closed to the public)", text=text)
@@ -122,10 +166,10 @@ def hearing_description(
     hearing: Hearing, defendants: Sequence[Defendant], base_url: str, variant: str,
     editable: Collection[int] = frozenset(),
 ) -> str:
-    lines = [
-        f"{hearing.kind.label.capitalize()} ({hearing.status.label})",
-        hearing_location(hearing),
-    ]
+    """What the title and LOCATION do not say: the judge, notes, who is on trial (in both
+    scripts, each with their page) and the case. Calendars show it a click away."""
+    locale = current_locale()
+    lines = []
     if hearing.judge:
         lines.append(_("Judge: %(judge)s", judge=hearing.judge))
     if not hearing.is_open:
@@ -134,14 +178,13 @@ def hearing_description(
         lines.append(hearing.video_link_note)
     if hearing.outcome_note:
         lines.append(hearing.outcome_note)
-    lines.append("")
     for person in defendants:
         page = external_url("records.defendant", base_url=base_url, slug=person.slug)
-        lines.append(f"{person.name_latin} ({person.name_original}): {page}")
+        lines.append(f"{both_scripts(person.name_latin, person.name_original, locale)}: {page}")
         if variant == PRIVATE and person.id in editable and person.internal_notes:
             lines.append(_("Internal notes: %(notes)s", notes=person.internal_notes))
     if hearing.case is not None:
-        lines.append(f"{hearing.case.title}: {external_url('records.case', base_url=base_url, slug=hearing.case.slug)}")
+        lines.append(hearing.case.title)
     if hearing.source_url:
         lines.append(_("Source: %(url)s", url=hearing.source_url))
     return "\n".join(lines).strip()
@@ -160,16 +203,12 @@ def hearing_event(
     event.add("uid", event_uid(hearing, domain))
     event.add("sequence", hearing.version)
     event.add("dtstamp", changed)
-    event.add("last-modified", changed)
-    event.add("created", hearing.created_at.astimezone(timezone.utc))
     event.add("dtstart", hearing.starts_at.astimezone(tz))
     event.add("dtend", hearing.ends_at.astimezone(tz))
     event.add("summary", hearing_summary(hearing, defendants))
     event.add("location", hearing_location(hearing))
     event.add("description", hearing_description(hearing, defendants, base_url, variant, editable))
-    event.add("url", hearing_url(hearing, defendants, base_url))
     event.add("status", _STATUS[hearing.status])
-    event.add("transp", "OPAQUE")
     return event
 
 

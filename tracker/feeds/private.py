@@ -152,14 +152,17 @@ def revoke_feed_token(user: User) -> None:
     user.feed_token = None
 
 
-def private_feed_url(user: User) -> str | None:
+def private_feed_url(user: User, lang: str | None = None) -> str | None:
+    """The address of an editor's private feed, in `lang` (None: the site's default language)."""
     if not user.feed_token:
         return None
-    return external_url("feeds.private_feed", token=user.feed_token)
+    return external_url("feeds.private_feed", token=user.feed_token, lang=lang)
 
 
-def private_feed(session: Session, user: User, now: datetime) -> bytes:
-    settings = FeedSettings.from_app()
+def private_feed(session: Session, user: User, now: datetime, lang: str | None = None) -> bytes:
+    """The editor's private feed in `lang` (None: the site's default language), with the same
+    UIDs in every language."""
+    settings = FeedSettings.from_app(lang)
     with force_locale(settings.locale):
         return _private_feed(session, user, now, settings)
 

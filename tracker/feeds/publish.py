@@ -1,32 +1,38 @@
 """Publishing: every public feed written to FEEDS_DIR, atomically, only when it changed.
 
 The scheduler calls `publish_feeds(now)` every minute; `flask publish-feeds` calls it
-by hand. It must stay cheap for 10,000 hearings, so it works in three steps:
+by hand. Every feed exists in each language (LANGUAGES): the default language's at the
+top of FEEDS_DIR, the others in a folder each (`ru/all.ics`), with the same UIDs. It
+must stay cheap for 10,000 hearings in every language, so it works in three steps:
 
-1. a snapshot: five plain (Core) queries read the ids, versions and links of what
-   the feeds show, whatever the number of hearings;
+1. a snapshot: six plain (Core) queries read the ids, versions and links of what
+   the feeds show, whatever the number of hearings, once for every language;
 2. the events whose inputs changed since the last run (none, usually; all, on
-   the first) are loaded with one ORM query and serialized into the event cache;
-3. each feed's recipe (header, zones, the cache keys of its events) is compared
-   with the one last written: only changed feeds are joined and written, each to
-   a temporary file that then replaces the old one (os.replace is atomic, so a
-   reader sees the old file or the new one, never half of one).
+   the first) are loaded with one ORM query and serialized into the event cache,
+   once per language;
+3. each feed's recipe (what its header says, the ids of its events) and its events'
+   keys are compared with those last written: only changed feeds get their header
+   built and their bytes joined, and are written, each to a temporary file that then
+   replaces the old one (os.replace is atomic, so a reader sees the old file or the
+   new one, never half of one).
 
 The web app serves these files (views.py) or nginx/a CDN does (docs/feeds.md). A
 feed not yet published is built by `build_feed`, from the same code. The snapshot is
 snapshot.py; the files and their lock are files.py.
 """
 from __future__ import annotations
-from __future__ import annotations
 
+import gc
 import logging
 import re
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Collection
+from typing import Callable, Iterable, Iterator
 
 import sqlalchemy as sa
 from flask import current_app
@@ -45,7 +51,7 @@ from tracker.feeds.files import (
     stamp,
     write_atomically,
 )
-from tracker.feeds.snapshot import FeedSettings, HearingRow, Snapshot, event_keys, take_snapshot, window_clause
+from tracker.feeds.snapshot import FeedSettings, Snapshot, event_keys, take_snapshot, window_clause
 from tracker.links import external_url
 from tracker.records.models import Hearing, hearing_cases
 from tracker.records.queries import public_hearing_clause
@@ -57,6 +63,9 @@ log = logging.getLogger(__name__)
 SAFE_SLUG = re.compile(r"^[\w-][\w.-]*$")
 # How many changed hearings are loaded by id; above that, the whole window is read.
 LOAD_BY_ID_LIMIT = 500
+# How often FEEDS_DIR is listed for files no publisher wants any more (another publisher's,
+# or an older version's); in between, the files this process wrote are the ones it knows.
+SCAN_SECONDS = 600
 
 Progress = Callable[[str, int, int], None]
 
@@ -70,39 +79,80 @@ def render_events(
     snap: Snapshot,
     settings: FeedSettings,
     cache: calendars.EventCache,
+    texts: dict[str, dict[int, bytes]],
+    changed: Collection[int] | None = None,
     progress: Progress | None = None,
-) -> tuple[dict[int, tuple[tuple, bytes]], int]:
-    """Every hearing's (key, event bytes), and how many were serialized: only the
-    changed ones are loaded and serialized."""
-    result: dict[int, tuple[tuple, bytes]] = {}
-    missing: dict[int, tuple] = {}
-    for hearing_id, key in event_keys(snap, settings).items():
-        text = cache.get(ical.PUBLIC, hearing_id, key)
-        if text is None:
-            missing[hearing_id] = key
-        else:
-            result[hearing_id] = (key, text)
-    if missing:
-        query = sa.select(Hearing).options(joinedload(Hearing.defendants), joinedload(Hearing.case))
-        if len(missing) <= LOAD_BY_ID_LIMIT:
-            query = query.where(Hearing.id.in_(list(missing)))
-        else:
-            query = query.where(
-                window_clause(now, settings.past_days, settings.cancelled_days), public_hearing_clause()
-            )
-        loaded = session.scalars(query.execution_options(populate_existing=True)).unique().all()
-        done = 0
-        for hearing in loaded:
-            key = missing.get(hearing.id)
-            if key is None:
-                continue
-            text = ical.hearing_event(hearing, settings.base_url, ical.PUBLIC, settings.domain).to_ical()
-            cache.put(ical.PUBLIC, hearing.id, key, text)
-            result[hearing.id] = (key, text)
-            done += 1
-            if progress and (done % 250 == 0 or done == len(missing)):
-                progress("render", done, len(missing))
-    return result, len(missing)
+) -> int:
+    """Bring `texts` (language -> hearing id -> event bytes) up to date for the hearings in
+    `changed` (None: every hearing), in each language of `settings.languages`; returns how
+    many events were serialized. Each is looked up in the event cache by its key first;
+    the others are loaded once, for every language, and serialized once per language."""
+    keys = event_keys(snap, settings, changed)
+    missing: dict[str, list[int]] = {}
+    for locale in settings.languages:
+        found = texts.setdefault(locale, {})
+        lost = missing[locale] = []
+        get = cache.get
+        for hearing_id, key in keys.items():
+            text = get(ical.PUBLIC, locale, hearing_id, key)
+            if text is None:
+                lost.append(hearing_id)
+            else:
+                found[hearing_id] = text
+    wanted = {hearing_id for lost in missing.values() for hearing_id in lost}
+    total = sum(len(lost) for lost in missing.values())
+    if not wanted:
+        return 0
+    query = sa.select(Hearing).options(joinedload(Hearing.defendants), joinedload(Hearing.case))
+    if len(wanted) <= LOAD_BY_ID_LIMIT:
+        query = query.where(Hearing.id.in_(sorted(wanted)))
+    else:
+        query = query.where(window_clause(now, settings.past_days, settings.cancelled_days), public_hearing_clause())
+    loaded = {h.id: h for h in session.scalars(query.execution_options(populate_existing=True)).unique()}
+    done = 0
+    for locale in settings.languages:
+        if not missing[locale]:
+            continue
+        with force_locale(locale):
+            for hearing_id in missing[locale]:
+                hearing = loaded.get(hearing_id)
+                if hearing is None:  # gone since the snapshot (PostgreSQL reads the latest commits)
+                    texts[locale].pop(hearing_id, None)
+                    continue
+                text = ical.hearing_event(hearing, settings.base_url, ical.PUBLIC, settings.domain).to_ical()
+                cache.put(ical.PUBLIC, locale, hearing_id, keys[hearing_id], text)
+                texts[locale][hearing_id] = text
+                done += 1
+                if progress and (done % 250 == 0 or done == total):
+                    progress("render", done, total)
+    return total
+
+
+def changed_hearings(snap: Snapshot, last: Snapshot | None) -> set[int] | None:
+    """The hearings whose events may read differently from `last`'s (None: all of them).
+
+    Compares plain rows rather than building every event's key: a hearing's own row
+    (its version goes up on every change; its links to public defendants), then the few
+    defendants, cases and courts that changed, which change the events that show them.
+    """
+    if last is None:
+        return None
+    before, after = last.signatures, snap.signatures
+    changed = set() if after == before else {i for i, sig in after.items() if before.get(i) != sig}
+    people = _changed_keys(snap.defendants, last.defendants)
+    cases = _changed_keys(snap.cases, last.cases)
+    courts = _changed_keys(snap.courts, last.courts)
+    if people or cases or courts:
+        for row in snap.hearings:
+            if row.court_id in courts or row.case_id in cases or not people.isdisjoint(row.defendant_ids):
+                changed.add(row.id)
+    return changed
+
+
+def _changed_keys(now: dict, before: dict) -> set:
+    if now == before:
+        return set()
+    return {key for key, value in now.items() if before.get(key) != value} | (before.keys() - now.keys())
 
 
 # --- step 3: the feeds ---------------------------------------------------------------
@@ -110,67 +160,81 @@ def render_events(
 
 @dataclass
 class FeedPlan:
-    path: str  # relative to FEEDS_DIR and to /feeds/
-    info: calendars.FeedInfo
-    hearing_ids: list[int]
-    alarm: bool
+    """One feed, whatever its language: where it lives under the language's folder, what
+    its header names (`subject`), and its events in order."""
+
+    path: str  # relative to the language's folder (and to /feeds/ or /feeds/<lang>/)
+    subject: tuple  # ("all",), ("case", slug, title) or ("defendant", slug, latin, original)
+    hearing_ids: tuple[int, ...]
 
 
-def feed_plans(snap: Snapshot, settings: FeedSettings) -> Iterator[FeedPlan]:
-    """Every public feed: all hearings, each case, each public defendant, each with an alarm twin."""
+def feed_plans(snap: Snapshot) -> Iterator[FeedPlan]:
+    """Every public feed: all hearings, each case, each public defendant (the alarm twins and
+    the languages are added by the caller)."""
     by_case: dict[int, list[int]] = defaultdict(list)
     by_defendant: dict[int, list[int]] = defaultdict(list)
     for row in snap.hearings:
-        for case_id in hearing_cases(row.case_id, (snap.defendant_cases.get(d, ()) for d in row.defendant_ids)):
-            by_case[case_id].append(row.id)
+        if row.case_id is not None:  # hearing_cases, without a set per hearing
+            by_case[row.case_id].append(row.id)
+        else:
+            for case_id in hearing_cases(None, (snap.defendant_cases.get(d, ()) for d in row.defendant_ids)):
+                by_case[case_id].append(row.id)
         for defendant_id in row.defendant_ids:
             by_defendant[defendant_id].append(row.id)
-    # translated once per run (gettext without arguments returns the template)
+    yield FeedPlan("all.ics", ("all",), tuple(row.id for row in snap.hearings))
+    for case_id, (slug, title, _version) in snap.cases.items():
+        if SAFE_SLUG.match(slug):
+            yield FeedPlan(f"cases/{slug}.ics", ("case", slug, title), tuple(by_case.get(case_id, ())))
+    for defendant_id, (slug, latin, original, _version) in snap.defendants.items():
+        if SAFE_SLUG.match(slug):
+            yield FeedPlan(f"defendants/{slug}.ics", ("defendant", slug, latin, original),
+                           tuple(by_defendant.get(defendant_id, ())))
+
+
+def feed_info(subject: tuple, alarm: bool, full_path: str, settings: FeedSettings) -> calendars.FeedInfo:
+    """A feed's calendar properties, in the language in force (`force_locale`): built only for
+    the feeds that are written."""
+    base = settings.base_url
+    if subject[0] == "case":
+        _kind, slug, title = subject
+        name = _("%(case)s: court hearings", case=title)
+        url = external_url("records.case", base_url=base, slug=slug)
+    elif subject[0] == "defendant":
+        _kind, slug, latin, original = subject
+        name = _("%(name)s: court hearings", name=ical.both_scripts(latin, original, settings.locale))
+        url = external_url("records.defendant", base_url=base, slug=slug)
+    else:
+        name = _("Political prisoners: all court hearings")
+        url = external_url("records.hearings", base_url=base)
+    if alarm:
+        name = _("%(name)s (reminder a day before)", name=name)
     description = _(
         "Court hearings published by %(site)s. Postponed hearings move; cancelled ones stay %(days)d days "
         "marked “Cancelled”, then leave the calendar.",
-        site=settings.base_url, days=settings.cancelled_days,
+        site=base, days=settings.cancelled_days,
     )
-    with_alarm = _("%(name)s (reminder a day before)")
-    case_title = _("%(case)s: court hearings")
-    person_title = _("%(name)s: court hearings")
-    base = settings.base_url
-
-    def both(path: str, name: str, url: str, ids: list[int]) -> Iterator[FeedPlan]:
-        yield FeedPlan(path, calendars.FeedInfo(name, description, url, f"{settings.feeds_url}/{path}",
-                                           settings.refresh_minutes), ids, False)
-        full = f"{ALARM_DIR}/{path}"
-        info = calendars.FeedInfo(with_alarm % {"name": name}, description, url, f"{settings.feeds_url}/{full}",
-                             settings.refresh_minutes)
-        yield FeedPlan(full, info, ids, True)
-
-    all_ids = [row.id for row in snap.hearings]
-    yield from both("all.ics", _("Political prisoners: all court hearings"),
-                    external_url("records.hearings", base_url=base), all_ids)
-    for case_id, (slug, title, _version) in snap.cases.items():
-        if SAFE_SLUG.match(slug):
-            yield from both(
-                f"cases/{slug}.ics", case_title % {"case": title},
-                external_url("records.case", base_url=base, slug=slug), by_case.get(case_id, []),
-            )
-    for defendant_id, (slug, latin, original, _version) in snap.defendants.items():
-        if SAFE_SLUG.match(slug):
-            name = latin if latin == original else f"{latin} ({original})"
-            yield from both(
-                f"defendants/{slug}.ics", person_title % {"name": name},
-                external_url("records.defendant", base_url=base, slug=slug), by_defendant.get(defendant_id, []),
-            )
+    return calendars.FeedInfo(name, description, url, f"{settings.feeds_url}/{full_path}", settings.refresh_minutes)
 
 
-def feed_bytes(plan: FeedPlan, zones: dict, events: dict[int, tuple[tuple, bytes]], alarm: bytes) -> bytes:
-    texts = (events[i][1] for i in plan.hearing_ids)
-    if plan.alarm:
-        texts = (ical.with_alarm(t, alarm) for t in texts)
-    return calendars.assemble(plan.info, zones, texts)
+def alarm_path(path: str) -> str:
+    return f"{ALARM_DIR}/{path}"
 
 
-def _zones(ids: list[int], rows: dict[int, HearingRow], snap: Snapshot) -> dict[str, tuple[int, int]]:
-    return calendars.zone_years((snap.courts[rows[i].court_id][2], rows[i].starts_at) for i in ids)
+def _zones(ids: Iterable[int], rows: dict[int, tuple[str, int]]) -> dict[str, tuple[int, int]]:
+    # the distinct (zone, year) pairs first: a handful, whatever the number of hearings
+    return calendars.zone_years(sorted({rows[i] for i in ids if i in rows}))
+
+
+_EVENT_END = b"\r\n" + ical.END_EVENT
+
+
+def add_alarms(events: bytes, alarm: bytes) -> bytes:
+    """The events of a feed with `alarm` inserted into each: one pass over the joined bytes.
+
+    "END:VEVENT" at the start of a line can only close an event: a TEXT value never holds a
+    line break (it is escaped as \\n) and a folded line starts with a space.
+    """
+    return events.replace(_EVENT_END, b"\r\n" + alarm + ical.END_EVENT)
 
 
 # --- publishing ----------------------------------------------------------------------
@@ -191,22 +255,49 @@ class PublishReport:
 
 @dataclass
 class PublishedState:
-    """What this process last wrote to a FEEDS_DIR: each hearing's event key, and each
-    feed's recipe (its properties and the ids of its events, in order).
+    """What this process last wrote to a FEEDS_DIR: the snapshot it was built from, each
+    event's text in each language, the feeds' plans, and each file's recipe (its subject
+    and the ids of its events, in order).
 
-    A feed is rewritten when its recipe changed or one of its events did; deciding
+    The next run compares its snapshot with this one to find the few events that changed,
+    and rewrites a feed only when its recipe changed or one of its events did; deciding
     that costs a tuple comparison and a set intersection per feed, not a rebuild.
     """
 
-    keys: dict[int, tuple] = field(default_factory=dict)
+    snapshot: Snapshot | None = None
+    texts: dict[str, dict[int, bytes]] = field(default_factory=dict)  # language -> hearing id -> event
+    plans: list[FeedPlan] = field(default_factory=list)
     recipes: dict[str, tuple] = field(default_factory=dict)
     # each file as this process left it (inode, mtime, size): another publisher (the web app,
     # after a defendant is hidden) may have written it since, and then its recipe is unknown
     stamps: dict[str, tuple] = field(default_factory=dict)
+    settings: FeedSettings | None = None  # a change of settings (BASE_URL...) starts afresh
     swept_at: float = 0.0  # when leftover temporary files were last removed
+    scanned_at: float = 0.0  # when FEEDS_DIR was last listed (for files no longer wanted)
 
 
 _STATE: dict[str, PublishedState] = {}
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the run, on again after.
+
+    A run allocates tens of thousands of short-lived objects (rows, tuples, lists of
+    event bytes), and every so many allocations the collector walks every object the
+    process holds (about 160,000 in a scheduler with the feeds' state of 10,000
+    hearings): measured, those passes were a third of a republish. Nothing a run creates
+    needs the collector: reference counting frees it (the few ORM objects of changed
+    hearings, which hold cycles, wait for the collector's next pass after the run).
+    """
+    if not gc.isenabled():  # paused by a caller: leave it as it is
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def forget_published_state() -> None:
@@ -222,63 +313,61 @@ def publish_feeds(
     cache: calendars.EventCache | None = None,
     progress: Progress | None = None,
 ) -> PublishReport:
-    """Write every public feed to FEEDS_DIR; rewrite only the feeds whose content changed."""
+    """Write every public feed, in every language, to FEEDS_DIR; rewrite only the feeds whose
+    content changed."""
     started = time.perf_counter()
     session = session or db.session
     cache = cache if cache is not None else calendars.EVENTS
     root = Path(feeds_dir or current_app.config["FEEDS_DIR"])
     root.mkdir(parents=True, exist_ok=True)
     settings = FeedSettings.from_app()
-    state = _STATE.setdefault(str(root.resolve()), PublishedState())
+    key = str(root.resolve())
+    state = _STATE.get(key)
+    if state is None or state.settings != settings:
+        state = _STATE[key] = PublishedState(settings=settings, swept_at=state.swept_at if state else 0.0)
     report = PublishReport()
-    with publish_lock(root), force_locale(settings.locale):
+    with publish_lock(root), collector_paused():
         snap = take_snapshot(session, now, settings)
-        events, report.events_rendered = render_events(session, now, snap, settings, cache, progress)
-        keys = {hearing_id: key for hearing_id, (key, _text) in events.items()}
-        changed = {hearing_id for hearing_id, key in keys.items() if state.keys.get(hearing_id) != key}
-        rows = {row.id: row for row in snap.hearings}
-        alarm = ical.alarm_block()
-        plans = list(feed_plans(snap, settings))
-        on_disk = published_files(root)
-        zones_by_list: dict[int, dict] = {}
-        for number, plan in enumerate(plans, 1):
-            recipe = (plan.info, alarm if plan.alarm else None, tuple(plan.hearing_ids))
-            target = root / plan.path
-            known = state.recipes.get(plan.path)
-            if known is not None and state.stamps.get(plan.path) != stamp(target):
-                known = None  # deleted, or written by another publisher since: compare with the file
-            if known == recipe and changed.isdisjoint(plan.hearing_ids):
-                continue
-            zones = zones_by_list.get(id(plan.hearing_ids))  # a feed and its alarm twin share them
-            if zones is None:
-                zones = zones_by_list[id(plan.hearing_ids)] = _zones(plan.hearing_ids, rows, snap)
-            content = feed_bytes(plan, zones, events, alarm)
-            if known is None and plan.path in on_disk and same_content(target, content):
-                state.recipes[plan.path] = recipe  # after a restart: the file is already right
-                state.stamps[plan.path] = stamp(target)
-                continue
-            state.recipes.pop(plan.path, None)  # unknown until the write succeeds
-            write_atomically(target, content)
-            state.recipes[plan.path] = recipe
-            state.stamps[plan.path] = stamp(target)
-            report.written.append(plan.path)
-            if progress and len(report.written) % 100 == 0:
-                progress("write", number, len(plans))
-        if progress:
-            progress("write", len(plans), len(plans))
-        wanted = {plan.path for plan in plans}
+        last, state.snapshot = state.snapshot, None  # known again only once every file is written
+        changed = changed_hearings(snap, last)
+        report.events_rendered = render_events(session, now, snap, settings, cache, state.texts, changed, progress)
+        if changed is None:
+            changed = {row.id for row in snap.hearings}
+        if not snap.same_feeds_as(last) or not state.plans:
+            state.plans = list(feed_plans(snap))
+        plans = state.plans
+        starts = {row.id: (snap.courts[row.court_id][2], row.year) for row in snap.hearings}
+        if not state.recipes or time.time() - state.scanned_at > SCAN_SECONDS:
+            on_disk = published_files(root, settings.languages, settings.default_locale)
+            state.scanned_at = time.time()
+        else:  # the files this process knows of: listing thousands of files each minute costs
+            on_disk = set(state.recipes)
+        folder = str(root)
+        zones_of: dict[str, dict] = {}  # by plan path: a feed's languages and alarm twin share them
+        wanted: set[str] = set()
+        total = len(plans) * 2 * len(settings.languages)
+        for locale in settings.languages:
+            with force_locale(locale):
+                _write_language(folder, settings.in_language(locale), plans, state.texts[locale], changed, starts,
+                                zones_of, on_disk, wanted, state, report)
+            if progress:
+                progress("write", len(wanted), total)
         for stale in sorted(on_disk - wanted):
             (root / stale).unlink(missing_ok=True)
             report.removed.append(stale)
         state.recipes = {path: recipe for path, recipe in state.recipes.items() if path in wanted}
         state.stamps = {path: stamp for path, stamp in state.stamps.items() if path in wanted}
-        state.keys = keys  # only now: a failure above leaves every changed feed to rewrite
-        if len(cache.entries) > 2 * len(keys) + 1000:  # hearings left the feeds: drop them
-            cache.forget((ical.PUBLIC, hearing_id) for hearing_id in keys)
+        state.snapshot = snap  # only now: a failure above leaves every changed feed to rewrite
+        kept = len(snap.hearings)
+        for locale, texts in state.texts.items():
+            if len(texts) > kept + 1000:  # hearings left the feeds: drop them
+                state.texts[locale] = {row.id: texts[row.id] for row in snap.hearings if row.id in texts}
+        if len(cache.entries) > 2 * kept * len(settings.languages) + 1000:
+            cache.forget((ical.PUBLIC, locale, row.id) for locale in settings.languages for row in snap.hearings)
     if time.time() - state.swept_at > 600:
         remove_stale_temp_files(root, time.time() - 600)
         state.swept_at = time.time()
-    report.feeds = len(plans)
+    report.feeds = len(wanted)
     report.seconds = time.perf_counter() - started
     if report.written or report.removed:
         log.info(
@@ -288,14 +377,72 @@ def publish_feeds(
     return report
 
 
+def _write_language(
+    root: str, settings: FeedSettings, plans: list[FeedPlan], texts: dict[int, bytes], changed: set[int],
+    starts: dict[int, tuple[str, int]], zones_of: dict[str, dict], on_disk: set[str], wanted: set[str],
+    state: PublishedState, report: PublishReport,
+) -> None:
+    """Write the feeds of one language (`settings.locale`, in force) whose content changed.
+
+    A feed and its alarm twin share their events: joined once, the twin gets its alarms by
+    one `bytes.replace`. Plain string paths: pathlib's objects would cost more than the
+    stat() they wrap, for thousands of feeds every minute.
+    """
+    locale = settings.locale
+    alarm = ical.alarm_block()
+    prefix = settings.prefix(locale)
+    recipes, stamps = state.recipes, state.stamps
+    for plan in plans:
+        events = None
+        for with_alarm in (False, True):
+            full = prefix + (alarm_path(plan.path) if with_alarm else plan.path)
+            wanted.add(full)
+            recipe = (plan.subject, alarm if with_alarm else None, plan.hearing_ids)
+            target = f"{root}/{full}"
+            known = recipes.get(full)
+            if known is not None and stamps.get(full) != stamp(target):
+                known = None  # deleted, or written by another publisher since: compare with the file
+            if known == recipe and changed.isdisjoint(plan.hearing_ids):
+                continue
+            zones = zones_of.get(plan.path)
+            if zones is None:  # a feed's alarm twin and its other languages share them
+                zones = zones_of[plan.path] = _zones(plan.hearing_ids, starts)
+            if events is None:
+                events = b"".join([texts[i] for i in plan.hearing_ids if i in texts])
+            info = feed_info(plan.subject, with_alarm, full, settings)
+            # in parts: joining the header to megabytes of events would copy them once more
+            parts = calendars.calendar_parts(info, zones, add_alarms(events, alarm) if with_alarm else events)
+            if known is None and full in on_disk and same_content(target, b"".join(parts)):
+                recipes[full] = recipe  # after a restart: the file is already right
+                stamps[full] = stamp(target)
+                continue
+            recipes.pop(full, None)  # unknown until the write succeeds
+            write_atomically(Path(target), parts)
+            recipes[full] = recipe
+            stamps[full] = stamp(target)
+            report.written.append(full)
+
+
+def split_path(path: str, settings: FeedSettings) -> tuple[str, str]:
+    """("ru", "cases/x.ics") for "ru/cases/x.ics"; the default language for a path without one."""
+    head, _slash, rest = path.partition("/")
+    if rest and head in settings.languages and head != settings.default_locale:
+        return head, rest
+    return settings.default_locale, path
+
+
 def build_feed(
     path: str, now: datetime, *, session: Session | None = None, cache: calendars.EventCache | None = None
 ) -> bytes | None:
-    """One public feed built on demand (not yet published); None if there is no such feed."""
+    """One public feed built on demand (not yet published); None if there is no such feed.
+    `path` as under FEEDS_DIR: "all.ics", "ru/with-alarm/cases/x.ics"..."""
     session = session or db.session
     cache = cache if cache is not None else calendars.EVENTS
     settings = FeedSettings.from_app()
-    relative = path[len(ALARM_DIR) + 1:] if path.startswith(ALARM_DIR + "/") else path
+    locale, in_language = split_path(path, settings)
+    settings = replace(settings.in_language(locale), languages=(locale,))
+    alarm = in_language.startswith(ALARM_DIR + "/")
+    relative = in_language[len(ALARM_DIR) + 1:] if alarm else in_language
     scope = None
     if relative.startswith("cases/"):
         scope = ("case", relative[len("cases/"):-len(".ics")])
@@ -303,11 +450,16 @@ def build_feed(
         scope = ("defendant", relative[len("defendants/"):-len(".ics")])
     elif relative != "all.ics":
         return None
-    with force_locale(settings.locale):
-        snap = take_snapshot(session, now, settings, scope)
-        events, _count = render_events(session, now, snap, settings, cache)
-        rows = {row.id: row for row in snap.hearings}
-        for plan in feed_plans(snap, settings):
-            if plan.path == path:
-                return feed_bytes(plan, _zones(plan.hearing_ids, rows, snap), events, ical.alarm_block())
+    snap = take_snapshot(session, now, settings, scope)
+    texts: dict[str, dict[int, bytes]] = {}
+    render_events(session, now, snap, settings, cache, texts)
+    starts = {row.id: (snap.courts[row.court_id][2], row.year) for row in snap.hearings}
+    with force_locale(locale):
+        for plan in feed_plans(snap):
+            if plan.path == relative:
+                events = b"".join([texts[locale][i] for i in plan.hearing_ids if i in texts[locale]])
+                if alarm:
+                    events = add_alarms(events, ical.alarm_block())
+                info = feed_info(plan.subject, alarm, path, settings)
+                return calendars.assemble(info, _zones(plan.hearing_ids, starts), [events])
     return None

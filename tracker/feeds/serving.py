@@ -110,8 +110,11 @@ def published(feeds_dir: str, relative: str, cache_control: str) -> Served | Non
     return served
 
 
-# The public feeds that publishing writes (never private feeds or single hearings).
-PUBLISHED_PATH = re.compile(r"^/feeds/((?:with-alarm/)?(?:all|(?:cases|defendants)/(?!\.)[^/]+)\.ics)$")
+# The public feeds that publishing writes, in any language (never private feeds or single
+# hearings); a folder that is no language has no files, so a miss goes on to Flask.
+PUBLISHED_PATH = re.compile(
+    r"^/feeds/((?:[a-z]{2,3}(?:_[A-Za-z]{2,4})?/)?(?:with-alarm/)?(?:all|(?:cases|defendants)/(?!\.)[^/]+)\.ics)$"
+)
 
 
 class RevalidationMiddleware:

@@ -5,18 +5,19 @@ and each hearing's event key. The publisher and an on-demand feed both start fro
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from functools import cached_property
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from tracker.feeds.calendars import event_key, key_context
 from tracker.feeds.ical import uid_domain
 from tracker.records.enums import HearingStatus
 from tracker.records.models import Case, Court, Defendant, Hearing, case_defendants, hearing_defendants
-from tracker.records.queries import public_hearing_clause
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,14 @@ class FeedSettings:
     past_days: int
     cancelled_days: int
     refresh_minutes: int
-    locale: str
+    locale: str  # the language of the texts: the site's default unless `in_language` says
+    default_locale: str = "en"
+    languages: tuple[str, ...] = ("en",)  # every language the feeds are published in, default first
 
     @classmethod
-    def from_app(cls) -> FeedSettings:
+    def from_app(cls, locale: str | None = None) -> FeedSettings:
         config = current_app.config
+        default = config["BABEL_DEFAULT_LOCALE"]
         return cls(
             base_url=config["BASE_URL"],
             feeds_url=feeds_url(),
@@ -39,8 +43,28 @@ class FeedSettings:
             past_days=config["FEED_PAST_DAYS"],
             cancelled_days=config["FEED_CANCELLED_DAYS"],
             refresh_minutes=config["FEED_REFRESH_MINUTES"],
-            locale=config["BABEL_DEFAULT_LOCALE"],
+            locale=locale if locale in feed_languages() else default,
+            default_locale=default,
+            languages=feed_languages(),
         )
+
+    def in_language(self, locale: str) -> FeedSettings:
+        return replace(self, locale=locale)
+
+    def prefix(self, locale: str | None = None) -> str:
+        """Where a language's feeds live under FEEDS_DIR and /feeds/: the default language at
+        the top (the addresses subscribers already have), the others in a folder each ("ru/")."""
+        locale = locale or self.locale
+        return "" if locale == self.default_locale else f"{locale}/"
+
+
+def feed_languages() -> tuple[str, ...]:
+    """The languages the feeds are published in: every interface language (LANGUAGES), the
+    default first. A new language is a catalogue and nothing more: its feeds follow."""
+    config = current_app.config
+    default = config["BABEL_DEFAULT_LOCALE"]
+    others = [lang for lang in config.get("LANGUAGES", ()) if lang != default]
+    return (default, *others)
 
 
 def feeds_url() -> str:
@@ -66,8 +90,14 @@ class HearingRow:
     version: int
     case_id: int | None
     court_id: int
-    starts_at: datetime
-    defendant_ids: list[int] = field(default_factory=list)  # public ones, by id
+    year: int  # of its start (UTC): which years the VTIMEZONE must cover
+    defendant_ids: tuple[int, ...] = ()  # public ones, by id
+
+    @property
+    def signature(self) -> tuple:
+        """What of the event's inputs this row holds; its case, court and defendants are
+        compared on their own (Snapshot.cases, courts, defendants)."""
+        return (self.version, self.case_id, self.court_id, self.defendant_ids)
 
 
 @dataclass
@@ -78,14 +108,34 @@ class Snapshot:
     courts: dict[int, tuple]  # id -> (name, address, timezone)
     defendant_cases: dict[int, list[int]]  # public defendant id -> the ids of its cases
 
+    @cached_property
+    def signatures(self) -> dict[int, tuple]:
+        """Each hearing's `HearingRow.signature`, to compare the next snapshot with this one."""
+        return {row.id: row.signature for row in self.hearings}
+
+    @cached_property
+    def shape(self) -> list[tuple]:
+        """What the list of feeds and the order of their events follow: the hearings in order,
+        each with its case and public defendants (feed_plans reads nothing else of them)."""
+        return [(row.id, row.case_id, row.defendant_ids) for row in self.hearings]
+
+    def same_feeds_as(self, last: Snapshot | None) -> bool:
+        """Whether `last`'s feeds (their names, their events in order) are this one's too."""
+        return (
+            last is not None and self.shape == last.shape and self.cases == last.cases
+            and self.defendants == last.defendants and self.defendant_cases == last.defendant_cases
+        )
+
 
 def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope=None) -> Snapshot:
-    """What the public feeds show, in five queries whatever the data size.
+    """What the public feeds show, in five queries whatever the data size; the same for
+    every language.
 
     `scope` narrows it for one feed built on demand: ("case", slug) or ("defendant", slug).
+    A hearing is public when one of its defendants is: the links to public defendants
+    say which, so no query repeats that test per hearing.
     """
-    window = window_clause(now, settings.past_days, settings.cancelled_days)
-    hearing_filter = [window, public_hearing_clause()]
+    hearing_filter = [window_clause(now, settings.past_days, settings.cancelled_days)]
     case_filter = []
     if scope is not None:
         kind, slug = scope
@@ -101,68 +151,86 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
             )
             hearing_filter.append(Hearing.id.in_(linked))
 
-    rows = session.execute(
+    # plain Core rows through the connection: the ORM's result machinery would cost more
+    # than the reading itself, at 10,000 hearings every minute
+    connection = session.connection()
+    rows = connection.execute(
         sa.select(
-            Hearing.id, Hearing.version, Hearing.case_id, Hearing.court_id, Hearing.starts_at,
+            # the start as the driver gives it (SQLite: text, PostgreSQL: a datetime), for its year
+            # alone: converting 10,000 datetimes to aware ones costs more than the query
+            Hearing.id, Hearing.version, Hearing.case_id, Hearing.court_id,
+            sa.type_coerce(Hearing.starts_at, sa.String()),
         )
         .where(*hearing_filter)
         .order_by(Hearing.starts_at, Hearing.id)
     ).all()
-    hearings = {r[0]: HearingRow(*r) for r in rows}
-    defendants: dict[int, tuple] = {}
-    # with each public defendant's cases, for the hearings that have no case of their own
-    defendant_cases: dict[int, list[int]] = defaultdict(list)
-    for r in session.execute(
-        sa.select(Defendant.id, Defendant.slug, Defendant.name_latin, Defendant.name_original, Defendant.version,
-                  case_defendants.c.case_id)
-        .outerjoin(case_defendants, case_defendants.c.defendant_id == Defendant.id)
-        .where(Defendant.is_public.is_(True))
-        .order_by(Defendant.name_latin, Defendant.id, case_defendants.c.case_id)
-    ):
-        defendants.setdefault(r.id, (r.slug, r.name_latin, r.name_original, r.version))
-        if r.case_id is not None:
-            defendant_cases[r.id].append(r.case_id)
-    # aliases, so that the filters' own subqueries on these tables stay uncorrelated
-    link = hearing_defendants.alias("link")
-    person = aliased(Defendant, name="person")
-    links = session.execute(
-        sa.select(link.c.hearing_id, link.c.defendant_id)
-        .join(Hearing, Hearing.id == link.c.hearing_id)
-        .join(person, person.id == link.c.defendant_id)
-        .where(person.is_public.is_(True), *hearing_filter)
-        .order_by(link.c.hearing_id, link.c.defendant_id)
-    ).all()
-    for hearing_id, defendant_id in links:
-        # on PostgreSQL each statement sees the latest commits: skip a link to a
-        # defendant made public after the query above
-        if hearing_id in hearings and defendant_id in defendants:
-            hearings[hearing_id].defendant_ids.append(defendant_id)
-    cases = {
-        r.id: (r.slug, r.title, r.version)
-        for r in session.execute(
-            sa.select(Case.id, Case.slug, Case.title, Case.version).where(*case_filter).order_by(Case.title, Case.id)
-        )
+    defendants: dict[int, tuple] = {
+        r.id: (r.slug, r.name_latin, r.name_original, r.version)
+        for r in connection.execute(
+            sa.select(Defendant.id, Defendant.slug, Defendant.name_latin, Defendant.name_original, Defendant.version)
+            .where(Defendant.is_public.is_(True))
+            .order_by(Defendant.name_latin, Defendant.id)
+        ).all()
     }
+    # The links of those hearings: read along hearing_defendants' primary key, the range of
+    # ids in the window (a superset), without joins; the dictionaries above say which hearings
+    # are in the window and which defendants are public. A hearing is public when one of its
+    # defendants is.
+    public_links: dict[int, list[int]] = defaultdict(list)
+    if rows:
+        ids = [r[0] for r in rows]
+        for hearing_id, defendant_id in connection.execute(
+            sa.select(hearing_defendants.c.hearing_id, hearing_defendants.c.defendant_id)
+            .where(hearing_defendants.c.hearing_id.between(min(ids), max(ids)))
+        ).all():  # all at once: iterating fetches row by row
+            # on PostgreSQL each statement sees the latest commits: a link to a defendant made
+            # public after the query above is skipped
+            if defendant_id in defendants:
+                public_links[hearing_id].append(defendant_id)
+    hearings = []
+    for hearing_id, version, case_id, court_id, starts_at in rows:
+        shown = public_links.get(hearing_id)
+        if shown:  # no public defendant: not a public hearing
+            shown.sort()
+            year = int(starts_at[:4]) if isinstance(starts_at, str) else starts_at.year
+            hearings.append(HearingRow(hearing_id, version, case_id, court_id, year, tuple(shown)))
+    # the cases with their defendants: each public defendant's cases, for the hearings that
+    # have no case of their own (joined from the case side, along case_defendants' primary key)
+    cases: dict[int, tuple] = {}
+    defendant_cases: dict[int, list[int]] = defaultdict(list)
+    for r in connection.execute(
+        sa.select(Case.id, Case.slug, Case.title, Case.version, case_defendants.c.defendant_id)
+        .outerjoin(case_defendants, case_defendants.c.case_id == Case.id)
+        .where(*case_filter)
+        .order_by(Case.title, Case.id, case_defendants.c.defendant_id)
+    ).all():
+        cases.setdefault(r.id, (r.slug, r.title, r.version))
+        if r.defendant_id in defendants:
+            defendant_cases[r.defendant_id].append(r.id)
+    for linked_cases in defendant_cases.values():
+        linked_cases.sort()
     courts = {
         r.id: (r.name, r.address, r.timezone)
-        for r in session.execute(sa.select(Court.id, Court.name, Court.address, Court.timezone))
+        for r in connection.execute(sa.select(Court.id, Court.name, Court.address, Court.timezone))
     }
-    return Snapshot(list(hearings.values()), defendants, cases, courts, defendant_cases)
+    return Snapshot(hearings, defendants, cases, courts, defendant_cases)
 
 
-def event_keys(snap: Snapshot, settings: FeedSettings) -> dict[int, tuple]:
+def event_keys(snap: Snapshot, settings: FeedSettings, only: Collection[int] | None = None) -> dict[int, tuple]:
     """Each hearing's event key (`calendars.event_key`), as `calendars.key_of` builds it from
     the ORM objects, so a feed and a single download share each cached event.
 
     Built from shared pieces (one tuple per court, case and defendant): this runs
     for every hearing every minute.
     """
-    context = key_context(settings.base_url, settings.domain, settings.locale)
+    context = key_context(settings.base_url, settings.domain)
     courts = snap.courts
     cases = {case_id: (case_id, values[2]) for case_id, values in snap.cases.items()}
     people = {person_id: (person_id, values[3]) for person_id, values in snap.defendants.items()}
     keys = {}
     for row in snap.hearings:
+        if only is not None and row.id not in only:
+            continue
         case = None if row.case_id is None else cases.get(row.case_id, (row.case_id, None))
         # defendant_ids come ordered by id, as key_of sorts them
         keys[row.id] = event_key(row.version, courts[row.court_id], case,

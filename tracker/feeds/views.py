@@ -1,16 +1,25 @@
 """Feeds over HTTP: the public feeds (published files, or built on demand), the
 "add to my calendar" download, and an editor's private feed and its page.
 The caching rules live in serving.py.
+
+Every feed exists in each language: /feeds/all.ics in the site's default language,
+/feeds/ru/all.ics in Russian, and so on (`<lang>` matches only the other configured
+languages, so /feeds/xx/all.ics is a 404). A path, not a query: nginx or a CDN serves
+the published files by path alone.
 """
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from babel import Locale
+from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
+from werkzeug.routing import BaseConverter
 
 from tracker.access import editor_required, public, token_access
 from tracker.extensions import db, utcnow
@@ -19,12 +28,32 @@ from tracker.feeds.calendars import hearing_ics
 from tracker.feeds.files import ALARM_DIR
 from tracker.feeds.forms import RegenerateTokenForm, RevokeTokenForm
 from tracker.feeds.publish import build_feed
-from tracker.feeds.snapshot import feeds_url
+from tracker.feeds.snapshot import feed_languages, feeds_url
 from tracker.feeds.serving import MIMETYPE, Served, public_cache_control, published, wants_gzip
 from tracker.records.queries import public_hearing_clause
 from tracker.records.models import Hearing
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
+
+
+class FeedLanguageConverter(BaseConverter):
+    """`<feedlang:lang>`: one of the configured languages other than the default (whose feeds
+    have no language in their path); anything else does not match, so it is a 404."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:  # noqa: ANN001
+        super().__init__(url_map, *args, **kwargs)
+        self.regex = "|".join(re.escape(lang) for lang in url_map.feed_languages) or "(?!)"
+
+
+def register_converter(app: Flask) -> None:
+    """Before the blueprint: its rules use the converter, which reads the app's languages."""
+    default = app.config["BABEL_DEFAULT_LOCALE"]
+    app.url_map.feed_languages = [lang for lang in app.config.get("LANGUAGES", ()) if lang != default]
+    app.url_map.converters["feedlang"] = FeedLanguageConverter
+
+
+def _language_prefix(lang: str | None) -> str:
+    return f"{lang}/" if lang else ""
 
 
 def calendar_response(served: Served, *, filename: str, download: bool = False) -> Response:
@@ -45,17 +74,24 @@ def _public_cache() -> str:
     return public_cache_control(current_app.config)
 
 
-@bp.get("/all.ics", defaults={"kind": "all", "slug": None, "alarm": False})
-@bp.get(f"/{ALARM_DIR}/all.ics", defaults={"kind": "all", "slug": None, "alarm": True})
-@bp.get("/cases/<slug>.ics", defaults={"kind": "cases", "alarm": False})
-@bp.get(f"/{ALARM_DIR}/cases/<slug>.ics", defaults={"kind": "cases", "alarm": True})
-@bp.get("/defendants/<slug>.ics", defaults={"kind": "defendants", "alarm": False})
-@bp.get(f"/{ALARM_DIR}/defendants/<slug>.ics", defaults={"kind": "defendants", "alarm": True})
+@bp.get("/all.ics", defaults={"kind": "all", "slug": None, "alarm": False, "lang": None})
+@bp.get(f"/{ALARM_DIR}/all.ics", defaults={"kind": "all", "slug": None, "alarm": True, "lang": None})
+@bp.get("/cases/<slug>.ics", defaults={"kind": "cases", "alarm": False, "lang": None})
+@bp.get(f"/{ALARM_DIR}/cases/<slug>.ics", defaults={"kind": "cases", "alarm": True, "lang": None})
+@bp.get("/defendants/<slug>.ics", defaults={"kind": "defendants", "alarm": False, "lang": None})
+@bp.get(f"/{ALARM_DIR}/defendants/<slug>.ics", defaults={"kind": "defendants", "alarm": True, "lang": None})
+@bp.get("/<feedlang:lang>/all.ics", defaults={"kind": "all", "slug": None, "alarm": False})
+@bp.get(f"/<feedlang:lang>/{ALARM_DIR}/all.ics", defaults={"kind": "all", "slug": None, "alarm": True})
+@bp.get("/<feedlang:lang>/cases/<slug>.ics", defaults={"kind": "cases", "alarm": False})
+@bp.get(f"/<feedlang:lang>/{ALARM_DIR}/cases/<slug>.ics", defaults={"kind": "cases", "alarm": True})
+@bp.get("/<feedlang:lang>/defendants/<slug>.ics", defaults={"kind": "defendants", "alarm": False})
+@bp.get(f"/<feedlang:lang>/{ALARM_DIR}/defendants/<slug>.ics", defaults={"kind": "defendants", "alarm": True})
 @public
-def feed(kind: str, slug: str | None, alarm: bool):
+def feed(kind: str, slug: str | None, alarm: bool, lang: str | None):
     relative = "all.ics" if kind == "all" else f"{kind}/{slug}.ics"
     if alarm:
         relative = f"{ALARM_DIR}/{relative}"
+    relative = _language_prefix(lang) + relative
     served = None
     if slug is None or not slug.startswith("."):
         served = published(current_app.config["FEEDS_DIR"], relative, _public_cache())
@@ -67,10 +103,12 @@ def feed(kind: str, slug: str | None, alarm: bool):
     return calendar_response(served, filename=relative.rsplit("/", 1)[-1])
 
 
-@bp.get("/hearings/<int:hearing_id>.ics")
+@bp.get("/hearings/<int:hearing_id>.ics", defaults={"lang": None})
+@bp.get("/<feedlang:lang>/hearings/<int:hearing_id>.ics")
 @public
-def hearing(hearing_id: int):
-    """"Add to my calendar": one public hearing as a file to open."""
+def hearing(hearing_id: int, lang: str | None):
+    """"Add to my calendar": one public hearing as a file to open, in the language of its
+    address (pages link to the reader's: a shared cache keeps one copy per address)."""
     found = db.session.scalar(
         sa.select(Hearing)
         .where(Hearing.id == hearing_id, public_hearing_clause())
@@ -78,19 +116,21 @@ def hearing(hearing_id: int):
     )
     if found is None:
         abort(404, description=_("There is no such public hearing."))
-    body = hearing_ics(found, current_app.config["BASE_URL"])
+    with force_locale(lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        body = hearing_ics(found, current_app.config["BASE_URL"])
     return calendar_response(
         Served.of(body, cache_control=_public_cache()), filename=f"hearing-{found.id}.ics", download=True
     )
 
 
-@bp.get("/private/<token>.ics")
+@bp.get("/private/<token>.ics", defaults={"lang": None})
+@bp.get("/<feedlang:lang>/private/<token>.ics")
 @token_access
-def private_feed(token: str):
+def private_feed(token: str, lang: str | None):
     user = private.user_by_feed_token(db.session, token)
     if user is None:
         abort(404)  # the same answer for a wrong and a revoked token
-    body = private.private_feed(db.session, user, utcnow())
+    body = private.private_feed(db.session, user, utcnow(), lang)
     return calendar_response(Served.of(body, cache_control="private, no-cache"), filename="private.ics")
 
 
@@ -99,7 +139,7 @@ def private_feed(token: str):
 def private_page():
     return render_template(
         "feeds/private.html",
-        url=private.private_feed_url(current_user),
+        url=private.private_feed_url(current_user, reader_language()),
         regenerate_form=RegenerateTokenForm(),
         revoke_form=RevokeTokenForm(),
     )
@@ -125,8 +165,36 @@ def revoke_token():
     return redirect(url_for("feeds.private_page"))
 
 
-def feed_links(scope: tuple | None) -> dict[str, str] | None:
-    """The subscribe links of a page: webcal for Apple/Outlook, Google's, and the plain URL."""
+def reader_language() -> str | None:
+    """The reader's language when its feeds have a folder of their own (None: the default's)."""
+    try:
+        locale = str(get_locale() or "")
+    except Exception:  # no request (a test rendering a template): the default language
+        return None
+    languages = feed_languages()
+    if locale not in languages:
+        locale = locale.replace("-", "_").split("_")[0]
+    return locale if locale in languages[1:] else None
+
+
+def _links(language: str, relative: str) -> dict[str, str]:
+    """`language`: the language's folder ("ru/") or "" for the default language."""
+    base = feeds_url()
+    links = {}
+    for prefix, variant in (("", ""), ("alarm_", f"{ALARM_DIR}/")):
+        https = f"{base}/{language}{variant}{quote(relative)}"
+        links[prefix + "url"] = https
+        links[prefix + "webcal"] = "webcal://" + https.split("://", 1)[1]
+        # Google fetches subscriptions itself and needs the https address
+        google_source = "https://" + https.split("://", 1)[1]
+        links[prefix + "google"] = "https://calendar.google.com/calendar/render?cid=" + quote(google_source, safe="")
+    return links
+
+
+def feed_links(scope: tuple | None) -> dict | None:
+    """The subscribe links of a page, in the reader's language: webcal for Apple/Outlook,
+    Google's, and the plain URL; `others` offers the same feed in the other languages (the
+    same events, with the same UIDs: switching never shows a hearing twice)."""
     if not scope:
         return None
     kind, thing = scope
@@ -138,13 +206,14 @@ def feed_links(scope: tuple | None) -> dict[str, str] | None:
         relative = f"defendants/{thing.slug}.ics"
     else:
         return None
-    base = feeds_url()
-    links = {}
-    for prefix, variant in (("", ""), ("alarm_", f"{ALARM_DIR}/")):
-        https = f"{base}/{variant}{quote(relative)}"
-        links[prefix + "url"] = https
-        links[prefix + "webcal"] = "webcal://" + https.split("://", 1)[1]
-        # Google fetches subscriptions itself and needs the https address
-        google_source = "https://" + https.split("://", 1)[1]
-        links[prefix + "google"] = "https://calendar.google.com/calendar/render?cid=" + quote(google_source, safe="")
+    reader = reader_language()
+    languages = feed_languages()
+    links = _links(_language_prefix(reader), relative)
+    mine = reader or languages[0]
+    links["language"] = mine
+    links["others"] = [
+        {"lang": lang, "name": Locale.parse(lang).get_display_name(lang),
+         "webcal": _links(_language_prefix(None if lang == languages[0] else lang), relative)["webcal"]}
+        for lang in languages if lang != mine
+    ]
     return links
