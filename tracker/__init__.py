@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, current_app, has_request_context, render_template, request
+from flask import Flask, Response, current_app, has_request_context, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tracker import admin, api, auth, edge, editing, exchange, feeds, mail, records, redaction, reminders
+from tracker import admin, api, auth, caching, edge, editing, exchange, feeds, mail, records, redaction, reminders
+from tracker.access import public
 from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
 from tracker.records.queries import has_demo_data
 
@@ -56,11 +57,13 @@ def create_app(config: object | str | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    caching.init_app(app)  # before the API's session interface wraps the guarded one
 
     edge.init_app(app)  # before the features: their routes' <int:...> use its converter
     for feature in FEATURES:
         feature.init_app(app)
 
+    app.add_url_rule("/healthz", "healthz", healthz)
     _register_error_pages(app)
     _register_template_helpers(app)
     app.after_request(_security_headers)
@@ -68,6 +71,12 @@ def create_app(config: object | str | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
+
+
+@public
+def healthz() -> Response:
+    """For load balancers and the HTTP bench: the app answers, touching no database or session."""
+    return Response("ok\n", mimetype="text/plain", headers={"Cache-Control": "no-store"})
 
 
 def check_secret_key(config: dict) -> None:
