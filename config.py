@@ -81,6 +81,8 @@ class Config:
     # pages that show "upcoming" or "next" hearings change with the clock: their ETag moves
     # every this many seconds (a hearing that just ended leaves the page at most this late)
     PAGE_CLOCK_SECONDS = int(os.environ.get("PAGE_CLOCK_SECONDS", "60"))
+    # answer unchanged-page revalidations (304) before Flask runs; off only to measure the difference
+    PAGE_REVALIDATION_MIDDLEWARE = _bool("PAGE_REVALIDATION_MIDDLEWARE", True)
     # what turns rows into HTML (a deploy id, e.g. the git commit); default: a hash of the
     # code, templates, translations and static files, computed at start
     RELEASE = os.environ.get("RELEASE", "")

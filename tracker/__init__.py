@@ -104,9 +104,11 @@ def _project_dir() -> Path:
 
 
 def _select_locale() -> str | None:
+    """The `lang` cookie, else Accept-Language: one function with the pages' revalidation
+    middleware (tracker/caching.py), which must name the language a page is rendered in."""
     if not has_request_context():  # the scheduler, the CLI: the default locale
         return None
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"])
+    return caching.page_language(request.environ, current_app.config)
 
 
 def _security_headers(response):  # noqa: ANN001, ANN202
