@@ -5,7 +5,8 @@ One mechanism, `@cacheable_page`, on every public HTML page (docs/caching.md):
 - an anonymous visitor with no session gets `Cache-Control: public, max-age=…,
   stale-while-revalidate=…`, `Vary: Accept-Language, Cookie` and a strong ETag;
 - a matching `If-None-Match` is answered 304 before the view runs: no query of the
-  page's rows, no template, one primary-key read of the data generation;
+  page's rows, no template, one primary-key read of the data generation; most of them
+  before Flask runs at all (`PageRevalidation`, a WSGI middleware);
 - a logged-in editor, or a visitor whose session holds something (a flash, the address
   just signed up), gets the page rendered for them with `private, no-store` and no ETag.
 
