@@ -303,7 +303,7 @@ def cacheable_page(clock: str = "minute") -> Callable[[F], F]:
                 return mark_private(make_response(view(*args, **kwargs)))
             now = utcnow()
             # the generation is read before the page's rows: an edit committed in between
-            # gives newer rows an older ETag (revalidated at the next edit), never the reverse
+            # gives newer rows the older ETag (the next request renders again), never the reverse
             etag = page_etag(read_generation(db.engine), clock, now)
             if request.if_none_match.contains_weak(etag.strip('"')):  # If-None-Match compares weakly (RFC 9110)
                 not_modified = Response(status=304)
