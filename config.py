@@ -73,6 +73,24 @@ class Config:
     # hearings on one page at most; keep it under 500 (one select-in batch)
     UPCOMING_LIMIT = min(int(os.environ.get("UPCOMING_LIMIT", "300")), 500)
 
+    # Public pages in shared caches (docs/caching.md): how long nginx, a CDN or a browser may
+    # serve a page without asking, and how much longer a stale copy may be served while one
+    # request revalidates it (the ETag makes that a cheap 304 when nothing changed)
+    PAGE_MAX_AGE = int(os.environ.get("PAGE_MAX_AGE", "60"))
+    PAGE_STALE_WHILE_REVALIDATE = int(os.environ.get("PAGE_STALE_WHILE_REVALIDATE", "300"))
+    # pages that show "upcoming" or "next" hearings change with the clock: their ETag moves
+    # every this many seconds (a hearing that just ended leaves the page at most this late)
+    PAGE_CLOCK_SECONDS = int(os.environ.get("PAGE_CLOCK_SECONDS", "60"))
+    # answer unchanged-page revalidations (304) before Flask runs; off only to measure the difference
+    PAGE_REVALIDATION_MIDDLEWARE = _bool("PAGE_REVALIDATION_MIDDLEWARE", True)
+    # what turns rows into HTML (a deploy id, e.g. the git commit); default: a hash of the
+    # code, templates, translations and static files, computed at start
+    RELEASE = os.environ.get("RELEASE", "")
+    # forms on shared pages (the reminder sign-up): their CSRF token is signed per window and
+    # accepted this long after it was issued (a page left open all day still works)
+    PUBLIC_FORM_TOKEN_WINDOW = int(os.environ.get("PUBLIC_FORM_TOKEN_WINDOW", "3600"))
+    PUBLIC_FORM_TOKEN_MAX_AGE = int(os.environ.get("PUBLIC_FORM_TOKEN_MAX_AGE", str(24 * 3600)))
+
     # JSON API (/api/v1/) and the public CSV export
     # how long browsers, proxies and CDNs may keep an answer before revalidating (ETag)
     API_CACHE_SECONDS = int(os.environ.get("API_CACHE_SECONDS", "60"))

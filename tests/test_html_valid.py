@@ -53,7 +53,7 @@ pytestmark = pytest.mark.validator
 
 # Routes that answer with something other than an HTML page.
 # Routes that answer calendars, JSON or CSV, never an HTML page.
-NOT_HTML = {"static", "feeds.feed", "feeds.hearing", "feeds.private_feed", "export.defendants_csv",
+NOT_HTML = {"static", "healthz", "feeds.feed", "feeds.hearing", "feeds.private_feed", "export.defendants_csv",
             "exchange.full_export", "exchange.template_csv", "exchange.template_xlsx"}
 NOT_HTML_BLUEPRINTS = ("api.",)
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, Response, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tracker import admin, api, auth, edge, editing, exchange, feeds, formats, i18n, mail, records, redaction, reminders
+from tracker import admin, api, auth, caching, edge, editing, exchange, feeds, formats, i18n, mail, records, redaction, reminders
+from tracker.access import public
 from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
 from tracker.records.queries import has_demo_data
 
@@ -59,12 +60,14 @@ def create_app(config: object | str | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=i18n.current_language)
+    caching.init_app(app)  # before the API's session interface wraps the guarded one
 
     edge.init_app(app)  # before the features: their routes' <int:...> use its converter
     i18n.init_app(app)  # the language switch, Content-Language and Vary
     for feature in FEATURES:
         feature.init_app(app)
 
+    app.add_url_rule("/healthz", "healthz", healthz)
     _register_error_pages(app)
     _register_template_helpers(app)
     app.after_request(_security_headers)
@@ -72,6 +75,12 @@ def create_app(config: object | str | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
+
+
+@public
+def healthz() -> Response:
+    """For load balancers and the HTTP bench: the app answers, touching no database or session."""
+    return Response("ok\n", mimetype="text/plain", headers={"Cache-Control": "no-store"})
 
 
 def check_secret_key(config: dict) -> None:

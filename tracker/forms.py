@@ -13,16 +13,26 @@ again with everything typed (tests/app/test_forms.py checks every form class).
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
-from typing import Any
+from datetime import datetime
+from typing import Any, Callable, TypeVar
+from urllib.parse import urlsplit
 
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectMultipleField, StringField, TextAreaField
+from wtforms.csrf.core import CSRF
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.edge import CONTROL_CHARACTERS, CONTROL_CHARACTERS_BUT_LINES
+from tracker.extensions import csrf, utcnow
+
+F = TypeVar("F", bound=Callable)
 
 NEWLINES = re.compile(r"\r\n?")
 
@@ -63,3 +73,98 @@ class CheckboxListField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+# --- forms on pages every visitor shares ---------------------------------------------
+#
+# A form on a public page (the reminder sign-up, later "I'll be there") must not need a
+# session: the page is cached and shared, and a session cookie would make every visitor's
+# copy their own (docs/caching.md). Its CSRF protection is two checks, both without a cookie:
+#
+# 1. The browser says where the POST comes from: `Sec-Fetch-Site` (every current browser)
+#    must be same-origin (or "none": typed, a bookmark), or else `Origin` must be this
+#    host. A form on another site is refused. This is what stops cross-site forgery here.
+# 2. The form carries a token this site signed: HMAC(key, form's scope | time window),
+#    the same for every visitor in a window (so it can sit in a cached page), valid for
+#    PUBLIC_FORM_TOKEN_MAX_AGE. It proves the POST comes from a page this site served
+#    recently: an old saved form or a script posting blind is refused with a reason.
+
+
+def public_token_window(now: datetime, config: dict) -> int:
+    """The number of the time window a public form's token is signed for."""
+    return int(now.timestamp()) // max(1, config["PUBLIC_FORM_TOKEN_WINDOW"])
+
+
+def _signature(scope: str, window: int) -> str:
+    key = current_app.secret_key
+    key = key.encode() if isinstance(key, str) else key
+    mac = hmac.new(key, f"public-form|{scope}|{window}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:18]).decode()
+
+
+def public_form_token(scope: str, now: datetime) -> str:
+    window = public_token_window(now, current_app.config)
+    return f"{window}.{_signature(scope, window)}"
+
+
+def cross_site_post() -> bool:
+    """Whether the browser says this request comes from a page of another site."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False  # not a browser, or one from before 2020: no victim to forge for
+    return urlsplit(origin).netloc.lower() != request.host.lower()
+
+
+class SignedWindowCSRF(CSRF):
+    """WTForms CSRF without a session (see above); the scope is the form's class name."""
+
+    def setup_form(self, form: Any) -> Any:
+        self.scope = getattr(form, "csrf_scope", None) or type(form).__name__
+        return super().setup_form(form)
+
+    def generate_csrf_token(self, csrf_token_field: Field) -> str:
+        return public_form_token(self.scope, utcnow())
+
+    def validate_csrf_token(self, form: Any, field: Field) -> None:
+        if cross_site_post():
+            raise ValidationError(_l("This form was sent from another website. Open this page on our site "
+                                     "and send it from there."))
+        window_text, _dot, signature = (field.data or "").partition(".")
+        if not field.data:
+            raise ValidationError(_l("The form arrived without its security code. Reload the page and send "
+                                     "it again."))
+        # a hostile token must fail as invalid, not as an error: ASCII digits of a sane length only
+        # (int() refuses 4,300+ digits; compare_digest refuses non-ASCII text)
+        well_formed = (window_text.isascii() and window_text.isdigit() and len(window_text) <= 15
+                       and signature.isascii())
+        if not well_formed or not hmac.compare_digest(signature, _signature(self.scope, int(window_text))):
+            raise ValidationError(_l("The form's security code is not valid. Reload the page and send it "
+                                     "again."))
+        config = current_app.config
+        now = utcnow()
+        window = int(window_text)
+        issued_at = window * max(1, config["PUBLIC_FORM_TOKEN_WINDOW"])
+        age = now.timestamp() - issued_at
+        if window > public_token_window(now, config) + 1 or age > config["PUBLIC_FORM_TOKEN_MAX_AGE"]:
+            raise ValidationError(_l("This form was open too long and has expired. It has a new security "
+                                     "code now: send it again."))
+
+
+class PublicForm(Form):
+    """The base of a form on a page every visitor shares: CSRF without a session.
+
+    Its view must be declared with `@sessionless_csrf` (the app-wide check reads the
+    session's token); the form's own validation does the checks instead.
+    """
+
+    class Meta:
+        csrf_class = SignedWindowCSRF
+
+
+def sessionless_csrf(view: F) -> F:
+    """A view whose forms are `PublicForm`s: exempt from the session-bound CSRF check only."""
+    view.sessionless_csrf = True  # type: ignore[attr-defined]
+    return csrf.exempt(view)

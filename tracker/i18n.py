@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from babel import Locale
 from flask import Blueprint, Flask, Response, abort, current_app, has_request_context, redirect, request, url_for
 from flask_babel import gettext as _
+from werkzeug.datastructures import LanguageAccept
 
 from tracker.access import public
 from tracker.links import safe_next
@@ -48,10 +49,14 @@ def default_language() -> str:
 
 def _known(value: str | None) -> str | None:
     """`value` if it is one of LANGUAGES (case and region ignored: "RU", "ru-RU"), else None."""
+    return _known_in(value, languages())
+
+
+def _known_in(value: str | None, listed: list[str]) -> str | None:
     if not value or len(value) > 16:
         return None
     code = value.strip().replace("_", "-").split("-")[0].lower()
-    return code if code in languages() else None
+    return code if code in listed else None
 
 
 def current_language() -> str:
@@ -76,16 +81,23 @@ def language_source() -> str | None:
 
 
 def _choose() -> tuple[str, str]:
-    from_query = _known(request.args.get(LANGUAGE_ARG))
-    if from_query:
-        return from_query, "query"
-    from_cookie = _known(request.cookies.get(LANGUAGE_COOKIE))
-    if from_cookie:
-        return from_cookie, "cookie"
-    from_header = request.accept_languages.best_match(languages())
+    return choose_language(request.args.get(LANGUAGE_ARG), request.cookies.get(LANGUAGE_COOKIE),
+                           request.accept_languages, languages(), default_language())
+
+
+def choose_language(from_query: str | None, from_cookie: str | None, accept: LanguageAccept,
+                    listed: list[str], default: str) -> tuple[str, str]:
+    """The order of the module's docstring on the raw parts of a request, with no Flask request:
+    the pages' revalidation middleware (tracker/caching.py) names a page's language before
+    Flask runs, and must agree with the page."""
+    for value, source in ((from_query, "query"), (from_cookie, "cookie")):
+        known = _known_in(value, listed)
+        if known:
+            return known, source
+    from_header = accept.best_match(listed)
     if from_header:
         return from_header, "header"
-    return default_language(), "default"
+    return default, "default"
 
 
 @lru_cache(maxsize=64)

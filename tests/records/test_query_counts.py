@@ -39,4 +39,5 @@ def test_query_count_does_not_grow_with_data(client, count_queries, now, small, 
         db.session.commit()
         many = _counts(client, count_queries)
     assert few == many
-    assert max(many.values()) <= 10, many
+    # 10 for the page, plus the data generation its ETag is made of (tracker/caching.py)
+    assert max(many.values()) <= 11, many

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
 from tracker.access import public
+from tracker.caching import cacheable_page
 from tracker.extensions import db, utcnow
 from tracker.records import queries
 from tracker.records.custody import sentence_in_force
@@ -28,6 +29,7 @@ def _page_arg() -> int:
 
 @bp.get("/")
 @public
+@cacheable_page()
 def index():
     now = utcnow()
     args = request.args
@@ -57,6 +59,7 @@ def index():
 
 @bp.get("/defendants/<slug>")
 @public
+@cacheable_page()
 def defendant(slug: str):
     person = queries.get_public_defendant(db.session, slug)
     if person is None:
@@ -79,6 +82,7 @@ def defendant(slug: str):
 
 @bp.get("/cases/<slug>")
 @public
+@cacheable_page()
 def case(slug: str):
     found = queries.get_case(db.session, slug)
     if found is None:
@@ -98,6 +102,7 @@ def case(slug: str):
 
 @bp.get("/hearings")
 @public
+@cacheable_page()
 def hearings():
     days = current_app.config["UPCOMING_DAYS"]
     limit = current_app.config["UPCOMING_LIMIT"]
@@ -115,6 +120,7 @@ def hearings():
 
 @bp.get("/dates")
 @public
+@cacheable_page(clock="day")
 def dates():
     today = utcnow().date()
     birthdays, releases = queries.upcoming_dates(db.session, today)

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, RadioField, SelectChoice, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
-from tracker.forms import CheckboxListField, Form
+from tracker.forms import CheckboxListField, Form, PublicForm
 from tracker.links import safe_next
 from tracker.reminders.subscriptions import DEFAULT_LEADS, LEAD_CHOICES
 
@@ -35,7 +35,9 @@ class SafeNextField(HiddenField):
         self.data = safe_next(self.data, request.host_url) if self.data else None
 
 
-class SignupForm(ChoicesMixin, Form):
+class SignupForm(ChoicesMixin, PublicForm):
+    """On every public page, which caches share: its CSRF token needs no session (PublicForm)."""
+
     email = StringField(
         _l("Your email"),
         validators=[DataRequired(_l("Enter your email address.")), Length(max=254), Email(_l("This is not an email address."))],

@@ -10,6 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
 from tracker.access import admin_required, public, token_access
+from tracker.caching import cacheable_page, private_page
+from tracker.forms import sessionless_csrf
 from tracker.extensions import csrf, db, limiter, utcnow
 from tracker.links import safe_next
 from tracker.mail.addresses import InvalidEmail
@@ -69,7 +71,9 @@ def _signup_limit() -> str:
 
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(_signup_limit, methods=["POST"])
+@sessionless_csrf
 @public
+@cacheable_page()
 def signup():
     form = SignupForm()
     target = _resolve(request.values.get("follow", "all"))
@@ -109,9 +113,12 @@ def signup():
 
 @bp.get("/signed-up")
 @public
+@private_page
 def signed_up():
+    # pop only what is there: popping from an empty session would answer with a cookie
+    address = session.pop(SIGNED_UP_KEY) if SIGNED_UP_KEY in session else None
     return render_template(
-        "reminders/signed_up.html", address=session.pop(SIGNED_UP_KEY, None),
+        "reminders/signed_up.html", address=address,
         back=_safe_next(request.args.get("next")), valid_days=subscriptions.CONFIRM_DAYS,
     )
 

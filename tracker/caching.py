@@ -1,0 +1,438 @@
+"""Public pages a shared cache (nginx `proxy_cache`, a CDN, the browser) can hold.
+
+One mechanism, `@cacheable_page`, on every public HTML page (docs/caching.md):
+
+- an anonymous visitor with no session gets `Cache-Control: public, max-age=…,
+  stale-while-revalidate=…`, `Vary: Accept-Language, Cookie` and a strong ETag;
+- a matching `If-None-Match` is answered 304 before the view runs: no query of the
+  page's rows, no template, one primary-key read of the data generation; most of them
+  before Flask runs at all (`PageRevalidation`, a WSGI middleware);
+- a logged-in editor, or a visitor whose session holds something (a flash, the address
+  just signed up), gets the page rendered for them with `private, no-store` and no ETag.
+
+The ETag is derived, without rendering, from everything that changes the HTML:
+
+- the **data generation**, a counter in `site_settings` that every write to a table a
+  public page may show raises in the same transaction (`install_generation_hooks`:
+  ORM flushes and ORM bulk statements alike, so the editing services, the import,
+  the demo loader and any future writer are covered without having to remember it).
+  Tables no public page shows (`UNSHOWN_TABLES`: the outbox, sign-ups, accounts, the
+  audit trail) do not raise it, so sending mail does not empty the caches;
+- the language the page is rendered in (`get_locale()`: the `lang` cookie or
+  Accept-Language, whichever the app chose);
+- the release (a hash of the code, templates, translations and static files, or the
+  `RELEASE` setting);
+- the clock, at the page's granularity: "minute" pages (upcoming hearings, "next
+  hearing", "days ago") change at most every `PAGE_CLOCK_SECONDS`, "day" pages daily;
+- the window of the public forms' CSRF token (tracker/forms.py), which is in the HTML.
+
+A guard (`GuardedSessions`) runs after everything else has touched the response: a
+response marked public that sets a cookie, or that was rendered for a logged-in user,
+is turned into `private, no-store` and logged. No path can put a session's content into
+a response a shared cache may keep.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from urllib.parse import parse_qs
+from typing import Callable, TypeVar
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, make_response, request, session
+from flask.sessions import SessionInterface, SessionMixin
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header, parse_cookie, parse_etags
+from werkzeug.exceptions import HTTPException
+
+from tracker.extensions import db, utcnow
+from tracker.forms import public_token_window
+from tracker.i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, choose_language
+
+F = TypeVar("F", bound=Callable)
+log = logging.getLogger(__name__)
+
+GENERATION_KEY = "pages_generation"
+SETTINGS_TABLE = "site_settings"
+# Tables no public page, feed or API answer shows: writing them leaves cached pages valid.
+# Any other table's write raises the generation (a new table is shown until listed here:
+# forgetting costs cache hits, never a stale page).
+UNSHOWN_TABLES = frozenset({
+    "outbox", "subscriptions", "reminder_deliveries", "reminder_hearing_snapshots",
+    "audit_entries", "users", "editor_cases", "import_uploads", "alembic_version",
+})
+PRIVATE = "private, no-store"
+# What Flask-Login writes into any non-empty session, logged in or not: not the visitor's own.
+LOGIN_BOOKKEEPING = frozenset({"_fresh", "_id"})
+CLOCKS = ("minute", "day")
+
+
+# --- the data generation ------------------------------------------------------------
+
+
+def _bump_statement(dialect: str) -> sa.sql.Executable:
+    """INSERT the counter at 1, or add one to it: an upsert both databases speak."""
+    table = sa.table(SETTINGS_TABLE, sa.column("key"), sa.column("value"))
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).values(key=GENERATION_KEY, value="1")
+    return statement.on_conflict_do_update(
+        index_elements=["key"],
+        set_={"value": sa.cast(sa.cast(table.c.value, sa.Integer) + 1, sa.Text)},
+    )
+
+
+def bump_generation(session: Session) -> None:
+    """Raise the data generation in `session`'s transaction: every cached page is re-checked."""
+    connection = session.connection()
+    connection.execute(_bump_statement(connection.dialect.name))
+    session.info["generation_bumped"] = True
+
+
+def current_generation(session: Session) -> str:
+    """The data generation now (one primary-key read); "0" before the first write."""
+    value = session.scalar(sa.text(GENERATION_QUERY), {"key": GENERATION_KEY})
+    return value or "0"
+
+
+GENERATION_QUERY = "SELECT value FROM site_settings WHERE key = :key"
+_reader = threading.local()
+
+
+def read_generation(engine: sa.Engine) -> str:
+    """`current_generation` on a connection of its own, kept open by the worker in autocommit.
+
+    This is the whole database cost of a 304, so it skips the ORM session, the pool's
+    checkout (and its pre-ping) and the transaction: one statement on a DB-API cursor
+    (~10 µs on SQLite, one round trip on PostgreSQL). Each call reads what is committed now;
+    nothing is remembered between requests. A broken connection is dropped and read again.
+    """
+    for attempt in (1, 2):
+        connection = getattr(_reader, "connection", None)
+        if connection is None or _reader.key != (os.getpid(), id(engine)):
+            connection = _open_reader(engine)
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(_reader.statement, (GENERATION_KEY,))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+            return (row[0] if row else None) or "0"
+        except Exception:  # noqa: BLE001  a dropped connection: open another, once
+            _reader.connection = None
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001, S110
+                pass
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _open_reader(engine: sa.Engine):  # noqa: ANN202
+    """A DB-API connection of the engine's kind (its connect hooks run), taken out of its pool."""
+    pooled = engine.raw_connection()
+    pooled.detach()  # this worker thread's own from now on; the pool opens another in its place
+    connection = pooled.dbapi_connection
+    if engine.dialect.name == "sqlite":
+        connection.isolation_level = None  # autocommit: every read sees the last commit
+        _reader.statement = GENERATION_QUERY.replace(":key", "?")
+    else:
+        connection.autocommit = True
+        _reader.statement = GENERATION_QUERY.replace(":key", "%s")
+    _reader.connection = connection
+    _reader.key = (os.getpid(), id(engine))
+    return connection
+
+
+def _shown(table_name: str | None) -> bool:
+    return bool(table_name) and table_name not in UNSHOWN_TABLES
+
+
+def _table_of(instance: object) -> str | None:
+    table = getattr(type(instance), "__table__", None)
+    return getattr(table, "name", None)
+
+
+def _after_flush(session: Session, _context) -> None:  # noqa: ANN001
+    if session.info.get("generation_bumped"):
+        return  # once per transaction is enough: the counter only has to differ
+    changed = [*session.new, *session.deleted, *(o for o in session.dirty if session.is_modified(o))]
+    if any(_shown(_table_of(instance)) for instance in changed):
+        bump_generation(session)
+
+
+def _on_orm_execute(state) -> None:  # noqa: ANN001
+    """ORM-enabled INSERT/UPDATE/DELETE statements (bulk writes) bypass the flush."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    if state.session.info.get("generation_bumped"):
+        return
+    table = getattr(state.statement, "table", None)
+    if _shown(getattr(table, "name", None)):
+        bump_generation(state.session)
+
+
+def _forget_bump(session: Session, *_args) -> None:  # noqa: ANN002
+    session.info.pop("generation_bumped", None)
+
+
+def install_generation_hooks() -> None:
+    """On every SQLAlchemy session of the process (idempotent)."""
+    hooks = [("after_flush", _after_flush), ("do_orm_execute", _on_orm_execute),
+             ("after_commit", _forget_bump), ("after_rollback", _forget_bump),
+             ("after_soft_rollback", _forget_bump)]
+    for name, hook in hooks:
+        if not sa.event.contains(Session, name, hook):
+            sa.event.listen(Session, name, hook)
+
+
+# --- the release --------------------------------------------------------------------
+
+
+def release_fingerprint(root: Path) -> str:
+    """A hash of what turns rows into HTML: the code, templates, translations, static files."""
+    digest = hashlib.blake2b(digest_size=8)
+    patterns = ("tracker/**/*.py", "templates/**/*.html", "tracker/translations/**/*.mo", "tracker/static/**/*")
+    for pattern in patterns:
+        for path in sorted(root.glob(pattern)):
+            if path.is_file():
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+# --- the page's validator -----------------------------------------------------------
+
+
+def clock_value(now: datetime, clock: str, config: dict) -> str:
+    """The part of the clock a page shows: a minute bucket, or the day (UTC and at home)."""
+    if clock == "day":
+        return f"{now.date()}/{now.astimezone(ZoneInfo(config['DEFAULT_TIMEZONE'])).date()}"
+    return str(int(now.timestamp()) // max(1, config["PAGE_CLOCK_SECONDS"]))
+
+
+def etag_of(endpoint: str, environ: dict, generation: str, language: str, clock: str, now: datetime,
+            app: Flask) -> str:
+    """The strong ETag of a page, from what it shows (see the module doc). A pure function of
+    its arguments: the view's wrapper and `PageRevalidation` compute the very same one."""
+    config = app.config
+    parts = [
+        endpoint, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), generation, language,
+        app.extensions["page_release"], clock_value(now, clock, config), str(public_token_window(now, config)),
+    ]
+    return '"p-' + hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest() + '"'
+
+
+def page_etag(generation: str, clock: str, now: datetime) -> str:
+    """The ETag of the current request's page, in the language it is rendered in."""
+    return etag_of(request.endpoint or "", request.environ, generation, str(get_locale()), clock, now,
+                   current_app._get_current_object())  # noqa: SLF001
+
+
+def page_language(environ: dict, config: dict) -> str:
+    """The language the app renders a page in for this request, read from the raw request by
+    the same rule as the app's own choice (`tracker.i18n.choose_language`): `?lang=`, the
+    `lang` cookie, Accept-Language, the default. `tests/app/test_caching.py` checks that this
+    agrees with `get_locale()` on every combination it tries."""
+    listed = list(config["LANGUAGES"])
+    default = config.get("BABEL_DEFAULT_LOCALE") or "en"
+    if default not in listed:
+        listed = [default, *listed]
+    query = parse_qs(environ.get("QUERY_STRING", "")).get(LANGUAGE_ARG, [None])[0]
+    accept = parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
+    return choose_language(query, parse_cookie(environ).get(LANGUAGE_COOKIE), accept, listed, default)[0]
+
+
+def shareable_request() -> bool:
+    """Whether the page may be the one every anonymous visitor gets: nobody logged in and
+    nothing in the session (a flash, the address just signed up: those are this visitor's)."""
+    return not current_user.is_authenticated and not visitor_keys(session)
+
+
+def visitor_keys(session: SessionMixin) -> set[str]:
+    """What the session holds for this visitor (a flash, the address just signed up)."""
+    return set(session) - LOGIN_BOOKKEEPING
+
+
+def public_cache_control(config: dict) -> str:
+    return (f"public, max-age={config['PAGE_MAX_AGE']}, "
+            f"stale-while-revalidate={config['PAGE_STALE_WHILE_REVALIDATE']}")
+
+
+def _mark_public(response: Response, etag: str) -> Response:
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = public_cache_control(current_app.config)
+    response.vary.add("Accept-Language")
+    response.vary.add("Cookie")  # the `lang` cookie chooses the language; a session, the private page
+    return response
+
+
+def mark_private(response: Response) -> Response:
+    """Never stored by any cache: a page rendered for one visitor."""
+    response.headers["Cache-Control"] = PRIVATE
+    response.headers.pop("ETag", None)
+    response.vary.add("Cookie")
+    return response
+
+
+def cacheable_page(clock: str = "minute") -> Callable[[F], F]:
+    """Make a public page's view cacheable by shared caches (see the module doc).
+
+    `clock`: "minute" for pages whose content moves with the time of day (upcoming
+    hearings, the next hearing), "day" for pages that change with the date only.
+    """
+    if clock not in CLOCKS:
+        raise ValueError(f"clock must be one of {CLOCKS}")
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if request.method not in ("GET", "HEAD"):
+                return view(*args, **kwargs)  # a form sent: the view's own answer, never cached
+            if not shareable_request():
+                return mark_private(make_response(view(*args, **kwargs)))
+            now = utcnow()
+            # the generation is read before the page's rows: an edit committed in between
+            # gives newer rows the older ETag (the next request renders again), never the reverse
+            etag = page_etag(read_generation(db.engine), clock, now)
+            if request.if_none_match.contains_weak(etag.strip('"')):  # If-None-Match compares weakly (RFC 9110)
+                not_modified = Response(status=304)
+                return _mark_public(not_modified, etag)
+            response = make_response(view(*args, **kwargs))
+            if response.status_code != 200:
+                return response
+            return _mark_public(response, etag)
+
+        wrapped.cacheable = clock  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+def private_page(view: F) -> F:
+    """A public route whose page is one visitor's own (what they just signed up for)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        return mark_private(make_response(view(*args, **kwargs)))
+
+    wrapped.cacheable = None  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[return-value]
+
+
+# --- the guard ----------------------------------------------------------------------
+
+
+def guard(response: Response) -> Response:
+    """The last word on a response: public only if it sets no cookie and nobody is logged in."""
+    cache_control = response.headers.get("Cache-Control", "")
+    if "public" not in cache_control:
+        return response
+    if response.headers.getlist("Set-Cookie") or current_user.is_authenticated:
+        log.error("a response marked public set a cookie or was rendered for a user: %s made private",
+                  request.endpoint)
+        mark_private(response)
+    return response
+
+
+class GuardedSessions(SessionInterface):
+    """The app's session interface, with `guard` run after the session cookie is written.
+
+    Flask writes the session cookie after every `after_request` function, so this is the
+    one place that sees every cookie a response will carry.
+    """
+
+    def __init__(self, inner: SessionInterface) -> None:
+        self.inner = inner
+
+    def open_session(self, app: Flask, request) -> SessionMixin | None:  # noqa: ANN001
+        return self.inner.open_session(app, request)
+
+    def make_null_session(self, app: Flask):  # noqa: ANN201
+        return self.inner.make_null_session(app)
+
+    def is_null_session(self, obj: object) -> bool:
+        return self.inner.is_null_session(obj)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if session and "_user_id" not in session and not visitor_keys(session):
+            # a visitor whose flash was shown keeps nobody's data: the cookie goes, and their
+            # next page can be the shared one again (Flask-Login's `_fresh` would keep it alive)
+            session.clear()
+        self.inner.save_session(app, session, response)
+        guard(response)
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.inner, name)
+
+
+class PageRevalidation:
+    """WSGI middleware: a conditional GET of a shared page whose ETag still holds is answered
+    304 here, before Flask builds a request, opens a session or loads a user.
+
+    That is most of what a revalidation costs (nginx sends one per page, language and
+    `PAGE_MAX_AGE`; browsers one per reload). It decides only what it can decide from the
+    raw request: a GET or HEAD with an `If-None-Match` of ours, no session or "stay logged
+    in" cookie, a route declared `cacheable_page`. The ETag is computed by the same function
+    as the view's (`etag_of`), from the generation read on the worker's own connection.
+    Anything else, or any doubt, goes to the app, whose wrapper answers 304 the same way.
+    """
+
+    def __init__(self, app: Flask, wsgi_app: Callable) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.engine: sa.Engine | None = None
+
+    def __call__(self, environ: dict, start_response: Callable):  # noqa: ANN204
+        if (environ.get("REQUEST_METHOD") in ("GET", "HEAD") and '"p-' in environ.get("HTTP_IF_NONE_MATCH", "")
+                and self.app.config["PAGE_REVALIDATION_MIDDLEWARE"]):
+            headers = self.not_modified(environ)
+            if headers is not None:
+                start_response("304 NOT MODIFIED", headers)
+                return []
+        return self.wsgi_app(environ, start_response)
+
+    def not_modified(self, environ: dict) -> list[tuple[str, str]] | None:
+        config = self.app.config
+        cookies = parse_cookie(environ)
+        if config["SESSION_COOKIE_NAME"] in cookies or config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies:
+            return None  # perhaps someone's own page: the app decides
+        try:
+            endpoint, _args = self.app.url_map.bind_to_environ(environ).match()
+        except HTTPException:  # no such page, a redirect, another method
+            return None
+        clock = getattr(self.app.view_functions.get(endpoint), "cacheable", None)
+        if not clock:
+            return None
+        if self.engine is None:
+            with self.app.app_context():
+                self.engine = db.engine
+        now = utcnow()
+        etag = etag_of(endpoint, environ, read_generation(self.engine), page_language(environ, config), clock,
+                       now, self.app)
+        if not parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains_weak(etag.strip('"')):
+            return None
+        return [("ETag", etag), ("Cache-Control", public_cache_control(config)),
+                ("Vary", "Accept-Language, Cookie")]
+
+
+def init_app(app: Flask) -> None:
+    install_generation_hooks()
+    root = Path(__file__).resolve().parent.parent
+    app.extensions["page_release"] = app.config.get("RELEASE") or release_fingerprint(root)
+    app.session_interface = GuardedSessions(app.session_interface)
+    app.config.setdefault("PAGE_REVALIDATION_MIDDLEWARE", True)
+    app.wsgi_app = PageRevalidation(app, app.wsgi_app)  # type: ignore[method-assign]
