@@ -6,7 +6,9 @@ from __future__ import annotations
 from flask import Flask, g
 
 from tracker.attendance import logic, views
+from tracker.attendance.demo import load_demo_attendees
 from tracker.extensions import db, utcnow
+from tracker.records.demo import add_to_demo
 from tracker.records.models import Hearing
 from tracker.reminders.models import Scope
 from tracker.reminders.subscriptions import register_pages
@@ -29,5 +31,6 @@ def init_app(app: Flask) -> None:
     # reminders' and notices' links of an attendance lead to its own pages
     register_pages(app, Scope.HEARING, confirm="attendance.confirm", manage="attendance.withdraw",
                    unsubscribe="attendance.withdraw")
+    add_to_demo(app, load_demo_attendees)
     app.jinja_env.globals["going_count"] = going_count
     app.jinja_env.globals["attendance_open"] = attendance_open
