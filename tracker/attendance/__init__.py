@@ -15,11 +15,19 @@ from tracker.reminders.subscriptions import register_pages
 
 
 def going_count(hearing: Hearing) -> int:
-    """How many confirmed they will go: one query per page, whatever its number of hearings."""
-    counts = g.get("attendance_counts")
-    if counts is None:
-        counts = g.attendance_counts = logic.going_counts(db.session, utcnow())
-    return counts.get(hearing.id, 0)
+    """How many confirmed they will go, for a hearing on a public page.
+
+    One query per page whatever its number of hearings: the first call counts for every
+    hearing this request has loaded (the session's identity map holds the page's
+    hearings), on the attendances' hearing index; a hearing loaded later costs one more.
+    """
+    counts: dict[int, int] = g.setdefault("attendance_counts", {})
+    if hearing.id not in counts:
+        loaded = {thing.id for thing in db.session.identity_map.values() if isinstance(thing, Hearing)}
+        wanted = (loaded | {hearing.id}) - counts.keys()
+        counts.update(dict.fromkeys(wanted, 0))
+        counts.update(logic.going_counts(db.session, wanted))
+    return counts[hearing.id]
 
 
 def attendance_open(hearing: Hearing) -> bool:

@@ -13,6 +13,7 @@ through `mail_subscriber`, the one way mail reaches a volunteer.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
@@ -65,12 +66,16 @@ def open_hearing(session: Session, hearing_id: int, now: datetime) -> Hearing | 
     )
 
 
-def going_counts(session: Session, now: datetime) -> dict[int, int]:
-    """Confirmed attendances per upcoming hearing, in one query: what the public sees."""
+def going_counts(session: Session, hearing_ids: Iterable[int]) -> dict[int, int]:
+    """Confirmed attendances of these hearings, in one query on the attendances' hearing
+    index (those with none are left out): what the public sees."""
+    ids = sorted(set(hearing_ids))
+    if not ids:
+        return {}
     rows = session.execute(
         sa.select(Subscription.hearing_id, sa.func.count(Subscription.id))
-        .join(Hearing, Hearing.id == Subscription.hearing_id)
-        .where(Subscription.scope == Scope.HEARING, Subscription.confirmed_at.is_not(None), Hearing.starts_at > now)
+        .where(Subscription.hearing_id.in_(ids), Subscription.scope == Scope.HEARING,
+               Subscription.confirmed_at.is_not(None))
         .group_by(Subscription.hearing_id)
     )
     return {hearing_id: count for hearing_id, count in rows}

@@ -43,7 +43,7 @@ def attend(hearing_id: int):
     if hearing is None:
         return _closed()
     form = AttendForm()
-    count = logic.going_counts(db.session, now).get(hearing.id, 0)
+    count = logic.going_counts(db.session, [hearing.id]).get(hearing.id, 0)
     if request.method != "POST" or not form.validate():
         page = render_template("attendance/attend.html", form=form, hearing=hearing, going=count)
         return page, (400 if request.method == "POST" else 200)
