@@ -46,7 +46,8 @@ from tracker.editing.transit_alerts import enqueue_transit_alerts
 from tracker.reminders.due import enqueue_due
 from tracker.reminders.subscriptions import confirm_url, manage_url, sign_up, unsubscribe_url
 from tracker.mail.models import OutboxMessage
-from tracker.reminders.models import Scope
+from tracker.reminders.models import Scope, Subscription
+from tracker.attendance.logic import sign_up as attend
 from tracker.mail.sending import send_pending
 
 pytestmark = pytest.mark.validator
@@ -148,6 +149,9 @@ def _seed(now) -> dict:  # noqa: ANN001
     confirmed = sign_up(db.session, email="confirmed@example.org", scope=Scope.ALL,
                         lead_minutes=[1440], digest=True, now=now)
     confirmed.confirmed_at = now
+    going = db.session.scalar(sa.select(Subscription).where(Subscription.scope == Scope.HEARING,
+                                                            Subscription.confirmed_at.is_not(None)))
+    attending = attend(db.session, hearing=going.hearing, email="attending@example.org", first_name="Lev", now=now)
     db.session.commit()
     enqueue_due(db.session, now + timedelta(days=2))
     enqueue_deadline_alerts(db.session, now)
@@ -160,6 +164,7 @@ def _seed(now) -> dict:  # noqa: ANN001
     return {
         "admin": admin, "limited": limited, "invited": invited, "bolotnaya": bolotnaya,
         "subscription": subscription, "confirmed": confirmed, "outside_limits": other_case_person,
+        "going": going, "attending": attending,
     }
 
 
@@ -241,6 +246,28 @@ def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: A
     pages.get(anonymous, "visitor", "/reminders/confirm/not-a-valid-link", status=404)
     pages.get(anonymous, "visitor", "/reminders/signed-up?next=/hearings")
 
+    # going to a hearing: its page, the outcome, the emailed links, a closed hearing, the editors' list
+    going, attending = seeded["going"], seeded["attending"]
+    with app.test_request_context():
+        attend_confirm = _path(confirm_url(attending))
+    pages.get(anonymous, "visitor", f"/attend/{going.hearing_id}")
+    pages.post(anonymous, "visitor", f"/attend/{going.hearing_id}", {"email": "nope", "first_name": "x\x01"}, 400)
+    pages.get(anonymous, "visitor", f"/attend/{going.hearing_id}/signed-up")
+    pages.get(anonymous, "visitor", attend_confirm)
+    pages.get(anonymous, "visitor", "/attend/confirm/not-a-valid-link", status=404)
+    pages.get(anonymous, "visitor", f"/attend/withdraw/{going.token}")
+    pages.get(anonymous, "visitor", "/attend/withdraw/no-such-token", status=404)
+    pages.get(anonymous, "visitor", f"/attend/{one_of_each[HearingStatus.HELD].id}", status=404)
+    attendees = f"/edit/hearings/{going.hearing_id}/attendees"
+    pages.get(admin_client, "admin", attendees)
+    pages.post(admin_client, "admin", attendees, {"text": ""}, 422)
+    response = admin_client.post(attendees, data={"text": "The hearing moved to courtroom 4.\nCome by 9:30.",
+                                                  "csrf_token": csrf_token(admin_client, attendees)})
+    assert response.status_code == 302
+    pages.get(admin_client, "admin", attendees)  # with the message sent
+    pages.post(anonymous, "visitor", f"/attend/withdraw/{going.token}", {}, 200,
+               token_from=f"/attend/withdraw/{going.token}")
+
     # editors' and admins' pages
     editing = ["/edit/", "/edit/cases/new", "/edit/defendants/new", "/edit/hearings/new", "/account",
                "/feeds/private", "/admin/audit", "/admin/accounts", "/admin/accounts/invite",
@@ -302,7 +329,7 @@ def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: A
     for message in db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.html_body.is_not(None))):
         pages.add(f"mail-{message.kind}-{message.id}", message.html_body, f"the HTML of a {message.kind} email")
         kinds.add(message.kind)
-    assert {"transit_alert", "stale_facts"} <= kinds, kinds
+    assert {"transit_alert", "stale_facts", "attendance_confirm", "attendance_message"} <= kinds, kinds
 
 
 def test_every_page_is_valid_html(dev_app, tmp_path, now):

@@ -39,6 +39,8 @@ NEWLINES = re.compile(r"\r\n?")
 
 def single_line(form: Any, field: Field) -> None:
     if isinstance(field.data, str) and CONTROL_CHARACTERS.search(field.data):
+        # shown back without them: HTML forbids most control characters, even escaped
+        field.data = CONTROL_CHARACTERS.sub(" ", field.data).strip()
         raise ValidationError(_l("Keep this on one line, without line breaks or other control characters."))
 
 

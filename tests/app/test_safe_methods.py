@@ -22,6 +22,7 @@ from tracker.auth import logic as auth_logic
 from tracker.auth.models import Role
 from tracker.extensions import db, limiter, utcnow
 from tracker.records.models import HearingStatus, SiteSetting
+from tracker.attendance.logic import sign_up as attend
 from tracker.reminders.subscriptions import confirm_url, sign_up
 from tracker.mail.models import OutboxMessage, OutboxStatus
 from tracker.reminders.models import Scope, Subscription
@@ -61,18 +62,22 @@ def seeded(now, make_case, make_defendant, make_measure, make_decision, make_hea
     confirmed = sign_up(db.session, email="confirmed@example.org", scope=Scope.ALL,
                         lead_minutes=[1440], digest=False, now=utcnow())
     confirmed.confirmed_at = utcnow()
+    # "I'll be there": a fresh attendance (its confirmation link) and a confirmed one (its withdraw page)
+    going = attend(db.session, hearing=hearing, email="going@example.org", first_name="Anna", now=utcnow())
+    went = attend(db.session, hearing=hearing, email="went@example.org", first_name="", now=utcnow())
+    went.confirmed_at = utcnow()
     failed = OutboxMessage(dedupe_key="walk:failed", kind="reminder", recipient="confirmed@example.org",
                            subject="Failed", message_id="<walk@tracker.test>", status=OutboxStatus.FAILED,
                            subscription_id=confirmed.id)
     db.session.add(failed)
     db.session.commit()
     tokens = [
-        fresh.token, confirmed.token, admin.feed_token,
+        fresh.token, confirmed.token, going.token, went.token, admin.feed_token,
         auth_logic.make_token(invited, auth_logic.INVITATION, utcnow()),
         auth_logic.make_token(editor, auth_logic.PASSWORD_RESET, utcnow()),
     ]
-    signed = confirm_url(fresh).rsplit("/", 1)[1]
-    return {"token": tokens, "signed": [signed], "slug": ["walk"], "anything": ["no/such/thing"],
+    signed = [confirm_url(fresh).rsplit("/", 1)[1], confirm_url(going).rsplit("/", 1)[1]]
+    return {"token": tokens, "signed": signed, "slug": ["walk"], "anything": ["no/such/thing"],
             "lang": ["ru"]}
 
 
@@ -138,3 +143,17 @@ def test_head_on_the_unsubscribe_link_keeps_the_subscription(app, seeded):
     db.session.expire_all()
     assert db.session.get(Subscription, confirmed.id) is not None
     assert curl.head(f"/reminders/manage/{confirmed.token}").status_code == 200  # not 400: link checkers call that broken
+
+
+def test_head_and_get_on_an_attendance_confirmation_and_withdraw_link_change_nothing(app, seeded):
+    """The attendance's links, as a mail scanner fetches them: counted only after a POST."""
+    curl = app.test_client(use_cookies=False)
+    going = db.session.scalar(sa.select(Subscription).where(Subscription.email == "going@example.org"))
+    went = db.session.scalar(sa.select(Subscription).where(Subscription.email == "went@example.org"))
+    signed = seeded["signed"][1]
+    for method in (curl.head, curl.get):
+        assert method(f"/attend/confirm/{signed}").status_code == 200
+        assert method(f"/attend/withdraw/{went.token}").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Subscription, going.id).confirmed_at is None
+    assert db.session.get(Subscription, went.id) is not None

@@ -16,8 +16,20 @@ from tracker.access import PUBLIC, TOKEN
 from tracker.editing import services
 from tracker.extensions import db
 from tracker.records.models import Hearing
+from tracker.reminders.models import Scope, Subscription
 
 MARKER = "PRIVATE-MARKER-7f3a"
+
+
+def going_to(hearing: Hearing, now) -> None:  # noqa: ANN001
+    """Attendees of the hearing whose address and first name carry the marker: only its
+    editors may see them, never the public (the count only), a feed or the API."""
+    for confirmed in (True, False):
+        db.session.add(Subscription(
+            email=f"{MARKER}-{confirmed}@example.org", first_name=f"{MARKER}", scope=Scope.HEARING, hearing=hearing,
+            scope_key=f"hearing:{hearing.id}", lead_minutes=[1440], created_at=now,
+            confirmed_at=now if confirmed else None,
+        ))
 
 
 def readable(response) -> str:  # noqa: ANN001
@@ -39,6 +51,7 @@ def test_private_fields_appear_in_no_public_page_or_feed(
     make_measure(person, starts_on=date(2025, 6, 8), until=date(2026, 6, 8))
     make_decision(person, under_appeal=True)
     hearing = make_hearing(defendants=[person], case=case, starts_at=now + timedelta(days=2))
+    going_to(hearing, now)
     db.session.commit()
     # an editor's change puts the marker into the audit trail too
     services.update_defendant(db.session, person, {"internal_notes": f"{MARKER} updated"},
@@ -82,8 +95,11 @@ def test_private_fields_appear_in_no_public_page_or_feed(
             checked.append(f"{url} {response.status_code}")
 
     # the pages that show this defendant were really rendered, not 404s
-    for url in ("/ 200", "/defendants/shared 200", "/cases/shared 200", "/hearings 200", "/dates 200"):
+    for url in ("/ 200", "/defendants/shared 200", "/cases/shared 200", "/hearings 200", "/dates 200",
+                f"/attend/{hearing.id} 200"):
         assert url in checked
+    with time_machine.travel(now, tick=False):  # the public sees the count of the confirmed, nothing else
+        assert "1 person is going" in anon_client.get("/defendants/shared").get_data(as_text=True)
     if publish_feeds is not None:
         assert any(c.endswith("/defendants/shared.ics 200") for c in checked), checked
         assert any(c.endswith("/feeds/ru/defendants/shared.ics 200") for c in checked), checked
@@ -121,6 +137,7 @@ def joint_hearings(make_user, make_case, make_defendant, make_measure, make_deci
     ours = make_hearing(case=mine, defendants=[own, public_other, hidden_other], starts_at=now + timedelta(days=2))
     their = make_hearing(case=theirs, defendants=[own, hidden_other], starts_at=now + timedelta(days=4))
     loose = make_hearing(case=None, defendants=[own, hidden_other], starts_at=now + timedelta(days=5))
+    going_to(their, now)  # their case's hearing: its attendees are not the limited editor's to see
     db.session.commit()
     editor = make_user("limited@example.org", cases=[mine])
     return dict(editor=editor, mine=mine, theirs=theirs, own=own, public_other=public_other,
@@ -176,8 +193,10 @@ def test_a_limited_editor_never_gets_private_fields_or_hidden_names_of_others(ap
 
     # the pages and the feed were really rendered, and show what the editor may see
     feed_url = f"/feeds/private/{data['editor'].feed_token}.ics"
-    for url in ("/edit/", f"/edit/hearings/{data['ours'].id}", f"/edit/defendants/{data['own'].id}", feed_url):
+    for url in ("/edit/", f"/edit/hearings/{data['ours'].id}", f"/edit/defendants/{data['own'].id}", feed_url,
+                f"/edit/hearings/{data['ours'].id}/attendees"):
         assert seen[url] == 200, url
+    assert seen[f"/edit/hearings/{data['their'].id}/attendees"] in (403, 404)
     with time_machine.travel(now, tick=False):
         feed = client.get(feed_url).get_data(as_text=True)
         dashboard = client.get("/edit/").get_data(as_text=True)

@@ -276,6 +276,9 @@ class HearingForm(VersionedForm):
     duration_minutes = IntegerField(_l("Expected duration (minutes)"), default=120, validators=[
         DataRequired(), NumberRange(min=1, max=24 * 60, message=_l("Enter 1 to 1440 minutes."))])
     courtroom = StringField(_l("Courtroom"), filters=STRIP, validators=[Optional(), Length(max=100)])
+    seats = IntegerField(_l("Seats for the public in the courtroom"), validators=[
+        Optional(), NumberRange(min=1, max=10000, message=_l("Enter 1 to 10000, or leave empty if not known."))],
+        description=_l("Optional. Shown beside the number of people going, so supporters know whether to come early."))
     judge = StringField(_l("Judge"), filters=STRIP, validators=[Optional(), Length(max=200)])
     is_open = BooleanField(_l("Open to the public"), default=True)
     video_link_note = StringField(_l("Video link or broadcast note"), filters=STRIP,
@@ -289,7 +292,7 @@ class HearingForm(VersionedForm):
 
     def values(self) -> dict[str, Any]:
         return {"kind": HearingKind(self.kind.data), "duration_minutes": self.duration_minutes.data,
-                "courtroom": self.courtroom.data or "", "judge": self.judge.data or "",
+                "courtroom": self.courtroom.data or "", "seats": self.seats.data, "judge": self.judge.data or "",
                 "is_open": self.is_open.data, "video_link_note": self.video_link_note.data or "",
                 "outcome_note": self.outcome_note.data or "", "source_url": self.source_url.data or None}
 

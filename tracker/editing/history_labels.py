@@ -104,6 +104,9 @@ FIELDS: dict[str, dict[str, Field]] = {
         "court_id": Field(_l("Court"), COURT),
         "duration_minutes": Field(_l("Expected duration"), MINUTES),
         "courtroom": Field(_l("Courtroom")),
+        "seats": Field(_l("Seats for the public")),
+        # a message to those going (tracker/attendance): how many it went to
+        "recipients": Field(_l("Recipients")),
         "judge": Field(_l("Judge")),
         "is_open": Field(_l("Open to the public"), YES_NO),
         "video_link_note": Field(_l("Video link or broadcast note")),
@@ -122,6 +125,7 @@ FIELDS: dict[str, dict[str, Field]] = {
 ACTIONS: dict[tuple[str, str], Any] = {
     ("create", "case"): _l("Created the case"),
     ("update", "case"): _l("Edited the case"),
+    ("message_attendees", "hearing"): _l("Message to those going"),
     ("create", "defendant"): _l("Added the defendant"),
     ("update", "defendant"): _l("Edited the defendant"),
     ("create", "custody_measure"): _l("Added a custody measure"),

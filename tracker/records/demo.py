@@ -9,11 +9,13 @@ hearings relative to the day the demo is loaded, so every page has something to 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import click
 import sqlalchemy as sa
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
@@ -318,7 +320,7 @@ def load_demo(session: Session, today: date) -> None:
             past = day < today
             session.add(Hearing(
                 case=bolotnaya, court=mosgorsud, starts_at=at(day, hour), duration_minutes=240,
-                courtroom="635", judge="Demo Judge A. (fictional)", kind=HearingKind.TRIAL,
+                courtroom="635", seats=24, judge="Demo Judge A. (fictional)", kind=HearingKind.TRIAL,
                 status=HearingStatus.HELD if past else HearingStatus.SCHEDULED,
                 outcome_note="Witnesses for the prosecution were heard." if past else "",
                 defendants=list(joint) + ([hidden] if week == 0 else []),
@@ -351,6 +353,21 @@ def load_demo(session: Session, today: date) -> None:
         status=HearingStatus.HELD, defendants=[luzyanin], outcome_note="Sentenced to 4 years 6 months.",
         source_url=ARTICLE, source_checked_on=ARTICLE_DAY,
     ))
+
+
+    session.flush()
+    # what features above the records add to the demo (attendance: people going to a hearing)
+    for extra in current_app.extensions.get(DEMO_EXTRAS_KEY, []):
+        extra(session, today)
+
+
+DEMO_EXTRAS_KEY = "records.demo_extras"
+
+
+def add_to_demo(app: Flask, loader: Callable[[Session, date], None]) -> None:
+    """Have `load_demo` call `loader(session, today)` after the records: a feature's demo rows
+    (records import no feature, so a feature brings its own)."""
+    app.extensions.setdefault(DEMO_EXTRAS_KEY, []).append(loader)
 
 
 def database_is_empty(session: Session) -> bool:

@@ -337,6 +337,9 @@ class Hearing(db.Model, SourceMixin):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     duration_minutes: Mapped[int] = mapped_column(default=120)
     courtroom: Mapped[str] = mapped_column(sa.String(100), default="")
+    # Seats for the public in the courtroom, when known: tells supporters whether to come early
+    # (docs/attendance.md). None: not known.
+    seats: Mapped[int | None] = mapped_column()
     judge: Mapped[str] = mapped_column(sa.String(200), default="")
     is_open: Mapped[bool] = mapped_column(default=True)
     video_link_note: Mapped[str] = mapped_column(sa.String(500), default="")

@@ -1,9 +1,16 @@
 """Who follows which hearing: every confirmed subscription whose scope covers it.
 
-A hearing is followed by "all", by each case it belongs to (`Hearing.belongs_to`, the
+A hearing is followed by those who said they will go to it ("hearing:<id>", the
+attendance feature), by "all", by each case it belongs to (`Hearing.belongs_to`, the
 one rule the case page and the case feed use, counting only its public defendants),
 and by each of its public defendants. A hearing with no public defendant is on no
 public page and is followed by nobody.
+
+One address, one message: reminders and notices are grouped by address (`followers`),
+so someone who follows a defendant and also goes to their hearing gets each reminder
+and each notice of it once. The hearing's own scope comes first, so that message is
+carried by the attendance (its link is the page to withdraw) wherever the attendance
+has the lead time in question (docs/attendance.md).
 """
 from __future__ import annotations
 
@@ -28,7 +35,7 @@ def scope_keys(hearing: Hearing) -> list[str]:
     if not public:
         return []
     cases = sorted(hearing.belongs_to(public_only=True))
-    return ["all", *(f"case:{c}" for c in cases), *(f"defendant:{d.id}" for d in public)]
+    return [f"hearing:{hearing.id}", "all", *(f"case:{c}" for c in cases), *(f"defendant:{d.id}" for d in public)]
 
 
 def subscriptions_by_scope(session: Session, *, digest: bool | None) -> ByScope:

@@ -16,13 +16,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tracker.extensions import UTCDateTime, db, string_enum, utcnow
 from tracker.mail.models import OutboxMessage
 from tracker.records.enums import HearingStatus
-from tracker.records.models import Case, Defendant
+from tracker.records.models import Case, Defendant, Hearing
 
 
 class Scope(str, enum.Enum):
     ALL = "all"  # every public hearing
     CASE = "case"
     DEFENDANT = "defendant"
+    # One hearing the volunteer said they will go to (tracker/attendance: "I'll be there").
+    HEARING = "hearing"
 
 
 def new_token() -> str:
@@ -41,7 +43,11 @@ class Subscription(db.Model):
     defendant_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("defendants.id", ondelete="CASCADE"), index=True
     )
-    # "all", "case:12", "defendant:7": one subscription per address and scope.
+    hearing_id: Mapped[int | None] = mapped_column(sa.ForeignKey("hearings.id", ondelete="CASCADE"), index=True)
+    # Only for Scope.HEARING, optional: how the organisers may greet the person. Private like
+    # the address: editors of the hearing see it, nobody else (docs/attendance.md).
+    first_name: Mapped[str] = mapped_column(sa.String(60), default="", server_default="")
+    # "all", "case:12", "defendant:7", "hearing:3": one subscription per address and scope.
     scope_key: Mapped[str] = mapped_column(sa.String(60))
     # Minutes before a hearing, e.g. [1440, 180]; ignored when `digest` is chosen.
     lead_minutes: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
@@ -53,6 +59,7 @@ class Subscription(db.Model):
 
     case: Mapped[Case | None] = relationship()
     defendant: Mapped[Defendant | None] = relationship()
+    hearing: Mapped[Hearing | None] = relationship()
 
     __table_args__ = (sa.UniqueConstraint("email", "scope_key"),)
 

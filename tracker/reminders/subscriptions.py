@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Sequence
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -23,7 +23,7 @@ from tracker.mail.addresses import normalise_email
 from tracker.mail.message import Mail
 from tracker.mail.models import OutboxMessage
 from tracker.mail.outbox import enqueue_email
-from tracker.records.models import Case, Defendant
+from tracker.records.models import Case, Defendant, Hearing
 from tracker.reminders import compose
 from tracker.reminders.models import ReminderDelivery, Scope, Subscription
 
@@ -51,7 +51,11 @@ class ExpiredLink(ValueError):
     """A confirmation link older than CONFIRM_DAYS."""
 
 
-def scope_key(scope: Scope, case: Case | None = None, defendant: Defendant | None = None) -> str:
+def scope_key(
+    scope: Scope, case: Case | None = None, defendant: Defendant | None = None, hearing: Hearing | None = None,
+) -> str:
+    if scope is Scope.HEARING:
+        return f"hearing:{hearing.id}"
     if scope is Scope.CASE:
         return f"case:{case.id}"
     if scope is Scope.DEFENDANT:
@@ -63,6 +67,10 @@ def describe(subscription: Subscription) -> str:
     """What the subscription follows, in words for emails and the manage page."""
     if subscription.scope is Scope.CASE and subscription.case is not None:
         return _("hearings in the case “%(title)s”", title=subscription.case.title)
+    if subscription.scope is Scope.HEARING and subscription.hearing is not None:
+        hearing = subscription.hearing
+        names = ", ".join(d.name_latin for d in hearing.public_defendants())
+        return _("the hearing of %(names)s on %(when)s", names=names, when=compose.local_when(hearing))
     if subscription.scope is Scope.DEFENDANT and subscription.defendant is not None:
         return _("hearings of %(name)s", name=subscription.defendant.name_latin)
     return _("all public hearings")
@@ -76,17 +84,42 @@ def _token_hash(subscription: Subscription) -> str:
     return hashlib.sha256(subscription.token.encode()).hexdigest()[:16]
 
 
+# Which pages a subscription's links lead to, by scope. A feature that brings its own kind
+# of subscription registers its pages when the app is created (attendance: a hearing's
+# sign-up is confirmed and withdrawn on its own pages), so every link this package writes,
+# in reminders and notices too, leads there without this package knowing that feature.
+PAGES_KEY = "reminders.pages"
+
+
+def register_pages(app: Flask, scope: Scope, *, confirm: str, manage: str, unsubscribe: str) -> None:
+    """Send `scope`'s confirm, manage and unsubscribe links to these endpoints (each takes
+    `signed` or `token` like the reminders' own)."""
+    app.extensions.setdefault(PAGES_KEY, {})[scope] = {
+        "confirm": confirm, "manage": manage, "unsubscribe": unsubscribe,
+    }
+
+
+def page_endpoint(subscription: Subscription, page: str) -> str:
+    pages = current_app.extensions.get(PAGES_KEY, {}).get(subscription.scope, {})
+    return pages.get(page, f"reminders.{page}")
+
+
+def signed_link(subscription: Subscription) -> str:
+    """The signed part of a confirmation link: which sign-up, and its token's hash (a new
+    sign-up of the same address and scope after a deletion cannot be confirmed by an old link)."""
+    return _serializer().dumps({"id": subscription.id, "h": _token_hash(subscription)})
+
+
 def confirm_url(subscription: Subscription) -> str:
-    signed = _serializer().dumps({"id": subscription.id, "h": _token_hash(subscription)})
-    return external_url("reminders.confirm", signed=signed)
+    return external_url(page_endpoint(subscription, "confirm"), signed=signed_link(subscription))
 
 
 def manage_url(subscription: Subscription) -> str:
-    return external_url("reminders.manage", token=subscription.token)
+    return external_url(page_endpoint(subscription, "manage"), token=subscription.token)
 
 
 def unsubscribe_url(subscription: Subscription) -> str:
-    return external_url("reminders.unsubscribe", token=subscription.token)
+    return external_url(page_endpoint(subscription, "unsubscribe"), token=subscription.token)
 
 
 def _clean_leads(lead_minutes: list[int]) -> list[int]:

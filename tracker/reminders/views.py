@@ -170,6 +170,8 @@ def manage(token: str):
     subscription = subscriptions.find_by_token(db.session, token)
     if subscription is None:
         return _stopped()
+    if subscription.scope is Scope.HEARING:  # an attendance: its own page (tracker/attendance)
+        return redirect(subscriptions.manage_url(subscription))
     form = ManageForm(obj=None)
     if request.method != "POST":
         form.mode.data = "digest" if subscription.digest else "each"

@@ -16,7 +16,7 @@ from tracker.records.enums import HearingStatus
 from tracker.records.models import Case, Court, Defendant, Hearing
 
 HEARING_FIELDS = (
-    "case_id", "court_id", "starts_at", "duration_minutes", "courtroom", "judge", "is_open",
+    "case_id", "court_id", "starts_at", "duration_minutes", "courtroom", "seats", "judge", "is_open",
     "video_link_note", "kind", "status", "outcome_note", "source_url", "source_checked_on", "external_id",
 )
 
