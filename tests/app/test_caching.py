@@ -17,13 +17,14 @@ from flask import template_rendered
 
 from tests.auth.support import admin, admin_client, editor, editor_client, log_in, make_user, new_client  # noqa: F401
 from tracker import caching
+from tracker.attendance import logic as attendance
 from tracker.access import PUBLIC
 from tracker.editing import services
 from tracker.extensions import db, limiter
 from tracker.mail.models import OutboxMessage
 from tracker.records.models import Defendant, HearingStatus
 from tracker.reminders.models import Scope, Subscription
-from tracker.reminders.subscriptions import sign_up
+from tracker.reminders.subscriptions import confirm_url, sign_up, unsubscribe
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # Public routes that answer with what is theirs to cache (ETag, 304 and Cache-Control of their own).
@@ -422,3 +423,20 @@ def test_other_forms_still_need_the_session_token(editor_client, records):
                                                                              "csrf_token": _token(editor_client)})
     assert response.status_code == 400
     assert db.session.get(type(hearing), hearing.id).status is HearingStatus.SCHEDULED
+
+
+def test_a_confirmed_or_withdrawn_attendance_moves_the_etag(client, records, frozen):
+    """'N people are going' is on the public pages: an attendance confirmed or withdrawn is a
+    change they show, although subscriptions are otherwise a table no page shows."""
+    with time_machine.travel(frozen, tick=False):
+        going = attendance.sign_up(db.session, hearing=records["hearing"], email="g@example.org", first_name="",
+                                   now=frozen)
+        db.session.commit()
+        before = _etags(client, ["/defendants/kosenko", "/cases/bolotnaya"])
+        attendance.confirm(db.session, confirm_url(going).rsplit("/", 1)[1], frozen)
+        db.session.commit()
+        confirmed = _etags(client, ["/defendants/kosenko", "/cases/bolotnaya"])
+        _all_changed(before, confirmed)
+        unsubscribe(db.session, going)
+        db.session.commit()
+        _all_changed(confirmed, _etags(client, ["/defendants/kosenko", "/cases/bolotnaya"]))

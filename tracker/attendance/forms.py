@@ -6,12 +6,14 @@ from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
 from tracker.attendance.logic import MESSAGE_MAX_CHARS
-from tracker.forms import Form
+from tracker.forms import Form, PublicForm
 
 STRIP = [lambda value: value.strip() if isinstance(value, str) else value]
 
 
-class AttendForm(Form):
+class AttendForm(PublicForm):
+    """On a public page that caches share: its CSRF token needs no session (PublicForm)."""
+
     email = StringField(
         _l("Your email"), filters=STRIP,
         validators=[DataRequired(_l("Enter your email address.")), Length(max=254),

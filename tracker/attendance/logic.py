@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.auth.models import User
+from tracker.caching import bump_generation
 from tracker.editing import audit
 from tracker.editing.models import AuditEntry
 from tracker.mail.addresses import normalise_email
@@ -144,6 +145,7 @@ def confirm(session: Session, signed: str, now: datetime) -> Subscription:
     attendance = check_link(session, signed, now)
     if attendance.confirmed_at is None:
         attendance.confirmed_at = now
+        bump_generation(session)  # one more in the public count: cached pages must notice
     return attendance
 
 

@@ -16,7 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from tracker.access import editor_required, public, require_edit, token_access
 from tracker.attendance import logic
 from tracker.attendance.forms import AttendForm, MessageForm
+from tracker.caching import cacheable_page, private_page
 from tracker.extensions import csrf, db, limiter, utcnow
+from tracker.forms import sessionless_csrf
 from tracker.mail.addresses import InvalidEmail
 from tracker.records.models import Hearing
 from tracker.reminders.subscriptions import CONFIRM_DAYS, BadLink, ExpiredLink
@@ -36,7 +38,9 @@ def _closed():
 
 @bp.route("/attend/<int:hearing_id>", methods=["GET", "POST"])
 @limiter.limit(_signup_limit, methods=["POST"])
+@sessionless_csrf
 @public
+@cacheable_page()
 def attend(hearing_id: int):
     now = utcnow()
     hearing = logic.open_hearing(db.session, hearing_id, now)
@@ -63,8 +67,11 @@ def attend(hearing_id: int):
 
 @bp.get("/attend/<int:hearing_id>/signed-up")
 @public
+@private_page
 def signed_up(hearing_id: int):
-    return render_template("attendance/signed_up.html", address=session.pop(SIGNED_UP_KEY, None),
+    # pop only what is there: popping from an empty session would answer with a cookie
+    address = session.pop(SIGNED_UP_KEY) if SIGNED_UP_KEY in session else None
+    return render_template("attendance/signed_up.html", address=address,
                            hearing_id=hearing_id, valid_days=CONFIRM_DAYS)
 
 

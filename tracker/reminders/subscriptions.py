@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
+from tracker.caching import bump_generation
 from tracker.links import external_url
 from tracker.mail.addresses import normalise_email
 from tracker.mail.message import Mail
@@ -223,6 +224,10 @@ def _forget(session: Session, subscription_ids: list[int]) -> None:
 
 def unsubscribe(session: Session, subscription: Subscription) -> None:
     """Leave for good: the address and everything sent to it are deleted, nothing pending goes out."""
+    if subscription.scope == Scope.HEARING and subscription.confirmed_at is not None:
+        # one fewer in a hearing's public "N people are going": cached pages must notice
+        # (subscriptions are otherwise a table no public page shows, tracker/caching.py)
+        bump_generation(session)
     _forget(session, [subscription.id])
 
 
