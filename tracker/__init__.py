@@ -168,6 +168,7 @@ def error_reason(error: HTTPException) -> str | None:
 def _register_error_pages(app: Flask) -> None:
     def render_error(error: HTTPException):
         template = f"errors/{error.code}.html"
+        request._tracker_error_page = True  # the language switch does not echo the refused address
         return (
             render_template([template, "errors/generic.html"], error=error, title=error_title(error),
                             reason=error_reason(error)),
@@ -180,6 +181,7 @@ def _register_error_pages(app: Flask) -> None:
     def internal_error(error):  # noqa: ANN001
         db.session.rollback()
         app.logger.exception("unhandled error on %s", request.path)
+        request._tracker_error_page = True
         return render_template("errors/generic.html", error=error, title=str(ERROR_TITLES[500]), reason=None), 500
 
 

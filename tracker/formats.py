@@ -132,19 +132,24 @@ def _zone(zone: ZoneInfo | str | None) -> ZoneInfo:
 def moment(value: datetime, zone: ZoneInfo | str | None, locale: str | Locale | None = None) -> str:
     """"Wed, December 2, 2026, 11:00 (MSK)": `value` (aware) in `zone`, the zone named."""
     local = value.astimezone(_zone(zone))
-    code = language(locale)
-    joined = _date_and_time(code).replace("{1}", _apply(local, FULL_DAY, code)).replace(
-        "{0}", _apply(local, TIME, code))
-    return f"{joined} ({zone_name(local, code)})"
+    return _moment_text(local.replace(tzinfo=None), local.tzname() or "", getattr(local.tzinfo, "key", ""),
+                        language(locale), False)
 
 
 def moment_short(value: datetime, zone: ZoneInfo | str | None, locale: str | Locale | None = None) -> str:
     """"Dec 2, 2026, 11:00 MSK": a shorter moment for lists of changes."""
     local = value.astimezone(_zone(zone))
-    code = language(locale)
-    joined = _date_and_time(code).replace("{1}", _apply(local, SHORT_DAY, code)).replace(
+    return _moment_text(local.replace(tzinfo=None), local.tzname() or "", getattr(local.tzinfo, "key", ""),
+                        language(locale), True)
+
+
+@lru_cache(maxsize=4096)
+def _moment_text(local: datetime, abbreviation: str, zone_key: str, code: str, short: bool) -> str:
+    """A moment's whole text, remembered by its wall-clock time, zone and language."""
+    joined = _date_and_time(code).replace("{1}", _apply(local, SHORT_DAY if short else FULL_DAY, code)).replace(
         "{0}", _apply(local, TIME, code))
-    return f"{joined} {zone_name(local, code)}"
+    zone = _zone_label(abbreviation, zone_key, code)
+    return f"{joined} {zone}" if short else f"{joined} ({zone})"
 
 
 def time_of_day(value: datetime, zone: ZoneInfo | str | None, locale: str | Locale | None = None) -> str:

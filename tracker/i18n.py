@@ -123,6 +123,10 @@ def switch_links() -> list[dict[str, str]]:
 
 def _here_without_lang() -> str:
     """This page's path and query, less any `lang=`: where the switch sends the reader back."""
+    if getattr(request, "_tracker_error_page", False):
+        # an error page does not echo the address it refused (a hidden defendant's slug, a
+        # token): its switch goes home
+        return url_for("records.index")
     args = [(k, v) for k, v in request.args.items(multi=True) if k != LANGUAGE_ARG]
     if request.method != "GET":  # a form sent back with errors: its page, not its POST
         args = []
