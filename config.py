@@ -119,6 +119,8 @@ class Config:
     # first retry after this many seconds, then twice as long each time (capped at 6 hours)
     MAIL_RETRY_BASE_SECONDS = int(os.environ.get("MAIL_RETRY_BASE_SECONDS", "60"))
     REMINDER_SIGNUP_LIMIT = os.environ.get("REMINDER_SIGNUP_LIMIT", "5 per minute;30 per hour")
+    # Organisers' action submissions, per client address (docs/actions.md)
+    ACTION_SUBMIT_LIMIT = os.environ.get("ACTION_SUBMIT_LIMIT", "5 per minute;30 per hour")
     # the weekly digest goes out on Monday from this hour (DEFAULT_TIMEZONE)
     DIGEST_HOUR = int(os.environ.get("DIGEST_HOUR", "7"))
     # messages per run of the send job, so a run ends in bounded time

@@ -9,6 +9,7 @@ hearings relative to the day the demo is loaded, so every page has something to 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,10 @@ from tracker.records.enums import DefendantStatus, HearingKind, HearingStatus, L
 from tracker.records.models import Case, Court, CustodyMeasure, Decision, Defendant, Hearing, Placement, SiteSetting
 
 log = logging.getLogger(__name__)
+
+# Features above records add their own demo rows after the records' (solidarity actions):
+# each is called with the session and `today` once the records are flushed.
+DEMO_EXTENSIONS: list[Callable[[Session, date], None]] = []
 
 ARTICLE = "https://internationalviewpoint.org/spip.php?article2834"
 ARTICLE_DAY = date(2012, 12, 19)
@@ -333,6 +338,9 @@ def load_demo(session: Session, today: date) -> None:
         status=HearingStatus.HELD, defendants=[luzyanin], outcome_note="Sentenced to 4 years 6 months.",
         source_url=ARTICLE, source_checked_on=ARTICLE_DAY,
     ))
+    session.flush()
+    for extend in DEMO_EXTENSIONS:
+        extend(session, today)
 
 
 def database_is_empty(session: Session) -> bool:
