@@ -223,7 +223,7 @@ def of_defendant(session: Session, defendant: Defendant, now: datetime) -> list[
                                 .order_by(Action.starts_at, Action.id)).unique())
 
 
-def _case_clause(case_id: int) -> sa.ColumnElement[bool]:
+def case_clause(case_id: int) -> sa.ColumnElement[bool]:
     """An action is a case's when linked to it, or to one of its public defendants."""
     through = (sa.select(action_defendants.c.action_id)
                .join(case_defendants, case_defendants.c.defendant_id == action_defendants.c.defendant_id)
@@ -233,7 +233,7 @@ def _case_clause(case_id: int) -> sa.ColumnElement[bool]:
 
 
 def of_case(session: Session, case: Case, now: datetime) -> list[Action]:
-    return list(session.scalars(_public().where(Action.ends_at >= now, _case_clause(case.id))
+    return list(session.scalars(_public().where(Action.ends_at >= now, case_clause(case.id))
                                 .order_by(Action.starts_at, Action.id)).unique())
 
 
@@ -242,7 +242,7 @@ def for_feed(session: Session, now: datetime, *, case: Case | None = None,
     """What a calendar holds: the public actions from FEED_PAST_DAYS ago on, by id (stable bytes)."""
     query = _public().where(Action.ends_at >= now - timedelta(days=FEED_PAST_DAYS))
     if case is not None:
-        query = query.where(_case_clause(case.id))
+        query = query.where(case_clause(case.id))
     if defendant is not None:
         query = query.where(Action.id.in_(sa.select(action_defendants.c.action_id)
                                           .where(action_defendants.c.defendant_id == defendant.id)))
