@@ -1,4 +1,4 @@
-"""Lawyers' contacts and internal notes never reach a public page, feed or API answer, nor an
+"""Lawyers' contacts, internal notes and organisers' contacts never reach a public page, feed or API answer, nor an
 editor who may not edit that defendant; hidden defendants are named only to those who may."""
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from tests.auth.support import log_in, new_client, post_form
 from tracker.access import PUBLIC, TOKEN
+from tracker.actions.models import Action, ActionStatus
 from tracker.editing import services
 from tracker.extensions import db
 from tracker.records.models import Hearing
@@ -39,6 +40,12 @@ def test_private_fields_appear_in_no_public_page_or_feed(
     make_measure(person, starts_on=date(2025, 6, 8), until=date(2026, 6, 8))
     make_decision(person, under_appeal=True)
     hearing = make_hearing(defendants=[person], case=case, starts_at=now + timedelta(days=2))
+    # organisers' contacts, and actions not (or no longer) public
+    for title, status in (("Vigil", ActionStatus.APPROVED), (f"{MARKER} pending", ActionStatus.PENDING),
+                          (f"{MARKER} rejected", ActionStatus.REJECTED)):
+        db.session.add(Action(title=title, city="Berlin", country="DE", timezone="Europe/Berlin", status=status,
+                              starts_at=now + timedelta(days=3), ends_at=now + timedelta(days=3, hours=2),
+                              case=case, defendants=[person], contact=f"{MARKER} organiser@example.org"))
     db.session.commit()
     # an editor's change puts the marker into the audit trail too
     services.update_defendant(db.session, person, {"internal_notes": f"{MARKER} updated"},
@@ -81,7 +88,8 @@ def test_private_fields_appear_in_no_public_page_or_feed(
             checked.append(f"{url} {response.status_code}")
 
     # the pages that show this defendant were really rendered, not 404s
-    for url in ("/ 200", "/defendants/shared 200", "/cases/shared 200", "/hearings 200", "/dates 200"):
+    for url in ("/ 200", "/defendants/shared 200", "/cases/shared 200", "/hearings 200", "/dates 200",
+                "/actions 200", "/actions.ics 200", "/actions/defendants/shared.ics 200", "/actions/cases/shared.ics 200"):
         assert url in checked
     if publish_feeds is not None:
         assert any(c.endswith("/defendants/shared.ics 200") for c in checked), checked
