@@ -87,7 +87,7 @@ def test_an_edit_keeps_the_uid_and_raises_the_sequence_and_a_poll_without_change
     assert anon_client.get("/actions.ics", headers={"If-None-Match": first.headers["ETag"]}).status_code == 200
 
     # called off: the same event, cancelled, with a higher SEQUENCE
-    assert post_form(editor_client, f"/edit/actions/{action.id}/cancel", {"version": "2"},
+    assert post_form(editor_client, f"/edit/actions/{action.id}/cancel", {"review-version": "2"},
                      token_from=f"/edit/actions/{action.id}").status_code == 302
     cancelled = Parsed(anon_client.get("/actions.ics").get_data()).event(uid)
     assert str(cancelled["STATUS"]) == "CANCELLED" and int(cancelled["SEQUENCE"]) == 3

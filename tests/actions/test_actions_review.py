@@ -111,14 +111,14 @@ def test_reject_and_call_off(editor_client, anon_client, make_action):
     db.session.commit()
 
     response = post_form(editor_client, f"/edit/actions/{pending.id}/reject",
-                         {"version": str(pending.version), "reason": "Not an action for our prisoners"},
+                         {"review-version": str(pending.version), "review-reason": "Not an action for our prisoners"},
                          token_from=f"/edit/actions/{pending.id}")
     assert response.status_code == 302
     assert _reload(pending.id).status is ActionStatus.REJECTED
     [entry] = _entries(pending.id)
     assert entry.action == "reject" and entry.note == "Not an action for our prisoners"
 
-    response = post_form(editor_client, f"/edit/actions/{approved.id}/cancel", {"version": str(approved.version)},
+    response = post_form(editor_client, f"/edit/actions/{approved.id}/cancel", {"review-version": str(approved.version)},
                          token_from=f"/edit/actions/{approved.id}")
     assert response.status_code == 302
     assert _reload(approved.id).status is ActionStatus.CANCELLED
@@ -128,9 +128,9 @@ def test_reject_and_call_off(editor_client, anon_client, make_action):
     # a pending action cannot be "called off"; a stale version decides nothing
     other = make_action(status=ActionStatus.PENDING)
     db.session.commit()
-    assert post_form(editor_client, f"/edit/actions/{other.id}/cancel", {"version": str(other.version)},
+    assert post_form(editor_client, f"/edit/actions/{other.id}/cancel", {"review-version": str(other.version)},
                      token_from=f"/edit/actions/{other.id}").status_code == 409
-    response = post_form(editor_client, f"/edit/actions/{other.id}/reject", {"version": "0"},
+    response = post_form(editor_client, f"/edit/actions/{other.id}/reject", {"review-version": "0"},
                          token_from=f"/edit/actions/{other.id}")
     assert response.status_code == 302 and _reload(other.id).status is ActionStatus.PENDING
 
@@ -158,7 +158,7 @@ def test_a_limited_editor_reviews_only_actions_of_their_cases(app, make_user, ma
         assert client.get(f"/edit/actions/{action.id}").status_code == 403
         token_page = f"/edit/actions/{by_case.id}"
         assert post_form(client, f"/edit/actions/{action.id}", _fields(action), token_from=token_page).status_code == 403
-        assert post_form(client, f"/edit/actions/{action.id}/reject", {"version": "1"},
+        assert post_form(client, f"/edit/actions/{action.id}/reject", {"review-version": "1"},
                          token_from=token_page).status_code == 403
         assert _reload(action.id).status is ActionStatus.PENDING
 

@@ -40,6 +40,16 @@ def _not_too_late(form: Any, field: Any) -> None:
         raise ValidationError(_l("Enter a date before %(day)s.", day=LATEST.isoformat()))
 
 
+class LocalDateTimeField(DateTimeLocalField):
+    """<input type="datetime-local">: a browser sends a valid value or none, so anything else sent
+    back (a script's, a test's) is not echoed into the value, which HTML would refuse."""
+
+    def _value(self) -> str:
+        if self.data is None and self.raw_data:
+            return ""
+        return super()._value()
+
+
 class ActionForm(Form):
     """What an organiser tells about an action; the editors' form adds the version."""
 
@@ -54,9 +64,9 @@ class ActionForm(Form):
     address = StringField(_l("Address or meeting point"), [Optional(), Length(max=300)], filters=[_strip])
     timezone = SelectField(_l("Time zone of the place"), [Optional(), _zone], choices=[], validate_choice=False,
                            description=_l("Leave it as it is for a country with one time zone."))
-    starts = DateTimeLocalField(_l("Starts (local time there)"), [InputRequired(), _not_too_late],
+    starts = LocalDateTimeField(_l("Starts (local time there)"), [InputRequired(), _not_too_late],
                                 format=LOCAL_FORMATS)
-    ends = DateTimeLocalField(_l("Ends (local time there)"), [InputRequired(), _not_too_late],
+    ends = LocalDateTimeField(_l("Ends (local time there)"), [InputRequired(), _not_too_late],
                               format=LOCAL_FORMATS)
     case = SelectField(_l("Case"), [Optional()], choices=[], validate_choice=False)
     defendants = CheckboxListField(_l("Defendants"), [Optional()], choices=[], validate_choice=False)
@@ -93,7 +103,8 @@ class EditActionForm(ActionForm):
 
 
 class ReviewForm(Form):
-    """Reject or call off an action: the version it was looked at, and an optional reason (private)."""
+    """Reject or call off an action: the version it was looked at, and an optional reason (private).
+    Shares a page with the edit form: made with prefix="review" so their ids differ."""
 
     version = HiddenField()
     reason = StringField(_l("Reason (editors only)"), [Optional(), Length(max=300)], filters=[_strip])

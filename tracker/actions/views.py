@@ -149,7 +149,7 @@ def _review_page(action: Action, form: EditActionForm, review: ReviewForm, statu
 def review(action_id: int):
     action = _action_or_404(action_id)
     require_edit(action)
-    review_form = ReviewForm(formdata=None, version=str(action.version))
+    review_form = ReviewForm(formdata=None, version=str(action.version), prefix="review")
     if request.method != "POST":
         form = EditActionForm(formdata=None, obj=action)
         form.starts.data = action.local_start.replace(tzinfo=None)
@@ -187,7 +187,7 @@ def review(action_id: int):
 def decide(action_id: int, decision: str):
     action = _action_or_404(action_id)
     require_edit(action)
-    form = ReviewForm()
+    form = ReviewForm(prefix="review")
     status = ActionStatus.REJECTED if decision == "reject" else ActionStatus.CANCELLED
     if status is ActionStatus.CANCELLED and action.status is not ActionStatus.APPROVED:
         abort(409, description=_("Only an approved action can be called off."))
