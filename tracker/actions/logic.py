@@ -206,8 +206,10 @@ def set_status(session: Session, action: Action, status: ActionStatus, *, expect
 
 
 def _public() -> sa.Select:
+    """Public actions with their defendants and case in the same statement: a defendant's page
+    sends one more statement for its actions, whatever their number (tests/records/test_query_counts.py)."""
     return (sa.select(Action).where(Action.public_clause())
-            .options(selectinload(Action.defendants), joinedload(Action.case)))
+            .options(joinedload(Action.defendants), joinedload(Action.case)))
 
 
 def upcoming(session: Session, now: datetime, *, limit: int = 500) -> list[Action]:
