@@ -59,3 +59,13 @@ def submission(now):
         return {k: v for k, v in data.items() if v is not None}
 
     return fields
+
+
+@pytest.fixture(autouse=True)
+def _cold_event_cache():
+    """Each test starts with no serialized action event kept from another."""
+    from tracker.actions.ical import EVENTS
+
+    EVENTS.clear()
+    yield
+    EVENTS.clear()

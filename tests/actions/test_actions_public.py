@@ -88,3 +88,15 @@ def test_hidden_defendants_are_never_named_and_an_action_only_for_them_is_not_pu
 
 def test_the_home_of_actions_is_in_the_menu(anon_client):
     assert 'href="/actions"' in anon_client.get("/").get_data(as_text=True)
+
+
+def test_a_page_lists_the_soonest_actions_and_links_to_all(anon_client, make_action, make_defendant, now):
+    from tracker.actions.logic import PAGE_SHOWN
+
+    person = make_defendant(slug="anna", name_latin="Anna Petrova")
+    for day in range(PAGE_SHOWN + 1):
+        make_action(title=f"Action on day {day + 1:02d}.", defendants=[person], starts_at=now + timedelta(days=day + 1))
+    db.session.commit()
+    text = anon_client.get("/defendants/anna").get_data(as_text=True)
+    assert f"Action on day {PAGE_SHOWN:02d}." in text and f"Action on day {PAGE_SHOWN + 1:02d}." not in text
+    assert "see every action" in text

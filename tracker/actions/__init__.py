@@ -75,5 +75,6 @@ def init_app(app: Flask) -> None:
     if demo.load_demo_actions not in records_demo.DEMO_EXTENSIONS:
         records_demo.DEMO_EXTENSIONS.append(demo.load_demo_actions)
     app.jinja_env.globals.update(actions_of=actions_of, pending_actions=pending_actions, action_feed_url=action_feed_url,
+                                 actions_page_shown=logic.PAGE_SHOWN,
                                  action_time=lambda action: local_text(action.starts_at, action.ends_at, action.tz))
     app.jinja_env.filters["country_name"] = country_name

@@ -24,6 +24,7 @@ from tracker.editing import audit
 from tracker.records.models import Case, Defendant, case_defendants
 
 MAX_DURATION = timedelta(days=31)  # a longer "action" is a campaign, or a typo in the year
+PAGE_SHOWN = 20  # a defendant's or case's page lists the soonest; the calendar and /actions have them all
 FEED_PAST_DAYS = 30  # a feed keeps an action this long after it ended, so calendars do not drop it at once
 AUDITED = ("title", "description", "organiser", "city", "country", "address", "timezone", "starts_at", "ends_at",
            "case_id", "defendants", "contact", "status")
@@ -222,7 +223,7 @@ def of_defendant(session: Session, defendant: Defendant, now: datetime) -> list[
     """The public, upcoming actions that name this defendant."""
     linked = sa.select(action_defendants.c.action_id).where(action_defendants.c.defendant_id == defendant.id)
     return list(session.scalars(_public().where(Action.ends_at >= now, Action.id.in_(linked))
-                                .order_by(Action.starts_at, Action.id)).unique())
+                                .order_by(Action.starts_at, Action.id).limit(PAGE_SHOWN)).unique())
 
 
 def case_clause(case_id: int) -> sa.ColumnElement[bool]:
@@ -236,7 +237,7 @@ def case_clause(case_id: int) -> sa.ColumnElement[bool]:
 
 def of_case(session: Session, case: Case, now: datetime) -> list[Action]:
     return list(session.scalars(_public().where(Action.ends_at >= now, case_clause(case.id))
-                                .order_by(Action.starts_at, Action.id)).unique())
+                                .order_by(Action.starts_at, Action.id).limit(PAGE_SHOWN)).unique())
 
 
 def for_feed(session: Session, now: datetime, *, case: Case | None = None,

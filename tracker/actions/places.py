@@ -46,12 +46,17 @@ def country_choices() -> list[tuple[str, str]]:
 
 
 def is_country(code: str) -> bool:
-    return code in dict(_countries("en"))
+    return code in _country_names("en")
+
+
+@lru_cache(maxsize=16)
+def _country_names(locale: str) -> dict[str, str]:
+    return dict(_countries(locale))
 
 
 def country_name(code: str) -> str:
     """"DE" -> "Germany" (or "Германия"); an unknown code as it is."""
-    return dict(_countries(_locale_name())).get(code, code)
+    return _country_names(_locale_name()).get(code, code)
 
 
 @lru_cache(maxsize=1)
@@ -98,8 +103,14 @@ def to_utc(local: datetime, zone: ZoneInfo) -> datetime:
 
 def local_text(start: datetime, end: datetime, zone: ZoneInfo) -> str:
     """"Sat, Dec 5, 2026, 14:00–16:00 (CET, Europe/Berlin)": in the place's zone, the zone named;
-    the end's date is repeated only when it is another day."""
-    locale = _locale_name()
+    the end's date is repeated only when it is another day. Cached: Babel's formatting is the
+    bulk of the list page's time (docs/actions.md)."""
+    return _local_text(start, end, zone.key, _locale_name())
+
+
+@lru_cache(maxsize=8192)
+def _local_text(start: datetime, end: datetime, zone_name: str, locale: str) -> str:
+    zone = ZoneInfo(zone_name)
     first, last = start.astimezone(zone), end.astimezone(zone)
     day = format_skeleton("yMMMEd", first, tzinfo=zone, locale=locale)
     begins = format_skeleton("Hm", first, tzinfo=zone, locale=locale)
