@@ -92,7 +92,7 @@ class ActionForm(Form):
 
 
 class EditActionForm(ActionForm):
-    version = HiddenField()
+    version = HiddenField(validators=[InputRequired()])  # what the editor loaded: the conflict check
 
     def loaded_version(self) -> int | None:
         try:
@@ -106,7 +106,7 @@ class ReviewForm(Form):
     """Reject or call off an action: the version it was looked at, and an optional reason (private).
     Shares a page with the edit form: made with prefix="review" so their ids differ."""
 
-    version = HiddenField()
+    version = HiddenField(validators=[InputRequired()])
     reason = StringField(_l("Reason (editors only)"), [Optional(), Length(max=300)], filters=[_strip])
 
     loaded_version = EditActionForm.loaded_version

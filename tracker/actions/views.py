@@ -144,22 +144,28 @@ def _review_page(action: Action, form: EditActionForm, review: ReviewForm, statu
                            history=changes), status
 
 
-@bp.route("/edit/actions/<int:action_id>", methods=["GET", "POST"])
-@editor_required
-def review(action_id: int):
-    action = _action_or_404(action_id)
-    require_edit(action)
-    review_form = ReviewForm(formdata=None, version=str(action.version), prefix="review")
-    if request.method != "POST":
+def _edit_form(action: Action) -> EditActionForm:
+    """The editors' form: as saved (local times in the place's zone) on GET, as sent on POST."""
+    if request.method == "POST" and request.endpoint == "actions.review":
+        form = EditActionForm()
+    else:
         form = EditActionForm(formdata=None, obj=action)
         form.starts.data = action.local_start.replace(tzinfo=None)
         form.ends.data = action.local_end.replace(tzinfo=None)
         form.case.data = str(action.case_id) if action.case_id else ""
         form.defendants.data = [str(d.id) for d in action.defendants]
         form.version.data = str(action.version)
-    else:
-        form = EditActionForm()
     form.fill_choices(logic.linkable_cases(db.session), logic.linkable_defendants(db.session, action.defendants))
+    return form
+
+
+@bp.route("/edit/actions/<int:action_id>", methods=["GET", "POST"])
+@editor_required
+def review(action_id: int):
+    action = _action_or_404(action_id)
+    require_edit(action)
+    review_form = ReviewForm(formdata=None, version=str(action.version), prefix="review")
+    form = _edit_form(action)
     if request.method != "POST" or not form.validate():
         return _review_page(action, form, review_form, form_status(form))
     approve = "approve" in request.form
@@ -192,9 +198,7 @@ def decide(action_id: int, decision: str):
     if status is ActionStatus.CANCELLED and action.status is not ActionStatus.APPROVED:
         abort(409, description=_("Only an approved action can be called off."))
     if not form.validate():
-        edit = EditActionForm(formdata=None, obj=action)
-        edit.fill_choices(logic.linkable_cases(db.session), logic.linkable_defendants(db.session, action.defendants))
-        return _review_page(action, edit, form, 422)
+        return _review_page(action, _edit_form(action), form, 422)
     try:
         logic.set_status(db.session, action, status, expected_version=form.loaded_version(), by=current_user,
                          now=utcnow(), reason=form.reason.data or "")
