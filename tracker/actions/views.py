@@ -188,7 +188,8 @@ def review(action_id: int):
     return redirect(url_for("actions.queue") if approve else url_for("actions.review", action_id=action.id))
 
 
-@bp.post("/edit/actions/<int:action_id>/<any(reject, cancel):decision>")
+@bp.post("/edit/actions/<int:action_id>/reject", defaults={"decision": "reject"})
+@bp.post("/edit/actions/<int:action_id>/cancel", defaults={"decision": "cancel"})
 @editor_required
 def decide(action_id: int, decision: str):
     action = _action_or_404(action_id)
