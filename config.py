@@ -139,6 +139,8 @@ class Config:
     REMINDER_SIGNUP_LIMIT = os.environ.get("REMINDER_SIGNUP_LIMIT", "5 per minute;30 per hour")
     # editors' messages to those going to one hearing, at most this many in 24 hours (docs/attendance.md)
     ATTENDANCE_MESSAGES_PER_DAY = int(os.environ.get("ATTENDANCE_MESSAGES_PER_DAY", "5"))
+    # Organisers' action submissions, per client address (docs/actions.md)
+    ACTION_SUBMIT_LIMIT = os.environ.get("ACTION_SUBMIT_LIMIT", "5 per minute;30 per hour")
     # the weekly digest goes out on Monday from this hour (DEFAULT_TIMEZONE)
     DIGEST_HOUR = int(os.environ.get("DIGEST_HOUR", "7"))
     # messages per run of the send job, so a run ends in bounded time

@@ -33,6 +33,7 @@ from config import TestConfig
 from tests.auth.support import PASSWORD, csrf_token, log_in
 from tests.conftest import RequestClient, free_port
 from tracker import create_app
+from tracker.actions.models import Action, ActionStatus
 from tracker.auth import logic as accounts
 from tracker.auth.models import Role, User
 from tracker.dev import SaveToFolder
@@ -54,8 +55,8 @@ pytestmark = pytest.mark.validator
 
 # Routes that answer with something other than an HTML page.
 # Routes that answer calendars, JSON or CSV, never an HTML page.
-NOT_HTML = {"static", "healthz", "feeds.feed", "feeds.hearing", "feeds.private_feed", "export.defendants_csv",
-            "exchange.full_export", "exchange.template_csv", "exchange.template_xlsx"}
+NOT_HTML = {"static", "healthz", "feeds.feed", "feeds.hearing", "actions.feed", "feeds.private_feed",
+            "export.defendants_csv", "exchange.full_export", "exchange.template_csv", "exchange.template_xlsx"}
 NOT_HTML_BLUEPRINTS = ("api.",)
 
 
@@ -213,7 +214,8 @@ def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: A
 
     # public pages, as a visitor and as an admin (who also sees the edit links)
     public = ["/", "/?status=imprisoned&q=a", "/hearings", "/hearings?case=may-6th-affair", "/dates",
-              "/reminders/signup", "/login", "/password-reset"]
+              "/reminders/signup", "/login", "/password-reset", "/actions", "/actions/new",
+              "/actions/new?defendant=maksim-luzyanin", "/actions/new?case=may-6th-affair", "/actions/received"]
     public += [f"/defendants/{d.slug}" for d in defendants if d.is_public]
     public += [f"/cases/{c.slug}" for c in cases]
     for url in public:
@@ -276,6 +278,9 @@ def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: A
                f"/edit/measures/{measure.id}", f"/edit/decisions/{decision.id}",
                "/edit/courts", f"/edit/courts/{upcoming.court_id}"]
     editing += [f"/edit/cases/{c.id}" for c in cases]
+    actions = db.session.scalars(sa.select(Action).order_by(Action.id)).all()  # pending, approved, called off
+    assert {a.status for a in actions} >= {ActionStatus.PENDING, ActionStatus.APPROVED, ActionStatus.CANCELLED}
+    editing += ["/edit/actions"] + [f"/edit/actions/{a.id}" for a in actions]
     for d in defendants:
         editing += [f"/edit/defendants/{d.id}"]
     editing += [f"/edit/defendants/{person.id}/{action}" for action in ("extend", "transfer", "verdict", "measures/new")]
@@ -287,6 +292,7 @@ def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: A
     for url in editing:
         pages.get(admin_client, "admin", url)
     pages.get(limited_client, "limited editor", "/edit/")
+    pages.get(limited_client, "limited editor", "/edit/actions")
     # the spreadsheet import: its form, and a dry run with a good row and a bad one
     pages.get(admin_client, "admin", "/edit/import")
     sheet = ("slug;ФИО;Имя латиницей;Дело;Статус;Дата рождения\r\n"
@@ -316,6 +322,13 @@ def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: A
                {"in_transit": "y", "facility": "IK-2", "letters_status": "reach", "since": now.date().isoformat(),
                 "version": "1"}, 422)
     pages.post(anonymous, "visitor", "/reminders/signup", {"email": "not an address"}, (400, 422))
+    pages.post(anonymous, "visitor", "/actions/new", {"title": "Vigil", "country": "US", "starts": "2026-03-29T02:30",
+                                                      "ends": "x", "contact": "me@example.org"}, 422)
+    pending = next(a for a in actions if a.status is ActionStatus.PENDING)
+    pages.post(admin_client, "admin", f"/edit/actions/{pending.id}", {"title": "", "version": str(pending.version)},
+               422)
+    pages.post(admin_client, "admin", f"/edit/actions/{pending.id}/reject",
+               {"review-reason": "x" * 400, "review-version": str(pending.version)}, 422, token_from=f"/edit/actions/{pending.id}")
     pages.post(app.test_client(), "visitor", "/login", {"email": "admin@example.org", "password": "wrong"}, 401)
     case = seeded["bolotnaya"]
     pages.post(admin_client, "admin", f"/edit/cases/{case.id}",

@@ -1,7 +1,7 @@
 """The tracker application factory: the one module above every feature.
 
 Features, from the ground up (docs/architecture.md): records and mail; auth; editing,
-feeds and reminders; the API, the exchange and the admins' pages. Each is a package
+feeds and reminders; solidarity actions; the API, the exchange and the admins' pages. Each is a package
 with an `init_app(app)` that registers its blueprints, CLI commands and template helpers.
 """
 from __future__ import annotations
@@ -16,13 +16,13 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tracker import (admin, api, attendance, auth, caching, edge, editing, exchange, feeds, formats, i18n, mail,
+from tracker import (actions, admin, api, attendance, auth, caching, edge, editing, exchange, feeds, formats, i18n, mail,
                      records, redaction, reminders)
 from tracker.access import public
 from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
 from tracker.records.queries import has_demo_data
 
-FEATURES = (records, mail, auth, editing, feeds, reminders, attendance, api, exchange, admin)
+FEATURES = (records, mail, auth, editing, feeds, reminders, attendance, actions, api, exchange, admin)
 
 # Keys that have been public (in this repository or its documentation): never accepted.
 PUBLIC_SECRET_KEYS = frozenset({"dev-only-not-secret", "test-secret", "change-me", "secret"})

@@ -9,6 +9,7 @@ import pytest
 from openapi_schema_validator import OAS31Validator
 
 from tests.auth.support import *  # noqa: F401,F403  (account fixtures)
+from tracker.actions.models import Action, ActionStatus
 from tracker.extensions import db
 from tracker.records.models import (
     Decision,
@@ -73,12 +74,30 @@ def public_records(make_court, make_case, make_defendant, make_measure, make_hea
                              starts_at=now + timedelta(days=9))
     secret = make_hearing(court=moscow, case=bolotnaya, defendants=[hidden], outcome_note=f"{MARKER} hearing",
                           starts_at=now + timedelta(days=3))
+    # solidarity actions: an approved one for Anna in Berlin, one for the other case in Tbilisi, and
+    # three that must never appear (pending, rejected, for the hidden defendant alone)
+    def action(title: str, **kw) -> Action:
+        starts = kw.pop("starts_at")
+        found = Action(title=title, city=kw.pop("city", "Berlin"), country=kw.pop("country", "DE"),
+                       timezone=kw.pop("timezone", "Europe/Berlin"), starts_at=starts,
+                       ends_at=starts + timedelta(hours=2), contact=f"{MARKER} organiser@example.org",
+                       status=kw.pop("status", ActionStatus.APPROVED), **kw)
+        db.session.add(found)
+        return found
+
+    vigil = action("Vigil for Anna", starts_at=now + timedelta(days=4), defendants=[anna, hidden], case=bolotnaya,
+                   address="Platz 1", organiser="Circle Berlin")
+    tbilisi = action("Letters evening", starts_at=now + timedelta(days=6), city="Tbilisi", country="GE",
+                     timezone="Asia/Tbilisi", case=other)
+    action(f"{MARKER} pending", starts_at=now + timedelta(days=5), status=ActionStatus.PENDING)
+    action(f"{MARKER} rejected", starts_at=now + timedelta(days=5), status=ActionStatus.REJECTED)
+    action(f"{MARKER} hidden only", starts_at=now + timedelta(days=5), defendants=[hidden])
     db.session.commit()
     return Records(
         ids={"moscow": moscow.id, "urals": urals.id, "bolotnaya": bolotnaya.id, "other": other.id,
              "anna": anna.id, "boris": boris.id, "hidden": hidden.id, "together": together.id,
              "urals_hearing": urals_hearing.id, "past": past.id, "cancelled": cancelled.id, "secret": secret.id,
-             "anna_first_measure": first.id},
+             "anna_first_measure": first.id, "vigil": vigil.id, "tbilisi": tbilisi.id},
         slugs={"anna": "anna", "boris": "boris", "hidden": hidden.slug, "bolotnaya": "bolotnaya", "other": "other"},
     )
 

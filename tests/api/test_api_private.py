@@ -2,7 +2,8 @@
 
 As tests/auth/test_auth_private_fields.py does for pages and feeds: a marker is stored in
 every private place (lawyers' contacts, internal notes, a hidden defendant's names, bio,
-address, measures, decisions and hearings, volunteers' and editors' email addresses), then
+address, measures, decisions and hearings, volunteers' and editors' email addresses, organisers'
+contacts and actions that are pending, rejected or for the hidden defendant alone), then
 every route of the API and the export is walked from app.url_map (a route added later
 is walked too), with every record id, with filters, following every cursor.
 """
@@ -48,7 +49,8 @@ def _urls(app, records) -> tuple[list[str], set[str]]:
     urls += [f"/api/v1/hearings?{f}" for f in filters]
     urls += ["/api/v1/defendants?case=bolotnaya", "/api/v1/defendants?status=pre_trial_detention",
              "/api/v1/defendants?limit=1", "/api/v1/cases?limit=1", "/api/v1/courts?limit=1",
-             "/export/defendants.csv?delimiter=semicolon"]
+             "/export/defendants.csv?delimiter=semicolon",
+             "/api/v1/actions?case=bolotnaya", "/api/v1/actions?defendant=anna", "/api/v1/actions?limit=1"]
     return urls, endpoints
 
 

@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.auth.support import log_in, make_user, new_client  # noqa: F401  (make_user: a fixture)
+from tracker.actions.models import Action, ActionStatus
 from tracker.auth import logic as auth_logic
 from tracker.auth.models import Role
 from tracker.extensions import db, limiter, utcnow
@@ -70,6 +71,10 @@ def seeded(now, make_case, make_defendant, make_measure, make_decision, make_hea
                            subject="Failed", message_id="<walk@tracker.test>", status=OutboxStatus.FAILED,
                            subscription_id=confirmed.id)
     db.session.add(failed)
+    for status in (ActionStatus.PENDING, ActionStatus.APPROVED):  # the review page of each, the calendars
+        db.session.add(Action(title=f"Walk {status.value}", city="Berlin", country="DE", timezone="Europe/Berlin",
+                              starts_at=utcnow() + timedelta(days=3), ends_at=utcnow() + timedelta(days=3, hours=2),
+                              status=status, case=case, defendants=[person], contact="organiser@example.org"))
     db.session.commit()
     tokens = [
         fresh.token, confirmed.token, going.token, went.token, admin.feed_token,

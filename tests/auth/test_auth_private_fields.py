@@ -1,4 +1,4 @@
-"""Lawyers' contacts and internal notes never reach a public page, feed or API answer, nor an
+"""Lawyers' contacts, internal notes and organisers' contacts never reach a public page, feed or API answer, nor an
 editor who may not edit that defendant; hidden defendants are named only to those who may."""
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from tests.auth.support import log_in, new_client, post_form
 from tracker.access import PUBLIC, TOKEN
+from tracker.actions.models import Action, ActionStatus
 from tracker.editing import services
 from tracker.extensions import db
 from tracker.records.models import Hearing
@@ -52,6 +53,12 @@ def test_private_fields_appear_in_no_public_page_or_feed(
     make_decision(person, under_appeal=True)
     hearing = make_hearing(defendants=[person], case=case, starts_at=now + timedelta(days=2))
     going_to(hearing, now)
+    # organisers' contacts, and actions not (or no longer) public
+    for title, status in (("Vigil", ActionStatus.APPROVED), (f"{MARKER} pending", ActionStatus.PENDING),
+                          (f"{MARKER} rejected", ActionStatus.REJECTED)):
+        db.session.add(Action(title=title, city="Berlin", country="DE", timezone="Europe/Berlin", status=status,
+                              starts_at=now + timedelta(days=3), ends_at=now + timedelta(days=3, hours=2),
+                              case=case, defendants=[person], contact=f"{MARKER} organiser@example.org"))
     db.session.commit()
     # an editor's change puts the marker into the audit trail too
     services.update_defendant(db.session, person, {"internal_notes": f"{MARKER} updated"},
@@ -96,7 +103,8 @@ def test_private_fields_appear_in_no_public_page_or_feed(
 
     # the pages that show this defendant were really rendered, not 404s
     for url in ("/ 200", "/defendants/shared 200", "/cases/shared 200", "/hearings 200", "/dates 200",
-                f"/attend/{hearing.id} 200"):
+                f"/attend/{hearing.id} 200", "/actions 200", "/actions.ics 200", "/actions/defendants/shared.ics 200",
+                "/actions/cases/shared.ics 200"):
         assert url in checked
     with time_machine.travel(now, tick=False):  # the public sees the count of the confirmed, nothing else
         assert "1 person is going" in anon_client.get("/defendants/shared").get_data(as_text=True)

@@ -25,6 +25,7 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "defendants": (str, int),
     "cases": (int,),
     "courts": (int,),
+    "actions": (datetime, int),
 }
 
 

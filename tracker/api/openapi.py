@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import current_app
 
+from tracker.actions.models import PUBLIC_STATUSES
 from tracker.api.params import MAX_ID, MAX_VALUE_LENGTH
 from tracker.records.enums import (
     DefendantStatus, HearingKind, HearingStatus, Instance, LettersStatus, MeasureKind, Outcome,
@@ -145,14 +146,34 @@ def _schemas() -> dict[str, Any]:
         "defendants": {"type": "array", "items": obj({**defendant_ref, "status": ref("DefendantStatus")})},
         "hearings_url": URL, "page_url": URL,
     })
-    for name in ("Case", "Defendant", "Hearing", "Court"):
+    schemas["ActionStatus"] = obj(
+        {"value": {"type": "string", "enum": [m.value for m in PUBLIC_STATUSES],
+                   "description": "approved, or cancelled: called off after it was announced."},
+         "label": {"type": "string", "description": "For people, in the language of Accept-Language."}},
+        "Whether a public action takes place.",
+    )
+    action_time = {**LOCAL_TIME, "description": "ISO 8601 with the UTC offset of the place's zone."}
+    schemas["Action"] = obj({
+        "id": ID, "title": STRING, "description": TEXT, "organiser": TEXT, "status": ref("ActionStatus"),
+        "city": STRING,
+        "country": obj({"code": {"type": "string", "pattern": "^[A-Z]{2}$", "description": "ISO 3166-1 alpha-2."},
+                        "name": {"type": "string", "description": "In the language of Accept-Language."}}),
+        "address": TEXT, "timezone": {"type": "string", "description": "IANA time zone of the place."},
+        "starts_at": action_time, "ends_at": action_time,
+        "case": nullable(ref("CaseRef")),
+        "defendants": {"type": "array", "items": ref("DefendantRef"),
+                       "description": "The public defendants it is for (hidden ones are never listed)."},
+        "version": {"type": "integer", "minimum": 1, "description": "Goes up on every change of the action."},
+        "page_url": URL,
+    }, "A solidarity action an editor approved. The organiser's contact is never published.")
+    for name in ("Case", "Defendant", "Hearing", "Court", "Action"):
         schemas[f"{name}List"] = obj({
             "items": {"type": "array", "items": ref(name)},
             "next": {"type": ["string", "null"], "format": "uri",
                      "description": "The next page, or null on the last one (also in the Link header)."},
         })
     schemas["Index"] = obj({name: URL for name in
-                            ("openapi", "cases", "defendants", "hearings", "courts", "defendants_csv")}
+                            ("openapi", "cases", "defendants", "hearings", "courts", "actions", "defendants_csv")}
                            | {"version": {"const": "v1"}})
     return schemas
 
@@ -218,8 +239,8 @@ def document() -> dict[str, Any]:
             "title": "Political prisoners support tracker: public records",
             "version": "1.0.0",
             "description": (
-                "Read-only, public data only: the defendants, cases, hearings and courts the public pages "
-                "show. No authentication. Lists are paginated by cursor (follow `next`). Answers carry a "
+                "Read-only, public data only: the defendants, cases, hearings, courts and solidarity actions the "
+                "public pages show. No authentication. Lists are paginated by cursor (follow `next`). Answers carry a "
                 "strong ETag (send If-None-Match to get 304) and Cache-Control, and may be read from any "
                 "origin (CORS). Labels follow Accept-Language (en, ru). Times are in the court's zone."
             ),
@@ -250,6 +271,11 @@ def document() -> dict[str, Any]:
             "/hearings/{hearing_id}": _one("Hearing", "One public hearing.", _record_id("hearing_id")),
             "/courts": _list("Court", "All courts."),
             "/courts/{court_id}": _one("Court", "One court.", _record_id("court_id")),
+            "/actions": _list("Action", "Approved solidarity actions that have not ended, in start order.", [
+                _query("case", "Only the actions of the case with this slug (linked to it or to its public "
+                               "defendants)."),
+                _query("defendant", "Only the actions for the public defendant with this slug."),
+            ]),
         },
         "components": {"schemas": _schemas()},
     }

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
+from tracker.actions import logic as action_logic
+from tracker.actions.models import Action, action_defendants
 from tracker.api.params import BadParameter
 from tracker.records.queries import next_hearings, public_hearing_clause
 from tracker.records.enums import DefendantStatus, HearingStatus
@@ -210,3 +212,22 @@ def list_courts(session: Session, *, limit: int, after: tuple | None = None) -> 
 
 def get_court(session: Session, court_id: int) -> Court | None:
     return session.get(Court, court_id)
+
+
+# --- solidarity actions --------------------------------------------------------------
+
+
+def list_actions(session: Session, now: datetime, *, case_id: int | None = None, defendant_id: int | None = None,
+                 limit: int, after: tuple | None = None) -> Page[Action]:
+    """Public actions that have not ended, in start order (`tracker.actions`: approved or called
+    off, and not tied only to hidden defendants); a case's are those on its page."""
+    query = (sa.select(Action).where(Action.public_clause(), Action.ends_at >= now)
+             .options(selectinload(Action.defendants), selectinload(Action.case)))
+    if case_id is not None:
+        query = query.where(action_logic.case_clause(case_id))
+    if defendant_id is not None:
+        query = query.where(Action.id.in_(
+            sa.select(action_defendants.c.action_id).where(action_defendants.c.defendant_id == defendant_id)))
+    columns = (Action.starts_at, Action.id)
+    rows = session.scalars(query.where(_after(columns, after)).order_by(*columns).limit(limit + 1)).all()
+    return _page(rows, limit, lambda a: (a.starts_at, a.id))

@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import url_for
 
+from tracker.actions.models import Action
+from tracker.actions.places import country_name
 from tracker.api.queries import DefendantRecord
 from tracker.records.custody import custody_summary, expected_release, sentence_in_force
 from tracker.records.enums import LabelledEnum
@@ -169,4 +171,26 @@ def case(found: Case) -> dict[str, Any]:
         "defendants": [{**defendant_ref(d), "status": enum_value(d.status)} for d in found.defendants if d.is_public],
         "hearings_url": api_url("api.hearings", case=found.slug),
         "page_url": api_url("records.case", slug=found.slug),
+    }
+
+
+def action(found: Action) -> dict[str, Any]:
+    """A public solidarity action: never the organiser's contact, never a hidden defendant."""
+    zone = found.tz
+    return {
+        "id": found.id,
+        "title": found.title,
+        "description": found.description,
+        "organiser": found.organiser,
+        "status": enum_value(found.status),
+        "city": found.city,
+        "country": {"code": found.country, "name": country_name(found.country)},
+        "address": found.address,
+        "timezone": found.timezone,
+        "starts_at": found.starts_at.astimezone(zone).isoformat(),
+        "ends_at": found.ends_at.astimezone(zone).isoformat(),
+        "case": case_ref(found.case) if found.case is not None else None,
+        "defendants": [defendant_ref(p) for p in found.public_defendants()],
+        "version": found.version,
+        "page_url": url_for("actions.upcoming", _external=True) + f"#action-{found.id}",
     }

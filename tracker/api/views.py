@@ -115,6 +115,7 @@ def index():
         "defendants": url("api.defendants"),
         "hearings": url("api.hearings"),
         "courts": url("api.courts"),
+        "actions": url("api.actions"),
         "defendants_csv": url("export.defendants_csv"),
     })
 
@@ -202,6 +203,17 @@ def courts():
 def court(court_id: int):
     read_args(request.args, set())
     return _record(queries.get_court(db.session, _record_id(court_id)), serialise.court)
+
+
+@bp.get("/actions")
+@public
+def actions():
+    args = read_args(request.args, PAGING | {"case", "defendant"})
+    case_id = queries.case_id_for(db.session, args["case"]) if "case" in args else None
+    defendant_id = queries.defendant_id_for(db.session, args["defendant"]) if "defendant" in args else None
+    page = queries.list_actions(db.session, utcnow(), case_id=case_id, defendant_id=defendant_id,
+                                limit=_limit(args), after=_after("actions", args))
+    return _listing("actions", page, serialise.action, args)
 
 
 @bp.get("/<path:anything>")

@@ -25,6 +25,10 @@ from tracker.records.models import Case, Court, CustodyMeasure, Decision, Defend
 
 log = logging.getLogger(__name__)
 
+# Features above records add their own demo rows after the records' (solidarity actions):
+# each is called with the session and `today` once the records are flushed.
+DEMO_EXTENSIONS: list[Callable[[Session, date], None]] = []
+
 ARTICLE = "https://internationalviewpoint.org/spip.php?article2834"
 ARTICLE_DAY = date(2012, 12, 19)
 MOSCOW = "Europe/Moscow"
@@ -353,6 +357,9 @@ def load_demo(session: Session, today: date) -> None:
         status=HearingStatus.HELD, defendants=[luzyanin], outcome_note="Sentenced to 4 years 6 months.",
         source_url=ARTICLE, source_checked_on=ARTICLE_DAY,
     ))
+    session.flush()
+    for extend in DEMO_EXTENSIONS:
+        extend(session, today)
 
 
     session.flush()

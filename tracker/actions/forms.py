@@ -1,0 +1,112 @@
+"""The organisers' submission form and the editors' forms.
+
+Types, lengths and choices are checked here; what needs the clock or the database (a
+start in the past, a local time the zone skips, a defendant no longer public) is checked
+by `logic.check_submission`, whose errors come back beside the same fields.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DateTimeLocalField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from tracker.actions import places
+from tracker.edge import LARGEST_ID
+from tracker.forms import CheckboxListField, Form
+
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]  # what <input type="datetime-local"> sends
+LATEST = date(2100, 12, 31)
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _country(form: Any, field: Any) -> None:
+    if field.data and not places.is_country(field.data):
+        raise ValidationError(_l("Choose a country from the list."))
+
+
+def _zone(form: Any, field: Any) -> None:
+    if field.data and not places.is_zone(field.data):
+        raise ValidationError(_l("Choose a time zone from the list (e.g. Europe/Berlin)."))
+
+
+def _not_too_late(form: Any, field: Any) -> None:
+    if field.data is not None and field.data.date() > LATEST:
+        raise ValidationError(_l("Enter a date before %(day)s.", day=LATEST.isoformat()))
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    """<input type="datetime-local">: a browser sends a valid value or none, so anything else sent
+    back (a script's, a test's) is not echoed into the value, which HTML would refuse."""
+
+    def _value(self) -> str:
+        if self.data is None and self.raw_data:
+            return ""
+        return super()._value()
+
+
+class ActionForm(Form):
+    """What an organiser tells about an action; the editors' form adds the version."""
+
+    title = StringField(_l("What"), [DataRequired(), Length(max=200)], filters=[_strip],
+                        description=_l("E.g. “Letter-writing evening for the May 6th prisoners”."))
+    description = TextAreaField(_l("Details"), [Optional(), Length(max=5000)], filters=[_strip],
+                                description=_l("What will happen, what to bring. Shown publicly."))
+    organiser = StringField(_l("Organised by"), [Optional(), Length(max=200)], filters=[_strip],
+                            description=_l("A group's name, shown publicly. Optional."))
+    city = StringField(_l("City"), [DataRequired(), Length(max=120)], filters=[_strip])
+    country = SelectField(_l("Country"), [DataRequired(), _country], choices=[], validate_choice=False)
+    address = StringField(_l("Address or meeting point"), [Optional(), Length(max=300)], filters=[_strip])
+    timezone = SelectField(_l("Time zone of the place"), [Optional(), _zone], choices=[], validate_choice=False,
+                           description=_l("Leave it as it is for a country with one time zone."))
+    starts = LocalDateTimeField(_l("Starts (local time there)"), [InputRequired(), _not_too_late],
+                                format=LOCAL_FORMATS)
+    ends = LocalDateTimeField(_l("Ends (local time there)"), [InputRequired(), _not_too_late],
+                              format=LOCAL_FORMATS)
+    case = SelectField(_l("Case"), [Optional()], choices=[], validate_choice=False)
+    defendants = CheckboxListField(_l("Defendants"), [Optional()], choices=[], validate_choice=False)
+    contact = StringField(_l("Your contact (email, phone, Signal…)"), [DataRequired(), Length(max=300)],
+                          filters=[_strip],
+                          description=_l("Only the editors see it, to ask about the action. Never published."))
+
+    def fill_choices(self, cases: list[tuple[str, str]], defendants: list[tuple[str, str]]) -> None:
+        """The lists in the reader's language: countries, zones, and the public cases and defendants."""
+        self.country.choices = [SelectChoice("", _l("Choose…"))] + [SelectChoice(c, n) for c, n in
+                                                                    places.country_choices()]
+        self.timezone.choices = [SelectChoice("", _l("The country's own (one zone only)"))] + [
+            SelectChoice(z, z) for z in places.offered_zones()]
+        if self.timezone.data and self.timezone.data not in places.offered_zones():
+            self.timezone.choices.append(SelectChoice(self.timezone.data, self.timezone.data))
+        self.case.choices = [SelectChoice("", _l("None"))] + [SelectChoice(v, label) for v, label in cases]
+        self.defendants.choices = [SelectChoice(v, label) for v, label in defendants]
+
+    def values(self) -> dict[str, Any]:
+        return {name: self[name].data for name in (
+            "title", "description", "organiser", "city", "country", "address", "timezone", "starts", "ends",
+            "case", "defendants", "contact")}
+
+
+class EditActionForm(ActionForm):
+    version = HiddenField(validators=[InputRequired()])  # what the editor loaded: the conflict check
+
+    def loaded_version(self) -> int | None:
+        try:
+            version = int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+        return version if 0 <= version <= LARGEST_ID else None
+
+
+class ReviewForm(Form):
+    """Reject or call off an action: the version it was looked at, and an optional reason (private).
+    Shares a page with the edit form: made with prefix="review" so their ids differ."""
+
+    version = HiddenField(validators=[InputRequired()])
+    reason = StringField(_l("Reason (editors only)"), [Optional(), Length(max=300)], filters=[_strip])
+
+    loaded_version = EditActionForm.loaded_version

@@ -1,0 +1,301 @@
+"""Submitting, reviewing and reading solidarity actions: plain functions of the session and `now`.
+
+Every change is one audit entry in the caller's transaction (tracker/editing/audit.py), like
+an editor's change to a hearing, and raises the action's version (its calendar SEQUENCE).
+The caller commits.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import groupby
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from tracker.access import limit_to_editable
+from tracker.actions import places
+from tracker.actions.models import Action, ActionStatus, action_defendants
+from tracker.editing import audit
+from tracker.records.models import Case, Defendant, case_defendants
+
+MAX_DURATION = timedelta(days=31)  # a longer "action" is a campaign, or a typo in the year
+PAGE_SHOWN = 20  # a defendant's or case's page lists the soonest; the calendar and /actions have them all
+FEED_PAST_DAYS = 30  # a feed keeps an action this long after it ended, so calendars do not drop it at once
+AUDITED = ("title", "description", "organiser", "city", "country", "address", "timezone", "starts_at", "ends_at",
+           "case_id", "defendants", "contact", "status")
+
+
+class ActionErrors(ValueError):
+    """What is wrong with a submission, by form field: shown beside each one."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass
+class ActionConflict(Exception):
+    """Someone saved the action after the editor loaded it."""
+
+    current_version: int
+
+
+@dataclass
+class Checked:
+    """A submission's values, checked and resolved to what is stored."""
+
+    values: dict[str, Any]
+    case: Case | None
+    defendants: list[Defendant] = field(default_factory=list)
+
+
+# --- what may be linked ---------------------------------------------------------------------
+
+
+def linkable_cases(session: Session) -> list[tuple[str, str]]:
+    return [(str(i), title) for i, title in session.execute(sa.select(Case.id, Case.title).order_by(Case.title))]
+
+
+def linkable_defendants(session: Session, keep: Sequence[Defendant] = ()) -> list[tuple[str, str]]:
+    """The public defendants, plus those an action already names (an editor's save keeps them)."""
+    rows = session.execute(sa.select(Defendant.id, Defendant.name_latin).where(Defendant.is_public.is_(True))
+                           .order_by(Defendant.name_latin)).all()
+    known = {i for i, _name in rows}
+    extra = [(d.id, d.name_latin) for d in keep if d.id not in known]
+    return [(str(i), name) for i, name in [*rows, *extra]]
+
+
+def _ids(raw: Any) -> list[int]:
+    values = raw if isinstance(raw, (list, tuple)) else ([raw] if raw else [])
+    found = []
+    for value in values:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            continue
+        if 0 < number < 2**31:
+            found.append(number)
+    return found
+
+
+def check_submission(session: Session, values: dict[str, Any], now: datetime, *, by_editor: bool = False,
+                     keep: Sequence[Defendant] = ()) -> Checked:
+    """Resolve the zone, turn local times into UTC, and load the case and defendants.
+
+    Organisers may link only public defendants; an editor's save also keeps those the action
+    already names (`keep`). An organiser's action must not have ended; an editor may correct
+    a past one.
+    """
+    errors: dict[str, str] = {}
+    country = values["country"]
+    zone_name = values.get("timezone") or places.zone_for(country)
+    if not zone_name:
+        errors["timezone"] = _("Choose the time zone: %(country)s has more than one.",
+                               country=places.country_name(country))
+    starts_at = ends_at = None
+    if zone_name:
+        zone = ZoneInfo(zone_name)
+        try:
+            starts_at = places.to_utc(values["starts"], zone)
+        except places.LocalTimeError:
+            errors["starts"] = _("This time does not exist in %(zone)s: the clocks go forward then.", zone=zone_name)
+        try:
+            ends_at = places.to_utc(values["ends"], zone)
+        except places.LocalTimeError:
+            errors["ends"] = _("This time does not exist in %(zone)s: the clocks go forward then.", zone=zone_name)
+    if starts_at and ends_at:
+        if ends_at <= starts_at:
+            errors["ends"] = _("The end must come after the start.")
+        elif ends_at - starts_at > MAX_DURATION:
+            errors["ends"] = _("An action lasts %(days)d days at most; check the dates.", days=MAX_DURATION.days)
+        elif not by_editor and ends_at <= now:
+            errors["ends"] = _("This time has passed. Check the date and the time zone.")
+    case = None
+    case_ids = _ids(values.get("case"))
+    if case_ids:
+        case = session.get(Case, case_ids[0])
+        if case is None:
+            errors["case"] = _("This case is no longer on the site.")
+    wanted = set(_ids(values.get("defendants")))
+    defendants: list[Defendant] = []
+    if wanted:
+        defendants = list(session.scalars(sa.select(Defendant).where(Defendant.id.in_(sorted(wanted)))
+                                          .order_by(Defendant.name_latin)))
+        allowed = {d.id for d in keep}
+        if len(defendants) != len(wanted) or any(not d.is_public and d.id not in allowed for d in defendants):
+            errors["defendants"] = _("Someone chosen is no longer on the site; check the list again.")
+    if errors:
+        raise ActionErrors(errors)
+    stored = {name: values[name] for name in ("title", "description", "organiser", "city", "country", "address",
+                                              "contact")}
+    stored.update(timezone=zone_name, starts_at=starts_at, ends_at=ends_at)
+    return Checked(stored, case, defendants)
+
+
+# --- changes ---------------------------------------------------------------------------------
+
+
+def _snapshot(action: Action) -> dict[str, Any]:
+    values = audit.snapshot(action, [name for name in AUDITED if name != "defendants"])
+    values["defendants"] = sorted(d.id for d in action.defendants)
+    return values
+
+
+def _assign(action: Action, checked: Checked) -> None:
+    for name, value in checked.values.items():
+        setattr(action, name, value)
+    action.case = checked.case
+    action.case_id = checked.case.id if checked.case else None
+    action.defendants = checked.defendants
+
+
+def submit_action(session: Session, values: dict[str, Any], now: datetime) -> Action:
+    """An organiser's submission: pending until an editor approves it."""
+    checked = check_submission(session, values, now)
+    action = Action(status=ActionStatus.PENDING, created_at=now, updated_at=now)
+    _assign(action, checked)
+    session.add(action)
+    session.flush()
+    changes = {k: [None, v] for k, v in _snapshot(action).items()}
+    audit.record(session, action="submit", entity_type="action", entity_id=action.id, changes=changes, by=None,
+                 now=now)
+    return action
+
+
+def _check_version(action: Action, expected: int | None) -> None:
+    if expected is not None and action.version != expected:
+        raise ActionConflict(action.version)
+
+
+def update_action(session: Session, action: Action, values: dict[str, Any], *, expected_version: int | None,
+                  by: Any, now: datetime, approve: bool = False) -> Action:
+    """An editor's correction, and approval when `approve`: one audit entry, one version."""
+    _check_version(action, expected_version)
+    checked = check_submission(session, values, now, by_editor=True, keep=action.defendants)
+    before = _snapshot(action)
+    _assign(action, checked)
+    if approve:
+        action.status = ActionStatus.APPROVED
+    action.updated_at = now  # the row is updated even when only the linked defendants changed
+    changes = audit.diff(before, _snapshot(action))
+    audit.record(session, action="approve" if approve else "update", entity_type="action", entity_id=action.id,
+                 changes=changes, by=by, now=now)
+    session.flush()
+    return action
+
+
+def set_status(session: Session, action: Action, status: ActionStatus, *, expected_version: int | None, by: Any,
+               now: datetime, reason: str = "") -> Action:
+    """Reject (pending or approved: taken down) or call off (approved: stays public, marked so)."""
+    _check_version(action, expected_version)
+    before = action.status
+    action.status = status
+    action.updated_at = now
+    audit.record(session, action={ActionStatus.REJECTED: "reject", ActionStatus.CANCELLED: "cancel"}.get(
+        status, "update"), entity_type="action", entity_id=action.id,
+        changes={"status": [before.value, status.value]}, by=by, now=now, note=reason)
+    session.flush()
+    return action
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _public() -> sa.Select:
+    """Public actions with their defendants and case in the same statement: a defendant's page
+    sends one more statement for its actions, whatever their number (tests/records/test_query_counts.py)."""
+    return (sa.select(Action).where(Action.public_clause())
+            .options(joinedload(Action.defendants), joinedload(Action.case)))
+
+
+def upcoming(session: Session, now: datetime, *, limit: int = 500) -> list[Action]:
+    """Public actions that have not ended, soonest first."""
+    return list(session.scalars(_public().where(Action.ends_at >= now)
+                                .order_by(Action.starts_at, Action.id).limit(limit)).unique())
+
+
+def of_defendant(session: Session, defendant: Defendant, now: datetime) -> list[Action]:
+    """The public, upcoming actions that name this defendant."""
+    linked = sa.select(action_defendants.c.action_id).where(action_defendants.c.defendant_id == defendant.id)
+    return list(session.scalars(_public().where(Action.ends_at >= now, Action.id.in_(linked))
+                                .order_by(Action.starts_at, Action.id).limit(PAGE_SHOWN)).unique())
+
+
+def case_clause(case_id: int) -> sa.ColumnElement[bool]:
+    """An action is a case's when linked to it, or to one of its public defendants."""
+    through = (sa.select(action_defendants.c.action_id)
+               .join(case_defendants, case_defendants.c.defendant_id == action_defendants.c.defendant_id)
+               .join(Defendant, Defendant.id == action_defendants.c.defendant_id)
+               .where(case_defendants.c.case_id == case_id, Defendant.is_public.is_(True)))
+    return sa.or_(Action.case_id == case_id, Action.id.in_(through))
+
+
+def of_case(session: Session, case: Case, now: datetime) -> list[Action]:
+    return list(session.scalars(_public().where(Action.ends_at >= now, case_clause(case.id))
+                                .order_by(Action.starts_at, Action.id).limit(PAGE_SHOWN)).unique())
+
+
+def for_feed(session: Session, now: datetime, *, case: Case | None = None,
+             defendant: Defendant | None = None) -> list[Action]:
+    """What a calendar holds: the public actions from FEED_PAST_DAYS ago on, by id (stable bytes)."""
+    query = _public().where(Action.ends_at >= now - timedelta(days=FEED_PAST_DAYS))
+    if case is not None:
+        query = query.where(case_clause(case.id))
+    if defendant is not None:
+        query = query.where(Action.id.in_(sa.select(action_defendants.c.action_id)
+                                          .where(action_defendants.c.defendant_id == defendant.id)))
+    return list(session.scalars(query.order_by(Action.id)).unique())
+
+
+@dataclass
+class Place:
+    city: str
+    actions: list[Action]
+
+
+@dataclass
+class Country:
+    code: str
+    name: str
+    cities: list[Place]
+
+
+def group_by_place(actions: Sequence[Action]) -> list[Country]:
+    """Countries by name in the reader's language, their cities by name, each city's actions by start."""
+    def city_key(action: Action) -> str:
+        return action.city.strip().casefold()
+
+    result = []
+    by_country = sorted(actions, key=lambda a: (places.country_name(a.country).casefold(), city_key(a),
+                                                a.starts_at, a.id))
+    for code, in_country in groupby(by_country, key=lambda a: a.country):
+        cities = [Place(group[0].city, group) for group in
+                  (list(items) for _key, items in groupby(in_country, key=city_key))]
+        result.append(Country(code, places.country_name(code), cities))
+    return result
+
+
+def review_queue(session: Session, user: Any) -> list[Action]:
+    """Pending actions this editor may review, oldest submission first."""
+    query = (sa.select(Action).where(Action.status == ActionStatus.PENDING)
+             .options(selectinload(Action.defendants).selectinload(Defendant.cases), joinedload(Action.case))
+             .order_by(Action.created_at, Action.id))
+    return list(session.scalars(limit_to_editable(query, Action, user)).unique())
+
+
+def reviewed(session: Session, user: Any, now: datetime, limit: int = 100) -> list[Action]:
+    """Approved, called-off and rejected actions still to come that this editor may change."""
+    query = (sa.select(Action).where(Action.status != ActionStatus.PENDING, Action.ends_at >= now)
+             .options(selectinload(Action.defendants), joinedload(Action.case))
+             .order_by(Action.starts_at, Action.id).limit(limit))
+    return list(session.scalars(limit_to_editable(query, Action, user)).unique())
+
+
+def pending_count(session: Session, user: Any) -> int:
+    query = sa.select(sa.func.count()).select_from(Action).where(Action.status == ActionStatus.PENDING)
+    return session.scalar(limit_to_editable(query, Action, user)) or 0

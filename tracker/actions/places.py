@@ -1,0 +1,120 @@
+"""Countries and time zones, as the submission form offers them and the pages name them.
+
+Country names come from Babel's CLDR data in the reader's language (Германия, Germany),
+so a country is stored as its ISO 3166-1 code and named on the way out. Time zones are
+IANA names checked against the system's zone database; when a country has exactly one
+zone, the form may leave the zone empty and the country's is taken.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
+
+from babel import Locale
+from babel.core import get_global
+from babel.dates import format_skeleton
+from flask_babel import get_locale
+
+# CLDR "territories" that are no country one can stand in: unknown, EU, eurozone, UN,
+# outlying Oceania, pseudo-locales.
+NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
+# Zone names kept only for old software ("US/Eastern", "Etc/GMT+3", "W-SU"): not offered,
+# though a submitted one that the zone database knows is still accepted.
+_OFFERED_AREAS = ("Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/", "Australia/",
+                  "Europe/", "Indian/", "Pacific/")
+
+
+def _locale_name() -> str:
+    try:
+        return str(get_locale() or "en")
+    except Exception:  # outside a request (the scheduler, a CLI): English, as gettext does
+        return "en"
+
+
+@lru_cache(maxsize=16)
+def _countries(locale: str) -> tuple[tuple[str, str], ...]:
+    names = Locale.parse(locale).territories
+    pairs = [(code, name) for code, name in names.items()
+             if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES]
+    return tuple(sorted(pairs, key=lambda pair: pair[1].casefold()))
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """(code, name) of every country, by name in the reader's language."""
+    return list(_countries(_locale_name()))
+
+
+def is_country(code: str) -> bool:
+    return code in _country_names("en")
+
+
+@lru_cache(maxsize=16)
+def _country_names(locale: str) -> dict[str, str]:
+    return dict(_countries(locale))
+
+
+def country_name(code: str) -> str:
+    """"DE" -> "Germany" (or "Германия"); an unknown code as it is."""
+    return _country_names(_locale_name()).get(code, code)
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+@lru_cache(maxsize=1)
+def offered_zones() -> tuple[str, ...]:
+    return tuple(sorted(z for z in _zones() if z.startswith(_OFFERED_AREAS)))
+
+
+def is_zone(name: str) -> bool:
+    return name in _zones()
+
+
+def zones_of(country: str) -> list[str]:
+    """The IANA zones CLDR lists for a country (Germany: Europe/Berlin, Europe/Busingen)."""
+    return [z for z in get_global("territory_zones").get(country, []) if is_zone(z)]
+
+
+def zone_for(country: str) -> str | None:
+    """The country's zone when it has only one, else None (the organiser must choose)."""
+    zones = zones_of(country)
+    return zones[0] if len(zones) == 1 else None
+
+
+class LocalTimeError(ValueError):
+    """A wall-clock time that the zone skips (the clocks go forward through it)."""
+
+
+def to_utc(local: datetime, zone: ZoneInfo) -> datetime:
+    """A naive wall-clock time at the place -> an aware UTC instant.
+
+    A time in a spring-forward gap does not exist there: refused rather than silently
+    moved by an hour. A time repeated in autumn is taken the first time it occurs.
+    """
+    aware = local.replace(tzinfo=zone, fold=0)
+    utc = aware.astimezone(ZoneInfo("UTC"))
+    if utc.astimezone(zone).replace(tzinfo=None) != local:
+        raise LocalTimeError(local)
+    return utc
+
+
+def local_text(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    """"Sat, Dec 5, 2026, 14:00–16:00 (CET, Europe/Berlin)": in the place's zone, the zone named;
+    the end's date is repeated only when it is another day. Cached: Babel's formatting is the
+    bulk of the list page's time (docs/actions.md)."""
+    return _local_text(start, end, zone.key, _locale_name())
+
+
+@lru_cache(maxsize=8192)
+def _local_text(start: datetime, end: datetime, zone_name: str, locale: str) -> str:
+    zone = ZoneInfo(zone_name)
+    first, last = start.astimezone(zone), end.astimezone(zone)
+    day = format_skeleton("yMMMEd", first, tzinfo=zone, locale=locale)
+    begins = format_skeleton("Hm", first, tzinfo=zone, locale=locale)
+    ends = format_skeleton("Hm", last, tzinfo=zone, locale=locale)
+    if last.date() != first.date():
+        ends = f"{format_skeleton('yMMMEd', last, tzinfo=zone, locale=locale)}, {ends}"
+    return f"{day}, {begins}–{ends} ({first.tzname()}, {zone.key})"
