@@ -28,7 +28,7 @@ from tracker.reminders.subscriptions import confirm_url, sign_up, unsubscribe
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # Public routes that answer with what is theirs to cache (ETag, 304 and Cache-Control of their own).
-OWN_CACHING = ("feeds.", "api.", "export.")
+OWN_CACHING = ("feeds.", "api.", "export.", "actions.feed")
 # Doors to an account: the session they start is what they are for (CSRF bound to it); never
 # cached (no Cache-Control public), and no verdict-day visitor reaches them.
 ACCOUNT_DOORS = {"auth.login", "auth.request_reset"}

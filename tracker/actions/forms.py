@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from tracker.actions import places
 from tracker.edge import LARGEST_ID
-from tracker.forms import CheckboxListField, Form
+from tracker.forms import CheckboxListField, Form, PublicForm
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]  # what <input type="datetime-local"> sends
 LATEST = date(2100, 12, 31)
@@ -89,6 +89,10 @@ class ActionForm(Form):
         return {name: self[name].data for name in (
             "title", "description", "organiser", "city", "country", "address", "timezone", "starts", "ends",
             "case", "defendants", "contact")}
+
+
+class SubmitActionForm(ActionForm, PublicForm):
+    """The organisers' form, on a public page caches share: its CSRF token needs no session."""
 
 
 class EditActionForm(ActionForm):

@@ -89,19 +89,19 @@ VARIANT = "action"
 
 def event_key(action: Action, base_url: str, domain: str) -> tuple:
     """The action's version (raised by every change of its row), the versions of the public
-    defendants and the case it names, and the feed's base URL, UID domain and language
-    (country names are translated)."""
+    defendants and the case it names, and the feed's base URL and UID domain (the cache
+    keeps one text per language beside it)."""
     people = tuple(sorted((d.id, d.version) for d in action.public_defendants()))
     case = (action.case.id, action.case.version) if action.case is not None else None
-    return (action.version, people, case, base_url, domain, str(get_locale() or "en"))
+    return (action.version, people, case, base_url, domain)
 
 
 def event_bytes(action: Action, base_url: str, domain: str, cache: EventCache = EVENTS) -> bytes:
-    key = event_key(action, base_url, domain)
-    text = cache.get(VARIANT, action.id, key)
+    key, language = event_key(action, base_url, domain), str(get_locale() or "en")  # country names are translated
+    text = cache.get(VARIANT, language, action.id, key)
     if text is None:
         text = action_event(action, base_url, domain).to_ical()
-        cache.put(VARIANT, action.id, key, text)
+        cache.put(VARIANT, language, action.id, key, text)
     return text
 
 

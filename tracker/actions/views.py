@@ -9,14 +9,15 @@ from flask_login import current_user
 
 from tracker.access import editor_required, public, require_edit
 from tracker.actions import logic
-from tracker.actions.forms import ActionForm, EditActionForm, ReviewForm
+from tracker.actions.forms import ActionForm, EditActionForm, ReviewForm, SubmitActionForm
 from tracker.actions.ical import actions_calendar
 from tracker.actions.models import Action, ActionStatus
 from tracker.editing import audit, history
+from tracker.caching import cacheable_page
 from tracker.extensions import db, limiter, utcnow
 from tracker.feeds.calendars import FeedInfo
 from tracker.feeds.serving import MIMETYPE, Served, public_cache_control, wants_gzip
-from tracker.forms import form_status
+from tracker.forms import form_status, sessionless_csrf
 from tracker.links import external_url
 from tracker.records import queries as records
 
@@ -28,6 +29,7 @@ bp = Blueprint("actions", __name__)
 
 @bp.get("/actions")
 @public
+@cacheable_page()
 def upcoming():
     found = logic.upcoming(db.session, utcnow())
     return render_template("actions/upcoming.html", countries=logic.group_by_place(found), count=len(found))
@@ -53,9 +55,11 @@ def _prefill(form: ActionForm) -> None:
 
 @bp.route("/actions/new", methods=["GET", "POST"])
 @limiter.limit(_submit_limit, methods=["POST"])
+@sessionless_csrf
 @public
+@cacheable_page()
 def submit():
-    form = ActionForm() if request.method == "POST" else ActionForm(formdata=None)
+    form = SubmitActionForm() if request.method == "POST" else SubmitActionForm(formdata=None)
     form.fill_choices(logic.linkable_cases(db.session), logic.linkable_defendants(db.session))
     if request.method != "POST":
         _prefill(form)
@@ -75,6 +79,7 @@ def submit():
 
 @bp.get("/actions/received")
 @public
+@cacheable_page(clock="day")
 def received():
     return render_template("actions/received.html")
 
