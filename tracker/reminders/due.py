@@ -186,27 +186,32 @@ def enqueue_due(session: Session, now: datetime) -> int:
         return 0
     notes = practical_notes(session)
     # Many volunteers follow the same hearings: render each group's text and calendar
-    # once, and put each volunteer's own link in (a mail merge). A group that cannot be
-    # rendered is logged once and left out (None).
-    rendered: dict[tuple[int, ...], tuple[compose.Mail, list[tuple[str, bytes]]] | None] = {}
+    # once per language, and put each volunteer's own link in (a mail merge). A group
+    # that cannot be rendered is logged once and left out (None).
+    rendered: dict[tuple[tuple[int, ...], str], tuple[compose.Mail, list[tuple[str, bytes]]] | None] = {}
+    calendars: dict[tuple[int, ...], list[tuple[str, bytes]]] = {}
     written = 0
     # The dedupe check inside enqueue_email needs no flush: this run's own messages are
     # distinct by construction (one per group); everything is flushed once at the end.
     with session.no_autoflush:
         for (subscription_id, lead, court_id, day), hearings in groups.items():
+            subscription = subscriptions[(subscription_id, lead, court_id, day)]
             ids = tuple(h.id for h in hearings)
-            if ids not in rendered:
-                rendered[ids] = None
+            key = (ids, subscription.language)
+            if key not in rendered:
+                rendered[key] = None
                 with skip_on_error("the reminders of hearing(s)", *ids):
-                    rendered[ids] = (
-                        compose.reminder_mail(hearings, now=now, notes=notes, manage_url=compose.MANAGE_URL_SLOT),
-                        hearing_calendars(hearings),
+                    if ids not in calendars:
+                        calendars[ids] = hearing_calendars(hearings)
+                    rendered[key] = (
+                        compose.reminder_mail(hearings, now=now, notes=notes, manage_url=compose.MANAGE_URL_SLOT,
+                                              language=subscription.language),
+                        calendars[ids],
                     )
-            if rendered[ids] is None:
+            if rendered[key] is None:
                 continue
             with skip_on_error("the reminder of hearing(s)", *ids, "to subscription", subscription_id):
-                subscription = subscriptions[(subscription_id, lead, court_id, day)]
-                _enqueue_reminder(session, subscription, lead, hearings, *rendered[ids], now=now)
+                _enqueue_reminder(session, subscription, lead, hearings, *rendered[key], now=now)
                 written += 1
     session.flush()
     log.info("recorded %d reminder message(s)", written)
