@@ -9,7 +9,6 @@ from datetime import date, datetime
 from typing import Sequence
 
 from flask_babel import gettext as _
-from markupsafe import escape
 
 from tracker.links import external_url
 from tracker.mail import language as lang
@@ -50,19 +49,6 @@ def person_name(defendant: Defendant, language: str) -> str:
 def short_name(defendant: Defendant, language: str) -> str:
     """"M. Luzyanin" / "М. Лузянин": short enough for a phone's preview of the subject."""
     return lang.short_form(person_name(defendant, language))
-
-
-# Stands for a volunteer's own manage link in a mail rendered once for many volunteers.
-MANAGE_URL_SLOT = "https://manage-url.invalid/slot"
-
-
-def personalised(mail: Mail, *, manage_url: str) -> Mail:
-    """A mail rendered with MANAGE_URL_SLOT, with one volunteer's link put in."""
-    return Mail(
-        mail.subject,
-        mail.text_body.replace(MANAGE_URL_SLOT, manage_url),
-        mail.html_body.replace(MANAGE_URL_SLOT, str(escape(manage_url))),
-    )
 
 
 def _names(hearings: Sequence[Hearing], language: str) -> str:
