@@ -35,7 +35,7 @@ def test_the_weekly_digest_lists_the_coming_week_once(now, make_hearing, make_de
     db.session.commit()
     send_pending(db.session, MONDAY_8)
     [mail] = smtp_server.received_by(digest.email)
-    assert mail["Subject"] == "This week's hearings, 02 Mar to 08 Mar: 2"
+    assert mail["Subject"] == "This week's hearings, Mar 2 – 8: 2"
     text = mail.get_body(preferencelist=("plain",)).get_content()
     assert text.count("Anna Obraztsova (") == 2
     assert smtp_server.received_by(per_hearing.email) == []
@@ -70,8 +70,8 @@ def test_editors_are_warned_before_custody_runs_out_with_no_hearing(app, now, ma
     send_pending(db.session, now + timedelta(days=5))
     subjects = [m["Subject"] for m in smtp_server.received_by(assigned.email)]
     assert subjects == [
-        "Pre-trial detention of I. Primerov ends in 7 days (Mon 09 Mar 2026), no hearing scheduled",
-        "Pre-trial detention of I. Primerov ends in 2 days (Mon 09 Mar 2026), no hearing scheduled",
+        "Pre-trial detention of I. Primerov ends in 7 days (Mon, Mar 9, 2026), no hearing scheduled",
+        "Pre-trial detention of I. Primerov ends in 2 days (Mon, Mar 9, 2026), no hearing scheduled",
     ]
     assert len(smtp_server.received_by(everywhere.email)) == 2
     assert smtp_server.received_by("elsewhere@example.org") == []

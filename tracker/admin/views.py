@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -18,6 +19,7 @@ from tracker.edge import query_id
 from tracker.editing import audit, history
 from tracker.extensions import db, utcnow
 from tracker.forms import form_status
+from tracker.mail.language import language_choices
 from tracker.mail.outbox import failed_messages, outbox_counts, retry_failed
 from tracker.records.queries import all_cases, cases_by_id
 
@@ -53,12 +55,15 @@ def accounts():
 @bp.route("/admin/accounts/invite", methods=["GET", "POST"])
 @admin_required
 def invite():
-    form = InviteForm()
+    # the admin's own language is most likely the new editor's too (a form without it: that one)
+    form = InviteForm(language=str(get_locale()))
     form.cases.choices = _case_choices()
+    form.language.choices = language_choices()
     if form.validate_on_submit():
         done = _account_saved(form.email, lambda: logic.invite_editor(
             db.session, form.email.data, name=form.name.data or "", role=Role(form.role.data),
-            cases=cases_by_id(db.session, form.cases.data), by=current_user, now=utcnow(),
+            cases=cases_by_id(db.session, form.cases.data), language=form.language.data, by=current_user,
+            now=utcnow(),
         ), lambda user: _("Invitation for %(email)s is on its way.", email=user.email))
         if done:
             return done

@@ -28,6 +28,7 @@ from tracker.caching import bump_generation
 from tracker.editing import audit
 from tracker.editing.models import AuditEntry
 from tracker.mail.addresses import normalise_email
+from tracker.mail.language import in_language, known_language
 from tracker.mail.message import Mail, render_mail
 from tracker.records.enums import HearingStatus
 from tracker.records.models import Hearing
@@ -91,15 +92,18 @@ def _what(hearing: Hearing) -> str:
              when=compose.local_when(hearing), court=hearing.court.name)
 
 
-def sign_up(session: Session, *, hearing: Hearing, email: str, first_name: str, now: datetime) -> Subscription:
+def sign_up(session: Session, *, hearing: Hearing, email: str, first_name: str, now: datetime,
+            language: str | None = None) -> Subscription:
     """Record that someone will go, and write the email that answers it.
 
     Like the reminders' sign-up: whatever the address's history the caller shows the same
     page; a new or unconfirmed sign-up gets a confirmation link (at most one per
     CONFIRM_RESEND), a confirmed one a note with the link to withdraw. Someone who merely
-    knows an address cannot change a confirmed attendance's name.
+    knows an address cannot change a confirmed attendance's name or language. `language` is
+    the sign-up page's: every mail to those going is in it.
     """
     address = normalise_email(email)
+    language = known_language(language)
     key = scope_key(Scope.HEARING, hearing=hearing)
     attendance = session.scalar(
         sa.select(Subscription).where(sa.func.lower(Subscription.email) == address, Subscription.scope_key == key)
@@ -107,21 +111,23 @@ def sign_up(session: Session, *, hearing: Hearing, email: str, first_name: str, 
     if attendance is None:
         attendance = Subscription(
             email=address, scope=Scope.HEARING, hearing=hearing, scope_key=key, lead_minutes=list(DEFAULT_LEADS),
-            digest=False, first_name=first_name.strip(), created_at=now,
+            digest=False, first_name=first_name.strip(), created_at=now, language=language,
         )
         session.add(attendance)
         session.flush()
     elif not attendance.is_confirmed:
         attendance.first_name = first_name.strip()
+        attendance.language = language
     bucket = int(now.timestamp() // CONFIRM_RESEND.total_seconds())
-    if attendance.is_confirmed:
-        mail = render_mail("attend_known", _("You already said you will go to this hearing"),
-                           what=_what(hearing), withdraw_url=_withdraw_url(attendance))
-        kind, prefix = "attendance_known", "attend-known"
-    else:
-        mail = render_mail("attend_confirm", _("Confirm that you will go to the hearing"),
-                           what=_what(hearing), confirm_url=confirm_url(attendance), valid_days=CONFIRM_DAYS)
-        kind, prefix = "attendance_confirm", "attend-confirm"
+    with in_language(attendance.language):
+        if attendance.is_confirmed:
+            mail = render_mail("attend_known", _("You already said you will go to this hearing"),
+                               what=_what(hearing), withdraw_url=_withdraw_url(attendance))
+            kind, prefix = "attendance_known", "attend-known"
+        else:
+            mail = render_mail("attend_confirm", _("Confirm that you will go to the hearing"),
+                               what=_what(hearing), confirm_url=confirm_url(attendance), valid_days=CONFIRM_DAYS)
+            kind, prefix = "attendance_confirm", "attend-confirm"
     mail_subscriber(session, attendance, mail, dedupe_key=f"{prefix}:{attendance.id}:{bucket}", kind=kind,
                     now=now, unsubscribe=False)
     return attendance
@@ -182,9 +188,8 @@ def messages_sent(session: Session, hearing: Hearing, limit: int = 50) -> list[A
 
 
 def _language(attendance: Subscription) -> str | None:
-    """The attendee's language where one is stored (the subscriptions' `language`, when the
-    mail feature adds it); None: the site's default."""
-    return getattr(attendance, "language", None) or None
+    """The language the attendee signed up in (the subscriptions' `language`)."""
+    return attendance.language or None
 
 
 def message_mail(hearing: Hearing, text: str, *, withdraw_url: str) -> Mail:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import get_locale, ngettext
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -53,7 +53,7 @@ def attend(hearing_id: int):
         return page, (400 if request.method == "POST" else 200)
     try:
         logic.sign_up(db.session, hearing=hearing, email=form.email.data, first_name=form.first_name.data or "",
-                      now=now)
+                      now=now, language=str(get_locale()))
         db.session.commit()
     except InvalidEmail as error:
         db.session.rollback()

@@ -49,6 +49,9 @@ class InviteForm(Form):
     )
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=Role.EDITOR.value)
+    # choices from the app's LANGUAGES (tracker.mail.language.language_choices), set by the view
+    language = SelectField(_l("Language of their emails"),
+                           description=_l("The invitation and every alert go in it; they can change it later."))
     cases = CheckboxListField(
         _l("Limit to these cases"), coerce=int,
         description=_l("Leave all unticked to let the editor edit every case."),
@@ -62,3 +65,11 @@ class AccountForm(Form):
         _l("Limit to these cases"), coerce=int,
         description=_l("Leave all unticked to let the editor edit every case."),
     )
+
+
+class LanguageForm(Form):
+    """The account page's choice of the language its emails are written in."""
+
+    # choices from the app's LANGUAGES (tracker.mail.language.language_choices), set by the view
+    language = SelectField(_l("Language of your emails"),
+                           description=_l("Deadline and transit alerts, the weekly list and password resets."))

@@ -16,12 +16,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, render_template
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.auth.models import Role, User, new_feed_token, new_login_id
 from tracker.links import external_url
 from tracker.mail.addresses import InvalidEmail, normalise_email
+from tracker.mail.language import in_language, known_language
 from tracker.mail.outbox import enqueue_email
 from tracker.records.models import Case
 
@@ -107,6 +109,7 @@ def create_user(
     password: str | None = None,
     name: str = "",
     cases: list[Case] | None = None,
+    language: str | None = None,
     now: datetime,
 ) -> User:
     try:
@@ -115,7 +118,8 @@ def create_user(
         raise AccountError(str(error)) from None
     if find_user(session, email) is not None:
         raise AccountError(_("An account with this email already exists."))
-    user = User(email=email, name=name.strip(), role=role, cases=list(cases or []), created_at=now)
+    user = User(email=email, name=name.strip(), role=role, cases=list(cases or []), created_at=now,
+                language=known_language(language))
     if password is not None:
         set_password(user, password)
     session.add(user)
@@ -167,31 +171,40 @@ def invite_editor(
     name: str = "",
     cases: list[Case] | None = None,
     role: Role = Role.EDITOR,
+    language: str | None = None,
     by: User,
     now: datetime,
 ) -> User:
-    """Create an account without a password and put the invitation in the outbox."""
-    user = create_user(session, email, role=role, name=name, cases=cases, now=now)
+    """Create an account without a password and put the invitation in the outbox.
+
+    `language`: the new account's, which its invitation is written in (the admin chooses;
+    the editor can change it on their account page).
+    """
+    user = create_user(session, email, role=role, name=name, cases=cases, language=language, now=now)
     send_invitation(session, user, by=by, now=now)
     return user
 
 
 def _mail_link(
     session: Session, user: User, purpose: str, now: datetime, *, endpoint: str, kind: str, hours: int,
-    subject: str, template: str, **context: object,
+    subject: object, template: str, **context: object,
 ) -> None:
     """Put an email with a signed, expiring, single-use link for `purpose` in the outbox.
 
-    The outbox row expires with the link: a message delayed past it would only frustrate.
+    Written in the account's language (`subject` is a lazy string, translated there). The
+    outbox row expires with the link: a message delayed past it would only frustrate.
     """
     link = external_url(endpoint, token=make_token(user, purpose, now))
+    with in_language(user.language):
+        subject_text = str(subject)
+        text_body = render_template(template, user=user, link=link, hours=hours, **context)
     enqueue_email(
         session,
         dedupe_key=f"{kind.replace('_', '-')}:{user.id}:{int(now.timestamp())}",
         kind=kind,
         recipient=user.email,
-        subject=subject,
-        text_body=render_template(template, user=user, link=link, hours=hours, **context),
+        subject=subject_text,
+        text_body=text_body,
         now=now,
         expires_at=now + timedelta(hours=hours),
     )
@@ -202,7 +215,7 @@ def send_invitation(session: Session, user: User, *, by: User, now: datetime) ->
         raise AccountError(_("This account already has a password; it can reset it from the login page."))
     _mail_link(session, user, INVITATION, now, endpoint="auth.accept_invitation", kind="invitation",
                hours=current_app.config["INVITATION_MAX_AGE_HOURS"],
-               subject=_("You are invited to edit the prisoner support tracker"),
+               subject=_l("You are invited to edit the prisoner support tracker"),
                template="auth/mail/invitation.txt", by=by)
 
 
@@ -216,9 +229,14 @@ def request_password_reset(session: Session, email: str, now: datetime) -> bool:
         return False
     _mail_link(session, user, PASSWORD_RESET, now, endpoint="auth.reset_password", kind="password_reset",
                hours=current_app.config["PASSWORD_RESET_MAX_AGE_HOURS"],
-               subject=_("Reset your password for the prisoner support tracker"),
+               subject=_l("Reset your password for the prisoner support tracker"),
                template="auth/mail/password_reset.txt")
     return True
+
+
+def set_language(user: User, language: str) -> None:
+    """The language of the account's emails from now on (alerts, password resets)."""
+    user.language = known_language(language)
 
 
 # --- administration ------------------------------------------------------------------

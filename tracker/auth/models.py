@@ -50,6 +50,9 @@ class User(db.Model, UserMixin):
     login_id: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_login_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language of every email to this account (alerts, invitations, password resets),
+    # chosen on the account page; an invitation takes the inviting admin's choice.
+    language: Mapped[str] = mapped_column(sa.String(16), default="en", server_default="en")
 
     # Empty means: may edit every case.
     cases: Mapped[list[Case]] = relationship(secondary=editor_cases)

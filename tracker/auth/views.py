@@ -10,11 +10,12 @@ from flask_login import current_user, login_user, logout_user
 
 from tracker.auth import logic
 from tracker.access import editor_required, public, token_access
-from tracker.auth.forms import LoginForm, ResetRequestForm, SetPasswordForm
+from tracker.auth.forms import LanguageForm, LoginForm, ResetRequestForm, SetPasswordForm
 from tracker.auth.models import User
 from tracker.extensions import db, limiter, utcnow
 from tracker.forms import form_status
 from tracker.links import safe_next
+from tracker.mail.language import language_choices
 
 bp = Blueprint("auth", __name__)
 
@@ -151,8 +152,15 @@ def request_reset():
     return render_template("auth/reset_request.html", form=form), form_status(form)
 
 
-@bp.get("/account")
+@bp.route("/account", methods=["GET", "POST"])
 @editor_required
 def me():
-    """Who am I logged in as, and which cases may I edit."""
-    return render_template("auth/me.html")
+    """Who am I logged in as, which cases may I edit, and the language of my emails."""
+    form = LanguageForm(language=current_user.language)
+    form.language.choices = language_choices()
+    if request.method == "POST" and form.validate():
+        logic.set_language(current_user, form.language.data)
+        db.session.commit()
+        flash(_("Saved: your emails will be written in this language."), "success")
+        return redirect(url_for("auth.me"))
+    return render_template("auth/me.html", form=form), form_status(form)

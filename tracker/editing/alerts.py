@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from tracker.access import can_edit
 from tracker.auth.models import User
 from tracker.links import external_url
+from tracker.mail import language as lang
 from tracker.mail.message import Mail, render_mail
 from tracker.mail.models import OutboxMessage
 from tracker.mail.outbox import enqueue_email, skip_on_error
@@ -42,14 +43,17 @@ def active_editors(session: Session) -> list[User]:
     ))
 
 
-def deadline_mail(measure: CustodyMeasure, *, days_left: int, defendant_url: str) -> Mail:
+def deadline_mail(measure: CustodyMeasure, *, days_left: int, defendant_url: str, language: str) -> Mail:
+    """The alert in the editor's language (`User.language`), the defendant's name in its script."""
     defendant = measure.defendant
     ends_on = measure.ends_on
-    subject = _("%(measure)s of %(name)s ends in %(days)d days (%(day)s), no hearing scheduled",
-                measure=measure.kind.label.capitalize(), name=defendant.short_name, days=days_left,
-                day=formats.day(ends_on))
-    return render_mail("deadline", subject, measure=measure, defendant=defendant, days_left=days_left,
-                       defendant_url=defendant_url)
+    name = lang.name_for(defendant.name_latin, defendant.name_original, language)
+    day = lang.long_day(ends_on, language) if ends_on else ""
+    with lang.in_language(language):
+        subject = _("%(measure)s of %(name)s ends in %(days)d days (%(day)s), no hearing scheduled",
+                    measure=measure.kind.label.capitalize(), name=lang.short_form(name), days=days_left, day=day)
+        return render_mail("deadline", subject, measure=measure, defendant=defendant, days_left=days_left,
+                           defendant_url=defendant_url, person_name=name, day=day)
 
 
 
@@ -116,14 +120,17 @@ def _alert_editors(
     if any(h.local_start.date() <= measure.ends_on for h in hearings):
         return 0
     written = 0
+    mails: dict[str, Mail] = {}  # one per language
     for user in users:
         key = f"deadline:m{measure.id}:{days_before}d:u{user.id}"
         if key in done or not can_edit(user, defendant):
             continue
-        mail = deadline_mail(
-            measure, days_left=(measure.ends_on - today).days,
-            defendant_url=external_url("records.defendant", slug=defendant.slug),
-        )
+        if user.language not in mails:
+            mails[user.language] = deadline_mail(
+                measure, days_left=(measure.ends_on - today).days,
+                defendant_url=external_url("records.defendant", slug=defendant.slug), language=user.language,
+            )
+        mail = mails[user.language]
         enqueue_email(
             session, dedupe_key=key, kind="deadline_alert", recipient=user.email, subject=mail.subject,
             text_body=mail.text_body, html_body=mail.html_body, now=now, check_existing=False,

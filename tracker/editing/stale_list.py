@@ -15,12 +15,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, url_for
-from flask_babel import format_date, ngettext
+from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from tracker.access import can_edit, can_see
 from tracker.editing.alerts import active_editors
 from tracker.links import external_url
+from tracker.mail import language as lang
 from tracker.mail.message import Mail, render_mail
 from tracker.mail.models import OutboxMessage
 from tracker.mail.outbox import enqueue_email, skip_on_error, weekly_slot
@@ -60,12 +61,14 @@ def for_editor(findings: list[StaleFact], user: Any) -> list[StaleFact]:
     return [f for f in findings if can_edit(user, f.record)]
 
 
-def stale_list_mail(entries: list[Entry], total: int, *, week_of: datetime) -> Mail:
-    subject = ngettext("%(num)d fact in the tracker may no longer be true (week of %(day)s)",
-                       "%(num)d facts in the tracker may no longer be true (week of %(day)s)", total,
-                       day=format_date(week_of.date(), "medium"))
-    return render_mail("stale_list", subject, entries=entries, more=total - len(entries),
-                       dashboard_url=external_url("editing.dashboard"))
+def stale_list_mail(entries: list[Entry], total: int, *, week_of: datetime, language: str) -> Mail:
+    """The list in the editor's language; call `describe` for its entries in that language too."""
+    with lang.in_language(language):
+        subject = ngettext("%(num)d fact in the tracker may no longer be true (week of %(day)s)",
+                           "%(num)d facts in the tracker may no longer be true (week of %(day)s)", total,
+                           day=lang.medium_day(week_of.date(), language))
+        return render_mail("stale_list", subject, entries=entries, more=total - len(entries),
+                           dashboard_url=external_url("editing.dashboard"))
 
 
 def enqueue_stale_lists(session: Session, now: datetime) -> int:
@@ -88,8 +91,9 @@ def enqueue_stale_lists(session: Session, now: datetime) -> int:
         if not own:
             continue
         with skip_on_error("the weekly stale-facts list of user", user.id):
-            entries = [describe(f, user, absolute=True) for f in own[:SHOWN]]
-            mail = stale_list_mail(entries, len(own), week_of=start)
+            with lang.in_language(user.language):  # each finding's reason is worded in the editor's language
+                entries = [describe(f, user, absolute=True) for f in own[:SHOWN]]
+            mail = stale_list_mail(entries, len(own), week_of=start, language=user.language)
             enqueue_email(session, dedupe_key=f"stale:u{user.id}:{week_key}", kind="stale_facts",
                           recipient=user.email, subject=mail.subject, text_body=mail.text_body,
                           html_body=mail.html_body, now=now, expires_at=start + timedelta(days=7),

@@ -15,13 +15,14 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import format_date, ngettext
+from flask_babel import ngettext
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from tracker.access import can_edit
 from tracker.auth.models import User
 from tracker.editing.alerts import active_editors
 from tracker.links import external_url
+from tracker.mail import language as lang
 from tracker.mail.message import Mail, render_mail
 from tracker.mail.models import OutboxMessage
 from tracker.mail.outbox import enqueue_email, skip_on_error
@@ -41,19 +42,23 @@ def alert_number(since: date, today: date, *, first: int, repeat: int) -> int | 
     return (days - first) // repeat
 
 
-def transit_mail(placement: Placement, *, today: date) -> Mail:
+def transit_mail(placement: Placement, *, today: date, language: str) -> Mail:
+    """The alert in the editor's language (`User.language`), the name in its script."""
     person = placement.defendant
     days = (today - placement.since).days
-    subject = ngettext("%(name)s in transit for %(num)d day, no destination recorded",
-                       "%(name)s in transit for %(num)d days, no destination recorded", days,
-                       name=person.short_name)
+    name = lang.name_for(person.name_latin, person.name_original, language)
     earlier = [p for p in person.placements if p is not placement and not p.in_transit
                and (p.since, p.id) < (placement.since, placement.id)]
-    return render_mail(
-        "transit", subject, defendant=person, since=format_date(placement.since, "medium"), days=days,
-        last_place=earlier[-1] if earlier else None, repeat_days=current_app.config["TRANSIT_ALERT_REPEAT_DAYS"],
-        transfer_url=external_url("editing.record_transfer", defendant_id=person.id),
-    )
+    with lang.in_language(language):
+        subject = ngettext("%(name)s in transit for %(num)d day, no destination recorded",
+                           "%(name)s in transit for %(num)d days, no destination recorded", days,
+                           name=lang.short_form(name))
+        return render_mail(
+            "transit", subject, defendant=person, person_name=name, since=lang.medium_day(placement.since, language),
+            days=days, last_place=earlier[-1] if earlier else None,
+            repeat_days=current_app.config["TRANSIT_ALERT_REPEAT_DAYS"],
+            transfer_url=external_url("editing.record_transfer", defendant_id=person.id),
+        )
 
 
 def enqueue_transit_alerts(session: Session, now: datetime) -> int:
@@ -88,13 +93,15 @@ def _alert_editors(
     session: Session, placement: Placement, number: int, users: list[User], done: set[str], *,
     today: date, now: datetime,
 ) -> int:
-    mail = None
+    mails: dict[str, Mail] = {}  # one per language
     written = 0
     for user in users:
         key = f"transit:p{placement.id}:{number}:u{user.id}"
         if key in done or not can_edit(user, placement.defendant):
             continue
-        mail = mail or transit_mail(placement, today=today)
+        if user.language not in mails:
+            mails[user.language] = transit_mail(placement, today=today, language=user.language)
+        mail = mails[user.language]
         enqueue_email(session, dedupe_key=key, kind="transit_alert", recipient=user.email, subject=mail.subject,
                       text_body=mail.text_body, html_body=mail.html_body, now=now, check_existing=False)
         written += 1

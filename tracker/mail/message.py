@@ -5,6 +5,7 @@ Every header is built here, so that nothing a user typed can break out of one
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.charset import QP, Charset
@@ -130,3 +131,92 @@ def render_mail(name: str, subject: str, **context: object) -> Mail:
         render_template(f"mail/{name}.txt", subject=subject, **context),
         render_template(f"mail/{name}.html", subject=subject, **context),
     )
+
+
+# --- one message for many recipients ---------------------------------------------------------
+
+_RECIPIENT_SLOT = "recipient-slot@slot.invalid"
+_MESSAGE_ID_SLOT = "<message-id-slot@slot.invalid>"
+_SOFT_BREAK = b"=\r\n"  # quoted-printable's soft line break: the encoder may put one anywhere in a slot
+
+
+def _slot_pattern(slot: str) -> re.Pattern[bytes]:
+    """`slot` as the encoded body holds it: a soft line break may fall between any two characters."""
+    return re.compile(b"(?:=\r\n)?".join(re.escape(bytes([c])) for c in slot.encode("ascii")))
+
+
+class MessageTemplate:
+    """A message composed once for many recipients, personalised per recipient in bytes.
+
+    A reminder of one hearing group says the same to every volunteer in one language but
+    their address, Message-ID and links. Composing it (email.mime's generator) costs far
+    more than the rest of recording it, so it is composed once with stand-ins (`slots`)
+    and each copy is the template's bytes with the stand-ins replaced: `personalise`
+    gives byte for byte what `compose` gives for that recipient (the MIME boundary aside).
+
+    Body slots must be as long as the values put in them and made of characters
+    quoted-printable leaves as they are, so the encoded lines keep their layout (a soft
+    line break inside a slot is put back at the same place); `personalise` returns None
+    for a value that does not fit, and the caller composes that one message in full.
+    """
+
+    def __init__(
+        self, *, sender: str, subject: str, text_body: str, html_body: str | None, date: datetime,
+        body_slots: Sequence[str] = (), unsubscribe_slot: str | None = None,
+        ics: bytes | Sequence[tuple[str, bytes]] | None = None,
+    ) -> None:
+        raw = compose(message_id=_MESSAGE_ID_SLOT, sender=sender, recipient=_RECIPIENT_SLOT, subject=subject,
+                      text_body=text_body, html_body=html_body, date=date, unsubscribe_url=unsubscribe_slot, ics=ics)
+        head, _sep, body = raw.partition(b"\r\n\r\n")
+        self.body_slots = tuple(body_slots)
+        # the head: the three per-recipient values, each in its own header, unfolded (998 columns)
+        self._head = head + b"\r\n\r\n"
+        self._unsubscribe_slot = unsubscribe_slot
+        # the body: static pieces and, between them, (slot index, offsets of soft breaks)
+        pieces: list[bytes | tuple[int, tuple[int, ...]]] = []
+        found = sorted(
+            (match.start(), match.end(), index)
+            for index, slot in enumerate(self.body_slots) for match in _slot_pattern(slot).finditer(body)
+        )
+        at = 0
+        for start, end, index in found:
+            pieces.append(body[at:start])
+            breaks, offset = [], 0
+            for chunk in body[start:end].split(_SOFT_BREAK)[:-1]:
+                offset += len(chunk)
+                breaks.append(offset)
+            pieces.append((index, tuple(breaks)))
+            at = end
+        pieces.append(body[at:])
+        self._pieces = pieces
+
+    def personalise(self, *, recipient: str, message_id: str, values: Sequence[str] = (),
+                    unsubscribe_url: str | None = None) -> bytes | None:
+        """This recipient's copy, or None if a value cannot take its slot's place (compose it then)."""
+        encoded = []
+        for slot, value in zip(self.body_slots, values, strict=True):
+            if len(value) != len(slot) or not _QP_LITERAL.fullmatch(value):
+                return None
+            encoded.append(value.encode("ascii"))
+        head = self._head.replace(_RECIPIENT_SLOT.encode(), _address(recipient).encode("ascii"), 1)
+        head = head.replace(_MESSAGE_ID_SLOT.encode(), _verbatim(message_id, "a Message-ID").encode("ascii"), 1)
+        if self._unsubscribe_slot is not None:
+            link = _verbatim(unsubscribe_url or "", "an unsubscribe link")
+            head = head.replace(self._unsubscribe_slot.encode(), link.encode("ascii"), 1)
+        out = [head]
+        for piece in self._pieces:
+            if isinstance(piece, bytes):
+                out.append(piece)
+                continue
+            index, breaks = piece
+            value, at = encoded[index], 0
+            for cut in breaks:
+                out.append(value[at:cut])
+                out.append(_SOFT_BREAK)
+                at = cut
+            out.append(value[at:])
+        return b"".join(out)
+
+
+# What quoted-printable writes as it is (no "=", no space or control character): a link's characters.
+_QP_LITERAL = re.compile(r"[!-<>-~]*")

@@ -145,9 +145,9 @@ def notify_hearing_changes(session: Session, now: datetime) -> int:
     unsent: set[int] = set()
     if changed:
         by_scope = subscriptions_by_scope(session, digest=None)
-        courts = dict(session.execute(
-            sa.select(Court.id, Court.name).where(Court.id.in_({s.court_id for _h, s, _k in changed}))
-        ).all())
+        courts = {court.id: court for court in session.scalars(
+            sa.select(Court).where(Court.id.in_({s.court_id for _h, s, _k in changed}))
+        )}
         recorded = recorded_leads(session, [h.id for h, _s, kind in changed if kind == "moved"])
         notes = practical_notes(session)
         for hearing, snapshot, kind in changed:
@@ -158,10 +158,13 @@ def notify_hearing_changes(session: Session, now: datetime) -> int:
                 for email, subscriptions in following.items():
                     due = _reminder_with_notice(hearing, kind, email, subscriptions, recorded, now)
                     subscription = due.subscription if due else subscriptions[0]
+                    language = subscription.language
+                    old_court = courts.get(snapshot.court_id, hearing.court)
                     mail = compose.change_mail(
                         hearing, kind, old_starts_at=snapshot.starts_at,
-                        old_court_name=courts.get(snapshot.court_id, hearing.court.name), now=now,
+                        old_court_name=compose.court_name(old_court, language), now=now,
                         manage_url=manage_url(subscription), reminder=due is not None, notes=notes,
+                        language=language,
                     )
                     message = mail_subscriber(
                         session, subscription, mail,

@@ -62,7 +62,7 @@ def enqueue_digests(session: Session, now: datetime) -> int:
         with skip_on_error("the weekly digest of subscription", subscription_id):
             mail = compose.digest_mail(
                 followed, first_day=now.astimezone(tz).date(), last_day=(end - timedelta(days=1)).date(),
-                notes=notes, manage_url=manage_url(subscription),
+                notes=notes, manage_url=manage_url(subscription), language=subscription.language,
             )
             mail_subscriber(session, subscription, mail, dedupe_key=key, kind="digest", now=now, expires_at=end,
                             check_existing=False)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import request
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, RadioField, SelectChoice, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from tracker.forms import CheckboxListField, Form, PublicForm
@@ -50,6 +50,8 @@ class SignupForm(ChoicesMixin, PublicForm):
 
 
 class ManageForm(ChoicesMixin, Form):
+    # choices from the app's LANGUAGES (tracker.mail.language.language_choices), set by the view
+    language = SelectField(_l("Language of the emails"))
     submit = SubmitField(_l("Save"))
 
 

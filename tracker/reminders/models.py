@@ -56,6 +56,8 @@ class Subscription(db.Model):
     token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The language the sign-up was made in (the page's): every email to it is written in it.
+    language: Mapped[str] = mapped_column(sa.String(16), default="en", server_default="en")
 
     case: Mapped[Case | None] = relationship()
     defendant: Mapped[Defendant | None] = relationship()

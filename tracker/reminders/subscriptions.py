@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from tracker.caching import bump_generation
 from tracker.links import external_url
 from tracker.mail.addresses import normalise_email
+from tracker.mail.language import in_language, known_language
 from tracker.mail.message import Mail
 from tracker.mail.models import OutboxMessage
 from tracker.mail.outbox import enqueue_email
@@ -64,8 +65,9 @@ def scope_key(
     return "all"
 
 
-def describe(subscription: Subscription) -> str:
-    """What the subscription follows, in words for emails and the manage page."""
+def describe(subscription: Subscription, language: str | None = None) -> str:
+    """What the subscription follows, in words for emails and the manage page (in the
+    current language; a defendant's name in the script of `language` when given)."""
     if subscription.scope is Scope.CASE and subscription.case is not None:
         return _("hearings in the case “%(title)s”", title=subscription.case.title)
     if subscription.scope is Scope.HEARING and subscription.hearing is not None:
@@ -73,7 +75,9 @@ def describe(subscription: Subscription) -> str:
         names = ", ".join(d.name_latin for d in hearing.public_defendants())
         return _("the hearing of %(names)s on %(when)s", names=names, when=compose.local_when(hearing))
     if subscription.scope is Scope.DEFENDANT and subscription.defendant is not None:
-        return _("hearings of %(name)s", name=subscription.defendant.name_latin)
+        name = (compose.person_name(subscription.defendant, language) if language
+                else subscription.defendant.name_latin)
+        return _("hearings of %(name)s", name=name)
     return _("all public hearings")
 
 
@@ -137,8 +141,14 @@ def sign_up(
     lead_minutes: list[int],
     digest: bool,
     now: datetime,
+    language: str | None = None,
 ) -> Subscription:
     """Record a sign-up and write the email that answers it.
+
+    `language` is the page's (`flask_babel.get_locale()` of the sign-up request): the
+    subscription keeps it, and every email to it is written in it. A confirmed
+    subscription keeps the language it has (someone who merely knows the address
+    cannot change it; the manage page can).
 
     Whatever the address's history, the caller shows the same answer ("check your
     inbox"); only the email differs: a confirmation link for a new or unconfirmed
@@ -151,24 +161,29 @@ def sign_up(
         sa.select(Subscription).where(sa.func.lower(Subscription.email) == address, Subscription.scope_key == key)
     )
     leads = _clean_leads(lead_minutes) or list(DEFAULT_LEADS)
+    language = known_language(language)
     if subscription is None:
         subscription = Subscription(
             email=address, scope=scope, case=case, defendant=defendant, scope_key=key,
-            lead_minutes=leads, digest=digest, created_at=now,
+            lead_minutes=leads, digest=digest, created_at=now, language=language,
         )
         session.add(subscription)
         session.flush()
     elif not subscription.is_confirmed:
         subscription.lead_minutes = leads
         subscription.digest = digest
+        subscription.language = language
     # One answer per sign-up per ten minutes: the form cannot be used to flood an inbox.
     bucket = int(now.timestamp() // CONFIRM_RESEND.total_seconds())
+    language = subscription.language
+    with in_language(language):
+        what = describe(subscription, language)
     if subscription.is_confirmed:
-        mail = compose.known_mail(manage_url=manage_url(subscription), what=describe(subscription))
+        mail = compose.known_mail(manage_url=manage_url(subscription), what=what, language=language)
         kind, key_prefix = "subscription_known", "known"
     else:
         mail = compose.confirm_mail(
-            confirm_url=confirm_url(subscription), what=describe(subscription), valid_days=CONFIRM_DAYS
+            confirm_url=confirm_url(subscription), what=what, valid_days=CONFIRM_DAYS, language=language
         )
         kind, key_prefix = "subscription_confirm", "confirm"
     mail_subscriber(session, subscription, mail, dedupe_key=f"{key_prefix}:{subscription.id}:{bucket}", kind=kind,
@@ -205,9 +220,13 @@ def find_by_token(session: Session, token: str) -> Subscription | None:
     return session.scalar(sa.select(Subscription).where(Subscription.token == token))
 
 
-def change_choices(subscription: Subscription, *, lead_minutes: list[int], digest: bool) -> None:
+def change_choices(
+    subscription: Subscription, *, lead_minutes: list[int], digest: bool, language: str | None = None
+) -> None:
     subscription.lead_minutes = _clean_leads(lead_minutes) or list(DEFAULT_LEADS)
     subscription.digest = digest
+    if language is not None:
+        subscription.language = known_language(language)
 
 
 def _forget(session: Session, subscription_ids: list[int]) -> None:

@@ -5,6 +5,7 @@ Thin: parse the form, call `reminders.subscriptions`, commit, flash, redirect.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
@@ -15,6 +16,7 @@ from tracker.forms import sessionless_csrf
 from tracker.extensions import csrf, db, limiter, utcnow
 from tracker.links import safe_next
 from tracker.mail.addresses import InvalidEmail
+from tracker.mail.language import language_choices
 from tracker.records.models import Case, Defendant
 from tracker.reminders import subscriptions
 from tracker.reminders.forms import ManageForm, NotesForm, SignupForm
@@ -94,6 +96,7 @@ def signup():
         subscriptions.sign_up(
             db.session, email=form.email.data, scope=scope, case=case, defendant=person,
             lead_minutes=form.leads.data or [], digest=form.mode.data == "digest", now=utcnow(),
+            language=str(get_locale()),  # the page's language: every email to this sign-up is in it
         )
         db.session.commit()
     except InvalidEmail as error:
@@ -172,13 +175,14 @@ def manage(token: str):
         return _stopped()
     if subscription.scope is Scope.HEARING:  # an attendance: its own page (tracker/attendance)
         return redirect(subscriptions.manage_url(subscription))
-    form = ManageForm(obj=None)
+    form = ManageForm(obj=None, language=subscription.language)  # a form sent without it keeps it
+    form.language.choices = language_choices()
     if request.method != "POST":
         form.mode.data = "digest" if subscription.digest else "each"
         form.leads.data = list(subscription.lead_minutes)
     elif form.validate():
         subscriptions.change_choices(subscription, lead_minutes=form.leads.data or [],
-                                     digest=form.mode.data == "digest")
+                                     digest=form.mode.data == "digest", language=form.language.data)
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("reminders.manage", token=token))
