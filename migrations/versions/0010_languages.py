@@ -1,7 +1,7 @@
 """languages: the language of a subscription's mail and of an account's mail
 
 Revision ID: 0010_languages
-Revises: 0008_transit
+Revises: 0009_original_script
 Create Date: 2026-11-27
 
 Rows made before languages were kept signed up on English pages: 'en'.
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_languages'
-down_revision = '0008_transit'
+down_revision = '0009_original_script'
 branch_labels = None
 depends_on = None
 

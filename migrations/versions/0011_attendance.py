@@ -1,7 +1,7 @@
 """attendance: "I'll be there" at a hearing (a subscription to one hearing, with a first name); courtroom seats
 
 Revision ID: 0011_attendance
-Revises: 0008_transit
+Revises: 0010_languages
 Create Date: 2027-01-12
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011_attendance'
-down_revision = '0008_transit'
+down_revision = '0010_languages'
 branch_labels = None
 depends_on = None
 

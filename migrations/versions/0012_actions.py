@@ -1,7 +1,7 @@
 """solidarity actions: submitted by organisers, reviewed by editors; the place's zone, a private contact
 
 Revision ID: 0012_actions
-Revises: 0008_transit
+Revises: 0011_attendance
 Create Date: 2026-11-27
 
 """
@@ -13,7 +13,7 @@ import tracker.extensions
 
 # revision identifiers, used by Alembic.
 revision = '0012_actions'
-down_revision = '0008_transit'
+down_revision = '0011_attendance'
 branch_labels = None
 depends_on = None
 
