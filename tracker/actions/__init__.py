@@ -18,7 +18,7 @@ from tracker.actions.places import country_name, local_text
 from tracker.editing import history_labels
 from tracker.extensions import db, utcnow
 from tracker.links import external_url
-from tracker.records import demo as records_demo
+from tracker.records.demo import add_to_demo
 
 # How the audit trail names an action's fields and changes (the admins' feed, the review page).
 ACTION_FIELDS = {
@@ -72,8 +72,7 @@ def init_app(app: Flask) -> None:
     for key, label in ACTION_CHANGES.items():
         history_labels.ACTIONS.setdefault(key, label)
     history_labels.ADDING.add("submit")
-    if demo.load_demo_actions not in records_demo.DEMO_EXTENSIONS:
-        records_demo.DEMO_EXTENSIONS.append(demo.load_demo_actions)
+    add_to_demo(app, demo.load_demo_actions)
     app.jinja_env.globals.update(actions_of=actions_of, pending_actions=pending_actions, action_feed_url=action_feed_url,
                                  actions_page_shown=logic.PAGE_SHOWN,
                                  action_time=lambda action: local_text(action.starts_at, action.ends_at, action.tz))

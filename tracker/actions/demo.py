@@ -1,7 +1,7 @@
 """Demo solidarity actions: approved ones in several countries, one called off, one pending.
 
 Every organiser, group and address is fictional (example.org contacts); the dates follow
-the day the demo is loaded. Called by records' demo loader (`records.demo.DEMO_EXTENSIONS`).
+the day the demo is loaded. Called by records' demo loader (`records.demo.add_to_demo`).
 """
 from __future__ import annotations
 

@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 
 # Features above records add their own demo rows after the records' (solidarity actions):
 # each is called with the session and `today` once the records are flushed.
-DEMO_EXTENSIONS: list[Callable[[Session, date], None]] = []
-
 ARTICLE = "https://internationalviewpoint.org/spip.php?article2834"
 ARTICLE_DAY = date(2012, 12, 19)
 MOSCOW = "Europe/Moscow"
@@ -358,12 +356,8 @@ def load_demo(session: Session, today: date) -> None:
         source_url=ARTICLE, source_checked_on=ARTICLE_DAY,
     ))
     session.flush()
-    for extend in DEMO_EXTENSIONS:
-        extend(session, today)
-
-
-    session.flush()
-    # what features above the records add to the demo (attendance: people going to a hearing)
+    # what features above the records add to the demo (attendance: people going to a hearing;
+    # solidarity actions)
     for extra in current_app.extensions.get(DEMO_EXTRAS_KEY, []):
         extra(session, today)
 
