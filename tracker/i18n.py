@@ -81,8 +81,19 @@ def language_source() -> str | None:
 
 
 def _choose() -> tuple[str, str]:
-    return choose_language(request.args.get(LANGUAGE_ARG), request.cookies.get(LANGUAGE_COOKIE),
-                           request.accept_languages, languages(), default_language())
+    cookie = None if _header_only() else request.cookies.get(LANGUAGE_COOKIE)
+    return choose_language(request.args.get(LANGUAGE_ARG), cookie, request.accept_languages, languages(),
+                           default_language())
+
+
+# Data for other sites (the JSON API, the public CSV) is read by programs and other sites'
+# pages: the language comes from `?lang=` or Accept-Language only, never from a reader's
+# cookie, so their answers vary on Accept-Language alone and caches share them.
+HEADER_ONLY_BLUEPRINTS = frozenset({"api", "export"})
+
+
+def _header_only() -> bool:
+    return request.blueprint in HEADER_ONLY_BLUEPRINTS
 
 
 def choose_language(from_query: str | None, from_cookie: str | None, accept: LanguageAccept,
@@ -165,7 +176,8 @@ def _language_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Language", current_language())
     if source != "query":  # ?lang= alone decides: nothing else the same URL could vary on
         response.vary.add("Accept-Language")
-        response.vary.add("Cookie")
+        if not _header_only():
+            response.vary.add("Cookie")
     return response
 
 

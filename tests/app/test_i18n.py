@@ -224,3 +224,14 @@ def test_wtforms_own_messages_are_translated(app):
         messages = " ".join(m for ms in form.errors.values() for m in ms)
     assert "Not a valid integer" not in messages and "This field is required" not in messages
     assert re.search(r"[а-я]", messages), messages
+
+
+def test_the_api_and_the_csv_take_their_language_from_the_header_only(client):
+    """Other sites' pages and programs read them: a reader's cookie must not choose their
+    language (nor make caches keep a copy per cookie)."""
+    client.set_cookie("lang", "ru")
+    for url in ("/api/v1/cases", "/export/defendants.csv"):
+        response = client.get(url)
+        assert "Cookie" not in response.headers.get("Vary", ""), url
+    page = client.get("/")
+    assert 'lang="ru"' in page.get_data(as_text=True)  # the pages still follow the cookie
