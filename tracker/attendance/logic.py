@@ -14,12 +14,10 @@ through `mail_subscriber`, the one way mail reaches a volunteer.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
@@ -83,13 +81,14 @@ def going_counts(session: Session, hearing_ids: Iterable[int]) -> dict[int, int]
     return {hearing_id: count for hearing_id, count in rows}
 
 
-def names_of(hearing: Hearing) -> str:
-    return ", ".join(d.name_latin for d in hearing.public_defendants())
+def names_of(hearing: Hearing, language: str) -> str:
+    return ", ".join(compose.person_name(d, language) for d in hearing.public_defendants())
 
 
-def _what(hearing: Hearing) -> str:
-    return _("the hearing of %(names)s on %(when)s at %(court)s", names=names_of(hearing),
-             when=compose.local_when(hearing), court=hearing.court.name)
+def _what(hearing: Hearing, language: str) -> str:
+    """The hearing in words, in `language` (called under `in_language(language)`)."""
+    return _("the hearing of %(names)s on %(when)s at %(court)s", names=names_of(hearing, language),
+             when=compose.local_when(hearing, language), court=compose.court_name(hearing.court, language))
 
 
 def sign_up(session: Session, *, hearing: Hearing, email: str, first_name: str, now: datetime,
@@ -122,11 +121,12 @@ def sign_up(session: Session, *, hearing: Hearing, email: str, first_name: str, 
     with in_language(attendance.language):
         if attendance.is_confirmed:
             mail = render_mail("attend_known", _("You already said you will go to this hearing"),
-                               what=_what(hearing), withdraw_url=_withdraw_url(attendance))
+                               what=_what(hearing, attendance.language), withdraw_url=_withdraw_url(attendance))
             kind, prefix = "attendance_known", "attend-known"
         else:
             mail = render_mail("attend_confirm", _("Confirm that you will go to the hearing"),
-                               what=_what(hearing), confirm_url=confirm_url(attendance), valid_days=CONFIRM_DAYS)
+                               what=_what(hearing, attendance.language), confirm_url=confirm_url(attendance),
+                               valid_days=CONFIRM_DAYS)
             kind, prefix = "attendance_confirm", "attend-confirm"
     mail_subscriber(session, attendance, mail, dedupe_key=f"{prefix}:{attendance.id}:{bucket}", kind=kind,
                     now=now, unsubscribe=False)
@@ -187,15 +187,10 @@ def messages_sent(session: Session, hearing: Hearing, limit: int = 50) -> list[A
     ))
 
 
-def _language(attendance: Subscription) -> str | None:
-    """The language the attendee signed up in (the subscriptions' `language`)."""
-    return attendance.language or None
-
-
-def message_mail(hearing: Hearing, text: str, *, withdraw_url: str) -> Mail:
-    subject = _("About the hearing of %(names)s, %(when)s", names=names_of(hearing),
-                when=compose.local_when(hearing))
-    return render_mail("attend_message", subject, text=text, what=_what(hearing), withdraw_url=withdraw_url,
+def message_mail(hearing: Hearing, text: str, *, withdraw_url: str, language: str) -> Mail:
+    subject = _("About the hearing of %(names)s, %(when)s", names=names_of(hearing, language),
+                when=compose.local_when(hearing, language))
+    return render_mail("attend_message", subject, text=text, what=_what(hearing, language), withdraw_url=withdraw_url,
                        hearing=hearing)
 
 
@@ -223,9 +218,8 @@ def message_those_going(session: Session, hearing: Hearing, text: str, *, by: Us
     session.flush()
     written = 0
     for attendance in going:
-        language = _language(attendance)
-        with force_locale(language) if language else nullcontext():
-            mail = message_mail(hearing, text, withdraw_url=_withdraw_url(attendance))
+        with in_language(attendance.language):
+            mail = message_mail(hearing, text, withdraw_url=_withdraw_url(attendance), language=attendance.language)
         if mail_subscriber(session, attendance, mail, dedupe_key=f"attend-message:{entry.id}:s{attendance.id}",
                            kind="attendance_message", now=now, expires_at=hearing.ends_at):
             written += 1

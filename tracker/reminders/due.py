@@ -33,7 +33,7 @@ from tracker.reminders import compose
 from tracker.reminders.audience import followers, load_public_hearings, subscriptions_by_scope
 from tracker.reminders.models import ReminderDelivery, Subscription
 from tracker.reminders.notes import practical_notes
-from tracker.reminders.subscriptions import LEAD_VALUES
+from tracker.reminders.subscriptions import LEAD_VALUES, page_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -216,8 +216,7 @@ class _ReminderWriter:
         self.session, self.now, self.notes = session, now, notes
         self.sender = current_app.config["MAIL_FROM"]
         self.manage_prefix, self.manage_suffix = external_url("reminders.manage", token=TOKEN_SLOT).split(TOKEN_SLOT)
-        self.unsubscribe_prefix, self.unsubscribe_suffix = \
-            external_url("reminders.unsubscribe", token=TOKEN_SLOT).split(TOKEN_SLOT)
+        self.link_parts: dict[str, list[str]] = {}
         self.templates: dict[tuple[tuple[int, ...], str], tuple[compose.Mail, list, MessageTemplate] | None] = {}
         self.calendars: dict[tuple[int, ...], list[tuple[str, bytes]]] = {}
         self.messages: list[dict[str, object]] = []
@@ -242,6 +241,15 @@ class _ReminderWriter:
                 self.templates[key] = (mail, self.calendars[ids], template)
         return self.templates[key]
 
+    def _link(self, subscription: Subscription, page: str) -> str:
+        """The volunteer's own link to `page`, at the endpoint its scope registered (those going
+        to a hearing manage and withdraw on attendance's pages): url_for once per endpoint."""
+        endpoint = page_endpoint(subscription, page)
+        if endpoint not in self.link_parts:
+            self.link_parts[endpoint] = external_url(endpoint, token=TOKEN_SLOT).split(TOKEN_SLOT)
+        prefix, suffix = self.link_parts[endpoint]
+        return prefix + subscription.token + suffix
+
     def add(self, subscription: Subscription, lead: int, hearings: list[Hearing]) -> None:
         """One volunteer's reminder of a group of hearings, with the deliveries that make it exactly-once."""
         made = self._template(hearings, subscription.language)
@@ -250,8 +258,7 @@ class _ReminderWriter:
         mail, calendars, template = made
         ids = [h.id for h in hearings]
         with skip_on_error("the reminder of hearing(s)", *ids, "to subscription", subscription.id):
-            manage = self.manage_prefix + subscription.token + self.manage_suffix
-            unsubscribe = self.unsubscribe_prefix + subscription.token + self.unsubscribe_suffix
+            manage, unsubscribe = self._link(subscription, "manage"), self._link(subscription, "unsubscribe")
             slot = self.manage_prefix + TOKEN_SLOT + self.manage_suffix
             message_id = new_message_id()
             raw = template.personalise(recipient=subscription.email, message_id=message_id, values=[manage],

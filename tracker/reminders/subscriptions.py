@@ -13,6 +13,7 @@ from typing import Sequence
 
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -71,9 +72,9 @@ def describe(subscription: Subscription, language: str | None = None) -> str:
     if subscription.scope is Scope.CASE and subscription.case is not None:
         return _("hearings in the case “%(title)s”", title=subscription.case.title)
     if subscription.scope is Scope.HEARING and subscription.hearing is not None:
-        hearing = subscription.hearing
-        names = ", ".join(d.name_latin for d in hearing.public_defendants())
-        return _("the hearing of %(names)s on %(when)s", names=names, when=compose.local_when(hearing))
+        hearing, language = subscription.hearing, language or str(get_locale())
+        names = ", ".join(compose.person_name(d, language) for d in hearing.public_defendants())
+        return _("the hearing of %(names)s on %(when)s", names=names, when=compose.local_when(hearing, language))
     if subscription.scope is Scope.DEFENDANT and subscription.defendant is not None:
         name = (compose.person_name(subscription.defendant, language) if language
                 else subscription.defendant.name_latin)
