@@ -148,7 +148,7 @@ def test_a_matching_if_none_match_is_a_304_without_rendering(app, client, record
     assert response.get_data() == b""
     assert rendered == []
     # no ORM statement at all: the data generation is read on the worker's own DB-API connection
-    # (tracker.caching.read_generation), one primary-key read whatever the page's size
+    # (tracker.generation.read_generation), one primary-key read whatever the page's size
     assert counter.count == 0, counter.statements
     assert response.headers["ETag"] == etag
     assert response.headers["Cache-Control"].startswith("public, max-age=")

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.auth.models import User
-from tracker.caching import bump_generation
+from tracker.generation import bump_generation
 from tracker.editing import audit
 from tracker.editing.models import AuditEntry
 from tracker.mail.addresses import normalise_email

@@ -24,20 +24,17 @@ from __future__ import annotations
 
 import gc
 import logging
-import re
 import time
-from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from collections.abc import Collection
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session, joinedload
 
 from tracker.extensions import db
@@ -51,16 +48,13 @@ from tracker.feeds.files import (
     stamp,
     write_atomically,
 )
+from tracker.feeds.plans import FeedPlan, add_alarms, alarm_path, feed_info, feed_plans, zones_of
 from tracker.feeds.snapshot import FeedSettings, Snapshot, event_keys, take_snapshot, window_clause
-from tracker.links import external_url
-from tracker.records.models import Hearing, hearing_cases
+from tracker.records.models import Hearing
 from tracker.records.queries import public_hearing_clause
 
 log = logging.getLogger(__name__)
 
-# Slugs that can be file names as they are (no "/", no leading dot). Others are
-# served on demand by the app only.
-SAFE_SLUG = re.compile(r"^[\w-][\w.-]*$")
 # How many changed hearings are loaded by id; above that, the whole window is read.
 LOAD_BY_ID_LIMIT = 500
 # How often FEEDS_DIR is listed for files no publisher wants any more (another publisher's,
@@ -153,88 +147,6 @@ def _changed_keys(now: dict, before: dict) -> set:
     if now == before:
         return set()
     return {key for key, value in now.items() if before.get(key) != value} | (before.keys() - now.keys())
-
-
-# --- step 3: the feeds ---------------------------------------------------------------
-
-
-@dataclass
-class FeedPlan:
-    """One feed, whatever its language: where it lives under the language's folder, what
-    its header names (`subject`), and its events in order."""
-
-    path: str  # relative to the language's folder (and to /feeds/ or /feeds/<lang>/)
-    subject: tuple  # ("all",), ("case", slug, title) or ("defendant", slug, latin, original)
-    hearing_ids: tuple[int, ...]
-
-
-def feed_plans(snap: Snapshot) -> Iterator[FeedPlan]:
-    """Every public feed: all hearings, each case, each public defendant (the alarm twins and
-    the languages are added by the caller)."""
-    by_case: dict[int, list[int]] = defaultdict(list)
-    by_defendant: dict[int, list[int]] = defaultdict(list)
-    for row in snap.hearings:
-        if row.case_id is not None:  # hearing_cases, without a set per hearing
-            by_case[row.case_id].append(row.id)
-        else:
-            for case_id in hearing_cases(None, (snap.defendant_cases.get(d, ()) for d in row.defendant_ids)):
-                by_case[case_id].append(row.id)
-        for defendant_id in row.defendant_ids:
-            by_defendant[defendant_id].append(row.id)
-    yield FeedPlan("all.ics", ("all",), tuple(row.id for row in snap.hearings))
-    for case_id, (slug, title, _version) in snap.cases.items():
-        if SAFE_SLUG.match(slug):
-            yield FeedPlan(f"cases/{slug}.ics", ("case", slug, title), tuple(by_case.get(case_id, ())))
-    for defendant_id, (slug, latin, original, _version) in snap.defendants.items():
-        if SAFE_SLUG.match(slug):
-            yield FeedPlan(f"defendants/{slug}.ics", ("defendant", slug, latin, original),
-                           tuple(by_defendant.get(defendant_id, ())))
-
-
-def feed_info(subject: tuple, alarm: bool, full_path: str, settings: FeedSettings) -> calendars.FeedInfo:
-    """A feed's calendar properties, in the language in force (`force_locale`): built only for
-    the feeds that are written."""
-    base = settings.base_url
-    if subject[0] == "case":
-        _kind, slug, title = subject
-        name = _("%(case)s: court hearings", case=title)
-        url = external_url("records.case", base_url=base, slug=slug)
-    elif subject[0] == "defendant":
-        _kind, slug, latin, original = subject
-        name = _("%(name)s: court hearings", name=ical.both_scripts(latin, original, settings.locale))
-        url = external_url("records.defendant", base_url=base, slug=slug)
-    else:
-        name = _("Political prisoners: all court hearings")
-        url = external_url("records.hearings", base_url=base)
-    if alarm:
-        name = _("%(name)s (reminder a day before)", name=name)
-    description = _(
-        "Court hearings published by %(site)s. Postponed hearings move; cancelled ones stay %(days)d days "
-        "marked “Cancelled”, then leave the calendar.",
-        site=base, days=settings.cancelled_days,
-    )
-    return calendars.FeedInfo(name, description, url, f"{settings.feeds_url}/{full_path}", settings.refresh_minutes)
-
-
-def alarm_path(path: str) -> str:
-    return f"{ALARM_DIR}/{path}"
-
-
-def _zones(ids: Iterable[int], rows: dict[int, tuple[str, int]]) -> dict[str, tuple[int, int]]:
-    # the distinct (zone, year) pairs first: a handful, whatever the number of hearings
-    return calendars.zone_years(sorted({rows[i] for i in ids if i in rows}))
-
-
-_EVENT_END = b"\r\n" + ical.END_EVENT
-
-
-def add_alarms(events: bytes, alarm: bytes) -> bytes:
-    """The events of a feed with `alarm` inserted into each: one pass over the joined bytes.
-
-    "END:VEVENT" at the start of a line can only close an event: a TEXT value never holds a
-    line break (it is escaped as \\n) and a folded line starts with a space.
-    """
-    return events.replace(_EVENT_END, b"\r\n" + alarm + ical.END_EVENT)
 
 
 # --- publishing ----------------------------------------------------------------------
@@ -406,7 +318,7 @@ def _write_language(
                 continue
             zones = zones_of.get(plan.path)
             if zones is None:  # a feed's alarm twin and its other languages share them
-                zones = zones_of[plan.path] = _zones(plan.hearing_ids, starts)
+                zones = zones_of[plan.path] = zones_of(plan.hearing_ids, starts)
             if events is None:
                 events = b"".join([texts[i] for i in plan.hearing_ids if i in texts])
             info = feed_info(plan.subject, with_alarm, full, settings)
@@ -461,5 +373,5 @@ def build_feed(
                 if alarm:
                     events = add_alarms(events, ical.alarm_block())
                 info = feed_info(plan.subject, alarm, path, settings)
-                return calendars.assemble(info, _zones(plan.hearing_ids, starts), [events])
+                return calendars.assemble(info, zones_of(plan.hearing_ids, starts), [events])
     return None

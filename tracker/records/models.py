@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
@@ -20,6 +19,7 @@ from tracker.extensions import UTCDateTime, db, string_enum, utcnow
 from tracker.records.enums import (
     DefendantStatus, HearingKind, HearingStatus, Instance, LettersStatus, MeasureKind, Outcome,
 )
+from tracker.records.courts import Court, SiteSetting  # noqa: F401  (their home; imported from here too)
 from tracker.records.names import search_key
 
 
@@ -81,40 +81,6 @@ class Case(db.Model):
 
     def __repr__(self) -> str:
         return f"<Case {self.slug}>"
-
-
-class Court(db.Model):
-    """A court building: hearings take its address and time zone."""
-
-    __tablename__ = "courts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(200), unique=True)  # in Latin letters
-    name_original: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
-    address: Mapped[str] = mapped_column(sa.String(300), default="")
-    address_original: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
-    timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Moscow")
-
-    @property
-    def where_latin(self) -> str:
-        """Name and address in Latin letters, as one line ("Moscow City Court, Bogorodsky Val, 8")."""
-        return ", ".join(part for part in (self.name, self.address) if part)
-
-    @property
-    def where_original(self) -> str:
-        """Name and address as written originally, each falling back to its Latin spelling; empty
-        when neither has an original (records.names.in_script then shows the Latin alone)."""
-        if not (self.name_original or self.address_original):
-            return ""
-        parts = (self.name_original or self.name, self.address_original or self.address)
-        return ", ".join(part for part in parts if part)
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def __repr__(self) -> str:
-        return f"<Court {self.name}>"
 
 
 class Defendant(db.Model):
@@ -426,12 +392,3 @@ def hearing_cases(case_id: int | None, defendants_cases: Iterable[Iterable[int]]
     if case_id is not None:
         return {case_id}
     return {case for cases in defendants_cases for case in cases}
-
-
-class SiteSetting(db.Model):
-    """Small texts admins edit (practical notes for hearing-goers), keyed by name."""
-
-    __tablename__ = "site_settings"
-
-    key: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
-    value: Mapped[str] = mapped_column(sa.Text, default="")

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from tracker.caching import bump_generation
+from tracker.generation import bump_generation
 from tracker.links import external_url
 from tracker.mail.addresses import normalise_email
 from tracker.mail.language import in_language, known_language
