@@ -84,7 +84,7 @@ def alarm_path(path: str) -> str:
     return f"{ALARM_DIR}/{path}"
 
 
-def zones_of(ids: Iterable[int], rows: dict[int, tuple[str, int]]) -> dict[str, tuple[int, int]]:
+def feed_zones(ids: Iterable[int], rows: dict[int, tuple[str, int]]) -> dict[str, tuple[int, int]]:
     # the distinct (zone, year) pairs first: a handful, whatever the number of hearings
     return calendars.zone_years(sorted({rows[i] for i in ids if i in rows}))
 

@@ -48,7 +48,7 @@ from tracker.feeds.files import (
     stamp,
     write_atomically,
 )
-from tracker.feeds.plans import FeedPlan, add_alarms, alarm_path, feed_info, feed_plans, zones_of
+from tracker.feeds.plans import FeedPlan, add_alarms, alarm_path, feed_info, feed_plans, feed_zones
 from tracker.feeds.snapshot import FeedSettings, Snapshot, event_keys, take_snapshot, window_clause
 from tracker.records.models import Hearing
 from tracker.records.queries import public_hearing_clause
@@ -318,7 +318,7 @@ def _write_language(
                 continue
             zones = zones_of.get(plan.path)
             if zones is None:  # a feed's alarm twin and its other languages share them
-                zones = zones_of[plan.path] = zones_of(plan.hearing_ids, starts)
+                zones = zones_of[plan.path] = feed_zones(plan.hearing_ids, starts)
             if events is None:
                 events = b"".join([texts[i] for i in plan.hearing_ids if i in texts])
             info = feed_info(plan.subject, with_alarm, full, settings)
@@ -373,5 +373,5 @@ def build_feed(
                 if alarm:
                     events = add_alarms(events, ical.alarm_block())
                 info = feed_info(plan.subject, alarm, path, settings)
-                return calendars.assemble(info, zones_of(plan.hearing_ids, starts), [events])
+                return calendars.assemble(info, feed_zones(plan.hearing_ids, starts), [events])
     return None
