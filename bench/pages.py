@@ -24,6 +24,8 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
+from bench.http import print_table, run_http
+
 PAGES = [
     ("home", "/"),
     ("home, search", "/?q=person+17"),
@@ -40,6 +42,9 @@ def main() -> None:
     parser.add_argument("--defendants", type=int, default=2000)
     parser.add_argument("--hearings", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--http", action="store_true",
+                        help="also serve the same data under gunicorn and load it with wrk (bench/http.py): the "
+                             "health endpoint, full renders and 304s, in the same run")
     args = parser.parse_args()
 
     import time_machine
@@ -119,8 +124,14 @@ def main() -> None:
     for r in results:
         print(f"{r['page']:<24} {r['queries']:>7} {r['median_ms']:>9.2f} {r['raw_sql_ms']:>11.2f} "
               f"{r['ratio']:>6} {r['bytes'] / 1024:>7.1f}")
-    print(json.dumps({"bench": "pages", "database": url.split("://")[0], "defendants": args.defendants,
-                      "hearings": args.hearings, "repeat": args.repeat, "pages": results}))
+    figures = {"bench": "pages", "database": url.split("://")[0], "defendants": args.defendants,
+               "hearings": args.hearings, "repeat": args.repeat, "pages": results}
+    if args.http:
+        http = run_http(args.defendants, args.hearings, database_url=os.environ.get("BENCH_DATABASE_URL"))
+        print()
+        print_table(http)
+        figures["http"] = http
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
