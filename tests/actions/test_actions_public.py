@@ -35,8 +35,8 @@ def test_upcoming_actions_are_grouped_by_country_and_city_in_the_places_own_time
     assert [h for _level, h in headings] == ["Georgia", "Tbilisi", "Germany", "Berlin", "München"]
     assert text.index("Berlin early") < text.index("Berlin late") < text.index("Munich one")
     # 17:00 UTC is 18:00 in Berlin (CET); 15:00 UTC is 19:00 in Tbilisi (+04); the zone is named
-    assert "Thu, Mar 5, 2026, 18:00–20:00 (CET, Europe/Berlin)" in text
-    assert "Sat, Mar 7, 2026, 19:00–21:00 (+04, Asia/Tbilisi)" in text
+    assert "Thu, Mar 5, 2026, 18:00–20:00 (CET, Berlin)" in text
+    assert "Sat, Mar 7, 2026, 19:00–21:00 (UTC+04, Tbilisi)" in text
     for absent in ("Past one", "Pending one", "Rejected one", CONTACT_MARKER):
         assert absent not in text
 

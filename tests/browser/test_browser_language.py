@@ -41,7 +41,7 @@ VISIBLE_TEXT = """() => {
 
 
 RECORD_TABLES = {"cases", "courts", "defendants", "placements", "custody_measures", "decisions", "hearings",
-                 "site_settings"}
+                 "site_settings", "actions"}  # actions: what organisers typed (title, city, address...)
 
 
 def data_words() -> set[str]:

@@ -63,8 +63,9 @@ def test_editor_imports_a_spreadsheet_from_the_browser(live_server, browser, edi
         page.goto(f"{live_server}/defendants/ivan-petrov")
         text = page.inner_text("main")
         assert "Ivan Petrov" in text and "Иван Петров" in text
-        assert f"now until {day.isoformat()}" in text
-        assert f"{day.isoformat()} 10:30" in text and "Мосгорсуд" in text
+        # dates as Babel writes them in English: "Dec 3, 2026"; the hearing in the court's zone, named
+        assert f"now until {day:%b} {day.day}, {day.year}" in text
+        assert f"{day:%B} {day.day}, {day.year}, 10:30 (MSK)" in text and "Мосгорсуд" in text
         page.goto(f"{live_server}/cases/bolotnaya")
         assert "Anna Ivanova" in page.inner_text("main")
         assert [e for e in errors if "404" not in e] == []

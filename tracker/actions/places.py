@@ -16,6 +16,8 @@ from babel.core import get_global
 from babel.dates import format_skeleton
 from flask_babel import get_locale
 
+from tracker import formats
+
 # CLDR "territories" that are no country one can stand in: unknown, EU, eurozone, UN,
 # outlying Oceania, pseudo-locales.
 NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
@@ -102,7 +104,8 @@ def to_utc(local: datetime, zone: ZoneInfo) -> datetime:
 
 
 def local_text(start: datetime, end: datetime, zone: ZoneInfo) -> str:
-    """"Sat, Dec 5, 2026, 14:00–16:00 (CET, Europe/Berlin)": in the place's zone, the zone named;
+    """"Sat, Dec 5, 2026, 14:00–16:00 (CET, Berlin)": in the place's zone, the zone named as the
+    hearings' are (tracker.formats.zone_name: "UTC+04, Тбилиси" in Russian);
     the end's date is repeated only when it is another day. Cached: Babel's formatting is the
     bulk of the list page's time (docs/actions.md)."""
     return _local_text(start, end, zone.key, _locale_name())
@@ -117,4 +120,4 @@ def _local_text(start: datetime, end: datetime, zone_name: str, locale: str) -> 
     ends = format_skeleton("Hm", last, tzinfo=zone, locale=locale)
     if last.date() != first.date():
         ends = f"{format_skeleton('yMMMEd', last, tzinfo=zone, locale=locale)}, {ends}"
-    return f"{day}, {begins}–{ends} ({first.tzname()}, {zone.key})"
+    return f"{day}, {begins}–{ends} ({formats.zone_name(first, locale)})"

@@ -235,6 +235,7 @@ HEARINGS = Table(
         _c("status", "enum", _l("Status."), "scheduled", enum=HearingStatus, aliases=("статус",)),
         _c("duration_minutes", "int", _l("Expected duration in minutes."), "120", aliases=("длительность",)),
         _c("courtroom", "line", _l("Courtroom."), "301", max_length=100, aliases=("зал",)),
+        _c("seats", "int", _l("Seats for the public in the courtroom."), "", aliases=("мест", "места")),
         _c("judge", "line", _l("Judge."), "Никишина Н. В.", max_length=200, aliases=("судья",)),
         _c("open", "bool", _l("Open to the public."), "да", aliases=("открытое", "is_open")),
         _c("video_link_note", "line", _l("Video link or broadcast note."), "", max_length=500,

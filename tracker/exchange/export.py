@@ -102,7 +102,7 @@ def _rows(session: Session) -> dict[str, Iterable[dict[str, Any]]]:
             "external_id": h.external_id, "defendants": [d.slug for d in h.defendants], "court": h.court.name,
             "starts_at": h.local_start.replace(tzinfo=None), "case": h.case.slug if h.case else "",
             "kind": h.kind, "status": h.status, "duration_minutes": h.duration_minutes, "courtroom": h.courtroom,
-            "judge": h.judge, "open": h.is_open, "video_link_note": h.video_link_note,
+            "seats": h.seats, "judge": h.judge, "open": h.is_open, "video_link_note": h.video_link_note,
             "outcome_note": h.outcome_note, "source_url": h.source_url, "source_checked_on": h.source_checked_on,
         } for h in hearings if h.defendants),
     }

@@ -58,13 +58,13 @@ class HearingRows:
     # hearings -----------------------------------------------------------------------------------
 
     HEARING_COLUMNS = {"kind": "kind", "status": "status", "duration_minutes": "duration_minutes",
-                       "courtroom": "courtroom", "judge": "judge", "open": "is_open",
+                       "courtroom": "courtroom", "seats": "seats", "judge": "judge", "open": "is_open",
                        "video_link_note": "video_link_note", "outcome_note": "outcome_note",
                        "source_url": "source_url", "source_checked_on": "source_checked_on",
                        "external_id": "external_id"}
 
     HEARING_DEFAULTS = {"kind": HearingKind.OTHER, "status": HearingStatus.SCHEDULED, "duration_minutes": 120,
-                        "courtroom": "", "judge": "", "is_open": True, "video_link_note": "", "outcome_note": ""}
+                        "courtroom": "", "seats": None, "judge": "", "is_open": True, "video_link_note": "", "outcome_note": ""}
 
     def plan_hearing(self, sheet: Sheet, row: Row) -> None:
         values, good = self.cells(sheet, row)
