@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
+from tracker.mail import arriving
 from tracker.mail.claims import (
     CLAIM_CHUNK,
     LEASE,
@@ -37,6 +38,7 @@ from tracker.mail.claims import (
     release,
     renew,
 )
+from tracker.mail.marks import MarkFailed, SentMarks
 from tracker.mail.message import compose
 from tracker.mail.models import OutboxMessage, OutboxStatus
 from tracker.mail.smtp import ConnectionProblem, Refused, SMTPConnection, SMTPSettings
@@ -48,13 +50,6 @@ RECHECK_EVERY = 500  # messages between two runs of the hooks (mail made stale m
 # app.extensions key: the hooks features registered with `before_sending`
 HOOKS = "mail.before_sending"
 Hook = Callable[[Session | sa.Connection], int]
-# Built once: it runs for every message, and building a statement costs more than running it.
-_MARK_SENT = (
-    sa.update(OutboxMessage)
-    .where(OutboxMessage.id == sa.bindparam("outbox_id"), OURS)
-    .values(status=OutboxStatus.SENT, sent_at=sa.bindparam("sent_now"), attempts=OutboxMessage.attempts + 1,
-            last_error="")
-)
 
 
 @dataclass
@@ -163,6 +158,24 @@ def _back_off_everything_due(conn: sa.Connection, now: datetime, error: str) -> 
     )
 
 
+def _ours(marks: SentMarks) -> bool:
+    """Wait for the "sent" mark in flight; False (and logged) if that message's claim was taken."""
+    outbox_id = marks.in_flight
+    if marks.confirm():
+        return True
+    # Someone took this claim back while we sent it: it may go out twice (same Message-ID).
+    # Whatever else we hold may be taken too: stop.
+    log.error("outbox #%s was sent, but its claim had been taken back: stopping", outbox_id)
+    return False
+
+
+def _abandon(smtp: SMTPConnection) -> None:
+    try:
+        smtp.abandon()
+    except (ConnectionProblem, Refused):
+        pass  # the connection is closed: the relay keeps nothing of the message either
+
+
 def send_pending(
     session: Session,
     now: datetime,
@@ -210,12 +223,15 @@ def send_pending(
             # Message-ID. It halves the cost of each message.
             conn.execute(sa.text("SET synchronous_commit TO OFF"))
             conn.commit()
+        marks = SentMarks(conn, token, now)
         try:
             while limit is None or report.processed < limit:
                 if should_stop is not None and should_stop():
                     log.info("stopping between messages, as asked")
                     break
                 if not claimed:
+                    if not _ours(marks):  # the connection is about to be used: the mark in flight first
+                        break
                     if report.processed >= next_recheck:
                         next_recheck += RECHECK_EVERY
                         with conn.begin():  # a long batch: what the mail is about may have changed since it began
@@ -224,24 +240,40 @@ def send_pending(
                         log.warning("stopping before the next claim: this sender may no longer claim mail")
                         break
                     wanted = CLAIM_CHUNK if limit is None else min(CLAIM_CHUNK, limit - report.processed)
-                    at = clock()
+                    at, seen = clock(), arriving.generation()
                     claimed = claim_chunk(conn, at, wanted, token)
                     lease_until = at + LEASE
                     if not claimed:
+                        if arriving.wait_for_more(seen):  # a writer here is still committing chunks
+                            continue
                         break
                 at = clock()
                 if lease_until - at < RENEW_WHEN_LEFT:  # never start a message on a lease that could run out
-                    if not renew(conn, token, at, holding=len(claimed)):
+                    if not _ours(marks) or not renew(conn, token, at, holding=len(claimed)):
                         break
                     lease_until = at + LEASE
                 message = claimed.pop(0)
-                with conn.begin():
-                    try:
-                        smtp.send(sender, message.recipient, _raw(conn, message))
-                    except ConnectionProblem as error:
-                        log.error("SMTP unavailable, every due message waits: %s", error)
-                        report.connection_error = str(error)
-                        claimed.append(message)
+                try:
+                    if message.raw is None:  # composed now, on the connection: nothing may be in flight
+                        if not _ours(marks):
+                            claimed.insert(0, message)
+                            break
+                        with conn.begin():
+                            raw = _raw(conn, message)
+                    else:
+                        raw = message.raw
+                    smtp.envelope(sender, message.recipient, len(raw))
+                    if not _ours(marks):  # the previous message's mark, before this one reaches the relay
+                        claimed.insert(0, message)
+                        _abandon(smtp)
+                        break
+                    smtp.data(raw)
+                except ConnectionProblem as error:
+                    log.error("SMTP unavailable, every due message waits: %s", error)
+                    report.connection_error = str(error)
+                    _ours(marks)
+                    claimed.append(message)
+                    with conn.begin():
                         conn.execute(
                             sa.update(OutboxMessage)
                             .where(OutboxMessage.id.in_([m.id for m in claimed]), OURS)
@@ -250,27 +282,33 @@ def send_pending(
                         )
                         claimed = []
                         _back_off_everything_due(conn, now, f"SMTP unavailable: {error}")
-                        break
-                    except Refused as error:
+                    break
+                except Refused as error:
+                    still_ours = _ours(marks)
+                    with conn.begin():
                         if _retry_or_give_up(conn, message, now, str(error), token, permanent=error.permanent):
                             report.failed += 1
                         else:
                             report.retried += 1
-                    except Exception as error:  # noqa: BLE001  one message we cannot even try must not block the rest
-                        log.exception("outbox #%s cannot be sent", message.id)
+                    if not still_ours:
+                        break
+                except MarkFailed:
+                    raise  # the database, not this message: the job fails, the next run goes on
+                except Exception as error:  # noqa: BLE001  one message we cannot even try must not block the rest
+                    log.exception("outbox #%s cannot be sent", message.id)
+                    still_ours = _ours(marks)
+                    with conn.begin():
                         _retry_or_give_up(conn, message, now, f"{type(error).__name__}: {error}", token,
                                           permanent=True)
-                        report.failed += 1
-                    else:
-                        marked = conn.execute(_MARK_SENT, {"outbox_id": message.id, "sent_now": now, "token": token})
-                        report.sent += 1
-                        if marked.rowcount != 1:
-                            # Someone took this claim back while we sent it: it may go out twice
-                            # (same Message-ID). Whatever else we hold may be taken too: stop.
-                            log.error("outbox #%s was sent, but its claim had been taken back: stopping", message.id)
-                            break
+                    report.failed += 1
+                    if not still_ours:
+                        break
+                else:
+                    report.sent += 1
+                    marks.start(message.id)
         finally:
             try:
+                _ours(marks)
                 if conn.in_transaction():
                     conn.rollback()
                 release(conn, [m.id for m in claimed], clock(), token)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import urlsplit
@@ -86,6 +88,17 @@ class SMTPConnection:
 
     def send(self, sender: str, recipient: str, raw: bytes) -> None:
         """Send one message to one recipient; raise Refused or ConnectionProblem."""
+        self.envelope(sender, recipient, len(raw))
+        self.data(raw)
+
+    def envelope(self, sender: str, recipient: str, size: int) -> None:
+        """MAIL FROM and RCPT TO of one message: nothing is delivered until `data`.
+
+        Split from `data` so the sender can finish writing the previous message's "sent"
+        mark while these two round trips go on, and still learn the mark's fate before
+        the relay takes this message (`data`), or give it up (`abandon`) if the mark
+        failed. The errors are those of `smtplib.sendmail`, mapped as `send` maps them.
+        """
         if not recipient.isascii():
             # non-ASCII before the @ needs SMTPUTF8, which we do not use (sign-up refuses such addresses)
             raise Refused(553, f"address cannot be sent to without SMTPUTF8: {recipient!r}")
@@ -94,8 +107,47 @@ class SMTPConnection:
         envelope_from = self._envelope_from.get(sender)
         if envelope_from is None:
             envelope_from = self._envelope_from[sender] = parseaddr(sender)[1] or sender
+        with self._wire(recipient):
+            smtp = self._smtp
+            smtp.ehlo_or_helo_if_needed()
+            options = [f"size={size}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+            code, text = smtp.mail(envelope_from, options)
+            if code != 250:
+                if code == 421:
+                    smtp.close()
+                else:
+                    smtp._rset()  # noqa: SLF001  (what sendmail does)
+                raise smtplib.SMTPSenderRefused(code, text, envelope_from)
+            code, text = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                if code == 421:
+                    smtp.close()
+                else:
+                    smtp._rset()  # noqa: SLF001
+                raise smtplib.SMTPRecipientsRefused({recipient: (code, text)})
+
+    def data(self, raw: bytes) -> None:
+        """DATA of the message whose `envelope` was accepted: "250" means the relay has it."""
+        with self._wire(None):
+            code, text = self._smtp.data(raw)
+            if code != 250:
+                if code == 421:
+                    self._smtp.close()
+                else:
+                    self._smtp._rset()  # noqa: SLF001
+                raise smtplib.SMTPDataError(code, text)
+
+    def abandon(self) -> None:
+        """Give up a message whose envelope was sent (RSET): the relay delivers nothing of it."""
+        if self._smtp is not None:
+            with self._wire(None):
+                self._smtp.rset()
+
+    @contextmanager
+    def _wire(self, recipient: str | None) -> Iterator[None]:
+        """smtplib's exceptions as Refused (this message) or ConnectionProblem (the relay)."""
         try:
-            refused = self._smtp.sendmail(envelope_from, [recipient], raw)
+            yield
         except smtplib.SMTPRecipientsRefused as error:
             code, text = error.recipients.get(recipient, next(iter(error.recipients.values())))
             raise Refused(code, _decode(text)) from error
@@ -109,9 +161,6 @@ class SMTPConnection:
         except (OSError, smtplib.SMTPException) as error:
             self.close()
             raise ConnectionProblem(str(error) or type(error).__name__) from error
-        if refused:  # only some recipients refused: with one recipient, that one
-            code, text = refused.get(recipient, next(iter(refused.values())))
-            raise Refused(code, _decode(text))
 
     def close(self) -> None:
         if self._smtp is not None:

@@ -19,10 +19,11 @@ from datetime import date, datetime, timedelta, timezone
 import sqlalchemy as sa
 from flask import current_app
 from markupsafe import escape
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from tracker.feeds.calendars import hearing_ics
 from tracker.links import external_url
+from tracker.mail import arriving
 from tracker.mail.message import MessageTemplate
 from tracker.mail.message import compose as compose_message
 from tracker.mail.models import OutboxMessage, OutboxStatus
@@ -151,11 +152,18 @@ def hearing_calendars(hearings: list[Hearing]) -> list[tuple[str, bytes]]:
     ]
 
 
-def enqueue_due(session: Session, now: datetime) -> int:
+def enqueue_due(session: Session, now: datetime, *, commit_every: int | None = None) -> int:
     """Record every due reminder in the outbox; returns the number of messages written.
 
     Hearings followed by one subscription on the same day at the same court travel
     together, in the message of the first one that falls due.
+
+    By default everything is written in the caller's transaction. With `commit_every`
+    (the scheduler), every chunk of that many messages is committed as soon as it is
+    composed, each message with the deliveries that make it exactly-once, and a sender
+    in this process starts on it while the rest is composed (`tracker.mail.arriving`).
+    A failure then keeps the chunks already committed; the next run records the rest
+    (the dedupe keys skip what is there).
     """
     plan = _plan(session, now)
     days: dict[int, date | None] = {}
@@ -190,10 +198,34 @@ def enqueue_due(session: Session, now: datetime) -> int:
         return 0
     notes = practical_notes(session)
     writer = _ReminderWriter(session, now, notes)
-    for (subscription_id, lead, court_id, day), hearings in groups.items():
-        writer.add(subscriptions[(subscription_id, lead, court_id, day)], lead, hearings)
-    written = writer.write()
+    if commit_every is None:
+        for (subscription_id, lead, court_id, day), hearings in groups.items():
+            writer.add(subscriptions[(subscription_id, lead, court_id, day)], lead, hearings)
+        written = writer.write()
+    else:
+        written = 0
+        # What the plan loaded stays loaded across the chunks' commits (not a SELECT per object).
+        own = session() if isinstance(session, scoped_session) else session
+        expire_on_commit, own.expire_on_commit = own.expire_on_commit, False
+        try:
+            with arriving.writing():
+                for (subscription_id, lead, court_id, day), hearings in groups.items():
+                    writer.add(subscriptions[(subscription_id, lead, court_id, day)], lead, hearings)
+                    if len(writer.messages) >= commit_every:
+                        written += _commit_chunk(session, writer, first=not written)
+                written += _commit_chunk(session, writer, first=not written)
+        finally:
+            own.expire_on_commit = expire_on_commit
     log.info("recorded %d reminder message(s)", written)
+    return written
+
+
+def _commit_chunk(session: Session, writer: _ReminderWriter, *, first: bool) -> int:
+    """Record and commit what the writer holds, and tell a sender in this process it is there."""
+    written = writer.write()
+    session.commit()
+    if written:
+        arriving.grew(first=first)
     return written
 
 

@@ -1,0 +1,140 @@
+"""The sender's "sent" marks, written while the next message's envelope goes out.
+
+A message is marked sent right after the relay's "250", in a transaction of its own:
+that is what limits a crash to resending the one message in flight. Through
+SQLAlchemy each mark cost a BEGIN, the UPDATE and a COMMIT, one round trip each on
+PostgreSQL, in series with the SMTP exchange: the sender ran at half the relay's speed.
+
+Here a mark is one statement, its own transaction (autocommit), sent on the sender's
+own connection without waiting for it (`start`); the sender then sends the next
+message's MAIL FROM and RCPT TO, and waits for the mark's answer (`confirm`) before
+that message's DATA. So:
+- at most one accepted message is ever unmarked: DATA of message N+1 never starts
+  before the mark of N is committed (a crash resends at most the one in flight, with
+  its Message-ID, as before);
+- fencing is unchanged: the mark touches the row only while it carries our claim token
+  (`claims.OURS`), its row count is checked before the next DATA, and a claim taken
+  away stops the batch before anything else reaches the relay.
+On PostgreSQL the statement goes through libpq's asynchronous calls on the very
+connection that holds the claim lock; on SQLite (a local file, no round trip) it is a
+plain DB-API execute and commit, without SQLAlchemy's cost per statement.
+The connection must be outside any transaction while a mark is in flight; the sender
+calls `confirm` before it uses the connection for anything else.
+"""
+from __future__ import annotations
+
+import select
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from tracker.mail.models import OutboxMessage, OutboxStatus
+
+_TABLE = OutboxMessage.__tablename__
+_SQL = (f"UPDATE {_TABLE} SET status = {{p}}, sent_at = {{p}}, attempts = attempts + 1, last_error = '' "
+        f"WHERE id = {{p}} AND status = {{p}} AND claim_token = {{p}}")
+
+
+_PREPARED = b"tracker_mark_sent"
+
+
+class MarkFailed(Exception):
+    """The database refused or lost a "sent" mark (not a lost claim: that is a False confirm)."""
+
+
+class SentMarks:
+    """One sender's "sent" marks, at most one in flight at a time."""
+
+    def __init__(self, conn: sa.Connection, token: str, now: datetime) -> None:
+        self.conn = conn
+        self._in_flight: int | None = None
+        self._rowcount = 0
+        self._postgres = conn.dialect.name == "postgresql"
+        if self._postgres:
+            self._pgconn = conn.connection.driver_connection.pgconn
+            numbered = iter(range(1, 6))
+            self._sql = _SQL.replace("{p}", "${}").format(*numbered).encode()
+            self._constant = [OutboxStatus.SENT.value.encode(), now.astimezone(timezone.utc).isoformat().encode(),
+                              None, OutboxStatus.SENDING.value.encode(), token.encode()]
+            self._prepare()
+        else:
+            self._sql = _SQL.replace("{p}", "?")
+            sent_at = OutboxMessage.__table__.c.sent_at.type.bind_processor(conn.dialect)
+            self._constant = [OutboxStatus.SENT.value, sent_at(now) if sent_at else now, None,
+                              OutboxStatus.SENDING.value, token]
+
+    def _prepare(self) -> None:
+        """Parse and plan the mark once per connection, not once per message (the server's CPU
+        is the relay's and ours on a small machine)."""
+        from psycopg import pq
+
+        result = self._pgconn.prepare(_PREPARED, self._sql)
+        if result.status != pq.ExecStatus.COMMAND_OK and \
+                result.error_field(pq.DiagnosticField.SQLSTATE) != b"42P05":  # prepared by an earlier batch
+            raise MarkFailed((result.error_message or b"").decode("utf-8", "replace"))
+
+    @property
+    def in_flight(self) -> int | None:
+        return self._in_flight
+
+    def start(self, outbox_id: int) -> None:
+        """Mark `outbox_id` sent (if it is still ours): sent now, its answer read by `confirm`."""
+        assert self._in_flight is None, "confirm the mark in flight first"
+        assert not self.conn.in_transaction(), "a mark is its own transaction"
+        params = list(self._constant)
+        if self._postgres:
+            from psycopg import pq
+
+            if self._pgconn.transaction_status != pq.TransactionStatus.IDLE:
+                raise MarkFailed("the sender's connection is inside a transaction")
+            params[2] = str(outbox_id).encode()
+            self._pgconn.send_query_prepared(_PREPARED, params)  # blocking mode: the whole query is sent
+            self._in_flight = outbox_id
+            return
+        params[2] = outbox_id
+        driver = self.conn.connection.driver_connection
+        cursor = driver.cursor()
+        try:
+            cursor.execute(self._sql, params)
+            self._rowcount = cursor.rowcount
+            driver.commit()
+        except Exception:
+            driver.rollback()
+            raise
+        finally:
+            cursor.close()
+        self._in_flight = outbox_id
+
+    def confirm(self) -> bool:
+        """Wait for the mark in flight; False if the row was no longer ours (its claim was taken).
+
+        True when nothing is in flight.
+        """
+        if self._in_flight is None:
+            return True
+        self._in_flight = None
+        if not self._postgres:
+            return self._rowcount == 1
+        from psycopg import pq
+
+        import psycopg
+
+        pgconn = self._pgconn
+        try:
+            while True:  # wait on the socket (the GIL is free meanwhile), not in libpq
+                pgconn.consume_input()
+                if not pgconn.is_busy():
+                    break
+                select.select([pgconn.socket], [], [])
+            result, rowcount, error = pgconn.get_result(), None, ""
+            while result is not None:
+                if result.status == pq.ExecStatus.COMMAND_OK:
+                    rowcount = result.command_tuples
+                else:
+                    error = (result.error_message or b"").decode("utf-8", "replace") or result.status.name
+                result = pgconn.get_result()
+        except (psycopg.Error, OSError) as lost:
+            raise MarkFailed(f"the database connection failed: {lost}") from lost
+        if error or rowcount is None:
+            raise MarkFailed(error or "no answer to the mark")
+        return rowcount == 1
