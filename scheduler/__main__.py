@@ -23,6 +23,7 @@ from scheduler.frame import job
 from scheduler.jobs import JOBS, Job
 from scheduler.leader import NoLock, leader_lock_for
 from tracker import create_app
+from tracker.mail import arriving
 from tracker.mail.claims import release_abandoned_claims
 
 log = logging.getLogger("scheduler")
@@ -96,6 +97,18 @@ def _recover(app, now: datetime | None) -> None:  # noqa: ANN001
     job(release_abandoned_claims)(app, now)
 
 
+SEND_JOB = "send-mail"
+
+
+def _send_now(scheduler: BackgroundScheduler) -> None:
+    """The planning job committed the first chunk of a batch: send now, not at the next interval.
+
+    A send job already running waits for the chunks itself (tracker.mail.arriving).
+    """
+    if not runtime.sending.is_set() and not runtime.stopping.is_set():
+        scheduler.modify_job(SEND_JOB, next_run_time=datetime.now(timezone.utc))
+
+
 def _run_forever(app, jobs: list[Job]) -> int:  # noqa: ANN001
     scheduler = BackgroundScheduler(timezone="UTC")
     for each in jobs:
@@ -105,6 +118,8 @@ def _run_forever(app, jobs: list[Job]) -> int:  # noqa: ANN001
             misfire_grace_time=each.seconds,
         )
         log.info("job %s every %ss", each.name, each.seconds)
+    if any(each.name == SEND_JOB for each in jobs):
+        arriving.on_first_chunk.append(lambda: _send_now(scheduler))
     scheduler.start()
     log.info("scheduler started with %d jobs", len(jobs))
     while not runtime.stopping.wait(LOCK_CHECK_SECONDS):

@@ -11,6 +11,8 @@ log = logging.getLogger("scheduler")
 stopping = threading.Event()
 # Set when the leader lock is lost: the process exits with status 1 so its supervisor restarts it.
 lock_lost = threading.Event()
+# Set while the send job runs: a chunk of new reminders then needs no extra run of it.
+sending = threading.Event()
 _lock_held: Callable[[], bool] = lambda: True  # noqa: E731  (until main() takes a lock)
 
 

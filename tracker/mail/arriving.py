@@ -21,6 +21,7 @@ from contextlib import contextmanager
 _changed = threading.Condition()
 _writers = 0
 _generation = 0
+_waiting = 0
 # Called (with no arguments) when a chunk is committed while no sender here waits for it:
 # the scheduler sets it to run its send job at once rather than at its next interval.
 on_first_chunk: list[Callable[[], None]] = []
@@ -61,8 +62,18 @@ def wait_for_more(seen: int, timeout: float = 5.0) -> bool:
 
     False at once when no writer is at work (the batch is over).
     """
+    global _waiting
     with _changed:
         if _writers == 0:
             return False
-        _changed.wait_for(lambda: _generation != seen or _writers == 0, timeout=timeout)
+        _waiting += 1
+        try:
+            _changed.wait_for(lambda: _generation != seen or _writers == 0, timeout=timeout)
+        finally:
+            _waiting -= 1
         return True
+
+
+def waiting() -> int:
+    """How many senders in this process wait for a writer's next chunk (for tests and logs)."""
+    return _waiting
