@@ -24,6 +24,7 @@ calls `confirm` before it uses the connection for anything else.
 from __future__ import annotations
 
 import select
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -39,7 +40,9 @@ _PREPARED = b"tracker_mark_sent"
 
 
 class MarkFailed(Exception):
-    """The database refused or lost a "sent" mark (not a lost claim: that is a False confirm)."""
+    """The database refused or lost the sender's own write (a mark, a renewal): the batch stops.
+
+    Not a lost claim (that is a False `confirm`), and never blamed on the message in hand."""
 
 
 class SentMarks:
@@ -48,7 +51,6 @@ class SentMarks:
     def __init__(self, conn: sa.Connection, token: str, now: datetime) -> None:
         self.conn = conn
         self._in_flight: int | None = None
-        self._rowcount = 0
         self._postgres = conn.dialect.name == "postgresql"
         if self._postgres:
             self._pgconn = conn.connection.driver_connection.pgconn
@@ -62,6 +64,11 @@ class SentMarks:
             sent_at = OutboxMessage.__table__.c.sent_at.type.bind_processor(conn.dialect)
             self._constant = [OutboxStatus.SENT.value, sent_at(now) if sent_at else now, None,
                               OutboxStatus.SENDING.value, token]
+            # SQLite has no asynchronous calls: one thread, with a connection of its own, writes
+            # the marks (the sqlite3 module lets go of the GIL while SQLite works).
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sent-marks")
+            self._driver = self._worker.submit(lambda: conn.engine.raw_connection()).result()
+            self._future: Future[int] | None = None
 
     def _prepare(self) -> None:
         """Parse and plan the mark once per connection, not once per message (the server's CPU
@@ -92,18 +99,29 @@ class SentMarks:
             self._in_flight = outbox_id
             return
         params[2] = outbox_id
-        driver = self.conn.connection.driver_connection
+        self._future = self._worker.submit(self._write, params)
+        self._in_flight = outbox_id
+
+    def _write(self, params: list) -> int:
+        """On the marks' thread and connection (SQLite)."""
+        driver = self._driver
         cursor = driver.cursor()
         try:
             cursor.execute(self._sql, params)
-            self._rowcount = cursor.rowcount
+            rowcount = cursor.rowcount
             driver.commit()
+            return rowcount
         except Exception:
             driver.rollback()
             raise
         finally:
             cursor.close()
-        self._in_flight = outbox_id
+
+    def close(self) -> None:
+        """Confirm what is in flight is the caller's business; this ends the marks' thread (SQLite)."""
+        if not self._postgres:
+            self._worker.submit(self._driver.close).result()
+            self._worker.shutdown()
 
     def confirm(self) -> bool:
         """Wait for the mark in flight; False if the row was no longer ours (its claim was taken).
@@ -114,7 +132,13 @@ class SentMarks:
             return True
         self._in_flight = None
         if not self._postgres:
-            return self._rowcount == 1
+            future, self._future = self._future, None
+            try:
+                return future.result() == 1
+            except sa.exc.SQLAlchemyError:
+                raise
+            except Exception as error:  # noqa: BLE001  sqlite3's errors: the database, not the message
+                raise MarkFailed(f"the sent mark failed: {error}") from error
         from psycopg import pq
 
         import psycopg

@@ -169,6 +169,13 @@ def _ours(marks: SentMarks) -> bool:
     return False
 
 
+def _renew(conn: sa.Connection, token: str, at: datetime, holding: int) -> bool:
+    try:
+        return renew(conn, token, at, holding=holding)
+    except sa.exc.SQLAlchemyError as error:  # the database, not the message in hand
+        raise MarkFailed(f"renewing our claims failed: {error}") from error
+
+
 def _abandon(smtp: SMTPConnection) -> None:
     try:
         smtp.abandon()
@@ -247,11 +254,6 @@ def send_pending(
                         if arriving.wait_for_more(seen):  # a writer here is still committing chunks
                             continue
                         break
-                at = clock()
-                if lease_until - at < RENEW_WHEN_LEFT:  # never start a message on a lease that could run out
-                    if not _ours(marks) or not renew(conn, token, at, holding=len(claimed)):
-                        break
-                    lease_until = at + LEASE
                 message = claimed.pop(0)
                 try:
                     if message.raw is None:  # composed now, on the connection: nothing may be in flight
@@ -263,10 +265,19 @@ def send_pending(
                     else:
                         raw = message.raw
                     smtp.envelope(sender, message.recipient, len(raw))
-                    if not _ours(marks):  # the previous message's mark, before this one reaches the relay
+                    # While the envelope went out, the previous message's mark was written. Before the
+                    # clock is read and before this message reaches the relay, that mark must be settled.
+                    if not _ours(marks):
                         claimed.insert(0, message)
                         _abandon(smtp)
                         break
+                    at = clock()
+                    if lease_until - at < RENEW_WHEN_LEFT:  # never start a message on a lease that could run out
+                        if not _renew(conn, token, at, holding=len(claimed) + 1):
+                            claimed.insert(0, message)
+                            _abandon(smtp)
+                            break
+                        lease_until = at + LEASE
                     smtp.data(raw)
                 except ConnectionProblem as error:
                     log.error("SMTP unavailable, every due message waits: %s", error)
@@ -308,7 +319,10 @@ def send_pending(
                     marks.start(message.id)
         finally:
             try:
-                _ours(marks)
+                try:
+                    _ours(marks)
+                finally:
+                    marks.close()
                 if conn.in_transaction():
                     conn.rollback()
                 release(conn, [m.id for m in claimed], clock(), token)
