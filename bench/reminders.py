@@ -8,8 +8,11 @@ or BENCH_DATABASE_URL) through the real `enqueue_due`, then in one run measures:
   the dispatch (the mean is the baseline: the server warms up as it goes);
 - `send_pending`: the real sender, claiming, sending and committing each message
   over one connection per batch;
-- end to end, from "due" to "accepted by the relay": `enqueue_due` (compose and record,
-  half the volunteers reading Russian, half English) plus `send_pending`.
+- end to end, from "due" to "accepted by the relay", as the scheduler does it: the outbox
+  emptied, then `enqueue_due` (compose and record, half the volunteers reading Russian,
+  half English) committing chunks of `--chunk` (500, as plan-mail), and `send_pending` on
+  another thread started by the first chunk (as send-mail), until the last "250"; beside
+  it, `enqueue_due` then `send_pending` in series (the two timings above added).
 Goals: end to end at most 1.25x the plain-smtplib time (issue 12); dispatch alone at
 least half the plain rate (issue 5). Prints a table, then one JSON line with every figure.
 """
