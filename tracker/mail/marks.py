@@ -5,8 +5,8 @@ that is what limits a crash to resending the one message in flight. Through
 SQLAlchemy each mark cost a BEGIN, the UPDATE and a COMMIT, one round trip each on
 PostgreSQL, in series with the SMTP exchange: the sender ran at half the relay's speed.
 
-Here a mark is one statement, its own transaction (autocommit), sent on the sender's
-own connection without waiting for it (`start`); the sender then sends the next
+Here a mark is one statement, its own transaction, sent without waiting for its
+answer (`start`); the sender then sends the next
 message's MAIL FROM and RCPT TO, and waits for the mark's answer (`confirm`) before
 that message's DATA. So:
 - at most one accepted message is ever unmarked: DATA of message N+1 never starts
@@ -15,11 +15,14 @@ that message's DATA. So:
 - fencing is unchanged: the mark touches the row only while it carries our claim token
   (`claims.OURS`), its row count is checked before the next DATA, and a claim taken
   away stops the batch before anything else reaches the relay.
-On PostgreSQL the statement goes through libpq's asynchronous calls on the very
-connection that holds the claim lock; on SQLite (a local file, no round trip) it is a
-plain DB-API execute and commit, without SQLAlchemy's cost per statement.
-The connection must be outside any transaction while a mark is in flight; the sender
-calls `confirm` before it uses the connection for anything else.
+On PostgreSQL the statement (prepared once) goes through libpq's asynchronous calls on
+the very connection that holds the claim lock; the connection must be outside any
+transaction while a mark is in flight, and the sender calls `confirm` before it uses the
+connection for anything else. SQLite has no asynchronous calls: one worker thread with a
+connection of its own writes the marks (a DB-API execute and commit; the sqlite3 module
+lets go of the GIL while SQLite works), and `confirm` waits for it the same way.
+The clock, the lease check and a renewal come after `confirm` too (sending.py): whoever
+reads the sender's clock finds every earlier mark committed.
 """
 from __future__ import annotations
 
@@ -33,9 +36,7 @@ from tracker.mail.models import OutboxMessage, OutboxStatus
 
 _TABLE = OutboxMessage.__tablename__
 _SQL = (f"UPDATE {_TABLE} SET status = {{p}}, sent_at = {{p}}, attempts = attempts + 1, last_error = '' "
-        f"WHERE id = {{p}} AND status = {{p}} AND claim_token = {{p}}")
-
-
+        f"WHERE id = {{p}} AND status = {{p}} AND claim_token = {{p}}")  # claims.OURS, by hand
 _PREPARED = b"tracker_mark_sent"
 
 
@@ -118,7 +119,7 @@ class SentMarks:
             cursor.close()
 
     def close(self) -> None:
-        """Confirm what is in flight is the caller's business; this ends the marks' thread (SQLite)."""
+        """End the marks' thread and give its connection back (SQLite); `confirm` first."""
         if not self._postgres:
             self._worker.submit(self._driver.close).result()
             self._worker.shutdown()
@@ -135,13 +136,10 @@ class SentMarks:
             future, self._future = self._future, None
             try:
                 return future.result() == 1
-            except sa.exc.SQLAlchemyError:
-                raise
-            except Exception as error:  # noqa: BLE001  sqlite3's errors: the database, not the message
+            except Exception as error:  # sqlite3's errors: the database's, not the message's
                 raise MarkFailed(f"the sent mark failed: {error}") from error
-        from psycopg import pq
-
         import psycopg
+        from psycopg import pq
 
         pgconn = self._pgconn
         try:
