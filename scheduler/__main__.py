@@ -105,8 +105,12 @@ def _send_now(scheduler: BackgroundScheduler) -> None:
 
     A send job already running waits for the chunks itself (tracker.mail.arriving).
     """
-    if not runtime.sending.is_set() and not runtime.stopping.is_set():
+    if runtime.sending.is_set() or runtime.stopping.is_set():
+        return
+    try:
         scheduler.modify_job(SEND_JOB, next_run_time=datetime.now(timezone.utc))
+    except Exception:  # noqa: BLE001  the planning must not fail for it: the send job still runs on its interval
+        log.exception("could not start %s early", SEND_JOB)
 
 
 def _run_forever(app, jobs: list[Job]) -> int:  # noqa: ANN001
