@@ -3,10 +3,8 @@ statements whatever the data size. Every function that depends on time takes `no
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Iterable
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -14,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.records.custody import HELD_STATUSES, CustodyStatus, custody_status, expected_release
 from tracker.records.enums import DefendantStatus, HearingStatus
+from tracker.records.lines import HearingLine, lines_where
 from tracker.records.models import Case, Defendant, Hearing, hearing_defendants
 from tracker.records.names import query_words
 from tracker.records.staleness import (
@@ -216,11 +215,12 @@ def case_hearings(session: Session, case: Case) -> list[Hearing]:
 
 def upcoming_hearings(
     session: Session, now: datetime, days: int = 30, *, case_slug: str | None = None, limit: int = 300
-) -> list[Hearing]:
+) -> list[HearingLine]:
     """Public hearings that have not ended and start within `days`; cancelled ones stay visible.
 
-    `limit` keeps the page readable and, being under SQLAlchemy's select-in batch of
-    500, keeps the statement count fixed however many hearings fall in the window.
+    Read as lines (records.lines: columns, not entities), in two statements after the case's
+    id: the hearings with their courts, then their public defendants. `limit` keeps the page
+    readable.
     """
     query = sa.select(Hearing.id).where(
         Hearing.starts_at >= now - timedelta(hours=12),
@@ -234,22 +234,12 @@ def upcoming_hearings(
             raise BadQuery(_("There is no case “%(slug)s”.", slug=case_slug))
         query = query.where(Hearing.in_cases([case_id], public_only=True))
     ids = query.order_by(Hearing.starts_at, Hearing.id).limit(limit).scalar_subquery()
-    return list(
-        session.scalars(
-            sa.select(Hearing)
-            .where(Hearing.id.in_(ids))
-            .options(selectinload(Hearing.defendants))
-            .order_by(Hearing.starts_at, Hearing.id)
-        )
-    )
+    return lines_where(session, ids)
 
 
-def group_by_local_day(hearings: Iterable[Hearing]) -> list[tuple[date, list[Hearing]]]:
-    """Hearings grouped by their date in the court's own time zone."""
-    groups: dict[date, list[Hearing]] = defaultdict(list)
-    for hearing in hearings:
-        groups[hearing.local_start.date()].append(hearing)
-    return sorted(groups.items())
+def case_choices(session: Session) -> list[tuple[str, str]]:
+    """(slug, title) of every case, by title: the case filter of the public lists."""
+    return [tuple(row) for row in session.execute(sa.select(Case.slug, Case.title).order_by(Case.title))]
 
 
 def next_birthday(born: date, today: date) -> date:

@@ -9,6 +9,8 @@ from tracker.caching import cacheable_page
 from tracker.extensions import db, utcnow
 from tracker.records import queries
 from tracker.records.custody import sentence_in_force
+from tracker.records.display import display
+from tracker.records.lines import from_hearing, group_by_local_day, prepare
 from tracker.records.staleness import site_today
 from tracker.records.transit import transit_of
 from tracker.records.timeline import timeline
@@ -67,6 +69,7 @@ def defendant(slug: str):
     hearings = queries.defendant_hearings(db.session, person)
     now = utcnow()
     [row] = queries.defendant_rows(db.session, [person], now)
+    show = display()
     return render_template(
         "records/defendant.html",
         defendant=person,
@@ -75,8 +78,9 @@ def defendant(slug: str):
         transit=transit_of(person),
         sentence=sentence_in_force(person),
         timeline=timeline(person, hearings),
-        upcoming=[h for h in hearings if h.ends_at >= now and h.is_active],
+        upcoming=prepare([from_hearing(h) for h in hearings if h.ends_at >= now and h.is_active], show),
         feed_scope=("defendant", person),
+        show=show,
     )
 
 
@@ -89,14 +93,18 @@ def case(slug: str):
         abort(404)
     now = utcnow()
     hearings = queries.case_hearings(db.session, found)
+    upcoming = [from_hearing(h) for h in hearings if h.ends_at >= now]
+    past = [from_hearing(h) for h in reversed(hearings) if h.ends_at < now][:PAST_HEARINGS_SHOWN]
+    show = display()
     return render_template(
         "records/case.html",
         case=found,
         defendants=queries.defendant_rows(db.session, queries.case_defendants(db.session, found), now),
         today=site_today(now),
-        upcoming=[h for h in hearings if h.ends_at >= now],
-        past=[h for h in reversed(hearings) if h.ends_at < now][:PAST_HEARINGS_SHOWN],
+        upcoming=prepare(upcoming, show),
+        past=prepare(past, show),
         feed_scope=("case", found),
+        show=show,
     )
 
 
@@ -111,10 +119,11 @@ def hearings():
         found = queries.upcoming_hearings(db.session, utcnow(), days, case_slug=case_slug, limit=limit)
     except queries.BadQuery as error:
         abort(400, description=str(error))
-    cases = queries.all_cases(db.session)
+    cases = queries.case_choices(db.session)
+    show = display()
     return render_template(
-        "records/hearings.html", days=days, groups=queries.group_by_local_day(found), cases=cases,
-        case_slug=case_slug, truncated=len(found) >= limit, limit=limit, feed_scope=("all", None),
+        "records/hearings.html", days=days, groups=group_by_local_day(prepare(found, show)), cases=cases,
+        case_slug=case_slug, truncated=len(found) >= limit, limit=limit, feed_scope=("all", None), show=show,
     )
 
 
