@@ -53,12 +53,14 @@ def url_maker(endpoint: str, key: str, **values: Any) -> Callable[[Any], str]:
     with a stand-in and the value put in its place, so a page of 300 links calls `url_for` once.
     Works for the int and default (slug) converters, the only ones public lists link with."""
     try:
-        template = url_for(endpoint, **{key: _SENTINEL_INT}, **values)
-        stand_in = str(_SENTINEL_INT)
-    except Exception:  # noqa: BLE001 - the endpoint's converter does not take an int
-        template = url_for(endpoint, **{key: _SENTINEL_STR}, **values)
-        stand_in = _SENTINEL_STR
-    head, _, tail = template.partition(stand_in)
+        head, _, tail = url_for(endpoint, **{key: _SENTINEL_STR}, **values).partition(_SENTINEL_STR)
+    except Exception:  # noqa: BLE001 - an int converter: the value is a number, nothing to quote
+        head, _, tail = url_for(endpoint, **{key: _SENTINEL_INT}, **values).partition(str(_SENTINEL_INT))
+
+        def make_number(value: Any) -> str:
+            return f"{head}{int(value)}{tail}"
+
+        return make_number
 
     def make(value: Any) -> str:
         return f"{head}{quote(str(value), safe='-_.~')}{tail}"
@@ -74,7 +76,7 @@ class Display:
         self.language = str(locale) if locale is not None else formats.language()
         self.reads_original = reader_reads_original()
         self._phrases: dict[Any, Any] = {}
-        self._moments: dict[tuple[datetime, str], tuple[str, str]] = {}
+        self._moments: dict[tuple[datetime, str], tuple[Markup, str]] = {}
         self._days: dict[tuple[date, str], str] = {}
         self._urls: dict[tuple, Callable[[Any], str]] = {}
         self._names: dict[tuple, Markup] = {}
@@ -99,14 +101,15 @@ class Display:
 
     # --- days and moments -------------------------------------------------------------------
 
-    def moment(self, starts_at: datetime, zone: str) -> tuple[str, str]:
-        """(text, datetime attribute) of an instant in a court's zone, once per distinct pair."""
+    def moment(self, starts_at: datetime, zone: str) -> tuple[Markup, str]:
+        """(text, datetime attribute) of an instant in a court's zone, once per distinct pair;
+        the text escaped once here rather than on every line that shows it."""
         key = (starts_at, zone)
         found = self._moments.get(key)
         if found is None:
             local = starts_at.astimezone(formats._zone(zone))
-            found = self._moments[key] = (formats.moment(starts_at, zone, self.language),
-                                          local.replace(microsecond=0).isoformat())
+            found = self._moments[key] = (escape(formats.moment(starts_at, zone, self.language)),
+                                          Markup(local.replace(microsecond=0).isoformat()))
         return found
 
     def day(self, value: date | None) -> str:
@@ -128,12 +131,16 @@ class Display:
 
     # --- links and names --------------------------------------------------------------------
 
-    def url(self, endpoint: str, key: str, value: Any, **values: Any) -> str:
+    def maker(self, endpoint: str, key: str, **values: Any) -> Callable[[Any], str]:
+        """`url_maker`, once per request and kind of link."""
         cache_key = (endpoint, key, tuple(sorted(values.items())))
-        maker = self._urls.get(cache_key)
-        if maker is None:
-            maker = self._urls[cache_key] = url_maker(endpoint, key, **values)
-        return maker(value)
+        found = self._urls.get(cache_key)
+        if found is None:
+            found = self._urls[cache_key] = url_maker(endpoint, key, **values)
+        return found
+
+    def url(self, endpoint: str, key: str, value: Any, **values: Any) -> str:
+        return self.maker(endpoint, key, **values)(value)
 
     def both_scripts(self, latin: str | None, original: str | None, *, tag: str = "span",
                      href: str | None = None) -> Markup:

@@ -91,7 +91,8 @@ class HearingLine:
     court: CourtLine
     people: list[Person] = field(default_factory=list)
     # the text, set by `prepare`
-    when: str = ""
+    css: str = ""
+    when: Markup = Markup("")
     when_attr: str = ""
     head: Markup = Markup("")
     names: Markup = Markup("")
@@ -196,51 +197,54 @@ def group_by_local_day(lines: list[HearingLine]) -> list[tuple[date, list[Hearin
 
 def prepare(lines: list[HearingLine], show: Display) -> list[HearingLine]:
     """Work out each line's text (records/_hearings.html shows it): the features' additions
-    included. Repeated values (a moment, a court, a person, a status) are built once."""
-    closed = Markup(' <span class="badge">{0}</span>').format(Markup(show.phrase(CLOSED)))
-    badges: dict[tuple[HearingStatus, bool], Markup] = {}
-    kinds: dict[HearingKind, str] = {}
-    wheres: dict[tuple[int, str], Markup] = {}
-    people: dict[int, Markup] = {}
+    included. Repeated values (a moment, a court, a person, a status) are built once, with
+    plain strings and `escape` (Markup.format costs ten times as much), marked safe once."""
+    closed = f' <span class="badge">{show.phrase(CLOSED)}</span>'
+    heads: dict[tuple[HearingKind, HearingStatus, bool], Markup] = {}
+    wheres: dict[tuple[int, str], str] = {}
+    people: dict[int, str] = {}
+    css: dict[HearingStatus, Markup] = {}
+    judges: dict[str, str] = {}
+    defendant_url = show.maker("records.defendant", "slug")
     for line in lines:
         line.when, line.when_attr = show.moment(line.starts_at, line.court.timezone)
-        badge = badges.get((line.status, line.is_open))
-        if badge is None:
-            badge = Markup("")
+        line.css = css.get(line.status) or css.setdefault(line.status, Markup(f"hearing status-{line.status.value}"))
+        head = heads.get((line.kind, line.status, line.is_open))
+        if head is None:
+            text = escape(str(line.kind.label).capitalize())
             if line.status is not HearingStatus.SCHEDULED:
-                badge += Markup(' <span class="badge">{0}</span>').format(line.status.label)
+                text += f' <span class="badge">{escape(line.status.label)}</span>'
             if not line.is_open:
-                badge += closed
-            badge = badges[(line.status, line.is_open)] = badge
-        kind = kinds.get(line.kind)
-        if kind is None:
-            kind = kinds[line.kind] = str(escape(str(line.kind.label).capitalize()))
-        line.head = Markup(f"{kind}{badge}")
+                text += closed
+            head = heads[(line.kind, line.status, line.is_open)] = Markup(text)
+        line.head = head
         names = []
         for person in line.people:
             link = people.get(person.id)
             if link is None:
-                link = people[person.id] = Markup('<a href="{0}">{1}</a>').format(
-                    show.url("records.defendant", "slug", person.slug),
-                    show.first_script(person.name_latin, person.name_original))
+                link = people[person.id] = (f'<a href="{defendant_url(person.slug)}">'
+                                            f'{escape(show.first_script(person.name_latin, person.name_original))}</a>')
             names.append(link)
-        line.names = Markup(", ").join(names)
+        line.names = Markup(", ".join(names))
         where = wheres.get((line.court.id, line.courtroom))
         if where is None:
-            where = show.both_scripts(line.court.where_latin, line.court.where_original)
+            where = str(show.both_scripts(line.court.where_latin, line.court.where_original))
             if line.courtroom:
-                where += Markup(", ") + show.markup(COURTROOM, room=line.courtroom)
-            wheres[(line.court.id, line.courtroom)] = where
-        body = [Markup('<p class="where">{0}</p>').format(where)]
+                where = f"{where}, {show.markup(COURTROOM, room=line.courtroom)}"  # not str + Markup: that escapes
+            where = wheres[(line.court.id, line.courtroom)] = f'<p class="where">{where}</p>'
+        body = where
         if line.judge:
-            body.append(Markup("<p>{0}</p>").format(show.markup(JUDGE, judge=line.judge)))
+            judge = judges.get(line.judge)
+            if judge is None:
+                judge = judges[line.judge] = f"\n  <p>{show.markup(JUDGE, judge=line.judge)}</p>"
+            body += judge
         if line.video_link_note:
-            body.append(Markup("<p>{0}</p>").format(line.video_link_note))
+            body += f"\n  <p>{escape(line.video_link_note)}</p>"
         if line.outcome_note:
-            body.append(Markup("<p>{0}</p>").format(line.outcome_note))
+            body += f"\n  <p>{escape(line.outcome_note)}</p>"
         if line.source_url:
-            body.append(source(line.source_url, line.source_checked_on, show))
-        line.body = Markup("\n  ").join(body)
+            body = f"{body}\n  {source(line.source_url, line.source_checked_on, show)}"
+        line.body = Markup(body)
     show.hearing_extras(lines)
     return lines
 
@@ -252,5 +256,5 @@ def source(url: str | None, checked_on: date | None, show: Display) -> Markup:
     checked = ""
     if checked_on:
         checked = Markup(", ") + show.markup(CHECKED, day=show.short_day(checked_on))
-    return Markup('<span class="source">(<a href="{0}" rel="noopener noreferrer nofollow">{1}</a>{2})</span>').format(
-        url, Markup(show.phrase(SOURCE)), checked)
+    return Markup(f'<span class="source">(<a href="{escape(url)}" rel="noopener noreferrer nofollow">'
+                  f'{show.phrase(SOURCE)}</a>{checked})</span>')
