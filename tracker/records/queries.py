@@ -163,17 +163,10 @@ def get_public_defendant(session: Session, slug: str) -> Defendant | None:
     )
 
 
-def defendant_hearings(session: Session, defendant: Defendant) -> list[Hearing]:
-    """All hearings of a defendant with their (public) co-defendants loaded."""
-    return list(
-        session.scalars(
-            sa.select(Hearing)
-            .join(hearing_defendants, hearing_defendants.c.hearing_id == Hearing.id)
-            .where(hearing_defendants.c.defendant_id == defendant.id)
-            .options(selectinload(Hearing.defendants))
-            .order_by(Hearing.starts_at)
-        )
-    )
+def defendant_hearings(session: Session, defendant: Defendant) -> list[HearingLine]:
+    """All hearings of a defendant, as lines with their public co-defendants (two statements)."""
+    return lines_where(session, sa.select(hearing_defendants.c.hearing_id)
+                       .where(hearing_defendants.c.defendant_id == defendant.id).scalar_subquery())
 
 
 def all_cases(session: Session) -> list[Case]:
@@ -201,16 +194,11 @@ def case_defendants(session: Session, case: Case) -> list[Defendant]:
     )
 
 
-def case_hearings(session: Session, case: Case) -> list[Hearing]:
-    """The public hearings of a case (`Hearing.in_cases`: the feeds and reminders use it too)."""
-    return list(
-        session.scalars(
-            sa.select(Hearing)
-            .where(Hearing.in_cases([case.id], public_only=True), public_hearing_clause())
-            .options(selectinload(Hearing.defendants))
-            .order_by(Hearing.starts_at)
-        )
-    )
+def case_hearings(session: Session, case: Case) -> list[HearingLine]:
+    """The public hearings of a case (`Hearing.in_cases`: the feeds and reminders use it too),
+    as lines (two statements)."""
+    return lines_where(session, sa.select(Hearing.id).where(
+        Hearing.in_cases([case.id], public_only=True), public_hearing_clause()).scalar_subquery())
 
 
 def upcoming_hearings(

@@ -9,6 +9,7 @@ from typing import Iterable
 from flask_babel import gettext as _
 
 from tracker.records.enums import MeasureKind
+from tracker.records.lines import HearingLine
 from tracker.records.models import Defendant, Hearing
 from tracker.formats import short_day
 
@@ -22,11 +23,12 @@ class TimelineEntry:
     detail: str = field(compare=False, default="")
     source_url: str | None = field(compare=False, default=None)
     source_checked_on: date | None = field(compare=False, default=None)
-    hearing: Hearing | None = field(compare=False, default=None)
+    hearing: Hearing | HearingLine | None = field(compare=False, default=None)
 
 
-def timeline(defendant: Defendant, hearings: Iterable[Hearing]) -> list[TimelineEntry]:
-    """The defendant's history in date order, derived from the records (never stored)."""
+def timeline(defendant: Defendant, hearings: Iterable[Hearing | HearingLine]) -> list[TimelineEntry]:
+    """The defendant's history in date order, derived from the records (never stored). The
+    public page passes hearing lines (records.lines), which answer the same attributes."""
     entries: list[TimelineEntry] = []
     if defendant.arrested_on:
         entries.append(TimelineEntry(defendant.arrested_on, 0, "arrest", _("Arrested")))

@@ -10,7 +10,7 @@ from tracker.extensions import db, utcnow
 from tracker.records import queries
 from tracker.records.custody import sentence_in_force
 from tracker.records.display import display
-from tracker.records.lines import from_hearing, group_by_local_day, prepare
+from tracker.records.lines import group_by_local_day, prepare
 from tracker.records.staleness import site_today
 from tracker.records.transit import transit_of
 from tracker.records.timeline import timeline
@@ -78,7 +78,7 @@ def defendant(slug: str):
         transit=transit_of(person),
         sentence=sentence_in_force(person),
         timeline=timeline(person, hearings),
-        upcoming=prepare([from_hearing(h) for h in hearings if h.ends_at >= now and h.is_active], show),
+        upcoming=prepare([h for h in hearings if h.ends_at >= now and h.is_active], show),
         feed_scope=("defendant", person),
         show=show,
     )
@@ -93,8 +93,8 @@ def case(slug: str):
         abort(404)
     now = utcnow()
     hearings = queries.case_hearings(db.session, found)
-    upcoming = [from_hearing(h) for h in hearings if h.ends_at >= now]
-    past = [from_hearing(h) for h in reversed(hearings) if h.ends_at < now][:PAST_HEARINGS_SHOWN]
+    upcoming = [h for h in hearings if h.ends_at >= now]
+    past = [h for h in reversed(hearings) if h.ends_at < now][:PAST_HEARINGS_SHOWN]
     show = display()
     return render_template(
         "records/case.html",
