@@ -258,3 +258,29 @@ def source(url: str | None, checked_on: date | None, show: Display) -> Markup:
         checked = Markup(", ") + show.markup(CHECKED, day=show.short_day(checked_on))
     return Markup(f'<span class="source">(<a href="{escape(url)}" rel="noopener noreferrer nofollow">'
                   f'{show.phrase(SOURCE)}</a>{checked})</span>')
+
+
+TURNS = _l("turns %(age)d")
+
+
+def prepare_dates(rows: list, show: Display, *, with_age: bool = False) -> list:
+    """The text of the birthdays and releases page's rows (records.queries.DateRow): the day,
+    the linked name, the age, the address for letters; each day formatted once."""
+    defendant_url = show.maker("records.defendant", "slug")
+    days: dict[date, str] = {}
+    ages: dict[int, Markup] = {}
+    for row in rows:
+        day = days.get(row.day)
+        if day is None:
+            day = days[row.day] = f'<time datetime="{row.day.isoformat()}">{escape(show.day(row.day))}</time>'
+        person = row.defendant
+        name = show.both_scripts(person.name_latin, person.name_original, href=defendant_url(person.slug))
+        row.html = Markup(f"{day}: {name}")  # an f-string: str + Markup would escape the str
+        if with_age:
+            age = ages.get(row.age)
+            if age is None:
+                age = ages[row.age] = show.markup(TURNS, age=row.age)
+            row.age_text = age
+        row.address = (show.both_scripts(person.letters_address, person.letters_address_original, tag="address")
+                       if person.letters_address or person.letters_address_original else Markup(""))
+    return rows

@@ -8,12 +8,13 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session, joinedload, selectinload
+from markupsafe import Markup
+from sqlalchemy.orm import Session, selectinload
 
-from tracker.records.custody import HELD_STATUSES, CustodyStatus, custody_status, expected_release
+from tracker.records.custody import HELD_STATUSES, CustodyStatus, custody_status, latest_decision
 from tracker.records.enums import DefendantStatus, HearingStatus
 from tracker.records.lines import HearingLine, lines_where
-from tracker.records.models import Case, Defendant, Hearing, hearing_defendants
+from tracker.records.models import Case, Decision, Defendant, Hearing, hearing_defendants
 from tracker.records.names import query_words
 from tracker.records.staleness import (
     Freshness, StaleFact, defendant_finding, last_hearing_days, site_today, status_freshness,
@@ -241,39 +242,68 @@ def next_birthday(born: date, today: date) -> date:
     raise AssertionError("unreachable")
 
 
-@dataclass
+@dataclass(slots=True)
+class DatePerson:
+    """What the birthdays and releases page shows of a defendant (read as columns)."""
+
+    id: int
+    slug: str
+    name_latin: str
+    name_original: str
+    letters_address: str
+    letters_address_original: str
+
+
+_DATE_PERSON = (Defendant.id, Defendant.slug, Defendant.name_latin, Defendant.name_original,
+                Defendant.letters_address, Defendant.letters_address_original)
+
+
+@dataclass(slots=True)
 class DateRow:
     day: date
-    defendant: Defendant
+    defendant: DatePerson
     age: int | None = None
+    # the text, set by records.lines.prepare_dates
+    html: Markup = Markup("")
+    age_text: Markup = Markup("")
+    address: Markup = Markup("")
 
 
 def upcoming_dates(
     session: Session, today: date, birthday_days: int = 60, release_days: int = 365
 ) -> tuple[list[DateRow], list[DateRow]]:
-    """Birthdays of people held (for cards) and expected releases (to meet them)."""
-    held = session.scalars(
-        sa.select(Defendant).where(
+    """Birthdays of people held (for cards) and expected releases (to meet them).
+
+    Two statements reading only what the page shows: the held people's names, addresses and
+    birth dates (the window is worked out here: month-and-day arithmetic differs between
+    databases), and the imprisoned people's decisions, the latest of which tells the release.
+    """
+    held = session.execute(
+        sa.select(*_DATE_PERSON, Defendant.birth_date).where(
             Defendant.is_public.is_(True),
             Defendant.status.in_(HELD_STATUSES),
             Defendant.birth_date.is_not(None),
         )
-    ).all()
+    )
     birthdays = []
-    for defendant in held:
-        day = next_birthday(defendant.birth_date, today)
-        if day <= today + timedelta(days=birthday_days):
-            birthdays.append(DateRow(day, defendant, day.year - defendant.birth_date.year))
-    prisoners = session.scalars(
-        sa.select(Defendant)
+    last_day = today + timedelta(days=birthday_days)
+    for *person, born in held:
+        day = next_birthday(born, today)
+        if day <= last_day:
+            birthdays.append(DateRow(day, DatePerson(*person), day.year - born.year))
+    prisoners: dict[int, tuple[DatePerson, list[Decision]]] = {}
+    for *person, decision in session.execute(
+        sa.select(*_DATE_PERSON, Decision)
+        .join(Decision, Decision.defendant_id == Defendant.id)
         .where(Defendant.is_public.is_(True), Defendant.status == DefendantStatus.IMPRISONED)
-        .options(joinedload(Defendant.decisions))
-    ).unique().all()
+    ):
+        prisoners.setdefault(person[0], (DatePerson(*person), []))[1].append(decision)
     releases = []
-    for defendant in prisoners:
-        release = expected_release(defendant)
+    for person, decisions in prisoners.values():
+        decision = latest_decision(decisions)
+        release = decision.expected_release if decision is not None else None
         if release and today <= release <= today + timedelta(days=release_days):
-            releases.append(DateRow(release, defendant))
+            releases.append(DateRow(release, person))
     birthdays.sort(key=lambda r: (r.day, r.defendant.name_latin))
     releases.sort(key=lambda r: (r.day, r.defendant.name_latin))
     return birthdays, releases

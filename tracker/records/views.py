@@ -10,7 +10,7 @@ from tracker.extensions import db, utcnow
 from tracker.records import queries
 from tracker.records.custody import sentence_in_force
 from tracker.records.display import display
-from tracker.records.lines import group_by_local_day, prepare
+from tracker.records.lines import group_by_local_day, prepare, prepare_dates
 from tracker.records.staleness import site_today
 from tracker.records.transit import transit_of
 from tracker.records.timeline import timeline
@@ -133,4 +133,6 @@ def hearings():
 def dates():
     today = utcnow().date()
     birthdays, releases = queries.upcoming_dates(db.session, today)
-    return render_template("records/dates.html", birthdays=birthdays, releases=releases, today=today)
+    show = display()
+    return render_template("records/dates.html", birthdays=prepare_dates(birthdays, show, with_age=True),
+                           releases=prepare_dates(releases, show), today=today)
