@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -98,6 +98,15 @@ class Display:
     def markup(self, text: Any, **variables: Any) -> Markup:
         """A phrase with its variables escaped into it, as Jinja's `_("…", name=value)` gives it."""
         return Markup(self.phrase(text)) % variables
+
+    def ngettext(self, singular: str, plural: str, num: int) -> Markup:
+        """Jinja's `ngettext()` in a template (`Markup(translation) % {"num": num}`), once per
+        phrase and number. Named so that `make messages` extracts its calls' literals."""
+        key = ("n", singular, num)
+        found = self._phrases.get(key)
+        if found is None:
+            found = self._phrases[key] = Markup(get_translations().ungettext(singular, plural, num)) % {"num": num}
+        return found
 
     # --- days and moments -------------------------------------------------------------------
 
@@ -174,6 +183,15 @@ class Display:
         if second:
             html += " " + piece(second, not first_is_original, "other")
         return Markup(html)
+
+    def pair_text(self, latin: str | None, original: str | None) -> str:
+        """`str(names.in_script(latin, original))`: "first (other)" as plain text."""
+        latin, original = (latin or "").strip(), (original or "").strip()
+        if not original or original == latin:
+            return latin
+        if not latin:
+            return original
+        return f"{original} ({latin})" if self.reads_original else f"{latin} ({original})"
 
     def first_script(self, latin: str | None, original: str | None) -> str:
         latin, original = (latin or "").strip(), (original or "").strip()

@@ -284,3 +284,14 @@ def prepare_dates(rows: list, show: Display, *, with_age: bool = False) -> list:
         row.address = (show.both_scripts(person.letters_address, person.letters_address_original, tag="address")
                        if person.letters_address or person.letters_address_original else Markup(""))
     return rows
+
+
+def prepare_next(rows: list, show: Display) -> list:
+    """The home page's "Next hearing: …" of each row (records.queries.DefendantRow), each
+    moment formatted once."""
+    for row in rows:
+        found = row.next_hearing
+        if found is not None:
+            found.when, found.when_attr = show.moment(found.starts_at, found.timezone)
+            found.where = show.first_script(found.court, found.court_original)
+    return rows

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from tracker.records.custody import HELD_STATUSES, CustodyStatus, custody_status, latest_decision
 from tracker.records.enums import DefendantStatus, HearingStatus
 from tracker.records.lines import HearingLine, lines_where
+from tracker.records.courts import Court
 from tracker.records.models import Case, Decision, Defendant, Hearing, hearing_defendants
 from tracker.records.names import query_words
 from tracker.records.staleness import (
@@ -56,9 +57,12 @@ class DefendantRow:
 
     defendant: Defendant
     status: CustodyStatus
-    next_hearing: Hearing | None = None
+    next_hearing: NextHearing | None = None
     stale: StaleFact | None = None
     freshness: list[Freshness] = field(default_factory=list)
+    # the HTML of the status line and its freshness, set by records.status_text.prepare_rows
+    status_html: Markup = Markup("")
+    fresh_html: Markup = Markup("")
 
 
 def defendant_rows(
@@ -68,7 +72,7 @@ def defendant_rows(
     most (their latest hearings, for the stale-fact rules; their next ones, if asked)."""
     today = site_today(now)
     last_hearings = last_hearing_days(session, [d.id for d in defendants])
-    upcoming = next_hearings(session, [d.id for d in defendants], now) if with_next_hearing else {}
+    upcoming = next_hearing_times(session, [d.id for d in defendants], now) if with_next_hearing else {}
     rows = []
     for person in defendants:
         status = custody_status(person)
@@ -104,6 +108,43 @@ def next_hearings(session: Session, defendant_ids: list[int], now: datetime) -> 
     for defendant_id, hearing in rows:
         result.setdefault(defendant_id, hearing)
     return result
+
+
+@dataclass(slots=True)
+class NextHearing:
+    """What the home page says of a defendant's next hearing: when, where (read as columns)."""
+
+    starts_at: datetime
+    timezone: str
+    court: str
+    court_original: str
+    # the text, set by records.lines.prepare_next
+    when: Markup = Markup("")
+    when_attr: str = ""
+    where: str = ""
+
+
+def next_hearing_times(session: Session, defendant_ids: list[int], now: datetime) -> dict[int, NextHearing]:
+    """The next scheduled hearing of each defendant, ranked in SQL (one row per defendant, not
+    every upcoming hearing as entities), in one query."""
+    if not defendant_ids:
+        return {}
+    ranked = (
+        sa.select(hearing_defendants.c.defendant_id, Hearing.starts_at, Court.timezone, Court.name,
+                  Court.name_original,
+                  sa.func.row_number().over(partition_by=hearing_defendants.c.defendant_id,
+                                            order_by=(Hearing.starts_at, Hearing.id)).label("rank"))
+        .join(Hearing, Hearing.id == hearing_defendants.c.hearing_id)
+        .join(Court, Court.id == Hearing.court_id)
+        .where(
+            hearing_defendants.c.defendant_id.in_(defendant_ids),
+            Hearing.starts_at >= now,
+            Hearing.status == HearingStatus.SCHEDULED,
+        )
+        .subquery()
+    )
+    rows = session.execute(sa.select(*list(ranked.c)[:-1]).where(ranked.c.rank == 1))
+    return {defendant_id: NextHearing(*rest) for defendant_id, *rest in rows}
 
 
 def list_defendants(

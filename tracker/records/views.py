@@ -10,8 +10,9 @@ from tracker.extensions import db, utcnow
 from tracker.records import queries
 from tracker.records.custody import sentence_in_force
 from tracker.records.display import display
-from tracker.records.lines import group_by_local_day, prepare, prepare_dates
+from tracker.records.lines import group_by_local_day, prepare, prepare_dates, prepare_next
 from tracker.records.staleness import site_today
+from tracker.records.status_text import prepare_rows
 from tracker.records.transit import transit_of
 from tracker.records.timeline import timeline
 from tracker.records.enums import DefendantStatus
@@ -47,7 +48,9 @@ def index():
         )
     except queries.BadQuery as error:
         abort(400, description=str(error))
-    cases = queries.all_cases(db.session)
+    cases = queries.case_choices(db.session)
+    show = display()
+    prepare_next(prepare_rows(listing.rows, site_today(now), show), show)
     return render_template(
         "records/index.html",
         listing=listing,
@@ -70,6 +73,7 @@ def defendant(slug: str):
     now = utcnow()
     [row] = queries.defendant_rows(db.session, [person], now)
     show = display()
+    prepare_rows([row], site_today(now), show)
     return render_template(
         "records/defendant.html",
         defendant=person,
@@ -99,7 +103,8 @@ def case(slug: str):
     return render_template(
         "records/case.html",
         case=found,
-        defendants=queries.defendant_rows(db.session, queries.case_defendants(db.session, found), now),
+        defendants=prepare_rows(queries.defendant_rows(db.session, queries.case_defendants(db.session, found), now),
+                                site_today(now), show),
         today=site_today(now),
         upcoming=prepare(upcoming, show),
         past=prepare(past, show),
