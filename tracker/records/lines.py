@@ -211,7 +211,7 @@ def prepare(lines: list[HearingLine], show: Display) -> list[HearingLine]:
         line.css = css.get(line.status) or css.setdefault(line.status, Markup(f"hearing status-{line.status.value}"))
         head = heads.get((line.kind, line.status, line.is_open))
         if head is None:
-            text = escape(str(line.kind.label).capitalize())
+            text = str(escape(str(line.kind.label).capitalize()))  # a str: Markup += str would escape the badge
             if line.status is not HearingStatus.SCHEDULED:
                 text += f' <span class="badge">{escape(line.status.label)}</span>'
             if not line.is_open:

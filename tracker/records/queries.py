@@ -60,7 +60,8 @@ class DefendantRow:
     next_hearing: NextHearing | None = None
     stale: StaleFact | None = None
     freshness: list[Freshness] = field(default_factory=list)
-    # the HTML of the status line and its freshness, set by records.status_text.prepare_rows
+    # the HTML of the name, the status line and its freshness, set by records.status_text.prepare_rows
+    name_html: Markup = Markup("")
     status_html: Markup = Markup("")
     fresh_html: Markup = Markup("")
 

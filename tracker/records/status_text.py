@@ -91,8 +91,12 @@ def fresh_html(row, today: date, show: Display) -> Markup:  # noqa: ANN001
 
 
 def prepare_rows(rows: list, today: date, show: Display) -> list:
-    """Set `status_html` and `fresh_html` on each DefendantRow."""
+    """Set `name_html` (the linked name in both scripts), `status_html` and `fresh_html` on each
+    DefendantRow."""
+    defendant_url = show.maker("records.defendant", "slug")
     for row in rows:
+        person = row.defendant
+        row.name_html = show.both_scripts(person.name_latin, person.name_original, href=defendant_url(person.slug))
         row.status_html = status_html(row, show)
         row.fresh_html = fresh_html(row, today, show)
     return rows
