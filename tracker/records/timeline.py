@@ -7,9 +7,11 @@ from datetime import date
 from typing import Iterable
 
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from tracker.records.enums import MeasureKind
-from tracker.records.lines import HearingLine
+from tracker.records.display import Display
+from tracker.records.lines import HearingLine, source
 from tracker.records.models import Defendant, Hearing
 from tracker.formats import short_day
 
@@ -24,6 +26,17 @@ class TimelineEntry:
     source_url: str | None = field(compare=False, default=None)
     source_checked_on: date | None = field(compare=False, default=None)
     hearing: Hearing | HearingLine | None = field(compare=False, default=None)
+    # the text of the public page, set by `prepare_timeline`
+    day_text: str = field(compare=False, default="")
+    source_html: Markup = field(compare=False, default=Markup(""))
+
+
+def prepare_timeline(entries: list[TimelineEntry], show: Display) -> list[TimelineEntry]:
+    """Each entry's day and source link, each day formatted once (no macro per entry)."""
+    for entry in entries:
+        entry.day_text = show.short_day(entry.day)
+        entry.source_html = source(entry.source_url, entry.source_checked_on, show)
+    return entries
 
 
 def timeline(defendant: Defendant, hearings: Iterable[Hearing | HearingLine]) -> list[TimelineEntry]:

@@ -14,7 +14,7 @@ from tracker.records.lines import group_by_local_day, prepare, prepare_dates, pr
 from tracker.records.staleness import site_today
 from tracker.records.status_text import prepare_rows
 from tracker.records.transit import transit_of
-from tracker.records.timeline import timeline
+from tracker.records.timeline import prepare_timeline, timeline
 from tracker.records.enums import DefendantStatus
 
 bp = Blueprint("records", __name__)
@@ -81,7 +81,7 @@ def defendant(slug: str):
         today=site_today(now),
         transit=transit_of(person),
         sentence=sentence_in_force(person),
-        timeline=timeline(person, hearings),
+        timeline=prepare_timeline(timeline(person, hearings), show),
         upcoming=prepare([h for h in hearings if h.ends_at >= now and h.is_active], show),
         feed_scope=("defendant", person),
         show=show,
