@@ -48,7 +48,8 @@ def custody_html(status, show: Display, stale: bool = False) -> str:  # noqa: AN
         text = f"{escape(str(custody.kind.label).capitalize())} {show.markup(SINCE, day=show.short_day(custody.since))}"
         # f-strings only: str + Markup would escape the str, already HTML
         if custody.extensions:
-            text = f'{text}, {show.ngettext("extended %(num)d time", "extended %(num)d times", custody.extensions)}'
+            extended = show.ngettext("extended %(num)d time", "extended %(num)d times", custody.extensions)
+            text = f"{text}, {extended}"
         if custody.until:
             text = f"{text}, {show.markup(UNTIL if stale else NOW_UNTIL, day=show.short_day(custody.until))}"
         elif custody.next_review_on:
