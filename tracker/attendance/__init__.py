@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import Flask, g
+from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup
@@ -16,29 +16,8 @@ from tracker.extensions import db, utcnow
 from tracker.records.demo import add_to_demo
 from tracker.records.display import Display, add_hearing_extra, url_maker
 from tracker.records.enums import HearingStatus
-from tracker.records.models import Hearing
 from tracker.reminders.models import Scope
 from tracker.reminders.subscriptions import register_pages
-
-
-def going_count(hearing: Hearing) -> int:
-    """How many confirmed they will go, for a hearing on a public page.
-
-    One query per page whatever its number of hearings: the first call counts for every
-    hearing this request has loaded (the session's identity map holds the page's
-    hearings), on the attendances' hearing index; a hearing loaded later costs one more.
-    """
-    counts: dict[int, int] = g.setdefault("attendance_counts", {})
-    if hearing.id not in counts:
-        loaded = {thing.id for thing in db.session.identity_map.values() if isinstance(thing, Hearing)}
-        wanted = (loaded | {hearing.id}) - counts.keys()
-        counts.update(dict.fromkeys(wanted, 0))
-        counts.update(logic.going_counts(db.session, wanted))
-    return counts[hearing.id]
-
-
-def attendance_open(hearing: Hearing) -> bool:
-    return logic.is_open(hearing, utcnow())
 
 
 def hearing_attendance(lines: list, show: Display) -> Callable[[object], str] | None:
@@ -88,6 +67,4 @@ def init_app(app: Flask) -> None:
     register_pages(app, Scope.HEARING, confirm="attendance.confirm", manage="attendance.withdraw",
                    unsubscribe="attendance.withdraw")
     add_to_demo(app, load_demo_attendees)
-    app.jinja_env.globals["going_count"] = going_count
-    app.jinja_env.globals["attendance_open"] = attendance_open
     add_hearing_extra(app, 20, hearing_attendance)
