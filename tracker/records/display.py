@@ -18,7 +18,7 @@ HTML maker. The records never import those features.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -148,9 +148,6 @@ class Display:
             found = self._urls[cache_key] = url_maker(endpoint, key, **values)
         return found
 
-    def url(self, endpoint: str, key: str, value: Any, **values: Any) -> str:
-        return self.maker(endpoint, key, **values)(value)
-
     def both_scripts(self, latin: str | None, original: str | None, *, tag: str = "span",
                      href: str | None = None) -> Markup:
         """`records.names.both_scripts`, the same HTML, with the reader's script looked up once and
@@ -242,8 +239,3 @@ def display() -> Display:
     if found is None:
         found = g.records_display = Display()
     return found
-
-
-def each(items: Iterable[Any], separator: str = ", ") -> Markup:
-    """Escaped items joined (pieces that are Markup stay as they are)."""
-    return Markup(separator).join(items)
