@@ -4,15 +4,19 @@ steps every page shares are in pages.py.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from flask import abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from tracker.access import can_edit, can_see, editor_required, edits_every_case, require_edit
 from tracker.editing import audit, history, queries, services, stale_list
 from tracker.editing.forms import CaseForm, CourtForm
 from tracker.editing.pages import bp, create, get_or_404, load_form, render_page, save, submit
 from tracker.extensions import db, utcnow
+from tracker.records.display import Display, url_maker
 from tracker.records.models import Case, Court, Defendant
 from tracker.records.staleness import site_today
 
@@ -117,3 +121,20 @@ def visible_to_current(defendants: list[Defendant]) -> list[Defendant]:
 def current_user_edits_every_case() -> bool:
     """Whether the current user may change what every case shares: courts, new cases."""
     return edits_every_case(current_user)
+
+
+def hearing_tools(lines: list, show: Display) -> Callable[[object], str] | None:
+    """The editor's link on each hearing line of a public list they may change (records.display);
+    nothing at all for a visitor."""
+    editable = show.editable(lines)
+    if not editable:
+        return None
+    edit = url_maker("editing.edit_hearing", "hearing_id")
+    text = Markup(_("Edit, postpone, history"))
+
+    def line_html(line) -> str:  # noqa: ANN001
+        if line.id not in editable:
+            return ""
+        return f'<p class="editor-tools"><a href="{edit(line.id)}">{text}</a></p>'
+
+    return line_html

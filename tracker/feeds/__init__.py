@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask
 
 from tracker.feeds import cli, immediate, serving, views
+from tracker.records.display import add_hearing_extra
 
 
 def init_app(app: Flask) -> None:
@@ -15,6 +16,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli.publish_feeds_command)
     app.add_template_global(views.feed_links, "feed_links")
     app.add_template_global(views.reader_language, "feed_language")
+    add_hearing_extra(app, 10, views.hearing_calendar_links)  # "Add to my calendar" on each hearing line
     if app.config["FEED_REVALIDATION_MIDDLEWARE"]:
         # polls of published feeds that have not changed are answered before Flask runs
         app.wsgi_app = serving.RevalidationMiddleware(app.wsgi_app, app.config)

@@ -10,6 +10,7 @@ the published files by path alone.
 from __future__ import annotations
 
 import re
+from typing import Callable
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, flash, redirec
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 from werkzeug.routing import BaseConverter
 
@@ -30,6 +32,7 @@ from tracker.feeds.forms import RegenerateTokenForm, RevokeTokenForm
 from tracker.feeds.publish import build_feed
 from tracker.feeds.snapshot import feed_languages, feeds_url
 from tracker.feeds.serving import MIMETYPE, Served, public_cache_control, published, wants_gzip
+from tracker.records.display import Display, url_maker
 from tracker.records.queries import public_hearing_clause
 from tracker.records.models import Hearing
 
@@ -175,6 +178,21 @@ def reader_language() -> str | None:
     if locale not in languages:
         locale = locale.replace("-", "_").split("_")[0]
     return locale if locale in languages[1:] else None
+
+
+def hearing_calendar_links(lines: list, show: Display) -> Callable[[object], str]:
+    """"Add to my calendar" on each active hearing of a public list (records.display), its
+    link in the reader's language, the link built once for the list."""
+    make = url_maker("feeds.hearing", "hearing_id", lang=reader_language())
+    text = Markup(_("Add to my calendar"))
+
+    def line_html(line) -> str:  # noqa: ANN001
+        if not line.is_active:
+            return ""
+        return (f'<p class="add-to-calendar"><a href="{make(line.id)}" download="hearing-{line.id}.ics">'
+                f'{text}</a></p>')
+
+    return line_html
 
 
 def _links(language: str, relative: str) -> dict[str, str]:

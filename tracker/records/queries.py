@@ -3,18 +3,19 @@ statements whatever the data size. Every function that depends on time takes `no
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Iterable
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session, joinedload, selectinload
+from markupsafe import Markup
+from sqlalchemy.orm import Session, selectinload
 
-from tracker.records.custody import HELD_STATUSES, CustodyStatus, custody_status, expected_release
+from tracker.records.custody import HELD_STATUSES, CustodyStatus, custody_status, latest_decision
 from tracker.records.enums import DefendantStatus, HearingStatus
-from tracker.records.models import Case, Defendant, Hearing, hearing_defendants
+from tracker.records.lines import HearingLine, lines_where
+from tracker.records.courts import Court
+from tracker.records.models import Case, Decision, Defendant, Hearing, hearing_defendants
 from tracker.records.names import query_words
 from tracker.records.staleness import (
     Freshness, StaleFact, defendant_finding, last_hearing_days, site_today, status_freshness,
@@ -56,9 +57,13 @@ class DefendantRow:
 
     defendant: Defendant
     status: CustodyStatus
-    next_hearing: Hearing | None = None
+    next_hearing: NextHearing | None = None
     stale: StaleFact | None = None
     freshness: list[Freshness] = field(default_factory=list)
+    # the HTML of the name, the status line and its freshness, set by records.status_text.prepare_rows
+    name_html: Markup = Markup("")
+    status_html: Markup = Markup("")
+    fresh_html: Markup = Markup("")
 
 
 def defendant_rows(
@@ -68,7 +73,7 @@ def defendant_rows(
     most (their latest hearings, for the stale-fact rules; their next ones, if asked)."""
     today = site_today(now)
     last_hearings = last_hearing_days(session, [d.id for d in defendants])
-    upcoming = next_hearings(session, [d.id for d in defendants], now) if with_next_hearing else {}
+    upcoming = next_hearing_times(session, [d.id for d in defendants], now) if with_next_hearing else {}
     rows = []
     for person in defendants:
         status = custody_status(person)
@@ -104,6 +109,43 @@ def next_hearings(session: Session, defendant_ids: list[int], now: datetime) -> 
     for defendant_id, hearing in rows:
         result.setdefault(defendant_id, hearing)
     return result
+
+
+@dataclass(slots=True)
+class NextHearing:
+    """What the home page says of a defendant's next hearing: when, where (read as columns)."""
+
+    starts_at: datetime
+    timezone: str
+    court: str
+    court_original: str
+    # the text, set by records.lines.prepare_next
+    when: Markup = Markup("")
+    when_attr: str = ""
+    where: str = ""
+
+
+def next_hearing_times(session: Session, defendant_ids: list[int], now: datetime) -> dict[int, NextHearing]:
+    """The next scheduled hearing of each defendant, ranked in SQL (one row per defendant, not
+    every upcoming hearing as entities), in one query."""
+    if not defendant_ids:
+        return {}
+    ranked = (
+        sa.select(hearing_defendants.c.defendant_id, Hearing.starts_at, Court.timezone, Court.name,
+                  Court.name_original,
+                  sa.func.row_number().over(partition_by=hearing_defendants.c.defendant_id,
+                                            order_by=(Hearing.starts_at, Hearing.id)).label("rank"))
+        .join(Hearing, Hearing.id == hearing_defendants.c.hearing_id)
+        .join(Court, Court.id == Hearing.court_id)
+        .where(
+            hearing_defendants.c.defendant_id.in_(defendant_ids),
+            Hearing.starts_at >= now,
+            Hearing.status == HearingStatus.SCHEDULED,
+        )
+        .subquery()
+    )
+    rows = session.execute(sa.select(*list(ranked.c)[:-1]).where(ranked.c.rank == 1))
+    return {defendant_id: NextHearing(*rest) for defendant_id, *rest in rows}
 
 
 def list_defendants(
@@ -164,17 +206,10 @@ def get_public_defendant(session: Session, slug: str) -> Defendant | None:
     )
 
 
-def defendant_hearings(session: Session, defendant: Defendant) -> list[Hearing]:
-    """All hearings of a defendant with their (public) co-defendants loaded."""
-    return list(
-        session.scalars(
-            sa.select(Hearing)
-            .join(hearing_defendants, hearing_defendants.c.hearing_id == Hearing.id)
-            .where(hearing_defendants.c.defendant_id == defendant.id)
-            .options(selectinload(Hearing.defendants))
-            .order_by(Hearing.starts_at)
-        )
-    )
+def defendant_hearings(session: Session, defendant: Defendant) -> list[HearingLine]:
+    """All hearings of a defendant, as lines with their public co-defendants (two statements)."""
+    return lines_where(session, sa.select(hearing_defendants.c.hearing_id)
+                       .where(hearing_defendants.c.defendant_id == defendant.id).scalar_subquery())
 
 
 def all_cases(session: Session) -> list[Case]:
@@ -202,25 +237,21 @@ def case_defendants(session: Session, case: Case) -> list[Defendant]:
     )
 
 
-def case_hearings(session: Session, case: Case) -> list[Hearing]:
-    """The public hearings of a case (`Hearing.in_cases`: the feeds and reminders use it too)."""
-    return list(
-        session.scalars(
-            sa.select(Hearing)
-            .where(Hearing.in_cases([case.id], public_only=True), public_hearing_clause())
-            .options(selectinload(Hearing.defendants))
-            .order_by(Hearing.starts_at)
-        )
-    )
+def case_hearings(session: Session, case: Case) -> list[HearingLine]:
+    """The public hearings of a case (`Hearing.in_cases`: the feeds and reminders use it too),
+    as lines (two statements)."""
+    return lines_where(session, sa.select(Hearing.id).where(
+        Hearing.in_cases([case.id], public_only=True), public_hearing_clause()).scalar_subquery())
 
 
 def upcoming_hearings(
     session: Session, now: datetime, days: int = 30, *, case_slug: str | None = None, limit: int = 300
-) -> list[Hearing]:
+) -> list[HearingLine]:
     """Public hearings that have not ended and start within `days`; cancelled ones stay visible.
 
-    `limit` keeps the page readable and, being under SQLAlchemy's select-in batch of
-    500, keeps the statement count fixed however many hearings fall in the window.
+    Read as lines (records.lines: columns, not entities), in two statements after the case's
+    id: the hearings with their courts, then their public defendants. `limit` keeps the page
+    readable.
     """
     query = sa.select(Hearing.id).where(
         Hearing.starts_at >= now - timedelta(hours=12),
@@ -234,22 +265,12 @@ def upcoming_hearings(
             raise BadQuery(_("There is no case “%(slug)s”.", slug=case_slug))
         query = query.where(Hearing.in_cases([case_id], public_only=True))
     ids = query.order_by(Hearing.starts_at, Hearing.id).limit(limit).scalar_subquery()
-    return list(
-        session.scalars(
-            sa.select(Hearing)
-            .where(Hearing.id.in_(ids))
-            .options(selectinload(Hearing.defendants))
-            .order_by(Hearing.starts_at, Hearing.id)
-        )
-    )
+    return lines_where(session, ids)
 
 
-def group_by_local_day(hearings: Iterable[Hearing]) -> list[tuple[date, list[Hearing]]]:
-    """Hearings grouped by their date in the court's own time zone."""
-    groups: dict[date, list[Hearing]] = defaultdict(list)
-    for hearing in hearings:
-        groups[hearing.local_start.date()].append(hearing)
-    return sorted(groups.items())
+def case_choices(session: Session) -> list[tuple[str, str]]:
+    """(slug, title) of every case, by title: the case filter of the public lists."""
+    return [tuple(row) for row in session.execute(sa.select(Case.slug, Case.title).order_by(Case.title))]
 
 
 def next_birthday(born: date, today: date) -> date:
@@ -263,39 +284,68 @@ def next_birthday(born: date, today: date) -> date:
     raise AssertionError("unreachable")
 
 
-@dataclass
+@dataclass(slots=True)
+class DatePerson:
+    """What the birthdays and releases page shows of a defendant (read as columns)."""
+
+    id: int
+    slug: str
+    name_latin: str
+    name_original: str
+    letters_address: str
+    letters_address_original: str
+
+
+_DATE_PERSON = (Defendant.id, Defendant.slug, Defendant.name_latin, Defendant.name_original,
+                Defendant.letters_address, Defendant.letters_address_original)
+
+
+@dataclass(slots=True)
 class DateRow:
     day: date
-    defendant: Defendant
+    defendant: DatePerson
     age: int | None = None
+    # the text, set by records.lines.prepare_dates
+    html: Markup = Markup("")
+    age_text: Markup = Markup("")
+    address: Markup = Markup("")
 
 
 def upcoming_dates(
     session: Session, today: date, birthday_days: int = 60, release_days: int = 365
 ) -> tuple[list[DateRow], list[DateRow]]:
-    """Birthdays of people held (for cards) and expected releases (to meet them)."""
-    held = session.scalars(
-        sa.select(Defendant).where(
+    """Birthdays of people held (for cards) and expected releases (to meet them).
+
+    Two statements reading only what the page shows: the held people's names, addresses and
+    birth dates (the window is worked out here: month-and-day arithmetic differs between
+    databases), and the imprisoned people's decisions, the latest of which tells the release.
+    """
+    held = session.execute(
+        sa.select(*_DATE_PERSON, Defendant.birth_date).where(
             Defendant.is_public.is_(True),
             Defendant.status.in_(HELD_STATUSES),
             Defendant.birth_date.is_not(None),
         )
-    ).all()
+    )
     birthdays = []
-    for defendant in held:
-        day = next_birthday(defendant.birth_date, today)
-        if day <= today + timedelta(days=birthday_days):
-            birthdays.append(DateRow(day, defendant, day.year - defendant.birth_date.year))
-    prisoners = session.scalars(
-        sa.select(Defendant)
+    last_day = today + timedelta(days=birthday_days)
+    for *person, born in held:
+        day = next_birthday(born, today)
+        if day <= last_day:
+            birthdays.append(DateRow(day, DatePerson(*person), day.year - born.year))
+    prisoners: dict[int, tuple[DatePerson, list[Decision]]] = {}
+    for *person, decision in session.execute(
+        sa.select(*_DATE_PERSON, Decision)
+        .join(Decision, Decision.defendant_id == Defendant.id)
         .where(Defendant.is_public.is_(True), Defendant.status == DefendantStatus.IMPRISONED)
-        .options(joinedload(Defendant.decisions))
-    ).unique().all()
+    ):
+        prisoners.setdefault(person[0], (DatePerson(*person), []))[1].append(decision)
     releases = []
-    for defendant in prisoners:
-        release = expected_release(defendant)
+    for person, decisions in prisoners.values():
+        decision = latest_decision(decisions)
+        release = decision.expected_release if decision is not None else None
         if release and today <= release <= today + timedelta(days=release_days):
-            releases.append(DateRow(release, defendant))
+            releases.append(DateRow(release, person))
     birthdays.sort(key=lambda r: (r.day, r.defendant.name_latin))
     releases.sort(key=lambda r: (r.day, r.defendant.name_latin))
     return birthdays, releases

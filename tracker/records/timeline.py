@@ -7,8 +7,11 @@ from datetime import date
 from typing import Iterable
 
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from tracker.records.enums import MeasureKind
+from tracker.records.display import Display
+from tracker.records.lines import HearingLine, source
 from tracker.records.models import Defendant, Hearing
 from tracker.formats import short_day
 
@@ -22,11 +25,23 @@ class TimelineEntry:
     detail: str = field(compare=False, default="")
     source_url: str | None = field(compare=False, default=None)
     source_checked_on: date | None = field(compare=False, default=None)
-    hearing: Hearing | None = field(compare=False, default=None)
+    hearing: Hearing | HearingLine | None = field(compare=False, default=None)
+    # the text of the public page, set by `prepare_timeline`
+    day_text: str = field(compare=False, default="")
+    source_html: Markup = field(compare=False, default=Markup(""))
 
 
-def timeline(defendant: Defendant, hearings: Iterable[Hearing]) -> list[TimelineEntry]:
-    """The defendant's history in date order, derived from the records (never stored)."""
+def prepare_timeline(entries: list[TimelineEntry], show: Display) -> list[TimelineEntry]:
+    """Each entry's day and source link, each day formatted once (no macro per entry)."""
+    for entry in entries:
+        entry.day_text = show.short_day(entry.day)
+        entry.source_html = source(entry.source_url, entry.source_checked_on, show)
+    return entries
+
+
+def timeline(defendant: Defendant, hearings: Iterable[Hearing | HearingLine]) -> list[TimelineEntry]:
+    """The defendant's history in date order, derived from the records (never stored). The
+    public page passes hearing lines (records.lines), which answer the same attributes."""
     entries: list[TimelineEntry] = []
     if defendant.arrested_on:
         entries.append(TimelineEntry(defendant.arrested_on, 0, "arrest", _("Arrested")))

@@ -9,9 +9,12 @@ from tracker.caching import cacheable_page
 from tracker.extensions import db, utcnow
 from tracker.records import queries
 from tracker.records.custody import sentence_in_force
+from tracker.records.display import display
+from tracker.records.lines import group_by_local_day, prepare, prepare_dates, prepare_next
 from tracker.records.staleness import site_today
+from tracker.records.status_text import prepare_rows
 from tracker.records.transit import transit_of
-from tracker.records.timeline import timeline
+from tracker.records.timeline import prepare_timeline, timeline
 from tracker.records.enums import DefendantStatus
 
 bp = Blueprint("records", __name__)
@@ -45,7 +48,9 @@ def index():
         )
     except queries.BadQuery as error:
         abort(400, description=str(error))
-    cases = queries.all_cases(db.session)
+    cases = queries.case_choices(db.session)
+    show = display()
+    prepare_next(prepare_rows(listing.rows, site_today(now), show), show)
     return render_template(
         "records/index.html",
         listing=listing,
@@ -67,6 +72,8 @@ def defendant(slug: str):
     hearings = queries.defendant_hearings(db.session, person)
     now = utcnow()
     [row] = queries.defendant_rows(db.session, [person], now)
+    show = display()
+    prepare_rows([row], site_today(now), show)
     return render_template(
         "records/defendant.html",
         defendant=person,
@@ -74,9 +81,10 @@ def defendant(slug: str):
         today=site_today(now),
         transit=transit_of(person),
         sentence=sentence_in_force(person),
-        timeline=timeline(person, hearings),
-        upcoming=[h for h in hearings if h.ends_at >= now and h.is_active],
+        timeline=prepare_timeline(timeline(person, hearings), show),
+        upcoming=prepare([h for h in hearings if h.ends_at >= now and h.is_active], show),
         feed_scope=("defendant", person),
+        show=show,
     )
 
 
@@ -89,14 +97,19 @@ def case(slug: str):
         abort(404)
     now = utcnow()
     hearings = queries.case_hearings(db.session, found)
+    upcoming = [h for h in hearings if h.ends_at >= now]
+    past = [h for h in reversed(hearings) if h.ends_at < now][:PAST_HEARINGS_SHOWN]
+    show = display()
     return render_template(
         "records/case.html",
         case=found,
-        defendants=queries.defendant_rows(db.session, queries.case_defendants(db.session, found), now),
+        defendants=prepare_rows(queries.defendant_rows(db.session, queries.case_defendants(db.session, found), now),
+                                site_today(now), show),
         today=site_today(now),
-        upcoming=[h for h in hearings if h.ends_at >= now],
-        past=[h for h in reversed(hearings) if h.ends_at < now][:PAST_HEARINGS_SHOWN],
+        upcoming=prepare(upcoming, show),
+        past=prepare(past, show),
         feed_scope=("case", found),
+        show=show,
     )
 
 
@@ -111,10 +124,11 @@ def hearings():
         found = queries.upcoming_hearings(db.session, utcnow(), days, case_slug=case_slug, limit=limit)
     except queries.BadQuery as error:
         abort(400, description=str(error))
-    cases = queries.all_cases(db.session)
+    cases = queries.case_choices(db.session)
+    show = display()
     return render_template(
-        "records/hearings.html", days=days, groups=queries.group_by_local_day(found), cases=cases,
-        case_slug=case_slug, truncated=len(found) >= limit, limit=limit, feed_scope=("all", None),
+        "records/hearings.html", days=days, groups=group_by_local_day(prepare(found, show)), cases=cases,
+        case_slug=case_slug, truncated=len(found) >= limit, limit=limit, feed_scope=("all", None), show=show,
     )
 
 
@@ -124,4 +138,6 @@ def hearings():
 def dates():
     today = utcnow().date()
     birthdays, releases = queries.upcoming_dates(db.session, today)
-    return render_template("records/dates.html", birthdays=birthdays, releases=releases, today=today)
+    show = display()
+    return render_template("records/dates.html", birthdays=prepare_dates(birthdays, show, with_age=True),
+                           releases=prepare_dates(releases, show), today=today)

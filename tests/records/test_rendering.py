@@ -1,0 +1,51 @@
+"""The hearing lines, status lines and dates are built as strings once per page
+(records/lines.py, records/status_text.py, docs/rendering.md): what they mark up stays markup,
+what people typed stays text, in every language."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import time_machine
+
+from tracker.extensions import db
+from tracker.records.models import HearingStatus
+
+
+@pytest.fixture
+def lines(make_case, make_court, make_defendant, make_hearing, make_measure, now):
+    case = make_case(slug="c-1", title="Case <1>")
+    court = make_court(name="Court & Co", name_original="Суд & Ко", address="<Main> St")
+    person = make_defendant(slug="a-b", name_latin="Anna <B>", name_original="Анна <Б>", cases=[case],
+                            birth_date=date(1990, 3, 10), letters_address="SIZO <4>")
+    make_measure(person, starts_on=date(2025, 6, 8), until=date(2026, 6, 6))
+    make_hearing(court=court, case=case, defendants=[person], starts_at=now + timedelta(days=2),
+                 status=HearingStatus.POSTPONED, is_open=False, judge="Judge <J>", courtroom="6<3>5",
+                 outcome_note="Moved <again>", source_url="https://example.org/?a=1&b=2")
+    db.session.commit()
+    return person
+
+
+@pytest.mark.parametrize("language, badge, closed, name", [
+    ("en", "postponed, new date not fixed", "closed to the public", "Anna &lt;B&gt;"),
+    ("ru", "отложено, новая дата не назначена", "закрытое заседание", "Анна &lt;Б&gt;"),
+])
+@pytest.mark.parametrize("path", ["/hearings", "/cases/c-1", "/defendants/a-b"])
+def test_badges_are_markup_and_typed_text_is_escaped(client, lines, now, path, language, badge, closed, name):
+    with time_machine.travel(now, tick=False):
+        html = client.get(path, headers={"Accept-Language": language}).get_data(as_text=True)
+    assert f'<span class="badge">{badge}</span>' in html
+    assert f'<span class="badge">{closed}</span>' in html
+    assert "&lt;span" not in html
+    for typed in (name, "Court &amp; Co", "Суд &amp; Ко", "&lt;Main&gt; St", "Judge &lt;J&gt;", "6&lt;3&gt;5",
+                  "Moved &lt;again&gt;", 'href="https://example.org/?a=1&amp;b=2"'):
+        assert typed in html, (path, typed)
+    assert "<B>" not in html and "<Б>" not in html and "<J>" not in html and "<again>" not in html
+
+
+@pytest.mark.parametrize("path", ["/", "/cases/c-1", "/dates"])
+def test_names_and_status_lines_are_escaped_once(client, lines, now, path):
+    with time_machine.travel(now, tick=False):
+        html = client.get(path).get_data(as_text=True)
+    assert '<a class="first" href="/defendants/a-b">Anna &lt;B&gt;</a>' in html
+    assert "&amp;lt;" not in html and "&lt;span" not in html and "&lt;a " not in html

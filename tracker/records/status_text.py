@@ -1,0 +1,103 @@
+"""The status line and its freshness, as HTML, for each row of a list of defendants.
+
+These were two macros (`status_line`, `freshness`) called once per row: on the home page
+(50 rows) they were half the rendering. The same words are built here with the request's
+`Display` (each phrase and day once per request, plain strings and `escape`), so the pages
+print `row.status_html` and `row.fresh_html`. The HTML is the macros' (docs/rendering.md):
+Jinja's `_("…", x=…)` is `Markup(translation) % escaped values`, and that is what
+`Display.markup` does.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+
+from tracker.records.custody import describe_sentence
+from tracker.records.display import Display
+
+SINCE = _l("since %(day)s")
+UNTIL = _l("until %(day)s")
+NOW_UNTIL = _l("now until %(day)s")
+NEXT_REVIEW = _l("next review %(day)s")
+IN_TRANSIT = _l("in transit since %(day)s, whereabouts unknown")
+HELD_AT = _l("held at %(place)s since %(day)s")
+RELEASE = _l("expected release %(day)s")
+UNVERIFIED = _l("Status unverified since %(day)s")
+LAST_KNOWN = _l("Last known: %(status)s.")
+
+
+def medium_day(show: Display, day: date) -> str:
+    """Flask-Babel's `dateformat` filter (the medium format), once per day and request."""
+    key = ("dateformat", day)
+    found = show._phrases.get(key)
+    if found is None:
+        found = show._phrases[key] = format_date(day)
+    return found
+
+
+def custody_html(status, show: Display, stale: bool = False) -> str:  # noqa: ANN001
+    """records/_macros.html `custody_line`, as it was."""
+    parts: list[str] = []
+    custody = status.custody
+    place, release = status.place, status.release
+    end = ";" if place or release else "."
+    if custody:
+        text = f"{escape(str(custody.kind.label).capitalize())} {show.markup(SINCE, day=show.short_day(custody.since))}"
+        # f-strings only: str + Markup would escape the str, already HTML
+        if custody.extensions:
+            extended = show.ngettext("extended %(num)d time", "extended %(num)d times", custody.extensions)
+            text = f"{text}, {extended}"
+        if custody.until:
+            text = f"{text}, {show.markup(UNTIL if stale else NOW_UNTIL, day=show.short_day(custody.until))}"
+        elif custody.next_review_on:
+            text = f"{text}, {show.markup(NEXT_REVIEW, day=show.short_day(custody.next_review_on))}"
+        parts.append(f"{text}{end}")
+    elif status.sentence:
+        parts.append(f"{escape(describe_sentence(status.sentence))}{end}")
+    after_place = ";" if release else "."
+    if place and place.in_transit:
+        parts.append(f'<span class="transit">{show.markup(IN_TRANSIT, day=medium_day(show, place.since))}</span>'
+                     f"{after_place}")
+    elif place:
+        where = show.pair_text(place.facility, place.facility_original)
+        parts.append(f"{show.markup(HELD_AT, place=where, day=show.short_day(place.since))}{after_place}")
+    if release:
+        parts.append(f'<span class="release">{show.markup(RELEASE, day=show.short_day(release))}</span>.')
+    return " ".join(parts)
+
+
+def status_html(row, show: Display) -> Markup:  # noqa: ANN001
+    """records/_macros.html `status_line`, as it was: the status and custody line, or that
+    the status is unverified since when and what was last known."""
+    label = row.defendant.status.label
+    if row.stale:
+        return Markup(
+            f'<strong class="unverified">{show.markup(UNVERIFIED, day=medium_day(show, row.stale.since))}</strong>: '
+            f"{escape(row.stale.explanation)}. {show.markup(LAST_KNOWN, status=label)} "
+            f"{custody_html(row.status, show, stale=True)}")
+    return Markup(f"{escape(str(label).capitalize())}. {custody_html(row.status, show)}")
+
+
+def fresh_html(row, today: date, show: Display) -> Markup:  # noqa: ANN001
+    """records/_macros.html `freshness`, as it was: "Custody status checked 3 days ago." """
+    if not row.freshness:
+        return Markup("")
+    facts = " ".join(
+        f'<time datetime="{fact.day.isoformat()}" title="{escape(medium_day(show, fact.day))}">'
+        f"{escape(fact.sentence(today))}</time>" for fact in row.freshness)
+    return Markup(f'<span class="freshness">{facts}</span>')
+
+
+def prepare_rows(rows: list, today: date, show: Display) -> list:
+    """Set `name_html` (the linked name in both scripts), `status_html` and `fresh_html` on each
+    DefendantRow."""
+    defendant_url = show.maker("records.defendant", "slug")
+    for row in rows:
+        person = row.defendant
+        row.name_html = show.both_scripts(person.name_latin, person.name_original, href=defendant_url(person.slug))
+        row.status_html = status_html(row, show)
+        row.fresh_html = fresh_html(row, today, show)
+    return rows
