@@ -214,9 +214,19 @@ def _public() -> sa.Select:
 
 
 def upcoming(session: Session, now: datetime, *, limit: int = 500) -> list[Action]:
-    """Public actions that have not ended, soonest first."""
-    return list(session.scalars(_public().where(Action.ends_at >= now)
-                                .order_by(Action.starts_at, Action.id).limit(limit)).unique())
+    """Public actions that have not ended, soonest first: the /actions page.
+
+    Two statements: the actions with their case, then their defendants (one select-in batch:
+    `limit` stays within 500), only the columns the list shows. Joining the defendants into
+    the first made the database wrap the limited actions in a subquery and scan the joined
+    links for each of them (docs/actions.md, "Rendering the list").
+    """
+    query = (sa.select(Action).where(Action.public_clause(), Action.ends_at >= now)
+             .options(joinedload(Action.case).load_only(Case.slug, Case.title),
+                      selectinload(Action.defendants).load_only(Defendant.slug, Defendant.name_latin,
+                                                                Defendant.is_public))
+             .order_by(Action.starts_at, Action.id).limit(min(limit, 500)))
+    return list(session.scalars(query))
 
 
 def of_defendant(session: Session, defendant: Defendant, now: datetime) -> list[Action]:
