@@ -54,3 +54,19 @@ def fixed_link(endpoint: str, **values: str) -> str:
 @lru_cache(maxsize=256)
 def _fixed_link(_url_map: int, _script_root: str, endpoint: str, values: tuple[tuple[str, str], ...]) -> str:
     return url_for(endpoint, **dict(values))
+
+
+def slug_link(endpoint: str, slug: str) -> str:
+    """`url_for(endpoint, slug=slug)`, remembered: a list of 500 actions links each of their
+    defendants and cases, the same few hundred pages again and again (~4 µs each by the map)."""
+    return _slug_link(id(current_app.url_map), request.script_root, endpoint, slug)
+
+
+def slug_link_in(url_map_id: int, script_root: str, endpoint: str, slug: str) -> str:
+    """`slug_link` for a caller that took the app's map and the mount point once (a long list)."""
+    return _slug_link(url_map_id, script_root, endpoint, slug)
+
+
+@lru_cache(maxsize=16384)
+def _slug_link(_url_map: int, _script_root: str, endpoint: str, slug: str) -> str:
+    return url_for(endpoint, slug=slug)

@@ -214,19 +214,10 @@ def _public() -> sa.Select:
 
 
 def upcoming(session: Session, now: datetime, *, limit: int = 500) -> list[Action]:
-    """Public actions that have not ended, soonest first: the /actions page.
-
-    Two statements: the actions with their case, then their defendants (one select-in batch:
-    `limit` stays within 500), only the columns the list shows. Joining the defendants into
-    the first made the database wrap the limited actions in a subquery and scan the joined
-    links for each of them (docs/actions.md, "Rendering the list").
-    """
-    query = (sa.select(Action).where(Action.public_clause(), Action.ends_at >= now)
-             .options(joinedload(Action.case).load_only(Case.slug, Case.title),
-                      selectinload(Action.defendants).load_only(Defendant.slug, Defendant.name_latin,
-                                                                Defendant.is_public))
-             .order_by(Action.starts_at, Action.id).limit(min(limit, 500)))
-    return list(session.scalars(query))
+    """Public actions that have not ended, soonest first, as mapped objects (the /actions page
+    reads plain rows instead: `listing.upcoming_listed`)."""
+    return list(session.scalars(_public().where(Action.ends_at >= now)
+                                .order_by(Action.starts_at, Action.id).limit(limit)).unique())
 
 
 def of_defendant(session: Session, defendant: Defendant, now: datetime) -> list[Action]:
@@ -280,13 +271,17 @@ def group_by_place(actions: Sequence[Action]) -> list[Country]:
     def city_key(action: Action) -> str:
         return action.city.strip().casefold()
 
+    names = places.country_names(places.locale_name())  # once for the list, not per action
+
+    def name(code: str) -> str:
+        return names.get(code, code)
+
     result = []
-    by_country = sorted(actions, key=lambda a: (places.country_name(a.country).casefold(), city_key(a),
-                                                a.starts_at, a.id))
+    by_country = sorted(actions, key=lambda a: (name(a.country).casefold(), city_key(a), a.starts_at, a.id))
     for code, in_country in groupby(by_country, key=lambda a: a.country):
         cities = [Place(group[0].city, group) for group in
                   (list(items) for _key, items in groupby(in_country, key=city_key))]
-        result.append(Country(code, places.country_name(code), cities))
+        result.append(Country(code, name(code), cities))
     return result
 
 
