@@ -13,7 +13,9 @@ banner's check). That **floor** is measured in the same run on a page with nothi
 own: a bench-only route, declared like every public page (`@public`, `@cacheable_page()`),
 rendering the site's layout with an empty body (`floor`); beside it the health endpoint
 (no template, no database) and a 404 (the layout, no route). Each page's row then also says
-"app − floor", what its own data and template cost, and that over its raw SQL.
+"app − floor", what its own data and template cost, and that over its raw SQL (no ratio for
+a page that sends no SQL of its own). Timings are wall-clock medians: on a shared machine,
+run it several times and compare the medians.
 
     .venv/bin/python -m bench.pages [--defendants 2000] [--hearings 20000] [--repeat 15]
 
@@ -186,7 +188,7 @@ def main() -> None:
             raw_ms = statistics.median(raw_sql_ms(db.engine, statements, args.repeat))
             results.append({
                 "page": name, "path": path, "queries": len(statements), "median_ms": round(page_ms, 2),
-                "raw_sql_ms": round(raw_ms, 2), "ratio": round(page_ms / raw_ms, 1) if raw_ms else None,
+                "raw_sql_ms": round(raw_ms, 2), "ratio": round(page_ms / raw_ms, 1) if statements and raw_ms else None,
                 "bytes": size,
             })
             print(f"  {name}: {page_ms:.1f} ms", file=sys.stderr)
@@ -197,7 +199,7 @@ def main() -> None:
     for r in results:
         own = r["median_ms"] - floor_ms
         r["minus_floor_ms"] = round(own, 2)
-        r["minus_floor_ratio"] = round(own / r["raw_sql_ms"], 1) if r["raw_sql_ms"] else None
+        r["minus_floor_ratio"] = round(own / r["raw_sql_ms"], 1) if r["queries"] and r["raw_sql_ms"] else None
     floor = {"floor_ms": round(floor_ms, 3), "floor_runs_ms": [round(x, 3) for x in floor_runs],
              "health_ms": round(statistics.median(reference["health"]), 3),
              "not_found_ms": round(statistics.median(reference["404"]), 3)}
