@@ -78,8 +78,10 @@ class _Writer:
                      for slug, name in people]
             if case is not None:
                 links.append(f'<a href="{escape(self.link("records.case", case[0]))}">{escape(case[1])}</a>')
-            html.append(f"<br>{in_solidarity}\n    {', '.join(links)}")
+            html.append(f"\n  <br>{in_solidarity}\n    {', '.join(links)}")
         if description:
+            # the macro's line breaks kept: a page's text reads "…affair Bring…", not "…affairBring…"
+            html.append("\n  ")
             html.extend(f"<p>{escape(para)}</p>" for para in description.split("\n\n") if para.strip())
         html.append("\n</li>")
         return "".join(html)
