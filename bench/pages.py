@@ -31,7 +31,7 @@ import statistics
 import sys
 from datetime import timedelta
 
-from bench.common import NOW, ROOT, backend, capture_statements, measure_ms, raw_sql_ms, seeded_app  # noqa: F401
+from bench.common import NOW, backend, capture_statements, measure_ms, raw_sql_ms, seeded_app
 from bench.http import print_table, run_http
 
 DEFENDANT, CASE = "bench-defendant-17", "bench-case-3"
