@@ -2,7 +2,8 @@
 
 Seeds 2,000 defendants (bench.pages' synthetic movement, 20,000 hearings) and ACTIONS
 approved actions in 12 places in a scratch SQLite database (or BENCH_DATABASE_URL), then
-times, median of RUNS requests each through the app: /actions, a defendant's page, a
+times, median of RUNS requests each through the app: /actions, the organisers' form
+(/actions/new: every country, zone, case and public defendant), a defendant's page, a
 case's page, /actions.ics (built on demand), the same with a matching If-None-Match (304),
 and /api/v1/actions. Prints a table, then one JSON line.
 """
@@ -10,19 +11,17 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import statistics
 import sys
-import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+from bench.common import NOW  # noqa: E402
 ACTIONS = int(os.environ.get("BENCH_ACTIONS", "500"))
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
 PLACES = [("Berlin", "DE", "Europe/Berlin"), ("Tbilisi", "GE", "Asia/Tbilisi"), ("Paris", "FR", "Europe/Paris"),
@@ -31,47 +30,42 @@ PLACES = [("Berlin", "DE", "Europe/Berlin"), ("Tbilisi", "GE", "Asia/Tbilisi"), 
           ("Prague", "CZ", "Europe/Prague"), ("Warsaw", "PL", "Europe/Warsaw"), ("Istanbul", "TR", "Europe/Istanbul")]
 
 
+def add_actions(db) -> None:  # noqa: ANN001
+    """ACTIONS approved actions in 12 places over 60 days, for a case and two of the first 50 defendants."""
+    import sqlalchemy as sa
+
+    from tracker.actions.models import Action, ActionStatus
+    from tracker.records.models import Case, Defendant
+
+    people = db.session.scalars(sa.select(Defendant).order_by(Defendant.id).limit(50)).all()
+    cases = db.session.scalars(sa.select(Case).order_by(Case.id)).all()
+    for i in range(ACTIONS):
+        city, country, zone = PLACES[i % len(PLACES)]
+        starts = NOW + timedelta(days=1 + i % 60, hours=i % 10)
+        db.session.add(Action(title=f"Action {i}", description="Letters and postcards. " * 5, city=city,
+                              country=country, timezone=zone, starts_at=starts, ends_at=starts + timedelta(hours=2),
+                              status=ActionStatus.APPROVED, contact="organiser@example.org",
+                              case=cases[i % len(cases)], defendants=people[i % 50: i % 50 + 2]))
+
+
 def main() -> None:
     import sqlalchemy as sa
-    import time_machine
 
-    from config import Config, database_url
-    from tracker import create_app
-    from tracker.actions.models import Action, ActionStatus
+    from bench.common import seeded_app
     from tracker.extensions import db
     from tracker.records.models import Case, Defendant
-    from tracker.records.synthetic import seed_movement
 
-    scratch = tempfile.mkdtemp(prefix="bench-actions-")
-    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{scratch}/bench.db"
-
-    class BenchConfig(Config):
-        SECRET_KEY = secrets.token_urlsafe(48)
-        SQLALCHEMY_DATABASE_URI = database_url(url)
-        BASE_URL = "https://tracker.example.org"
-        FEEDS_DIR = scratch
-
-    app = create_app(BenchConfig)
     results: dict[str, dict[str, float]] = {}
-    with app.app_context(), time_machine.travel(NOW, tick=False):
-        db.drop_all()
-        db.create_all()
-        seed_movement(db.session, defendants=2000, hearings=20000, now=NOW, prefix="bench")
-        people = db.session.scalars(sa.select(Defendant).order_by(Defendant.id).limit(50)).all()
-        cases = db.session.scalars(sa.select(Case).order_by(Case.id)).all()
-        for i in range(ACTIONS):
-            city, country, zone = PLACES[i % len(PLACES)]
-            starts = NOW + timedelta(days=1 + i % 60, hours=i % 10)
-            db.session.add(Action(title=f"Action {i}", description="Letters and postcards. " * 5, city=city,
-                                  country=country, timezone=zone, starts_at=starts, ends_at=starts + timedelta(hours=2),
-                                  status=ActionStatus.APPROVED, contact="organiser@example.org",
-                                  case=cases[i % len(cases)], defendants=people[i % 50: i % 50 + 2]))
-        db.session.commit()
+    # the movement as this benchmark always had it: 10 cases (seed_movement's own default)
+    with seeded_app(2000, 20000, cases=10, extra=add_actions, BASE_URL="https://tracker.example.org") as app:
+        person = db.session.scalar(sa.select(Defendant.slug).order_by(Defendant.id).limit(1))
+        case = db.session.scalar(sa.select(Case.slug).order_by(Case.id).limit(1))
+        db.session.remove()
         client = app.test_client()
-        person, case = people[0].slug, cases[0].slug
         etag = client.get("/actions.ics").headers["ETag"]
         for name, path, headers in [
             ("/actions", "/actions", {}),
+            ("/actions/new", "/actions/new", {}),
             ("/defendants/<slug>", f"/defendants/{person}", {}),
             ("/cases/<slug>", f"/cases/{case}", {}),
             ("/actions.ics", "/actions.ics", {}),

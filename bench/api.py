@@ -16,12 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-import tempfile
-import time
-from datetime import datetime, timezone
 
 
 def requests_to_measure(deep_cursor: str, court_id: int) -> list[tuple[str, str]]:
@@ -50,39 +46,14 @@ def main() -> None:
     args = parser.parse_args()
 
     import sqlalchemy as sa
-    import time_machine
 
-    from config import TestConfig, database_url
-    from tracker import create_app
+    from bench.common import backend, capture_statements, measure_ms, raw_sql_ms, seeded_app
     from tracker.api import cursor
     from tracker.extensions import db
     from tracker.records.models import Court, Hearing
-    from tracker.records.synthetic import seed_movement
 
-    tmp = tempfile.TemporaryDirectory()
-    url = database_url(os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp.name}/bench.db")
-
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-
-    app = create_app(Config)
-    now = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-    with app.app_context(), time_machine.travel(now, tick=False):
-        db.drop_all()
-        db.create_all()
-        started = time.perf_counter()
-        print(f"seeding {args.defendants} defendants and {args.hearings} hearings into {url.split('://')[0]}...",
-              file=sys.stderr)
-        seed_movement(db.session, defendants=args.defendants, hearings=args.hearings, now=now, prefix="bench",
-                      cases=max(1, args.defendants // 40))
-        db.session.commit()
-        print(f"seeded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        if db.engine.dialect.name == "postgresql":
-            # autovacuum has statistics in production; right after a bulk insert it has none,
-            # and the planner then sorts all 20,000 hearings for a page of 50 (48 ms, not 0.6)
-            db.session.execute(sa.text("ANALYZE"))
-            db.session.commit()
-
+    with seeded_app(args.defendants, args.hearings) as app:
+        url = app.bench_url
         # the cursor the 149th "next" link would carry: the key of the 7,450th hearing
         position = min(149 * 50, args.hearings) - 1
         key = db.session.execute(
@@ -95,38 +66,13 @@ def main() -> None:
         client = app.test_client()
         results = []
         for name, path in requests_to_measure(deep_cursor, court_id):
-            statements: list[tuple[str, object]] = []
-
-            def capture(conn, cursor_, statement, parameters, context, executemany):  # noqa: ANN001
-                statements.append((statement, parameters))
-
-            sa.event.listen(db.engine, "before_cursor_execute", capture)
-            response = client.get(path)
-            sa.event.remove(db.engine, "before_cursor_execute", capture)
+            holder = {}
+            statements = capture_statements(db.engine, lambda: holder.update(response=client.get(path)))  # noqa: B023
+            response = holder["response"]
             assert response.status_code == 200, (path, response.status_code, response.get_data(as_text=True)[:200])
             size = len(response.data)
-
-            times = []
-            for _ in range(args.repeat):
-                t0 = time.perf_counter()
-                client.get(path)
-                times.append(time.perf_counter() - t0)
-
-            raw = db.engine.raw_connection()
-            try:
-                raw_times = []
-                for _ in range(args.repeat):
-                    raw_cursor = raw.cursor()
-                    t0 = time.perf_counter()
-                    for statement, parameters in statements:
-                        raw_cursor.execute(statement, parameters)
-                        raw_cursor.fetchall()
-                    raw_times.append(time.perf_counter() - t0)
-                    raw_cursor.close()
-            finally:
-                raw.close()
-            app_ms = statistics.median(times) * 1000
-            raw_ms = statistics.median(raw_times) * 1000
+            app_ms = statistics.median(measure_ms(lambda: client.get(path), args.repeat))  # noqa: B023
+            raw_ms = statistics.median(raw_sql_ms(db.engine, statements, args.repeat))
             results.append({
                 "request": name, "path": path if "cursor=" not in path else path.split("?")[0] + "?cursor=…",
                 "queries": len(statements), "median_ms": round(app_ms, 2), "raw_sql_ms": round(raw_ms, 2),
@@ -136,14 +82,14 @@ def main() -> None:
 
     print()
     print(f"JSON API and CSV export, {args.defendants} defendants, {args.hearings} hearings, "
-          f"median of {args.repeat} requests ({url.split('://')[0]})")
+          f"median of {args.repeat} requests ({backend(url)})")
     header = f"{'request':<24} {'queries':>7} {'app ms':>9} {'raw SQL ms':>11} {'ratio':>6} {'KiB':>7}"
     print(header)
     print("-" * len(header))
     for r in results:
         print(f"{r['request']:<24} {r['queries']:>7} {r['median_ms']:>9.2f} {r['raw_sql_ms']:>11.2f} "
               f"{r['ratio']:>6} {r['bytes'] / 1024:>7.1f}")
-    print(json.dumps({"bench": "api", "database": url.split("://")[0], "defendants": args.defendants,
+    print(json.dumps({"bench": "api", "database": backend(url), "defendants": args.defendants,
                       "hearings": args.hearings, "repeat": args.repeat, "requests": results}))
 
 

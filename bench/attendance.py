@@ -13,23 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
-import tempfile
-import time
-from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
+from bench.common import NOW, backend, measure_ms, seeded_app
+
 
 def _median_ms(run, repeat: int) -> float:  # noqa: ANN001
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    return statistics.median(measure_ms(run, repeat))
 
 
 def main() -> None:
@@ -40,32 +32,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
 
-    import time_machine
-
-    from config import TestConfig, database_url
-    from tracker import create_app
     from tracker.attendance.logic import going_counts
     from tracker.extensions import db
     from tracker.records.enums import HearingStatus
     from tracker.records.models import Hearing
-    from tracker.records.synthetic import seed_movement
     from tracker.reminders.models import Subscription
 
-    tmp = tempfile.TemporaryDirectory()
-    url = database_url(os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp.name}/bench.db")
-
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-
-    app = create_app(Config)
-    now = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-    with app.app_context(), time_machine.travel(now, tick=False):
-        db.drop_all()
-        db.create_all()
-        print(f"seeding {args.defendants} defendants and {args.hearings} hearings...", file=sys.stderr)
-        seed_movement(db.session, defendants=args.defendants, hearings=args.hearings, now=now, prefix="bench",
-                      cases=max(1, args.defendants // 40))
-        db.session.commit()
+    with seeded_app(args.defendants, args.hearings) as app:
+        now = NOW
+        url = app.bench_url
         client = app.test_client()
 
         def page() -> None:
@@ -91,7 +66,7 @@ def main() -> None:
     print(f"{'/hearings, no attendance':45} {before:10.1f}")
     print(f"{f'/hearings, {args.attendances} attendances':45} {after:10.1f}")
     print(f"{'the count query alone (300 hearings)':45} {query:10.1f}")
-    print(json.dumps({"bench": "attendance", "database": url.split("://")[0], "hearings_page_ms": before,
+    print(json.dumps({"bench": "attendance", "database": backend(url), "hearings_page_ms": before,
                       "hearings_page_with_attendances_ms": after, "count_query_ms": query,
                       "attendances": args.attendances, "upcoming_hearings": len(upcoming), "repeat": args.repeat}))
 

@@ -55,22 +55,16 @@ def wsgi_app():
 
 
 def seed(url: str, defendants: int, hearings: int) -> None:
-    from config import TestConfig, database_url
-    from tracker import create_app
+    """The movement in `url`, dated from now (the served app reads the real clock)."""
+    from bench.common import make_app, seed_database
     from tracker.extensions import db
-    from tracker.records.synthetic import seed_movement
 
-    class SeedConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = database_url(url)
-
-    app = create_app(SeedConfig)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        seed_movement(db.session, defendants=defendants, hearings=hearings, now=datetime.now(timezone.utc),
-                      prefix="bench", cases=max(1, defendants // 40))
-        db.session.commit()
-        db.engine.dispose()
+    with tempfile.TemporaryDirectory() as scratch:
+        app = make_app(url, scratch)
+        with app.app_context():
+            seed_database(db, defendants, hearings, now=datetime.now(timezone.utc))
+            db.session.remove()
+            db.engine.dispose()
 
 
 def free_port() -> int:

@@ -13,11 +13,9 @@ the tables are emptied and made again for each size.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
@@ -44,8 +42,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
 
-    from config import TestConfig, database_url
-    from tracker import create_app
+    from bench.common import NOW, backend, bench_database_url, make_app, seed_database
     from tracker.exchange.values import transliterate
     from tracker.extensions import db
     from tracker.records.models import Defendant
@@ -53,19 +50,13 @@ def main() -> None:
     from tracker.records.queries import list_defendants
 
     tmp = tempfile.TemporaryDirectory()
-    url = database_url(os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp.name}/bench.db")
-
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-
-    app = create_app(Config)
-    now = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-    print(f"database: {sa.engine.make_url(url).get_backend_name()}, median of {args.repeat} runs")
+    url = bench_database_url(tmp.name)
+    app = make_app(url, tmp.name)
+    now = NOW
+    print(f"database: {backend(url)}, median of {args.repeat} runs")
     with app.app_context():
         for size in args.defendants:
-            db.session.remove()  # PostgreSQL: an open read would block the DROP
-            db.drop_all()
-            db.create_all()
+            seed_database(db, defendants=0, hearings=0)  # empty tables, the defendants below
             rows = []
             started = time.perf_counter()
             for i in range(size):

@@ -18,16 +18,21 @@ import hashlib
 import hmac
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from babel import support
+from flask import current_app, has_request_context, request
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectMultipleField, StringField, TextAreaField
 from wtforms.csrf.core import CSRF
+from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from markupsafe import Markup, escape
+from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
 
 from tracker.edge import CONTROL_CHARACTERS, CONTROL_CHARACTERS_BUT_LINES
 from tracker.extensions import csrf, utcnow
@@ -50,8 +55,25 @@ def multi_line(form: Any, field: Field) -> None:
                                  "and tabs)."))
 
 
+@lru_cache(maxsize=16)
+def wtforms_catalogue(locale: str) -> support.Translations:
+    """WTForms' own messages ("This field is required.") in `locale`, read from disk once.
+
+    Flask-WTF reads the catalogue file again on every request that makes a form (~0.3 ms:
+    the sign-up form is on most public pages); the file does not change while we run."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 class Form(FlaskForm):
     """FlaskForm whose text fields refuse control characters (see the module's docstring)."""
+
+    class Meta:
+        def get_translations(self, form: Any) -> Any:
+            """Flask-WTF's choice (the request's locale, WTF_I18N_ENABLED), from `wtforms_catalogue`."""
+            translations = super().get_translations(form)  # type: ignore[misc]
+            if not current_app.config.get("WTF_I18N_ENABLED", True) or not has_request_context():
+                return translations
+            return wtforms_catalogue(str(get_locale()))
 
     def validate(self, extra_validators: dict | None = None) -> bool:
         extra = {name: list(checks) for name, checks in (extra_validators or {}).items()}
@@ -70,10 +92,57 @@ def form_status(form: Form) -> int:
     return 422 if form.errors else 200
 
 
+class LongSelect(Select):
+    """WTForms' `<select>`, the same HTML, its options written without `html_params`.
+
+    For the long lists (every country, every time zone: 850 options on the action form),
+    where WTForms' per-option attribute builder cost ~15 ms a page. An option with its own
+    attributes (`render_kw`) or a boolean value goes through WTForms' own `render_option`.
+    """
+
+    @classmethod
+    def render_option(cls, choice: Any, **kwargs: Any) -> Markup:
+        if kwargs or choice.render_kw or isinstance(choice.value, bool):
+            return super().render_option(choice, **kwargs)
+        label = escape(choice.label or choice.value)
+        # html_params sorts the attributes: "selected" before "value"
+        selected = "selected " if choice.selected else ""
+        return Markup(f'<option {selected}value="{escape(choice.value)}">{label}</option>')
+
+
+class CheckboxList(ListWidget):
+    """WTForms' `ListWidget(prefix_label=False)` of checkboxes, the same HTML, written without
+    making a bound field for each choice (WTForms builds, binds and renders one `Field` per
+    checkbox: ~25 µs each, and the action form lists every public defendant). A field with
+    attributes of its own (`render_kw`, a choice's, `required`/`disabled`) goes WTForms' way."""
+
+    def __init__(self) -> None:
+        super().__init__(prefix_label=False)
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        flags = getattr(field, "flags", None)
+        choices = list(field._iter_choices_normalized())  # noqa: SLF001
+        if (field.render_kw or not isinstance(field.option_widget, CheckboxInput)
+                or getattr(flags, "required", False) or getattr(flags, "disabled", False)
+                or any(choice.render_kw for choice in choices)):
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        html = [f"<{self.html_tag} {html_params(**kwargs)}>"]
+        name = escape(field.name)
+        for number, choice in enumerate(choices):
+            option_id = escape(f"{field.id}-{number}")
+            checked = "checked " if choice.selected else ""
+            html.append(f'<li><input {checked}id="{option_id}" name="{name}" type="checkbox" '
+                        f'value="{escape(str(choice.value))}"> '
+                        f'<label for="{option_id}">{escape(choice.label or choice.value)}</label></li>')
+        html.append(f"</{self.html_tag}>")
+        return Markup("".join(html))
+
+
 class CheckboxListField(SelectMultipleField):
     """A multiple choice as checkboxes: a multi-select box is unusable on a phone."""
 
-    widget = ListWidget(prefix_label=False)
+    widget = CheckboxList()
     option_widget = CheckboxInput()
 
 

@@ -66,8 +66,17 @@ def read_generation(engine: sa.Engine) -> str:
     This is the whole database cost of a 304, so it skips the ORM session, the pool's
     checkout (and its pre-ping) and the transaction: one statement on a DB-API cursor
     (~10 µs on SQLite, one round trip on PostgreSQL). Each call reads what is committed now;
-    nothing is remembered between requests. A broken connection is dropped and read again.
+    nothing is remembered between requests.
     """
+    row = read_committed(engine, GENERATION_QUERY.replace(":key", "?"), (GENERATION_KEY,))
+    return (row[0] if row else None) or "0"
+
+
+def read_committed(engine: sa.Engine, statement: str, parameters: tuple = ()) -> tuple | None:
+    """The first row of `statement` (placeholders written `?`) as committed now, on this worker
+    thread's own DB-API connection in autocommit: no ORM session, no pool checkout, no
+    transaction. For the small reads every page makes whatever it shows (the generation, the
+    demo banner); a broken connection is dropped and the read made again, once."""
     for attempt in (1, 2):
         connection = getattr(_reader, "connection", None)
         if connection is None or _reader.key != (os.getpid(), id(engine)):
@@ -75,11 +84,10 @@ def read_generation(engine: sa.Engine) -> str:
         try:
             cursor = connection.cursor()
             try:
-                cursor.execute(_reader.statement, (GENERATION_KEY,))
-                row = cursor.fetchone()
+                cursor.execute(statement if _reader.qmark else statement.replace("?", "%s"), parameters)
+                return cursor.fetchone()
             finally:
                 cursor.close()
-            return (row[0] if row else None) or "0"
         except Exception:  # noqa: BLE001  a dropped connection: open another, once
             _reader.connection = None
             try:
@@ -93,15 +101,24 @@ def read_generation(engine: sa.Engine) -> str:
 
 def _open_reader(engine: sa.Engine):  # noqa: ANN202
     """A DB-API connection of the engine's kind (its connect hooks run), taken out of its pool."""
+    previous = getattr(_reader, "connection", None)
+    if previous is not None and _reader.key[0] == os.getpid():
+        # another engine's (a second app in this thread): closed, not leaked. Never one inherited
+        # through fork: closing it would end the parent's session on the server.
+        _reader.connection = None
+        try:
+            previous.close()
+        except Exception:  # noqa: BLE001, S110
+            pass
     pooled = engine.raw_connection()
     pooled.detach()  # this worker thread's own from now on; the pool opens another in its place
     connection = pooled.dbapi_connection
     if engine.dialect.name == "sqlite":
         connection.isolation_level = None  # autocommit: every read sees the last commit
-        _reader.statement = GENERATION_QUERY.replace(":key", "?")
+        _reader.qmark = True
     else:
         connection.autocommit = True
-        _reader.statement = GENERATION_QUERY.replace(":key", "%s")
+        _reader.qmark = False  # psycopg: %s
     _reader.connection = connection
     _reader.key = (os.getpid(), id(engine))
     return connection

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from tracker.actions import places
 from tracker.edge import LARGEST_ID
-from tracker.forms import CheckboxListField, Form, PublicForm
+from tracker.forms import CheckboxListField, Form, LongSelect, PublicForm
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]  # what <input type="datetime-local"> sends
 LATEST = date(2100, 12, 31)
@@ -60,15 +60,16 @@ class ActionForm(Form):
     organiser = StringField(_l("Organised by"), [Optional(), Length(max=200)], filters=[_strip],
                             description=_l("A group's name, shown publicly. Optional."))
     city = StringField(_l("City"), [DataRequired(), Length(max=120)], filters=[_strip])
-    country = SelectField(_l("Country"), [DataRequired(), _country], choices=[], validate_choice=False)
+    country = SelectField(_l("Country"), [DataRequired(), _country], choices=[], validate_choice=False,
+                          widget=LongSelect())
     address = StringField(_l("Address or meeting point"), [Optional(), Length(max=300)], filters=[_strip])
     timezone = SelectField(_l("Time zone of the place"), [Optional(), _zone], choices=[], validate_choice=False,
-                           description=_l("Leave it as it is for a country with one time zone."))
+                           description=_l("Leave it as it is for a country with one time zone."), widget=LongSelect())
     starts = LocalDateTimeField(_l("Starts (local time there)"), [InputRequired(), _not_too_late],
                                 format=LOCAL_FORMATS)
     ends = LocalDateTimeField(_l("Ends (local time there)"), [InputRequired(), _not_too_late],
                               format=LOCAL_FORMATS)
-    case = SelectField(_l("Case"), [Optional()], choices=[], validate_choice=False)
+    case = SelectField(_l("Case"), [Optional()], choices=[], validate_choice=False, widget=LongSelect())
     defendants = CheckboxListField(_l("Defendants"), [Optional()], choices=[], validate_choice=False)
     contact = StringField(_l("Your contact (email, phone, Signal…)"), [DataRequired(), Length(max=300)],
                           filters=[_strip],

@@ -214,7 +214,8 @@ def _public() -> sa.Select:
 
 
 def upcoming(session: Session, now: datetime, *, limit: int = 500) -> list[Action]:
-    """Public actions that have not ended, soonest first."""
+    """Public actions that have not ended, soonest first, as mapped objects (the /actions page
+    reads plain rows instead: `listing.upcoming_listed`)."""
     return list(session.scalars(_public().where(Action.ends_at >= now)
                                 .order_by(Action.starts_at, Action.id).limit(limit)).unique())
 
@@ -270,13 +271,17 @@ def group_by_place(actions: Sequence[Action]) -> list[Country]:
     def city_key(action: Action) -> str:
         return action.city.strip().casefold()
 
+    names = places.country_names(places.locale_name())  # once for the list, not per action
+
+    def name(code: str) -> str:
+        return names.get(code, code)
+
     result = []
-    by_country = sorted(actions, key=lambda a: (places.country_name(a.country).casefold(), city_key(a),
-                                                a.starts_at, a.id))
+    by_country = sorted(actions, key=lambda a: (name(a.country).casefold(), city_key(a), a.starts_at, a.id))
     for code, in_country in groupby(by_country, key=lambda a: a.country):
         cities = [Place(group[0].city, group) for group in
                   (list(items) for _key, items in groupby(in_country, key=city_key))]
-        result.append(Country(code, places.country_name(code), cities))
+        result.append(Country(code, name(code), cities))
     return result
 
 

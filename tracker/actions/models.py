@@ -105,10 +105,20 @@ class Action(db.Model):
 
     @classmethod
     def public_clause(cls) -> sa.ColumnElement[bool]:
-        """`is_public` in SQL."""
+        """`is_public` in SQL.
+
+        Written as `id NOT IN (linked) OR id IN (linked to a public defendant)`, two uncorrelated
+        subqueries each database runs once (a hash or a temporary index), rather than the ORM's
+        correlated `EXISTS` pair, which SQLite answered by scanning every public defendant for
+        each action (90 ms for /actions at 500 actions and 500 defendants; 4x that at 2,000).
+        """
+        linked = sa.select(action_defendants.c.action_id)
+        linked_public = (sa.select(action_defendants.c.action_id)
+                         .join(Defendant, Defendant.id == action_defendants.c.defendant_id)
+                         .where(Defendant.is_public.is_(True)))
         return sa.and_(
             cls.status.in_(PUBLIC_STATUSES),
-            sa.or_(~cls.defendants.any(), cls.defendants.any(Defendant.is_public.is_(True))),
+            sa.or_(cls.id.not_in(linked), cls.id.in_(linked_public)),
         )
 
     # --- which editors may review it: the case-limit rule of tracker/access.py -------------

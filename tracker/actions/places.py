@@ -27,6 +27,21 @@ _OFFERED_AREAS = ("Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atl
                   "Europe/", "Indian/", "Pacific/")
 
 
+def locale_name() -> str:
+    """The reader's locale as Babel names it ("ru"), "en" outside a request."""
+    return _locale_name()
+
+
+def country_names(locale: str) -> dict[str, str]:
+    """Every country's name in `locale`, by code (cached)."""
+    return _country_names(locale)
+
+
+def local_text_in(start: datetime, end: datetime, zone_name: str, locale: str) -> str:
+    """`local_text` for a zone and locale the caller already has (a list of many actions)."""
+    return _local_text(start, end, zone_name, locale)
+
+
 def _locale_name() -> str:
     try:
         return str(get_locale() or "en")

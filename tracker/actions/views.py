@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from tracker.access import editor_required, public, require_edit
-from tracker.actions import logic
+from tracker.actions import listing, logic
 from tracker.actions.forms import ActionForm, EditActionForm, ReviewForm, SubmitActionForm
 from tracker.actions.ical import actions_calendar
 from tracker.actions.models import Action, ActionStatus
@@ -31,7 +31,7 @@ bp = Blueprint("actions", __name__)
 @public
 @cacheable_page()
 def upcoming():
-    found = logic.upcoming(db.session, utcnow())
+    found = listing.upcoming_listed(db.session, utcnow())
     return render_template("actions/upcoming.html", countries=logic.group_by_place(found), count=len(found))
 
 
