@@ -3,8 +3,7 @@
 The Jinja macro this replaces (`action_item` in `actions/_action.html`) cost ~60 µs an
 action: a macro call, two dozen attribute lookups through the template runtime, a
 `url_for` per defendant and case. Here the reader's texts, locale and links are looked up
-once per list, and an item already written for the same content is taken from `ITEMS`
-(docs/rendering-floor.md, "/actions"). Same markup and escaping as the macro: texts from
+once per list (docs/rendering-floor.md, "/actions"). Same markup and escaping as the macro: texts from
 the catalogue are markup as in templates (Jinja's newstyle gettext), every value from the
 database is escaped.
 """
@@ -24,7 +23,7 @@ from tracker.links import slug_link_in
 
 class _Writer:
     """What every item of one list shares, looked up once: the reader's locale and texts, and
-    the links' mount point. Writing an item on a cache miss happens within the request."""
+    the links' mount point. """
 
     def __init__(self) -> None:
         self.locale = locale_name()
@@ -40,20 +39,15 @@ class _Writer:
         return self._texts
 
     def item(self, action: Action, show_place: bool) -> str:
-        """The item, remembered by everything it is made of (`ITEMS`): an unchanged action
-        costs a dictionary lookup on the next request."""
+        """The item, written from the values it shows. (An in-process memo of items by those
+        values was tried and dropped: it saved ~30% only when the same page was asked twice,
+        which flatters a benchmark more than it helps a reader after an edit.)"""
         case = action.case
-        key = (self.locale, self.url_map, self.root, show_place, action.id, action.title, action.description,
-               action.organiser, action.city, action.country, action.address, action.timezone, action.starts_at,
-               action.ends_at, action.status, None if case is None else (case.slug, case.title),
-               tuple((person.slug, person.name_latin) for person in action.public_defendants()))
-        html = ITEMS.get(key)
-        if html is None:
-            html = self.write(key)
-            if len(ITEMS) >= ITEMS_KEPT:
-                ITEMS.clear()  # the simplest bound: a few hundred actions are listed at a time
-            ITEMS[key] = html
-        return html
+        return self.write((self.locale, self.url_map, self.root, show_place, action.id, action.title,
+                           action.description, action.organiser, action.city, action.country, action.address,
+                           action.timezone, action.starts_at, action.ends_at, action.status,
+                           None if case is None else (case.slug, case.title),
+                           tuple((person.slug, person.name_latin) for person in action.public_defendants())))
 
     def write(self, key: tuple) -> str:
         (locale, _map, _root, show_place, action_id, title, description, organiser, city, country, address,
@@ -88,13 +82,6 @@ class _Writer:
 
     def link(self, endpoint: str, slug: str) -> str:
         return slug_link_in(self.url_map, self.root, endpoint, slug)
-
-
-# Items written, by all they show and the reader's language (and the app's map and mount
-# point, for the links): a pure function of its key, so a hit is always the same HTML. The
-# texts from the catalogue and the release's templates cannot change while the process runs.
-ITEMS: dict[tuple, str] = {}
-ITEMS_KEPT = 4096
 
 
 def actions_html(actions: Iterable[Action], show_place: bool = False) -> Markup:
