@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tracker.actions.models import Action, ActionStatus, action_defendants
+from tracker.actions.models import Action, ActionStatus, ActionTimes, action_defendants
 from tracker.records.models import Case, Defendant
 
 SELECT_IN_BATCH = 500  # ids in one IN list: the second statement stays one whatever the page
@@ -35,7 +34,7 @@ class ListedPerson:
 
 
 @dataclass(slots=True)
-class ListedAction:
+class ListedAction(ActionTimes):
     """What the list shows of an action, named as `Action`'s attributes."""
 
     id: int
@@ -51,14 +50,6 @@ class ListedAction:
     status: ActionStatus
     case: ListedCase | None
     people: list[ListedPerson] = field(default_factory=list)
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    @property
-    def local_start(self) -> datetime:
-        return self.starts_at.astimezone(self.tz)
 
     def public_defendants(self) -> list[ListedPerson]:
         return self.people  # only public ones were read

@@ -51,7 +51,21 @@ action_defendants = sa.Table(
 )
 
 
-class Action(db.Model):
+class ActionTimes:
+    """An action's clock, for the model and for the rows /actions reads (actions.listing)."""
+
+    __slots__ = ()  # the light rows are slotted dataclasses
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def local_start(self) -> datetime:
+        return self.starts_at.astimezone(self.tz)
+
+
+class Action(ActionTimes, db.Model):
     __tablename__ = "actions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,14 +94,6 @@ class Action(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    @property
-    def local_start(self) -> datetime:
-        return self.starts_at.astimezone(self.tz)
 
     @property
     def local_end(self) -> datetime:

@@ -12,17 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tracker.extensions import db
 
 
-class Court(db.Model):
-    """A court building: hearings take its address and time zone."""
+class CourtPlace:
+    """Where a court is and its clock, for the model and for the light rows the public lists read
+    (records.lines.CourtLine): both need the same two spellings and zone."""
 
-    __tablename__ = "courts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(200), unique=True)  # in Latin letters
-    name_original: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
-    address: Mapped[str] = mapped_column(sa.String(300), default="")
-    address_original: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
-    timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Moscow")
+    __slots__ = ()  # the light rows are slotted dataclasses
 
     @property
     def where_latin(self) -> str:
@@ -41,6 +35,19 @@ class Court(db.Model):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+class Court(CourtPlace, db.Model):
+    """A court building: hearings take its address and time zone."""
+
+    __tablename__ = "courts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)  # in Latin letters
+    name_original: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    address: Mapped[str] = mapped_column(sa.String(300), default="")
+    address_original: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Moscow")
 
     def __repr__(self) -> str:
         return f"<Court {self.name}>"

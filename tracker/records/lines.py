@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from tracker.records.courts import Court
+from tracker.records.courts import Court, CourtPlace
 from tracker.records.display import Display
 from tracker.records.enums import HearingKind, HearingStatus
 from tracker.records.models import Defendant, Hearing, hearing_defendants
@@ -34,28 +34,13 @@ CHECKED = _l("checked %(day)s")
 
 
 @dataclass(slots=True)
-class CourtLine:
+class CourtLine(CourtPlace):
     id: int
     name: str
     name_original: str
     address: str
     address_original: str
     timezone: str
-
-    @property
-    def where_latin(self) -> str:
-        return ", ".join(part for part in (self.name, self.address) if part)
-
-    @property
-    def where_original(self) -> str:
-        if not (self.name_original or self.address_original):
-            return ""
-        parts = (self.name_original or self.name, self.address_original or self.address)
-        return ", ".join(part for part in parts if part)
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
 
 
 @dataclass(slots=True)
