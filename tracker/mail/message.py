@@ -57,7 +57,14 @@ def _header(value: str) -> str | Header:
     return value if value.isascii() else Header(value, _UTF8_QP)
 
 
+# An address with no display name that parseaddr and formataddr give back unchanged (and with
+# no control character): `_address` returns it as it is, without parsing it.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
 def _address(value: str) -> str:
+    if _PLAIN_ADDRESS.fullmatch(value):
+        return value
     name, address = parseaddr(_verbatim(value, "an address"))
     if not address:
         raise UnsafeHeader(f"not an address: {value!r}")
@@ -137,6 +144,7 @@ def render_mail(name: str, subject: str, **context: object) -> Mail:
 
 _RECIPIENT_SLOT = "recipient-slot@slot.invalid"
 _MESSAGE_ID_SLOT = "<message-id-slot@slot.invalid>"
+_RECIPIENT_SLOT_BYTES, _MESSAGE_ID_SLOT_BYTES = _RECIPIENT_SLOT.encode(), _MESSAGE_ID_SLOT.encode()
 _SOFT_BREAK = b"=\r\n"  # quoted-printable's soft line break: the encoder may put one anywhere in a slot
 
 
@@ -172,6 +180,7 @@ class MessageTemplate:
         # the head: the three per-recipient values, each in its own header, unfolded (998 columns)
         self._head = head + b"\r\n\r\n"
         self._unsubscribe_slot = unsubscribe_slot
+        self._unsubscribe_slot_bytes = unsubscribe_slot.encode() if unsubscribe_slot is not None else None
         # the body: static pieces and, between them, (slot index, offsets of soft breaks)
         pieces: list[bytes | tuple[int, tuple[int, ...]]] = []
         found = sorted(
@@ -198,11 +207,11 @@ class MessageTemplate:
             if len(value) != len(slot) or not _QP_LITERAL.fullmatch(value):
                 return None
             encoded.append(value.encode("ascii"))
-        head = self._head.replace(_RECIPIENT_SLOT.encode(), _address(recipient).encode("ascii"), 1)
-        head = head.replace(_MESSAGE_ID_SLOT.encode(), _verbatim(message_id, "a Message-ID").encode("ascii"), 1)
-        if self._unsubscribe_slot is not None:
+        head = self._head.replace(_RECIPIENT_SLOT_BYTES, _address(recipient).encode("ascii"), 1)
+        head = head.replace(_MESSAGE_ID_SLOT_BYTES, _verbatim(message_id, "a Message-ID").encode("ascii"), 1)
+        if self._unsubscribe_slot_bytes is not None:
             link = _verbatim(unsubscribe_url or "", "an unsubscribe link")
-            head = head.replace(self._unsubscribe_slot.encode(), link.encode("ascii"), 1)
+            head = head.replace(self._unsubscribe_slot_bytes, link.encode("ascii"), 1)
         out = [head]
         for piece in self._pieces:
             if isinstance(piece, bytes):

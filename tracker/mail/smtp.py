@@ -6,6 +6,7 @@ errors are worth a retry (4xx, a dropped connection) and which are final (5xx).
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
+
+_DOT_LINE = re.compile(rb"(?m)^\.")  # smtplib's _quote_periods
 
 
 class ConnectionProblem(Exception):
@@ -55,6 +58,18 @@ class SMTPSettings:
         )
 
 
+# An address smtplib's `quoteaddr` (email.utils.parseaddr) gives back unchanged: dot-separated
+# atoms of letters, digits and a few symbols, one "@". Such an address is quoted without
+# parsing it (parseaddr costs more than a round trip's worth of our own work); any other goes
+# through smtplib.
+_SIMPLE_ADDRESS = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
+def _path(address: str) -> str:
+    """The address as SMTP's MAIL FROM and RCPT TO take it (`<...>`), as smtplib quotes it."""
+    return f"<{address}>" if _SIMPLE_ADDRESS.fullmatch(address) else smtplib.quoteaddr(address)
+
+
 def _decode(text: bytes | str) -> str:
     return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
 
@@ -66,6 +81,8 @@ class SMTPConnection:
         self.settings = settings
         self._smtp: smtplib.SMTP | None = None
         self._envelope_from: dict[str, str] = {}
+        self._mail_from: dict[str, str] = {}  # envelope sender -> "FROM:<...>", once per connection
+        self._size = False
 
     def __enter__(self) -> SMTPConnection:
         return self
@@ -104,21 +121,29 @@ class SMTPConnection:
             raise Refused(553, f"address cannot be sent to without SMTPUTF8: {recipient!r}")
         if self._smtp is None:
             self._smtp = self._open()
+            self._mail_from = {}
         envelope_from = self._envelope_from.get(sender)
         if envelope_from is None:
             envelope_from = self._envelope_from[sender] = parseaddr(sender)[1] or sender
         with self._wire(recipient):
             smtp = self._smtp
-            smtp.ehlo_or_helo_if_needed()
-            options = [f"size={size}"] if smtp.does_esmtp and smtp.has_extn("size") else []
-            code, text = smtp.mail(envelope_from, options)
+            if self._mail_from.get(envelope_from) is None:
+                smtp.ehlo_or_helo_if_needed()
+                self._size = smtp.does_esmtp and smtp.has_extn("size")
+                self._mail_from[envelope_from] = f"FROM:{_path(envelope_from)}"
+            # smtplib's mail() and rcpt(), the addresses quoted without parsing them when they are
+            # plain; putcmd still refuses a line break in a command
+            command = self._mail_from[envelope_from]
+            smtp.putcmd("mail", f"{command} size={size}" if self._size else command)
+            code, text = smtp.getreply()
             if code != 250:
                 if code == 421:
                     smtp.close()
                 else:
                     smtp._rset()  # noqa: SLF001  (what sendmail does)
                 raise smtplib.SMTPSenderRefused(code, text, envelope_from)
-            code, text = smtp.rcpt(recipient)
+            smtp.putcmd("rcpt", f"TO:{_path(recipient)}")
+            code, text = smtp.getreply()
             if code not in (250, 251):
                 if code == 421:
                     smtp.close()
@@ -127,14 +152,27 @@ class SMTPConnection:
                 raise smtplib.SMTPRecipientsRefused({recipient: (code, text)})
 
     def data(self, raw: bytes) -> None:
-        """DATA of the message whose `envelope` was accepted: "250" means the relay has it."""
+        """DATA of the message whose `envelope` was accepted: "250" means the relay has it.
+
+        smtplib's data(), but the dot-stuffing regex runs only when a line starts with a dot
+        (composed messages have none: quoted-printable and base64 lines never start with one
+        unless the text does) and the terminator is added in one copy.
+        """
         with self._wire(None):
-            code, text = self._smtp.data(raw)
+            smtp = self._smtp
+            smtp.putcmd("data")
+            code, text = smtp.getreply()
+            if code != 354:  # as smtplib's data(): nothing of the message was sent
+                raise smtplib.SMTPDataError(code, text)
+            if raw.startswith(b".") or b"\n." in raw:
+                raw = _DOT_LINE.sub(b"..", raw)
+            smtp.send(b"".join((raw, b".\r\n" if raw.endswith(b"\r\n") else b"\r\n.\r\n")))
+            code, text = smtp.getreply()
             if code != 250:
                 if code == 421:
-                    self._smtp.close()
+                    smtp.close()
                 else:
-                    self._smtp._rset()  # noqa: SLF001
+                    smtp._rset()  # noqa: SLF001
                 raise smtplib.SMTPDataError(code, text)
 
     def abandon(self) -> None:
