@@ -17,24 +17,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from flask import current_app
-from markupsafe import escape
 from sqlalchemy.orm import Session, scoped_session
 
-from tracker.feeds.calendars import hearing_ics
-from tracker.links import external_url
 from tracker.mail import arriving
-from tracker.mail.message import MessageTemplate
-from tracker.mail.message import compose as compose_message
 from tracker.mail.models import OutboxMessage, OutboxStatus
 from tracker.mail.outbox import new_message_id, skip_on_error
 from tracker.records.enums import HearingStatus
 from tracker.records.models import Hearing
-from tracker.reminders import compose
 from tracker.reminders.audience import followers, load_public_hearings, subscriptions_by_scope
 from tracker.reminders.models import ReminderDelivery, Subscription
 from tracker.reminders.notes import practical_notes
-from tracker.reminders.subscriptions import LEAD_VALUES, page_endpoint
+from tracker.reminders.subscriptions import LEAD_VALUES
+from tracker.reminders.writer import ReminderWriter, hearing_calendars  # noqa: F401  (changes.py's too)
 
 log = logging.getLogger(__name__)
 
@@ -143,15 +137,6 @@ def due_reminders(session: Session, now: datetime) -> list[DueReminder]:
     return _plan(session, now).due
 
 
-def hearing_calendars(hearings: list[Hearing]) -> list[tuple[str, bytes]]:
-    """Each hearing as an .ics attachment, the same event (UID, SEQUENCE) as in the feeds."""
-    base_url = current_app.config["BASE_URL"]
-    return [
-        (f"hearing-{h.id}.ics" if len(hearings) > 1 else "hearing.ics", hearing_ics(h, base_url))
-        for h in hearings
-    ]
-
-
 def enqueue_due(session: Session, now: datetime, *, commit_every: int | None = None) -> int:
     """Record every due reminder in the outbox; returns the number of messages written.
 
@@ -197,7 +182,7 @@ def enqueue_due(session: Session, now: datetime, *, commit_every: int | None = N
     if not groups:
         return 0
     notes = practical_notes(session)
-    writer = _ReminderWriter(session, now, notes)
+    writer = ReminderWriter(session, now, notes)
     if commit_every is None:
         for (subscription_id, lead, court_id, day), hearings in groups.items():
             writer.add(subscriptions[(subscription_id, lead, court_id, day)], lead, hearings)
@@ -220,125 +205,13 @@ def enqueue_due(session: Session, now: datetime, *, commit_every: int | None = N
     return written
 
 
-def _commit_chunk(session: Session, writer: _ReminderWriter, *, first: bool) -> int:
+def _commit_chunk(session: Session, writer: ReminderWriter, *, first: bool) -> int:
     """Record and commit what the writer holds, and tell a sender in this process it is there."""
     written = writer.write()
     session.commit()
     if written:
         arriving.grew(first=first)
     return written
-
-
-# Stands for a volunteer's token in links of a message composed once for many volunteers: as
-# long as the tokens `new_token` makes, of characters quoted-printable leaves alone.
-TOKEN_SLOT = "~" * 32
-
-
-class _ReminderWriter:
-    """Composes due reminders once per (hearing group, language) and records them in bulk.
-
-    Many volunteers follow the same hearings: each group's text, calendar and MIME message
-    are made once per language (`MessageTemplate`), and each volunteer's copy is those
-    bytes with their address, Message-ID and links put in. The outbox rows and the
-    deliveries that make each reminder exactly-once are inserted a few statements at a
-    time, in the caller's transaction, as before.
-    """
-
-    def __init__(self, session: Session, now: datetime, notes: str) -> None:
-        self.session, self.now, self.notes = session, now, notes
-        self.sender = current_app.config["MAIL_FROM"]
-        self.manage_prefix, self.manage_suffix = external_url("reminders.manage", token=TOKEN_SLOT).split(TOKEN_SLOT)
-        self.link_parts: dict[str, list[str]] = {}
-        self.templates: dict[tuple[tuple[int, ...], str], tuple[compose.Mail, list, MessageTemplate] | None] = {}
-        self.calendars: dict[tuple[int, ...], list[tuple[str, bytes]]] = {}
-        self.messages: list[dict[str, object]] = []
-        self.deliveries: list[list[dict[str, object]]] = []
-
-    def _template(self, hearings: list[Hearing], language: str):  # noqa: ANN202
-        ids = tuple(h.id for h in hearings)
-        key = (ids, language)
-        if key not in self.templates:
-            self.templates[key] = None  # a group that cannot be rendered is logged once and left out
-            with skip_on_error("the reminders of hearing(s)", *ids):
-                if ids not in self.calendars:
-                    self.calendars[ids] = hearing_calendars(hearings)
-                slot_url = self.manage_prefix + TOKEN_SLOT + self.manage_suffix
-                mail = compose.reminder_mail(hearings, now=self.now, notes=self.notes, manage_url=slot_url,
-                                             language=language)
-                template = MessageTemplate(
-                    sender=self.sender, subject=mail.subject, text_body=mail.text_body, html_body=mail.html_body,
-                    date=self.now, body_slots=[slot_url], unsubscribe_slot="https://unsubscribe-slot.invalid/",
-                    ics=self.calendars[ids],
-                )
-                self.templates[key] = (mail, self.calendars[ids], template)
-        return self.templates[key]
-
-    def _link(self, subscription: Subscription, page: str) -> str:
-        """The volunteer's own link to `page`, at the endpoint its scope registered (those going
-        to a hearing manage and withdraw on attendance's pages): url_for once per endpoint."""
-        endpoint = page_endpoint(subscription, page)
-        if endpoint not in self.link_parts:
-            self.link_parts[endpoint] = external_url(endpoint, token=TOKEN_SLOT).split(TOKEN_SLOT)
-        prefix, suffix = self.link_parts[endpoint]
-        return prefix + subscription.token + suffix
-
-    def add(self, subscription: Subscription, lead: int, hearings: list[Hearing]) -> None:
-        """One volunteer's reminder of a group of hearings, with the deliveries that make it exactly-once."""
-        made = self._template(hearings, subscription.language)
-        if made is None:
-            return
-        mail, calendars, template = made
-        ids = [h.id for h in hearings]
-        with skip_on_error("the reminder of hearing(s)", *ids, "to subscription", subscription.id):
-            manage, unsubscribe = self._link(subscription, "manage"), self._link(subscription, "unsubscribe")
-            slot = self.manage_prefix + TOKEN_SLOT + self.manage_suffix
-            message_id = new_message_id()
-            raw = template.personalise(recipient=subscription.email, message_id=message_id, values=[manage],
-                                       unsubscribe_url=unsubscribe)
-            text_body = mail.text_body.replace(slot, manage)
-            html_body = mail.html_body.replace(slot, str(escape(manage)))
-            if raw is None:  # a token of another shape: this one composed in full
-                raw = compose_message(
-                    message_id=message_id, sender=self.sender, recipient=subscription.email, subject=mail.subject,
-                    text_body=text_body, html_body=html_body, date=self.now, unsubscribe_url=unsubscribe,
-                    ics=calendars,
-                )
-            versions = ",".join(f"{h.id}v{h.version}" for h in hearings)
-            self.messages.append({
-                "dedupe_key": f"reminder:{subscription.id}:{lead}:{versions}", "kind": "reminder",
-                "recipient": subscription.email, "subject": mail.subject, "text_body": text_body,
-                "html_body": html_body, "message_id": message_id, "status": OutboxStatus.PENDING,
-                "attempts": 0, "next_attempt_at": self.now, "created_at": self.now, "last_error": "",
-                "expires_at": max(h.starts_at for h in hearings), "raw": raw, "subscription_id": subscription.id,
-            })
-            self.deliveries.append([{
-                "subscription_id": subscription.id, "hearing_id": h.id, "lead_minutes": lead,
-                "hearing_version": h.version, "hearing_starts_at": h.starts_at, "created_at": self.now,
-            } for h in hearings])
-
-    def write(self, chunk: int = 1000) -> int:
-        """Insert what was added (but keys already recorded), a chunk per statement; returns messages written."""
-        session = self.session
-        session.flush()  # anything the caller added before, in order
-        outbox = OutboxMessage.__table__
-        written = 0
-        for start in range(0, len(self.messages), chunk):
-            messages = self.messages[start:start + chunk]
-            deliveries = self.deliveries[start:start + chunk]
-            recorded = set(session.scalars(
-                sa.select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_([m["dedupe_key"] for m in messages]))
-            ))
-            keep = [i for i, m in enumerate(messages) if m["dedupe_key"] not in recorded]
-            if not keep:
-                continue
-            ids = session.execute(
-                sa.insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True), [messages[i] for i in keep]
-            ).scalars().all()
-            rows = [dict(d, outbox_id=outbox_id) for i, outbox_id in zip(keep, ids) for d in deliveries[i]]
-            session.execute(sa.insert(ReminderDelivery.__table__), rows)
-            written += len(keep)
-        self.messages, self.deliveries = [], []
-        return written
 
 
 def record_missed(session: Session, now: datetime) -> int:
