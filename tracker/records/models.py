@@ -367,7 +367,8 @@ class Hearing(db.Model, SourceMixin):
         # case, PostgreSQL cannot use the case_id index through that OR, guesses thousands of
         # rows, and then hash-joins every hearing's defendants to check the page's other
         # conditions (0.4-0.9 s for a case page of 400 hearings, docs/performance.md).
-        ids = sorted(case_ids)
+        # a bound parameter (expanding) lets a statement built once take the ids at execution
+        ids = case_ids if isinstance(case_ids, sa.BindParameter) else sorted(case_ids)
         own = sa.table("hearings", sa.column("id"), sa.column("case_id")).alias("own_hearings")
         caseless = sa.table("hearings", sa.column("id"), sa.column("case_id")).alias("caseless_hearings")
         linked = (

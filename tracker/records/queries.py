@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tracker.records.custody import HELD_STATUSES, CustodyStatus, custody_status, latest_decision
 from tracker.records.enums import DefendantStatus, HearingStatus
-from tracker.records.lines import HearingLine, lines_where
+from tracker.records.lines import HearingLine, lines_of, lines_statement
 from tracker.records.courts import Court
 from tracker.records.models import Case, Decision, Defendant, Hearing, hearing_defendants
 from tracker.records.names import query_words
@@ -130,6 +131,11 @@ def next_hearing_times(session: Session, defendant_ids: list[int], now: datetime
     every upcoming hearing as entities), in one query."""
     if not defendant_ids:
         return {}
+    rows = session.connection().execute(_statements()["next_hearings"], {"ids": defendant_ids, "now": now})
+    return {defendant_id: NextHearing(*rest) for defendant_id, *rest in rows}
+
+
+def _next_hearings_statement() -> sa.Select:
     ranked = (
         sa.select(hearing_defendants.c.defendant_id, Hearing.starts_at, Court.timezone, Court.name,
                   Court.name_original,
@@ -138,14 +144,52 @@ def next_hearing_times(session: Session, defendant_ids: list[int], now: datetime
         .join(Hearing, Hearing.id == hearing_defendants.c.hearing_id)
         .join(Court, Court.id == Hearing.court_id)
         .where(
-            hearing_defendants.c.defendant_id.in_(defendant_ids),
-            Hearing.starts_at >= now,
+            hearing_defendants.c.defendant_id.in_(sa.bindparam("ids", expanding=True)),
+            Hearing.starts_at >= sa.bindparam("now", type_=Hearing.starts_at.type),
             Hearing.status == HearingStatus.SCHEDULED,
         )
         .subquery()
     )
-    rows = session.execute(sa.select(*list(ranked.c)[:-1]).where(ranked.c.rank == 1))
-    return {defendant_id: NextHearing(*rest) for defendant_id, *rest in rows}
+    return sa.select(*list(ranked.c)[:-1]).where(ranked.c.rank == 1)
+
+
+@lru_cache(maxsize=1)
+def _statements() -> dict[str, sa.Select]:
+    """The public pages' fixed statements, built once with bound parameters: building and
+    keying a statement anew cost ~0.1-0.3 ms each, more than SQLite takes to run most of them."""
+    upcoming = sa.select(Hearing.id).where(
+        Hearing.starts_at >= sa.bindparam("since", type_=Hearing.starts_at.type),
+        Hearing.starts_at < sa.bindparam("until", type_=Hearing.starts_at.type),
+        Hearing.status != HearingStatus.HELD,
+        public_hearing_clause(),
+    )
+    in_case = Hearing.in_cases(sa.bindparam("case_ids", expanding=True), public_only=True)
+
+    def first(query: sa.Select) -> sa.ScalarSelect:
+        return query.order_by(Hearing.starts_at, Hearing.id).limit(sa.bindparam("limit", type_=sa.Integer)) \
+            .scalar_subquery()
+
+    return {
+        "next_hearings": _next_hearings_statement(),
+        "upcoming": lines_statement(first(upcoming)),
+        "upcoming_in_case": lines_statement(first(upcoming.where(in_case))),
+        "case_hearings": lines_statement(
+            sa.select(Hearing.id).where(in_case, public_hearing_clause()).scalar_subquery()),
+        "defendant_hearings": lines_statement(
+            sa.select(hearing_defendants.c.hearing_id)
+            .where(hearing_defendants.c.defendant_id == sa.bindparam("defendant_id", type_=sa.Integer))
+            .scalar_subquery()),
+        "case_id": sa.select(Case.id).where(Case.slug == sa.bindparam("slug", type_=sa.String)),
+        "case_choices": sa.select(Case.slug, Case.title).order_by(Case.title),
+        "held": sa.select(*_DATE_PERSON, Defendant.birth_date).where(
+            Defendant.is_public.is_(True),
+            Defendant.status.in_(HELD_STATUSES),
+            Defendant.birth_date.is_not(None),
+        ),
+        "prisoners": sa.select(*_DATE_PERSON, Decision)
+        .join(Decision, Decision.defendant_id == Defendant.id)
+        .where(Defendant.is_public.is_(True), Defendant.status == DefendantStatus.IMPRISONED),
+    }
 
 
 def list_defendants(
@@ -208,8 +252,7 @@ def get_public_defendant(session: Session, slug: str) -> Defendant | None:
 
 def defendant_hearings(session: Session, defendant: Defendant) -> list[HearingLine]:
     """All hearings of a defendant, as lines with their public co-defendants (two statements)."""
-    return lines_where(session, sa.select(hearing_defendants.c.hearing_id)
-                       .where(hearing_defendants.c.defendant_id == defendant.id).scalar_subquery())
+    return lines_of(session, _statements()["defendant_hearings"], {"defendant_id": defendant.id})
 
 
 def all_cases(session: Session) -> list[Case]:
@@ -240,8 +283,7 @@ def case_defendants(session: Session, case: Case) -> list[Defendant]:
 def case_hearings(session: Session, case: Case) -> list[HearingLine]:
     """The public hearings of a case (`Hearing.in_cases`: the feeds and reminders use it too),
     as lines (two statements)."""
-    return lines_where(session, sa.select(Hearing.id).where(
-        Hearing.in_cases([case.id], public_only=True), public_hearing_clause()).scalar_subquery())
+    return lines_of(session, _statements()["case_hearings"], {"case_ids": [case.id]})
 
 
 def upcoming_hearings(
@@ -253,24 +295,19 @@ def upcoming_hearings(
     id: the hearings with their courts, then their public defendants. `limit` keeps the page
     readable.
     """
-    query = sa.select(Hearing.id).where(
-        Hearing.starts_at >= now - timedelta(hours=12),
-        Hearing.starts_at < now + timedelta(days=days),
-        Hearing.status != HearingStatus.HELD,
-        public_hearing_clause(),
-    )
+    params = {"since": now - timedelta(hours=12), "until": now + timedelta(days=days), "limit": limit}
+    statement = _statements()["upcoming"]
     if case_slug:
-        case_id = session.scalar(sa.select(Case.id).where(Case.slug == case_slug))
+        case_id = session.connection().execute(_statements()["case_id"], {"slug": case_slug}).scalar()
         if case_id is None:
             raise BadQuery(_("There is no case “%(slug)s”.", slug=case_slug))
-        query = query.where(Hearing.in_cases([case_id], public_only=True))
-    ids = query.order_by(Hearing.starts_at, Hearing.id).limit(limit).scalar_subquery()
-    return lines_where(session, ids)
+        statement, params["case_ids"] = _statements()["upcoming_in_case"], [case_id]
+    return lines_of(session, statement, params)
 
 
 def case_choices(session: Session) -> list[tuple[str, str]]:
     """(slug, title) of every case, by title: the case filter of the public lists."""
-    return [tuple(row) for row in session.execute(sa.select(Case.slug, Case.title).order_by(Case.title))]
+    return [tuple(row) for row in session.connection().execute(_statements()["case_choices"])]
 
 
 def next_birthday(born: date, today: date) -> date:
@@ -320,13 +357,7 @@ def upcoming_dates(
     birth dates (the window is worked out here: month-and-day arithmetic differs between
     databases), and the imprisoned people's decisions, the latest of which tells the release.
     """
-    held = session.execute(
-        sa.select(*_DATE_PERSON, Defendant.birth_date).where(
-            Defendant.is_public.is_(True),
-            Defendant.status.in_(HELD_STATUSES),
-            Defendant.birth_date.is_not(None),
-        )
-    )
+    held = session.connection().execute(_statements()["held"])
     birthdays = []
     last_day = today + timedelta(days=birthday_days)
     for *person, born in held:
@@ -334,11 +365,7 @@ def upcoming_dates(
         if day <= last_day:
             birthdays.append(DateRow(day, DatePerson(*person), day.year - born.year))
     prisoners: dict[int, tuple[DatePerson, list[Decision]]] = {}
-    for *person, decision in session.execute(
-        sa.select(*_DATE_PERSON, Decision)
-        .join(Decision, Decision.defendant_id == Defendant.id)
-        .where(Defendant.is_public.is_(True), Defendant.status == DefendantStatus.IMPRISONED)
-    ):
+    for *person, decision in session.execute(_statements()["prisoners"]):
         prisoners.setdefault(person[0], (DatePerson(*person), []))[1].append(decision)
     releases = []
     for person, decisions in prisoners.values():
