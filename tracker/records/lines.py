@@ -127,7 +127,7 @@ def lines_of(session: Session, statement: sa.Select, params: dict) -> list[Heari
     courts: dict[int, CourtLine] = {}
     lines = []
     connection = session.connection()
-    for row in connection.execute(statement, params):
+    for row in connection.execute(statement, params).all():  # fetchall: iterating fetches row by row
         court = courts.get(row[14])
         if court is None:
             court = courts[row[14]] = CourtLine(*row[14:])
@@ -153,7 +153,7 @@ def add_people(session: Session, lines: list[HearingLine]) -> None:
         return
     by_id = {line.id: line for line in lines}
     people: dict[int, Person] = {}
-    rows = session.connection().execute(_people_statement(), {"ids": list(by_id)})
+    rows = session.connection().execute(_people_statement(), {"ids": list(by_id)}).all()
     for hearing_id, person_id, *names, is_public in rows:
         if not is_public:
             continue

@@ -131,7 +131,7 @@ def next_hearing_times(session: Session, defendant_ids: list[int], now: datetime
     every upcoming hearing as entities), in one query."""
     if not defendant_ids:
         return {}
-    rows = session.connection().execute(_statements()["next_hearings"], {"ids": defendant_ids, "now": now})
+    rows = session.connection().execute(_statements()["next_hearings"], {"ids": defendant_ids, "now": now}).all()
     return {defendant_id: NextHearing(*rest) for defendant_id, *rest in rows}
 
 
@@ -357,7 +357,7 @@ def upcoming_dates(
     birth dates (the window is worked out here: month-and-day arithmetic differs between
     databases), and the imprisoned people's decisions, the latest of which tells the release.
     """
-    held = session.connection().execute(_statements()["held"])
+    held = session.connection().execute(_statements()["held"]).all()
     birthdays = []
     last_day = today + timedelta(days=birthday_days)
     for *person, born in held:
