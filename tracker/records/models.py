@@ -264,15 +264,8 @@ class Decision(db.Model, SourceMixin):
 
     @property
     def computed_release(self) -> date | None:
-        """Release date from the term counted from the decision, less the time already served.
-
-        Courts credit pre-trial detention as days (already converted by the court's
-        ratio), so the credit is subtracted as plain days.
-        """
-        if self.outcome is not Outcome.IMPRISONMENT or not self.has_term:
-            return None
-        term = relativedelta(years=self.term_years, months=self.term_months, days=self.term_days)
-        return self.decided_on + term - timedelta(days=self.credited_days)
+        return release_date(self.decided_on, self.outcome, self.term_years, self.term_months, self.term_days,
+                            self.credited_days)
 
     @property
     def expected_release(self) -> date | None:
@@ -288,6 +281,18 @@ class Decision(db.Model, SourceMixin):
         if self.term_days:
             parts.append(ngettext("%(num)d day", "%(num)d days", self.term_days))
         return " ".join(parts)
+
+
+def release_date(decided_on: date, outcome: Outcome, years: int, months: int, days: int, credited: int,
+                 override: date | None = None) -> date | None:
+    """`Decision.expected_release` from its columns (records.dates reads no entity): the override,
+    else the term counted from the decision, less the time already served. Courts credit
+    pre-trial detention as days (already converted by the court's ratio): plain days here."""
+    if override:
+        return override
+    if outcome is not Outcome.IMPRISONMENT or not (years or months or days):
+        return None
+    return decided_on + relativedelta(years=years, months=months, days=days) - timedelta(days=credited)
 
 
 class Hearing(db.Model, SourceMixin):

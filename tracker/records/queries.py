@@ -12,11 +12,12 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.records.custody import HELD_STATUSES, CustodyStatus, custody_status, latest_decision
+from tracker.records.custody import CustodyStatus, custody_status
 from tracker.records.enums import DefendantStatus, HearingStatus
+from tracker.records.dates import DatePerson, DateRow, next_birthday, upcoming_dates  # noqa: F401 (their old home)
 from tracker.records.lines import HearingLine, lines_of, lines_statement
 from tracker.records.courts import Court
-from tracker.records.models import Case, Decision, Defendant, Hearing, hearing_defendants
+from tracker.records.models import Case, Defendant, Hearing, hearing_defendants
 from tracker.records.names import query_words
 from tracker.records.staleness import (
     Freshness, StaleFact, defendant_finding, last_hearing_days, site_today, status_freshness,
@@ -181,14 +182,6 @@ def _statements() -> dict[str, sa.Select]:
             .scalar_subquery()),
         "case_id": sa.select(Case.id).where(Case.slug == sa.bindparam("slug", type_=sa.String)),
         "case_choices": sa.select(Case.slug, Case.title).order_by(Case.title),
-        "held": sa.select(*_DATE_PERSON, Defendant.birth_date).where(
-            Defendant.is_public.is_(True),
-            Defendant.status.in_(HELD_STATUSES),
-            Defendant.birth_date.is_not(None),
-        ),
-        "prisoners": sa.select(*_DATE_PERSON, Decision)
-        .join(Decision, Decision.defendant_id == Defendant.id)
-        .where(Defendant.is_public.is_(True), Defendant.status == DefendantStatus.IMPRISONED),
     }
 
 
@@ -308,74 +301,6 @@ def upcoming_hearings(
 def case_choices(session: Session) -> list[tuple[str, str]]:
     """(slug, title) of every case, by title: the case filter of the public lists."""
     return [tuple(row) for row in session.connection().execute(_statements()["case_choices"])]
-
-
-def next_birthday(born: date, today: date) -> date:
-    for year in (today.year, today.year + 1):
-        try:
-            day = born.replace(year=year)
-        except ValueError:  # 29 February in a common year: celebrate on 1 March
-            day = date(year, 3, 1)
-        if day >= today:
-            return day
-    raise AssertionError("unreachable")
-
-
-@dataclass(slots=True)
-class DatePerson:
-    """What the birthdays and releases page shows of a defendant (read as columns)."""
-
-    id: int
-    slug: str
-    name_latin: str
-    name_original: str
-    letters_address: str
-    letters_address_original: str
-
-
-_DATE_PERSON = (Defendant.id, Defendant.slug, Defendant.name_latin, Defendant.name_original,
-                Defendant.letters_address, Defendant.letters_address_original)
-
-
-@dataclass(slots=True)
-class DateRow:
-    day: date
-    defendant: DatePerson
-    age: int | None = None
-    # the text, set by records.lines.prepare_dates
-    html: Markup = Markup("")
-    age_text: Markup = Markup("")
-    address: Markup = Markup("")
-
-
-def upcoming_dates(
-    session: Session, today: date, birthday_days: int = 60, release_days: int = 365
-) -> tuple[list[DateRow], list[DateRow]]:
-    """Birthdays of people held (for cards) and expected releases (to meet them).
-
-    Two statements reading only what the page shows: the held people's names, addresses and
-    birth dates (the window is worked out here: month-and-day arithmetic differs between
-    databases), and the imprisoned people's decisions, the latest of which tells the release.
-    """
-    held = session.connection().execute(_statements()["held"]).all()
-    birthdays = []
-    last_day = today + timedelta(days=birthday_days)
-    for *person, born in held:
-        day = next_birthday(born, today)
-        if day <= last_day:
-            birthdays.append(DateRow(day, DatePerson(*person), day.year - born.year))
-    prisoners: dict[int, tuple[DatePerson, list[Decision]]] = {}
-    for *person, decision in session.execute(_statements()["prisoners"]):
-        prisoners.setdefault(person[0], (DatePerson(*person), []))[1].append(decision)
-    releases = []
-    for person, decisions in prisoners.values():
-        decision = latest_decision(decisions)
-        release = decision.expected_release if decision is not None else None
-        if release and today <= release <= today + timedelta(days=release_days):
-            releases.append(DateRow(release, person))
-    birthdays.sort(key=lambda r: (r.day, r.defendant.name_latin))
-    releases.sort(key=lambda r: (r.day, r.defendant.name_latin))
-    return birthdays, releases
 
 
 def has_demo_data(session: Session) -> bool:
