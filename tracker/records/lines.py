@@ -249,6 +249,14 @@ def prepare(lines: list[HearingLine], show: Display) -> list[HearingLine]:
     return lines
 
 
+def lines_html(lines: list[HearingLine]) -> Markup:
+    """The prepared lines as records/_hearings.html shows them, written in one pass: the
+    template's loop cost ~1 µs per value it printed (each through `escape`), seven a line."""
+    return Markup("".join([
+        f'<div class="{h.css}">\n  <p><strong><time datetime="{h.when_attr}">{h.when}</time></strong>\n'
+        f'  · {h.head}</p>\n  <p>{h.names}</p>\n  {h.body}\n  {h.extras}\n</div>\n' for h in lines]))
+
+
 def source(url: str | None, checked_on: date | None, show: Display) -> Markup:
     """records/_macros.html `source`: "(source, checked Dec 2, 2026)"."""
     if not url:
