@@ -180,6 +180,10 @@ def _statements() -> dict[str, sa.Select]:
             sa.select(hearing_defendants.c.hearing_id)
             .where(hearing_defendants.c.defendant_id == sa.bindparam("defendant_id", type_=sa.Integer))
             .scalar_subquery()),
+        "defendant": sa.select(Defendant)
+        .where(Defendant.slug == sa.bindparam("slug", type_=sa.String), Defendant.is_public.is_(True))
+        .options(selectinload(Defendant.measures), selectinload(Defendant.decisions),
+                 selectinload(Defendant.placements), selectinload(Defendant.cases)),
         "case_id": sa.select(Case.id).where(Case.slug == sa.bindparam("slug", type_=sa.String)),
         "case_choices": sa.select(Case.slug, Case.title).order_by(Case.title),
     }
@@ -231,16 +235,7 @@ def list_defendants(
 
 
 def get_public_defendant(session: Session, slug: str) -> Defendant | None:
-    return session.scalar(
-        sa.select(Defendant)
-        .where(Defendant.slug == slug, Defendant.is_public.is_(True))
-        .options(
-            selectinload(Defendant.measures),
-            selectinload(Defendant.decisions),
-            selectinload(Defendant.placements),
-            selectinload(Defendant.cases),
-        )
-    )
+    return session.scalar(_statements()["defendant"], {"slug": slug})
 
 
 def defendant_hearings(session: Session, defendant: Defendant) -> list[HearingLine]:
