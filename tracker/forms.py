@@ -27,7 +27,7 @@ from flask import current_app, has_request_context, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms import Field, Label, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.csrf.core import CSRF
 from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
@@ -139,13 +139,6 @@ class CheckboxList(ListWidget):
         return Markup("".join(html))
 
 
-class _OptionLabel:
-    __slots__ = ("text",)
-
-    def __init__(self, text: Any) -> None:
-        self.text = text
-
-
 class LightOption:
     """One radio button or checkbox of a choice field, as a template iterating the field uses
     it (`option(**attrs)`, `option.label.text`), writing WTForms' HTML without a bound
@@ -160,7 +153,7 @@ class LightOption:
                  required: bool, disabled: bool, label: Any) -> None:
         self.id, self.name, self.type, self.value = id, name, type, value
         self.checked, self.required, self.disabled = checked, required, disabled
-        self.label = _OptionLabel(label)
+        self.label = Label(id, label)  # as WTForms' option: `label.text`, or `<label for=…>` rendered
 
     def __call__(self, **kwargs: Any) -> Markup:
         if kwargs:
