@@ -13,10 +13,10 @@ from tracker.forms import CheckboxListField, ChoiceRadioField
 
 class Choices(Form):
     plain = ChoiceRadioField("Plain", choices=[SelectChoice("a", "A & <b>"), SelectChoice("b\"", "B")], default="a")
-    required = ChoiceRadioField("Required", choices=[("x", "X"), ("y", "Y")], validators=[DataRequired()])
+    required = ChoiceRadioField("Required", choices=[SelectChoice("x", "X"), SelectChoice("y", "Y")], validators=[DataRequired()])
     many = CheckboxListField("Many", choices=[SelectChoice(1, "one"), SelectChoice(2, "two <2>")], coerce=int,
                              default=[2])
-    needed = CheckboxListField("Needed", choices=[(1, "one"), (2, "two")], coerce=int, validators=[DataRequired()])
+    needed = CheckboxListField("Needed", choices=[SelectChoice(1, "one"), SelectChoice(2, "two")], coerce=int, validators=[DataRequired()])
 
 
 def rendered(options, **kwargs) -> list[tuple[str, str, str]]:  # noqa: ANN001
