@@ -11,6 +11,7 @@ the first run (the app refuses to start on a missing or public key).
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import os
 import secrets
@@ -186,6 +187,7 @@ def main() -> None:
     log.info("scheduler started (pid %s)", scheduler.pid)
     try:
         app = create_app()
+        gc.freeze()  # as wsgi.py: the app's objects live as long as the process
         log.info("serving on http://%s:%s", HOST, port)
         app.run(host=HOST, port=port, debug=False, use_reloader=False)
     finally:

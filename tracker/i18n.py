@@ -25,7 +25,9 @@ from babel import Locale
 from babel.support import NullTranslations
 from flask import Blueprint, Flask, Response, abort, current_app, has_request_context, redirect, request, url_for
 from flask.globals import _cv_app
+import flask_babel
 from flask_babel import get_translations
+from flask_babel.speaklater import LazyString
 from flask_babel import gettext as _
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -222,6 +224,16 @@ def catalogue() -> NullTranslations:
     if state is not None:
         state.tracker_catalogue = (state.__dict__.get("babel_locale"), translations)
     return translations
+
+
+def lazy_text(text: object) -> str:
+    """`str(text)` for a `lazy_gettext` constant without values (an enum's label), through
+    `catalogue()`: Flask-Babel's own path looks the catalogue up through its context locals
+    each time (~10 µs), and a list page asks for a label per row."""
+    if type(text) is LazyString and text._func is flask_babel.gettext and not text._kwargs \
+            and len(text._args) == 1:  # noqa: SLF001
+        return catalogue().ugettext(text._args[0])  # noqa: SLF001
+    return str(text)
 
 
 @pass_context

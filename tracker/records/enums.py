@@ -9,11 +9,13 @@ import enum
 
 from flask_babel import lazy_gettext as _l
 
+from tracker.i18n import lazy_text
+
 
 class LabelledEnum(str, enum.Enum):
     @property
     def label(self) -> str:
-        return str(LABELS[type(self)][self.value])
+        return lazy_text(LABELS[type(self)][self.value])
 
 
 class MeasureKind(LabelledEnum):

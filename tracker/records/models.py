@@ -264,15 +264,8 @@ class Decision(db.Model, SourceMixin):
 
     @property
     def computed_release(self) -> date | None:
-        """Release date from the term counted from the decision, less the time already served.
-
-        Courts credit pre-trial detention as days (already converted by the court's
-        ratio), so the credit is subtracted as plain days.
-        """
-        if self.outcome is not Outcome.IMPRISONMENT or not self.has_term:
-            return None
-        term = relativedelta(years=self.term_years, months=self.term_months, days=self.term_days)
-        return self.decided_on + term - timedelta(days=self.credited_days)
+        return release_date(self.decided_on, self.outcome, self.term_years, self.term_months, self.term_days,
+                            self.credited_days)
 
     @property
     def expected_release(self) -> date | None:
@@ -288,6 +281,18 @@ class Decision(db.Model, SourceMixin):
         if self.term_days:
             parts.append(ngettext("%(num)d day", "%(num)d days", self.term_days))
         return " ".join(parts)
+
+
+def release_date(decided_on: date, outcome: Outcome, years: int, months: int, days: int, credited: int,
+                 override: date | None = None) -> date | None:
+    """`Decision.expected_release` from its columns (records.dates reads no entity): the override,
+    else the term counted from the decision, less the time already served. Courts credit
+    pre-trial detention as days (already converted by the court's ratio): plain days here."""
+    if override:
+        return override
+    if outcome is not Outcome.IMPRISONMENT or not (years or months or days):
+        return None
+    return decided_on + relativedelta(years=years, months=months, days=days) - timedelta(days=credited)
 
 
 class Hearing(db.Model, SourceMixin):
@@ -367,7 +372,8 @@ class Hearing(db.Model, SourceMixin):
         # case, PostgreSQL cannot use the case_id index through that OR, guesses thousands of
         # rows, and then hash-joins every hearing's defendants to check the page's other
         # conditions (0.4-0.9 s for a case page of 400 hearings, docs/performance.md).
-        ids = sorted(case_ids)
+        # a bound parameter (expanding) lets a statement built once take the ids at execution
+        ids = case_ids if isinstance(case_ids, sa.BindParameter) else sorted(case_ids)
         own = sa.table("hearings", sa.column("id"), sa.column("case_id")).alias("own_hearings")
         caseless = sa.table("hearings", sa.column("id"), sa.column("case_id")).alias("caseless_hearings")
         linked = (

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.records.custody import HELD_STATUSES, CustodyStatus, custody_status, latest_decision
+from tracker.records.custody import CustodyStatus, custody_status
 from tracker.records.enums import DefendantStatus, HearingStatus
-from tracker.records.lines import HearingLine, lines_where
+from tracker.records.dates import DatePerson, DateRow, next_birthday, upcoming_dates  # noqa: F401 (their old home)
+from tracker.records.lines import HearingLine, lines_of, lines_statement
 from tracker.records.courts import Court
-from tracker.records.models import Case, Decision, Defendant, Hearing, hearing_defendants
+from tracker.records.models import Case, Defendant, Hearing, hearing_defendants
 from tracker.records.names import query_words
 from tracker.records.staleness import (
     Freshness, StaleFact, defendant_finding, last_hearing_days, site_today, status_freshness,
@@ -130,6 +132,11 @@ def next_hearing_times(session: Session, defendant_ids: list[int], now: datetime
     every upcoming hearing as entities), in one query."""
     if not defendant_ids:
         return {}
+    rows = session.connection().execute(_statements()["next_hearings"], {"ids": defendant_ids, "now": now}).all()
+    return {defendant_id: NextHearing(*rest) for defendant_id, *rest in rows}
+
+
+def _next_hearings_statement() -> sa.Select:
     ranked = (
         sa.select(hearing_defendants.c.defendant_id, Hearing.starts_at, Court.timezone, Court.name,
                   Court.name_original,
@@ -138,14 +145,48 @@ def next_hearing_times(session: Session, defendant_ids: list[int], now: datetime
         .join(Hearing, Hearing.id == hearing_defendants.c.hearing_id)
         .join(Court, Court.id == Hearing.court_id)
         .where(
-            hearing_defendants.c.defendant_id.in_(defendant_ids),
-            Hearing.starts_at >= now,
+            hearing_defendants.c.defendant_id.in_(sa.bindparam("ids", expanding=True)),
+            Hearing.starts_at >= sa.bindparam("now", type_=Hearing.starts_at.type),
             Hearing.status == HearingStatus.SCHEDULED,
         )
         .subquery()
     )
-    rows = session.execute(sa.select(*list(ranked.c)[:-1]).where(ranked.c.rank == 1))
-    return {defendant_id: NextHearing(*rest) for defendant_id, *rest in rows}
+    return sa.select(*list(ranked.c)[:-1]).where(ranked.c.rank == 1)
+
+
+@lru_cache(maxsize=1)
+def _statements() -> dict[str, sa.Select]:
+    """The public pages' fixed statements, built once with bound parameters: building and
+    keying a statement anew cost ~0.1-0.3 ms each, more than SQLite takes to run most of them."""
+    upcoming = sa.select(Hearing.id).where(
+        Hearing.starts_at >= sa.bindparam("since", type_=Hearing.starts_at.type),
+        Hearing.starts_at < sa.bindparam("until", type_=Hearing.starts_at.type),
+        Hearing.status != HearingStatus.HELD,
+        public_hearing_clause(),
+    )
+    in_case = Hearing.in_cases(sa.bindparam("case_ids", expanding=True), public_only=True)
+
+    def first(query: sa.Select) -> sa.ScalarSelect:
+        return query.order_by(Hearing.starts_at, Hearing.id).limit(sa.bindparam("limit", type_=sa.Integer)) \
+            .scalar_subquery()
+
+    return {
+        "next_hearings": _next_hearings_statement(),
+        "upcoming": lines_statement(first(upcoming)),
+        "upcoming_in_case": lines_statement(first(upcoming.where(in_case))),
+        "case_hearings": lines_statement(
+            sa.select(Hearing.id).where(in_case, public_hearing_clause()).scalar_subquery()),
+        "defendant_hearings": lines_statement(
+            sa.select(hearing_defendants.c.hearing_id)
+            .where(hearing_defendants.c.defendant_id == sa.bindparam("defendant_id", type_=sa.Integer))
+            .scalar_subquery()),
+        "defendant": sa.select(Defendant)
+        .where(Defendant.slug == sa.bindparam("slug", type_=sa.String), Defendant.is_public.is_(True))
+        .options(selectinload(Defendant.measures), selectinload(Defendant.decisions),
+                 selectinload(Defendant.placements), selectinload(Defendant.cases)),
+        "case_id": sa.select(Case.id).where(Case.slug == sa.bindparam("slug", type_=sa.String)),
+        "case_choices": sa.select(Case.slug, Case.title).order_by(Case.title),
+    }
 
 
 def list_defendants(
@@ -194,22 +235,12 @@ def list_defendants(
 
 
 def get_public_defendant(session: Session, slug: str) -> Defendant | None:
-    return session.scalar(
-        sa.select(Defendant)
-        .where(Defendant.slug == slug, Defendant.is_public.is_(True))
-        .options(
-            selectinload(Defendant.measures),
-            selectinload(Defendant.decisions),
-            selectinload(Defendant.placements),
-            selectinload(Defendant.cases),
-        )
-    )
+    return session.scalar(_statements()["defendant"], {"slug": slug})
 
 
 def defendant_hearings(session: Session, defendant: Defendant) -> list[HearingLine]:
     """All hearings of a defendant, as lines with their public co-defendants (two statements)."""
-    return lines_where(session, sa.select(hearing_defendants.c.hearing_id)
-                       .where(hearing_defendants.c.defendant_id == defendant.id).scalar_subquery())
+    return lines_of(session, _statements()["defendant_hearings"], {"defendant_id": defendant.id})
 
 
 def all_cases(session: Session) -> list[Case]:
@@ -240,8 +271,7 @@ def case_defendants(session: Session, case: Case) -> list[Defendant]:
 def case_hearings(session: Session, case: Case) -> list[HearingLine]:
     """The public hearings of a case (`Hearing.in_cases`: the feeds and reminders use it too),
     as lines (two statements)."""
-    return lines_where(session, sa.select(Hearing.id).where(
-        Hearing.in_cases([case.id], public_only=True), public_hearing_clause()).scalar_subquery())
+    return lines_of(session, _statements()["case_hearings"], {"case_ids": [case.id]})
 
 
 def upcoming_hearings(
@@ -253,102 +283,19 @@ def upcoming_hearings(
     id: the hearings with their courts, then their public defendants. `limit` keeps the page
     readable.
     """
-    query = sa.select(Hearing.id).where(
-        Hearing.starts_at >= now - timedelta(hours=12),
-        Hearing.starts_at < now + timedelta(days=days),
-        Hearing.status != HearingStatus.HELD,
-        public_hearing_clause(),
-    )
+    params = {"since": now - timedelta(hours=12), "until": now + timedelta(days=days), "limit": limit}
+    statement = _statements()["upcoming"]
     if case_slug:
-        case_id = session.scalar(sa.select(Case.id).where(Case.slug == case_slug))
+        case_id = session.connection().execute(_statements()["case_id"], {"slug": case_slug}).scalar()
         if case_id is None:
             raise BadQuery(_("There is no case “%(slug)s”.", slug=case_slug))
-        query = query.where(Hearing.in_cases([case_id], public_only=True))
-    ids = query.order_by(Hearing.starts_at, Hearing.id).limit(limit).scalar_subquery()
-    return lines_where(session, ids)
+        statement, params["case_ids"] = _statements()["upcoming_in_case"], [case_id]
+    return lines_of(session, statement, params)
 
 
 def case_choices(session: Session) -> list[tuple[str, str]]:
     """(slug, title) of every case, by title: the case filter of the public lists."""
-    return [tuple(row) for row in session.execute(sa.select(Case.slug, Case.title).order_by(Case.title))]
-
-
-def next_birthday(born: date, today: date) -> date:
-    for year in (today.year, today.year + 1):
-        try:
-            day = born.replace(year=year)
-        except ValueError:  # 29 February in a common year: celebrate on 1 March
-            day = date(year, 3, 1)
-        if day >= today:
-            return day
-    raise AssertionError("unreachable")
-
-
-@dataclass(slots=True)
-class DatePerson:
-    """What the birthdays and releases page shows of a defendant (read as columns)."""
-
-    id: int
-    slug: str
-    name_latin: str
-    name_original: str
-    letters_address: str
-    letters_address_original: str
-
-
-_DATE_PERSON = (Defendant.id, Defendant.slug, Defendant.name_latin, Defendant.name_original,
-                Defendant.letters_address, Defendant.letters_address_original)
-
-
-@dataclass(slots=True)
-class DateRow:
-    day: date
-    defendant: DatePerson
-    age: int | None = None
-    # the text, set by records.lines.prepare_dates
-    html: Markup = Markup("")
-    age_text: Markup = Markup("")
-    address: Markup = Markup("")
-
-
-def upcoming_dates(
-    session: Session, today: date, birthday_days: int = 60, release_days: int = 365
-) -> tuple[list[DateRow], list[DateRow]]:
-    """Birthdays of people held (for cards) and expected releases (to meet them).
-
-    Two statements reading only what the page shows: the held people's names, addresses and
-    birth dates (the window is worked out here: month-and-day arithmetic differs between
-    databases), and the imprisoned people's decisions, the latest of which tells the release.
-    """
-    held = session.execute(
-        sa.select(*_DATE_PERSON, Defendant.birth_date).where(
-            Defendant.is_public.is_(True),
-            Defendant.status.in_(HELD_STATUSES),
-            Defendant.birth_date.is_not(None),
-        )
-    )
-    birthdays = []
-    last_day = today + timedelta(days=birthday_days)
-    for *person, born in held:
-        day = next_birthday(born, today)
-        if day <= last_day:
-            birthdays.append(DateRow(day, DatePerson(*person), day.year - born.year))
-    prisoners: dict[int, tuple[DatePerson, list[Decision]]] = {}
-    for *person, decision in session.execute(
-        sa.select(*_DATE_PERSON, Decision)
-        .join(Decision, Decision.defendant_id == Defendant.id)
-        .where(Defendant.is_public.is_(True), Defendant.status == DefendantStatus.IMPRISONED)
-    ):
-        prisoners.setdefault(person[0], (DatePerson(*person), []))[1].append(decision)
-    releases = []
-    for person, decisions in prisoners.values():
-        decision = latest_decision(decisions)
-        release = decision.expected_release if decision is not None else None
-        if release and today <= release <= today + timedelta(days=release_days):
-            releases.append(DateRow(release, person))
-    birthdays.sort(key=lambda r: (r.day, r.defendant.name_latin))
-    releases.sort(key=lambda r: (r.day, r.defendant.name_latin))
-    return birthdays, releases
+    return [tuple(row) for row in session.connection().execute(_statements()["case_choices"])]
 
 
 def has_demo_data(session: Session) -> bool:

@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -134,6 +135,22 @@ def defendant_finding(defendant: Defendant, last_hearing_on: date | None, today:
     return status_finding(defendant, defendant.measures, defendant.decisions, last_hearing_on, today)
 
 
+@lru_cache(maxsize=1)
+def _last_hearings_by_list() -> sa.Select:
+    return _last_hearings_of(sa.bindparam("ids", expanding=True))
+
+
+def _last_hearings(ids: sa.Select | None = None) -> sa.Select:
+    return _last_hearings_by_list() if ids is None else _last_hearings_of(ids)
+
+
+def _last_hearings_of(ids: Any) -> sa.Select:  # noqa: ANN401
+    return (sa.select(hearing_defendants.c.defendant_id, sa.func.max(Hearing.starts_at))
+            .join(Hearing, Hearing.id == hearing_defendants.c.hearing_id)
+            .where(hearing_defendants.c.defendant_id.in_(ids), Hearing.status != HearingStatus.CANCELLED)
+            .group_by(hearing_defendants.c.defendant_id))
+
+
 def last_hearing_days(session: Session, defendant_ids: Sequence[int] | sa.Select) -> dict[int, date]:
     """Each defendant's latest hearing that was not cancelled, as a date at the site's home: one query.
 
@@ -141,14 +158,11 @@ def last_hearing_days(session: Session, defendant_ids: Sequence[int] | sa.Select
     """
     if isinstance(defendant_ids, Sequence) and not defendant_ids:
         return {}
-    ids = sorted(defendant_ids) if isinstance(defendant_ids, Sequence) else defendant_ids
     zone = site_zone()
-    rows = session.execute(
-        sa.select(hearing_defendants.c.defendant_id, sa.func.max(Hearing.starts_at))
-        .join(Hearing, Hearing.id == hearing_defendants.c.hearing_id)
-        .where(hearing_defendants.c.defendant_id.in_(ids), Hearing.status != HearingStatus.CANCELLED)
-        .group_by(hearing_defendants.c.defendant_id)
-    )
+    if isinstance(defendant_ids, Sequence):  # the statement built once (the public pages' case)
+        rows = session.connection().execute(_last_hearings(), {"ids": sorted(defendant_ids)}).all()
+    else:
+        rows = session.execute(_last_hearings(defendant_ids))
     return {defendant_id: latest.astimezone(zone).date() for defendant_id, latest in rows if latest is not None}
 
 

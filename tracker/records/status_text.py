@@ -87,8 +87,18 @@ def fresh_html(row, today: date, show: Display) -> Markup:  # noqa: ANN001
         return Markup("")
     facts = " ".join(
         f'<time datetime="{fact.day.isoformat()}" title="{escape(medium_day(show, fact.day))}">'
-        f"{escape(fact.sentence(today))}</time>" for fact in row.freshness)
+        f"{sentence(fact, today, show)}</time>" for fact in row.freshness)
     return Markup(f'<span class="freshness">{facts}</span>')
+
+
+def sentence(fact, today: date, show: Display) -> str:  # noqa: ANN001
+    """A fact's "checked 3 days ago", escaped, once per kind and number of days and request
+    (each is a gettext through Flask-Babel's context; a list page has two per row)."""
+    key = ("fresh", fact.fact, bool(fact.checked), fact.days_ago(today))
+    found = show._phrases.get(key)  # noqa: SLF001
+    if found is None:
+        found = show._phrases[key] = str(escape(fact.sentence(today)))  # noqa: SLF001
+    return found
 
 
 def prepare_rows(rows: list, today: date, show: Display) -> list:

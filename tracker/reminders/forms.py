@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import request
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
-from tracker.forms import CheckboxListField, Form, PublicForm
+from tracker.forms import CheckboxListField, ChoiceRadioField, Form, PublicForm
 from tracker.links import safe_next
 from tracker.reminders.subscriptions import DEFAULT_LEADS, LEAD_CHOICES
 
@@ -15,7 +15,7 @@ MODE_CHOICES = [SelectChoice("each", _l("An email before each hearing")), Select
 
 
 class ChoicesMixin:
-    mode = RadioField(_l("How"), choices=MODE_CHOICES, default="each")
+    mode = ChoiceRadioField(_l("How"), choices=MODE_CHOICES, default="each")
     leads = CheckboxListField(_l("When"), choices=[SelectChoice(m, label) for m, label in LEAD_CHOICES], coerce=int, default=DEFAULT_LEADS)
 
     def validate_leads(self, field):  # noqa: ANN001
@@ -44,7 +44,7 @@ class SignupForm(ChoicesMixin, PublicForm):
         render_kw={"autocomplete": "email", "type": "email"},
     )
     # "all", "case:<slug>" or "defendant:<slug>"
-    follow = RadioField(_l("Follow"), validators=[DataRequired()])
+    follow = ChoiceRadioField(_l("Follow"), validators=[DataRequired()])
     next = SafeNextField()
     submit = SubmitField(_l("Remind me"))
 
