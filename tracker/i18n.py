@@ -18,6 +18,7 @@ whose language came from the cookie or `Accept-Language` says so in `Vary`.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from urllib.parse import urlencode
 
@@ -236,13 +237,33 @@ def lazy_text(text: object) -> str:
     return str(text)
 
 
+_CLOSING_TAGS = re.compile(r"(?:</[a-z]+>)+$")
+
+
+def one_period(text: str) -> str:
+    """A sentence whose last value ends in an abbreviation ends there. CLDR's Russian dates do
+    ("до 6 янв. 2027 г."), as does an address someone typed ("ул."): a msgid ending in
+    "%(day)s." would read "г.." otherwise. An ellipsis stays."""
+    if text.endswith("..") and not text.endswith("..."):
+        return text[:-1]
+    return text
+
+
+def end_sentence(html: str, mark: str = ".") -> str:
+    """`html` followed by `mark`, except a period after text that already ends in one (before
+    any closing tags: "…2027 г.</span>" takes no second period either)."""
+    if mark == "." and _CLOSING_TAGS.sub("", html).endswith("."):
+        return html
+    return f"{html}{mark}"
+
+
 @pass_context
 def template_gettext(context: Context, string: str, **variables: object) -> str:
     """`_()` and `gettext()` in templates: Jinja's newstyle gettext on `catalogue()`."""
     text = catalogue().ugettext(string)
     if context.eval_ctx.autoescape:
         text = Markup(text)
-    return text % variables  # always a format string ("%%" is "%"), as Jinja's newstyle gettext
+    return one_period(text % variables)  # always a format string ("%%" is "%"), as Jinja's newstyle gettext
 
 
 @pass_context
@@ -252,7 +273,7 @@ def template_ngettext(context: Context, singular: str, plural: str, num: int, **
     text = catalogue().ungettext(singular, plural, num)
     if context.eval_ctx.autoescape:
         text = Markup(text)
-    return text % variables
+    return one_period(text % variables)
 
 
 def init_app(app: Flask) -> None:

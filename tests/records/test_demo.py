@@ -82,3 +82,22 @@ def test_the_demo_says_where_sentenced_people_are_and_sends_letters_where_they_a
                 assert named.group(0) in held_at, (person.slug, person.letters_address, held_at)
             if person.status not in HELD_STATUSES or person.status is DefendantStatus.HOUSE_ARREST:
                 assert not named, (person.slug, person.status, person.letters_address)
+
+
+def test_a_sentence_ending_in_a_russian_date_takes_one_period(app, client, now):
+    """CLDR's Russian dates end in an abbreviation ("6 янв. 2027 г."); a sentence that ends
+    with one must not read "г.." (seen on the demo's defendant pages). Walks every public
+    page of the demo in Russian, today and when its facts have gone stale."""
+    with time_machine.travel(now, tick=False):
+        load_demo(db.session, now.date())
+        db.session.commit()
+        slugs = list(db.session.scalars(sa.select(Defendant.slug).where(Defendant.is_public.is_(True))))
+    urls = ["/", "/hearings", "/dates", "/actions", "/cases/may-6th-affair", "/cases/demo-leaflets-case"]
+    urls += [f"/defendants/{slug}" for slug in slugs]
+    for moment in (now, now + timedelta(days=400)):
+        with time_machine.travel(moment, tick=False):
+            for url in urls:
+                html = client.get(url, headers={"Accept-Language": "ru"}).get_data(as_text=True)
+                text = re.sub(r"<[^>]+>", "", html)  # "…г.</span>." reads "г.." too
+                doubled = re.findall(r".{0,40}[^.]\.\.(?!\.).{0,10}", text)
+                assert not doubled, (url, doubled)

@@ -29,6 +29,7 @@ from markupsafe import Markup, escape
 
 from tracker import formats
 from tracker.extensions import db
+from tracker.i18n import one_period
 from tracker.records.models import Hearing
 from tracker.records.names import LATIN_LANG, ORIGINAL_LANG, reader_reads_original
 
@@ -97,7 +98,7 @@ class Display:
 
     def markup(self, text: Any, **variables: Any) -> Markup:
         """A phrase with its variables escaped into it, as Jinja's `_("…", name=value)` gives it."""
-        return Markup(self.phrase(text)) % variables
+        return one_period(Markup(self.phrase(text)) % variables)
 
     def ngettext(self, singular: str, plural: str, num: int) -> Markup:
         """Jinja's `ngettext()` in a template (`Markup(translation) % {"num": num}`), once per

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from tracker.records.custody import describe_sentence
+from tracker.i18n import end_sentence
 from tracker.records.display import Display
 
 SINCE = _l("since %(day)s")
@@ -54,18 +55,18 @@ def custody_html(status, show: Display, stale: bool = False) -> str:  # noqa: AN
             text = f"{text}, {show.markup(UNTIL if stale else NOW_UNTIL, day=show.short_day(custody.until))}"
         elif custody.next_review_on:
             text = f"{text}, {show.markup(NEXT_REVIEW, day=show.short_day(custody.next_review_on))}"
-        parts.append(f"{text}{end}")
+        parts.append(end_sentence(text, end))
     elif status.sentence:
-        parts.append(f"{escape(describe_sentence(status.sentence))}{end}")
+        parts.append(end_sentence(str(escape(describe_sentence(status.sentence))), end))
     after_place = ";" if release else "."
     if place and place.in_transit:
-        parts.append(f'<span class="transit">{show.markup(IN_TRANSIT, day=medium_day(show, place.since))}</span>'
-                     f"{after_place}")
+        parts.append(end_sentence(f'<span class="transit">{show.markup(IN_TRANSIT, day=medium_day(show, place.since))}'
+                                  "</span>", after_place))
     elif place:
         where = show.pair_text(place.facility, place.facility_original)
-        parts.append(f"{show.markup(HELD_AT, place=where, day=show.short_day(place.since))}{after_place}")
+        parts.append(end_sentence(str(show.markup(HELD_AT, place=where, day=show.short_day(place.since))), after_place))
     if release:
-        parts.append(f'<span class="release">{show.markup(RELEASE, day=show.short_day(release))}</span>.')
+        parts.append(end_sentence(f'<span class="release">{show.markup(RELEASE, day=show.short_day(release))}</span>'))
     return " ".join(parts)
 
 
