@@ -164,6 +164,18 @@ def test_pages_send_a_content_security_policy_and_no_third_party_assets(client, 
     assert "<script>" not in page and "style=" not in page
 
 
+def test_every_asset_a_page_names_is_served_and_the_page_names_its_icon(client, bolotnaya, freeze):
+    """Without a named icon every browser asks for /favicon.ico, which answered 404 (a console
+    error on every first visit); with one, it must be served by the app like the stylesheet."""
+    import re
+
+    page = client.get("/defendants/mikhail-kosenko").get_data(as_text=True)
+    assert re.search(r'<link rel="icon"[^>]*href="/static/', page), "the layout names no icon"
+    for asset in re.findall(r'<link[^>]*href="([^"]+)"', page):
+        response = client.get(asset)
+        assert response.status_code == 200 and response.data, asset
+
+
 def test_upcoming_page_filters_by_case_and_caps_its_length(app, client, make_hearing, make_case, freeze, now):
     case = make_case(slug="big-case")
     for day in range(5):
