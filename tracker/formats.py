@@ -68,7 +68,7 @@ def _date_and_time(code: str) -> str:
     return str(getattr(joiner, "pattern", joiner))
 
 
-def _apply(value: date | datetime, skeleton: str, code: str) -> str:
+def in_pattern(value: date | datetime, skeleton: str, code: str) -> str:
     """A local value in a pattern. The zone is named separately, so the wall-clock fields are
     all a pattern needs: an aware datetime is made naive first, since two aware datetimes of
     the same instant in different zones are equal and would share a remembered answer."""
@@ -120,7 +120,8 @@ def _catalogue(code: str) -> support.Translations | support.NullTranslations:
     return support.NullTranslations()
 
 
-def _zone(zone: ZoneInfo | str | None) -> ZoneInfo:
+def zone_info(zone: ZoneInfo | str | None) -> ZoneInfo:
+    """A court's zone as ZoneInfo; an unknown name reads as UTC rather than failing a page."""
     if isinstance(zone, ZoneInfo):
         return zone
     try:
@@ -131,14 +132,14 @@ def _zone(zone: ZoneInfo | str | None) -> ZoneInfo:
 
 def moment(value: datetime, zone: ZoneInfo | str | None, locale: str | Locale | None = None) -> str:
     """"Wed, December 2, 2026, 11:00 (MSK)": `value` (aware) in `zone`, the zone named."""
-    local = value.astimezone(_zone(zone))
+    local = value.astimezone(zone_info(zone))
     return _moment_text(local.replace(tzinfo=None), local.tzname() or "", getattr(local.tzinfo, "key", ""),
                         language(locale), False)
 
 
 def moment_short(value: datetime, zone: ZoneInfo | str | None, locale: str | Locale | None = None) -> str:
     """"Dec 2, 2026, 11:00 MSK": a shorter moment for lists of changes."""
-    local = value.astimezone(_zone(zone))
+    local = value.astimezone(zone_info(zone))
     return _moment_text(local.replace(tzinfo=None), local.tzname() or "", getattr(local.tzinfo, "key", ""),
                         language(locale), True)
 
@@ -146,29 +147,29 @@ def moment_short(value: datetime, zone: ZoneInfo | str | None, locale: str | Loc
 @lru_cache(maxsize=4096)
 def _moment_text(local: datetime, abbreviation: str, zone_key: str, code: str, short: bool) -> str:
     """A moment's whole text, remembered by its wall-clock time, zone and language."""
-    joined = _date_and_time(code).replace("{1}", _apply(local, SHORT_DAY if short else FULL_DAY, code)).replace(
-        "{0}", _apply(local, TIME, code))
+    joined = _date_and_time(code).replace("{1}", in_pattern(local, SHORT_DAY if short else FULL_DAY, code)).replace(
+        "{0}", in_pattern(local, TIME, code))
     zone = _zone_label(abbreviation, zone_key, code)
     return f"{joined} {zone}" if short else f"{joined} ({zone})"
 
 
 def time_of_day(value: datetime, zone: ZoneInfo | str | None, locale: str | Locale | None = None) -> str:
     """"11:00": the local time alone (the zone is named elsewhere on the line)."""
-    return _apply(value.astimezone(_zone(zone)), TIME, language(locale))
+    return in_pattern(value.astimezone(zone_info(zone)), TIME, language(locale))
 
 
 def day(value: date | None, locale: str | Locale | None = None) -> str:
     """"Wed, Dec 2, 2026": a day with its weekday (headings, deadlines); "" for None."""
     if value is None:
         return ""
-    return _apply(value, MEDIUM_DAY, language(locale))
+    return in_pattern(value, MEDIUM_DAY, language(locale))
 
 
 def short_day(value: date | None, locale: str | Locale | None = None) -> str:
     """"Dec 2, 2026": a day inside a sentence ("since …", "until …"); "" for None."""
     if value is None:
         return ""
-    return _apply(value, SHORT_DAY, language(locale))
+    return in_pattern(value, SHORT_DAY, language(locale))
 
 
 def hearing_moment(hearing: object, locale: str | Locale | None = None) -> str:

@@ -94,13 +94,6 @@ def day_text(value: date) -> str:
     return formats.short_day(value)
 
 
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ValueError, KeyError):
-        return ZoneInfo("UTC")
-
-
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
@@ -159,7 +152,7 @@ class References:
 
     def court_zone(self, court_id: int | None, fallback: ZoneInfo) -> ZoneInfo:
         court = self.courts.get(court_id) if court_id is not None else None
-        return _zone(court[1]) if court else fallback
+        return formats.zone_info(court[1]) if court else fallback
 
     def hearing_name(self, hearing_id: int, fallback: ZoneInfo) -> str | None:
         found = self.hearings.get(hearing_id)
@@ -261,7 +254,7 @@ def describe(session: Session, entries: Iterable[AuditEntry], *, site_zone: str 
     entries = list(entries)
     if not entries:
         return []
-    zone = _zone(site_zone or current_app.config["DEFAULT_TIMEZONE"])
+    zone = formats.zone_info(site_zone or current_app.config["DEFAULT_TIMEZONE"])
     refs = References.load(session, entries)
     readable = []
     for entry in entries:

@@ -31,7 +31,7 @@ from tracker import formats
 from tracker.extensions import db
 from tracker.i18n import one_period
 from tracker.records.models import Hearing
-from tracker.records.names import LATIN_LANG, ORIGINAL_LANG, reader_reads_original
+from tracker.records.names import both_scripts, in_script, reader_reads_original
 
 _SENTINEL_INT = 918273645
 _SENTINEL_STR = "x918273645x"
@@ -117,7 +117,7 @@ class Display:
         key = (starts_at, zone)
         found = self._moments.get(key)
         if found is None:
-            local = starts_at.astimezone(formats._zone(zone))
+            local = starts_at.astimezone(formats.zone_info(zone))
             found = self._moments[key] = (escape(formats.moment(starts_at, zone, self.language)),
                                           Markup(local.replace(microsecond=0).isoformat()))
         return found
@@ -136,7 +136,7 @@ class Display:
         key = (value, skeleton)
         found = self._days.get(key)
         if found is None:
-            found = self._days[key] = formats._apply(value, skeleton, self.language)
+            found = self._days[key] = formats.in_pattern(value, skeleton, self.language)
         return found
 
     # --- links and names --------------------------------------------------------------------
@@ -160,44 +160,14 @@ class Display:
         return found
 
     def _both_scripts(self, latin: str | None, original: str | None, tag: str, href: str | None) -> Markup:
-        latin, original = (latin or "").strip(), (original or "").strip()
-        if not original or original == latin:
-            first, first_is_original, second = latin, False, ""
-        elif not latin:
-            first, first_is_original, second = original, True, ""
-        elif self.reads_original:
-            first, first_is_original, second = original, True, latin
-        else:
-            first, first_is_original, second = latin, False, original
-
-        def piece(text: str, is_original: bool, css: str) -> str:
-            lang = "" if is_original == self.reads_original else (ORIGINAL_LANG if is_original else LATIN_LANG)
-            lang_attr = f' lang="{lang}"' if lang else ""
-            if href and css == "first":
-                return f'<a class="first" href="{escape(href)}"{lang_attr}>{escape(text)}</a>'
-            return f'<{tag} class="{css}"{lang_attr}>{escape(text)}</{tag}>'
-
-        html = piece(first, first_is_original, "first")
-        if second:
-            html += " " + piece(second, not first_is_original, "other")
-        return Markup(html)
+        return both_scripts(latin, original, tag=tag, href=href, reads_original=self.reads_original)
 
     def pair_text(self, latin: str | None, original: str | None) -> str:
         """`str(names.in_script(latin, original))`: "first (other)" as plain text."""
-        latin, original = (latin or "").strip(), (original or "").strip()
-        if not original or original == latin:
-            return latin
-        if not latin:
-            return original
-        return f"{original} ({latin})" if self.reads_original else f"{latin} ({original})"
+        return str(in_script(latin, original, self.reads_original))
 
     def first_script(self, latin: str | None, original: str | None) -> str:
-        latin, original = (latin or "").strip(), (original or "").strip()
-        if not original or original == latin:
-            return latin
-        if not latin:
-            return original
-        return original if self.reads_original else latin
+        return in_script(latin, original, self.reads_original).first
 
     # --- the features' additions to hearing lines -------------------------------------------
 

@@ -25,7 +25,7 @@ from functools import lru_cache
 from anyascii import anyascii
 from babel.core import get_global
 from flask_babel import get_locale
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 
 # --- the reader's script first ---------------------------------------------------------------
@@ -60,11 +60,12 @@ class ScriptPair:
         return f"{self.first} ({self.second})" if self.second else self.first
 
 
-def in_script(latin: str | None, original: str | None) -> ScriptPair:
-    """The pair ordered for the current reader. Either side may be empty (a court entered only
-    in Latin, an old facility with no original): the one there is then comes first, alone."""
+def in_script(latin: str | None, original: str | None, reads_original: bool | None = None) -> ScriptPair:
+    """The pair ordered for the current reader (or for `reads_original`, when a caller already
+    knows it: a page's lists ask once). Either side may be empty (a court entered only in Latin,
+    an old facility with no original): the one there is then comes first, alone."""
     latin, original = (latin or "").strip(), (original or "").strip()
-    original_first = reader_reads_original()
+    original_first = reader_reads_original() if reads_original is None else reads_original
     if not original or original == latin:
         return ScriptPair(latin, False, "")
     if not latin:
@@ -78,24 +79,26 @@ ORIGINAL_LANG = "ru"  # the lang attribute of an original-script span: screen re
 LATIN_LANG = "en"
 
 
-def both_scripts(latin: str | None, original: str | None, *, tag: str = "span", href: str | None = None) -> Markup:
+def both_scripts(latin: str | None, original: str | None, *, tag: str = "span", href: str | None = None,
+                 reads_original: bool | None = None) -> Markup:
     """HTML for a pair: the reader's script first (a link to `href` when given), the other beside
     it in `<span class="other">`, each marked with its language when it differs from the page's.
-    Templates call it as `both_scripts(court.name, court.name_original)`."""
-    pair = in_script(latin, original)
-    page_reads_original = reader_reads_original()
+    Templates call it as `both_scripts(court.name, court.name_original)`. Written with
+    f-strings and `escape` (not `Markup.format`): public lists call it for every name."""
+    page_reads_original = reader_reads_original() if reads_original is None else reads_original
+    pair = in_script(latin, original, page_reads_original)
 
-    def piece(text: str, is_original: bool, css: str) -> Markup:
+    def piece(text: str, is_original: bool, css: str) -> str:
         lang = "" if is_original == page_reads_original else (ORIGINAL_LANG if is_original else LATIN_LANG)
-        lang_attr = Markup(' lang="{0}"').format(lang) if lang else Markup("")
+        lang_attr = f' lang="{lang}"' if lang else ""
         if href and css == "first":
-            return Markup('<a class="first" href="{0}"{1}>{2}</a>').format(href, lang_attr, text)
-        return Markup('<{0} class="{1}"{2}>{3}</{0}>').format(tag, css, lang_attr, text)
+            return f'<a class="first" href="{escape(href)}"{lang_attr}>{escape(text)}</a>'
+        return f'<{tag} class="{css}"{lang_attr}>{escape(text)}</{tag}>'
 
     html = piece(pair.first, pair.first_is_original, "first")
     if pair.second:
-        html += Markup(" ") + piece(pair.second, not pair.first_is_original, "other")
-    return html
+        html += " " + piece(pair.second, not pair.first_is_original, "other")
+    return Markup(html)
 
 
 def first_script(latin: str | None, original: str | None) -> str:
