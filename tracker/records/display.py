@@ -96,6 +96,14 @@ class Display:
             found = self._phrases[key] = str(text)
         return found
 
+    def once(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """`make()`, remembered for this request under `key` (a tuple naming its kind first):
+        for what other modules build per distinct value (a freshness sentence, a date)."""
+        found = self._phrases.get(key)
+        if found is None:
+            found = self._phrases[key] = make()
+        return found
+
     def markup(self, text: Any, **variables: Any) -> Markup:
         """A phrase with its variables escaped into it, as Jinja's `_("…", name=value)` gives it."""
         return one_period(Markup(self.phrase(text)) % variables)

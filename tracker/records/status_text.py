@@ -32,11 +32,7 @@ LAST_KNOWN = _l("Last known: %(status)s.")
 
 def medium_day(show: Display, day: date) -> str:
     """Flask-Babel's `dateformat` filter (the medium format), once per day and request."""
-    key = ("dateformat", day)
-    found = show._phrases.get(key)
-    if found is None:
-        found = show._phrases[key] = format_date(day)
-    return found
+    return show.once(("dateformat", day), lambda: format_date(day))
 
 
 def custody_html(status, show: Display, stale: bool = False) -> str:  # noqa: ANN001
@@ -95,11 +91,8 @@ def fresh_html(row, today: date, show: Display) -> Markup:  # noqa: ANN001
 def sentence(fact, today: date, show: Display) -> str:  # noqa: ANN001
     """A fact's "checked 3 days ago", escaped, once per kind and number of days and request
     (each is a gettext through Flask-Babel's context; a list page has two per row)."""
-    key = ("fresh", fact.fact, bool(fact.checked), fact.days_ago(today))
-    found = show._phrases.get(key)  # noqa: SLF001
-    if found is None:
-        found = show._phrases[key] = str(escape(fact.sentence(today)))  # noqa: SLF001
-    return found
+    return show.once(("fresh", fact.fact, bool(fact.checked), fact.days_ago(today)),
+                     lambda: str(escape(fact.sentence(today))))
 
 
 def prepare_rows(rows: list, today: date, show: Display) -> list:
