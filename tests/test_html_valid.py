@@ -339,9 +339,10 @@ def _render_everything(app, pages: Pages, seeded: dict, now) -> None:  # noqa: A
     for name in sorted(p.name for p in Path(app.config["DEV_MAIL_DIR"]).glob("*.eml"))[:5]:
         pages.get(anonymous, "visitor", f"/dev/mail/{name}")
     kinds = set()
-    for message in db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.html_body.is_not(None))):
-        pages.add(f"mail-{message.kind}-{message.id}", message.html_body, f"the HTML of a {message.kind} email")
-        kinds.add(message.kind)
+    for message in db.session.scalars(sa.select(OutboxMessage)):  # the HTML part of the message as composed
+        if message.html_body is not None:
+            pages.add(f"mail-{message.kind}-{message.id}", message.html_body, f"the HTML of a {message.kind} email")
+            kinds.add(message.kind)
     assert {"transit_alert", "stale_facts", "attendance_confirm", "attendance_message"} <= kinds, kinds
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -102,3 +103,51 @@ def test_existing_defendants_get_the_search_key(scratch_database):
         db.engine.dispose()
     assert key == "iulia schukina"
     assert letters == "" and tuple(court) == ("", "")
+
+
+def test_outbox_messages_move_to_their_own_table_and_back(scratch_database):
+    """0013_outbox_bodies moves each message's body out of the outbox row, stored once (the composed
+    message, or the parts of a row written without it); downgrading gives the rows their text and
+    HTML back, read from the composed message."""
+    from flask_migrate import downgrade
+
+    from tracker.mail.message import compose
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = scratch_database
+
+    text, html = "Привет,\nthe hearing is tomorrow.\n", "<p>Привет,</p>\n<p>the hearing is <b>tomorrow</b>.</p>\n"
+    raw = compose(message_id="<one@tracker.test>", sender="mail@tracker.test", recipient="v@example.org",
+                  subject="s", text_body=text, html_body=html, date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                  ics=b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    insert = sa.text("INSERT INTO outbox (id, dedupe_key, kind, recipient, subject, text_body, html_body, message_id, "
+                     "status, attempts, next_attempt_at, last_error, created_at, raw) VALUES (:id, :key, 'reminder', "
+                     "'v@example.org', 's', :text, :html, :mid, :status, 0, '2026-01-01 00:00:00', '', "
+                     "'2026-01-01 00:00:00', :raw)")
+    app = create_app(Config)
+    with app.app_context():
+        upgrade(revision="0012_actions")
+        with db.engine.begin() as conn:
+            conn.execute(insert, {"id": 1, "key": "composed", "text": text, "html": html, "mid": "<one@tracker.test>",
+                                  "status": "sent", "raw": raw})
+            conn.execute(insert, {"id": 2, "key": "by hand", "text": "Plain only", "html": None,
+                                  "mid": "<two@tracker.test>", "status": "pending", "raw": None})
+        upgrade(revision="0013_outbox_bodies")
+        with db.engine.connect() as conn:
+            bodies = conn.execute(sa.text("SELECT outbox_id, raw, text_body, html_body FROM outbox_bodies "
+                                          "ORDER BY outbox_id")).all()
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("outbox")}
+            statuses = conn.execute(sa.text("SELECT status FROM outbox ORDER BY id")).scalars().all()
+        with db.engine.begin() as conn:  # a body goes with its message (SQLite too, whose foreign keys are off)
+            conn.execute(sa.text("DELETE FROM outbox WHERE id = 2"))
+            left = conn.execute(sa.text("SELECT outbox_id FROM outbox_bodies")).scalars().all()
+        downgrade(revision="0012_actions")
+        with db.engine.connect() as conn:
+            restored = conn.execute(sa.text("SELECT raw, text_body, html_body FROM outbox ORDER BY id")).all()
+            tables = sa.inspect(conn).get_table_names()
+        db.engine.dispose()
+    assert [tuple(b) for b in bodies] == [(1, raw, None, None), (2, None, "Plain only", None)]
+    assert not {"raw", "text_body", "html_body"} & columns and statuses == ["sent", "pending"]
+    assert left == [1]
+    assert [tuple(r) for r in restored] == [(raw, text, html)]
+    assert "outbox_bodies" not in tables

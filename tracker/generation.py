@@ -24,7 +24,7 @@ SETTINGS_TABLE = "site_settings"
 # Any other table's write raises the generation (a new table is shown until listed here:
 # forgetting costs cache hits, never a stale page).
 UNSHOWN_TABLES = frozenset({
-    "outbox", "subscriptions", "reminder_deliveries", "reminder_hearing_snapshots",
+    "outbox", "outbox_bodies", "subscriptions", "reminder_deliveries", "reminder_hearing_snapshots",
     "audit_entries", "users", "editor_cases", "import_uploads", "alembic_version",
 })
 

@@ -40,7 +40,7 @@ from tracker.auth import logic as auth_logic
 from tracker.auth.models import Role
 from tracker.extensions import db, limiter
 from tracker.reminders import subscriptions
-from tracker.mail.models import OutboxMessage, OutboxStatus
+from tracker.mail.models import OutboxBody, OutboxMessage, OutboxStatus
 from tracker.reminders.models import Scope, Subscription
 
 # Each value is what an attacker sends instead of a well-formed one.
@@ -243,7 +243,7 @@ def world(make_case, make_defendant, make_measure, make_decision, make_hearing, 
     db.session.flush()
     failed = OutboxMessage(dedupe_key="walk", kind="reminder", recipient="volunteer@example.org", subject="s",
                            message_id="<walk@example.org>", status=OutboxStatus.FAILED, created_at=now,
-                           next_attempt_at=now, raw=b"x")
+                           next_attempt_at=now, body=OutboxBody(raw=b"x"))
     db.session.add(failed)
     db.session.commit()
     from tracker.extensions import utcnow

@@ -23,7 +23,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tracker.mail.models import OutboxMessage, OutboxStatus
+from typing import NamedTuple
+
+from tracker.mail.models import OutboxBody, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +50,11 @@ _CLAIM = (
     .where(OutboxMessage.id.in_(_DUE))
     .values(status=OutboxStatus.SENDING, next_attempt_at=sa.bindparam("lease_until"),
             claim_token=sa.bindparam("token"))
-    .returning(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.raw, OutboxMessage.attempts,
-               OutboxMessage.kind)
+    .returning(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.attempts, OutboxMessage.kind)
 )
+# The claimed messages' bodies, read in the claim's transaction (their rows are never updated).
+_BODIES = sa.select(OutboxBody.outbox_id, OutboxBody.raw).where(OutboxBody.outbox_id.in_(sa.bindparam("ids",
+                                                                                                     expanding=True)))
 OURS = sa.and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claim_token == sa.bindparam("token"))
 _RENEW = sa.update(OutboxMessage).where(OURS).values(next_attempt_at=sa.bindparam("lease_until"))
 
@@ -116,11 +120,20 @@ def _owner_stopped(session: Session, token: str) -> bool:
     return False
 
 
-def claim_chunk(conn: sa.Connection, now: datetime, size: int, token: str) -> list[sa.Row]:
+class Claimed(NamedTuple):
+    id: int
+    recipient: str
+    attempts: int
+    kind: str
+    raw: bytes | None  # None: a row written without its composed message (sending.py composes it)
+
+
+def claim_chunk(conn: sa.Connection, now: datetime, size: int, token: str) -> list[Claimed]:
     """Claim up to `size` due messages for this sender, oldest first, and commit the claim."""
     with conn.begin():
         rows = conn.execute(_CLAIM, {"now": now, "chunk": size, "lease_until": now + LEASE, "token": token}).all()
-    return sorted(rows, key=lambda row: row.id)
+        raws = dict(conn.execute(_BODIES, {"ids": [row.id for row in rows]}).all()) if rows else {}
+    return sorted((Claimed(*row, raws.get(row.id)) for row in rows), key=lambda claimed: claimed.id)
 
 
 def renew(conn: sa.Connection, token: str, now: datetime, holding: int) -> bool:

@@ -31,13 +31,42 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
+from tracker.mail.claims import OURS
 from tracker.mail.models import OutboxMessage, OutboxStatus
 
-_TABLE = OutboxMessage.__tablename__
-_SQL = (f"UPDATE {_TABLE} SET status = {{p}}, sent_at = {{p}}, attempts = attempts + 1, last_error = '' "
-        f"WHERE id = {{p}} AND status = {{p}} AND claim_token = {{p}}")  # claims.OURS, by hand
+
+def _text(value: object) -> bytes | None:
+    """A value as PostgreSQL's text format reads it (the prepared statement's parameters)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat().encode()
+    return str(value.value if isinstance(value, OutboxStatus) else value).encode()
+
+# Only while the row carries our claim (`claims.OURS`): compiled once per connection into the
+# driver's own SQL and positional values, for libpq's prepared statement or sqlite3.
+_MARK = (
+    sa.update(OutboxMessage)
+    .where(OutboxMessage.id == sa.bindparam("outbox_id"), OURS)
+    .values(status=OutboxStatus.SENT, sent_at=sa.bindparam("sent_at"), attempts=OutboxMessage.attempts + 1,
+            last_error="")
+)
 _PREPARED = b"tracker_mark_sent"
+
+
+def _compiled(dialect: sa.Dialect, token: str, now: datetime) -> tuple[str, list, int]:
+    """The mark's SQL for `dialect` (positional parameters), its values with the message's left
+    None, and where that one goes."""
+    compiled = _MARK.compile(dialect=dialect)
+    values = compiled.construct_params({"outbox_id": None, "sent_at": now, "token": token})
+    positional = []
+    for name in compiled.positiontup:
+        process = compiled.binds[name].type.bind_processor(dialect)
+        value = values[name]
+        positional.append(process(value) if process and value is not None else value)
+    return compiled.string, positional, compiled.positiontup.index("outbox_id")
 
 
 class MarkFailed(Exception):
@@ -55,16 +84,12 @@ class SentMarks:
         self._postgres = conn.dialect.name == "postgresql"
         if self._postgres:
             self._pgconn = conn.connection.driver_connection.pgconn
-            numbered = iter(range(1, 6))
-            self._sql = _SQL.replace("{p}", "${}").format(*numbered).encode()
-            self._constant = [OutboxStatus.SENT.value.encode(), now.astimezone(timezone.utc).isoformat().encode(),
-                              None, OutboxStatus.SENDING.value.encode(), token.encode()]
+            sql, values, self._slot = _compiled(postgresql.psycopg.dialect(paramstyle="numeric_dollar"), token, now)
+            self._sql = sql.encode()
+            self._constant = [_text(value) for value in values]
             self._prepare()
         else:
-            self._sql = _SQL.replace("{p}", "?")
-            sent_at = OutboxMessage.__table__.c.sent_at.type.bind_processor(conn.dialect)
-            self._constant = [OutboxStatus.SENT.value, sent_at(now) if sent_at else now, None,
-                              OutboxStatus.SENDING.value, token]
+            self._sql, self._constant, self._slot = _compiled(conn.dialect, token, now)
             # SQLite has no asynchronous calls: one thread, with a connection of its own, writes
             # the marks (the sqlite3 module lets go of the GIL while SQLite works).
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sent-marks")
@@ -95,11 +120,11 @@ class SentMarks:
 
             if self._pgconn.transaction_status != pq.TransactionStatus.IDLE:
                 raise MarkFailed("the sender's connection is inside a transaction")
-            params[2] = str(outbox_id).encode()
+            params[self._slot] = str(outbox_id).encode()
             self._pgconn.send_query_prepared(_PREPARED, params)  # blocking mode: the whole query is sent
             self._in_flight = outbox_id
             return
-        params[2] = outbox_id
+        params[self._slot] = outbox_id
         self._future = self._worker.submit(self._write, params)
         self._in_flight = outbox_id
 

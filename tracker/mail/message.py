@@ -5,9 +5,11 @@ Every header is built here, so that nothing a user typed can break out of one
 """
 from __future__ import annotations
 
+import email.policy
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email import message_from_bytes
 from email.charset import QP, Charset
 from email.encoders import encode_base64
 from email.header import Header
@@ -120,6 +122,13 @@ def compose(
         message["List-Unsubscribe"] = f"<{_verbatim(unsubscribe_url, 'an unsubscribe link')}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return message.as_bytes(policy=_WIRE)
+
+
+def read_part(raw: bytes, subtype: str) -> str | None:
+    """The text ("plain") or "html" a composed message was made from, as `compose` was given it;
+    None when it has no such part. The outbox keeps only the composed message."""
+    found = message_from_bytes(raw, policy=email.policy.default).get_body(preferencelist=(subtype,))
+    return None if found is None else found.get_content().replace("\r\n", "\n")
 
 
 @dataclass

@@ -3,6 +3,11 @@
 A message is written in the same transaction as the change that causes it and sent
 afterwards by the scheduler (sending.py), so a crash or an SMTP outage delays mail but
 never loses or doubles it. `dedupe_key` makes recording the same email twice impossible.
+
+The composed message lives in a table of its own (`OutboxBody`): the sender claims and
+marks every message (two updates each), and with the 6-12 KiB message in the row each
+update rewrote all of it (SQLite: the record and its overflow pages; PostgreSQL: a new
+tuple). Now they rewrite a row of a few hundred bytes, and the body is written once.
 """
 from __future__ import annotations
 
@@ -10,9 +15,10 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from tracker.extensions import UTCDateTime, db, string_enum, utcnow
+from tracker.mail.message import read_part
 
 
 class OutboxStatus(str, enum.Enum):
@@ -32,8 +38,6 @@ class OutboxMessage(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(40))  # "invitation", "reminder", ...
     recipient: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(300), default="")
-    text_body: Mapped[str] = mapped_column(sa.Text, default="")
-    html_body: Mapped[str | None] = mapped_column(sa.Text)
     message_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
     status: Mapped[OutboxStatus] = mapped_column(string_enum(OutboxStatus), default=OutboxStatus.PENDING)
     # Whose claim a `sending` row is (tracker/mail/claims.py): only that sender may mark
@@ -46,13 +50,12 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The whole RFC 5322 message, composed once when the row is written: a resend after
-    # a crash is byte for byte the same message, Message-ID and Date included.
-    raw: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     # Set for mail to volunteers, so leaving cancels whatever is still pending.
     subscription_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("subscriptions.id", ondelete="SET NULL"), index=True
     )
+
+    body: Mapped[OutboxBody | None] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
     # The sender's claim reads this index in order and stops at the first unlocked row;
     # without `id` in it, PostgreSQL sorts every row due at the same moment (10,000 at once).
@@ -60,3 +63,58 @@ class OutboxMessage(db.Model):
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.kind} {self.status.value}>"
+
+    @property
+    def text_body(self) -> str:
+        return self._part("plain") or ""
+
+    @property
+    def html_body(self) -> str | None:
+        return self._part("html")
+
+    def _part(self, subtype: str) -> str | None:
+        """The text or HTML the message was composed from, read back from the composed message
+        itself (what the relay got); a row written without it keeps the parts (`OutboxBody`)."""
+        body = self.body
+        if body is None:
+            return None
+        if body.raw is None:
+            return body.text_body if subtype == "plain" else body.html_body
+        return read_part(body.raw, subtype)
+
+
+class OutboxBody(db.Model):
+    """The message of an outbox row, written once and never updated by the sender.
+
+    `raw` is the whole RFC 5322 message, composed once when the row is written: a resend
+    after a crash is byte for byte the same message, Message-ID and Date included. The
+    parts are kept only for a row written without `raw` (by hand, or by code older than
+    composing at once), for the sender to compose it from; the text and HTML of any other
+    message are read back from `raw` (`OutboxMessage.text_body`, `html_body`).
+    """
+
+    __tablename__ = "outbox_bodies"
+
+    outbox_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True)
+    raw: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    text_body: Mapped[str | None] = mapped_column(sa.Text)
+    html_body: Mapped[str | None] = mapped_column(sa.Text)
+
+
+# A body goes with its message. PostgreSQL: the foreign key's ON DELETE CASCADE. SQLite does not
+# enforce foreign keys (the app leaves them off), so a trigger does it there: without it a
+# deleted message's body (the volunteer's address in it) would stay, and SQLite, which reuses the
+# highest id, would give the next message that id. (Alembic's batch mode on SQLite copies `outbox`
+# into a new table and loses its triggers: a migration that alters `outbox` there creates it again.)
+SQLITE_CASCADE = sa.DDL(
+    "CREATE TRIGGER outbox_bodies_follow_outbox AFTER DELETE ON outbox "
+    "BEGIN DELETE FROM outbox_bodies WHERE outbox_id = OLD.id; END"
+)
+sa.event.listen(OutboxBody.__table__, "after_create", SQLITE_CASCADE.execute_if(dialect="sqlite"))
+
+# Read-only: a row's composed message, for a query (`select(OutboxMessage.raw)`); write it
+# through `OutboxMessage.body`.
+OutboxMessage.raw = column_property(
+    sa.select(OutboxBody.raw).where(OutboxBody.outbox_id == OutboxMessage.id).correlate_except(OutboxBody)
+    .scalar_subquery(), deferred=True,
+)

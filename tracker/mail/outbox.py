@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from tracker.mail.message import compose
-from tracker.mail.models import OutboxMessage, OutboxStatus
+from tracker.mail.models import OutboxBody, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +88,11 @@ def enqueue_email(
         kind=kind,
         recipient=recipient,
         subject=subject,
-        text_body=text_body,
-        html_body=html_body,
         message_id=message_id,
         next_attempt_at=now,
         created_at=now,
         expires_at=expires_at,
-        raw=raw,
+        body=OutboxBody(raw=raw),
         subscription_id=subscription_id,
     )
     session.add(message)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from tracker.mail import arriving
 from tracker.mail.claims import (
     CLAIM_CHUNK,
+    Claimed,
     LEASE,
     LIVE_TOKENS,
     OURS,
@@ -40,7 +41,7 @@ from tracker.mail.claims import (
 )
 from tracker.mail.marks import MarkFailed, SentMarks
 from tracker.mail.message import compose
-from tracker.mail.models import OutboxMessage, OutboxStatus
+from tracker.mail.models import OutboxBody, OutboxMessage, OutboxStatus
 from tracker.mail.smtp import ConnectionProblem, Refused, SMTPConnection, SMTPSettings
 
 log = logging.getLogger(__name__)
@@ -97,22 +98,26 @@ def mark_missed(session: Session, now: datetime) -> int:
     return result.rowcount or 0
 
 
-def _raw(conn: sa.Connection, claimed: sa.Row) -> bytes:
-    if claimed.raw is not None:
-        return claimed.raw
-    # A row written without the composed message (by hand, or by older code): compose it
-    # now and keep it, so a retry sends the same bytes.
+def _raw(conn: sa.Connection, claimed: Claimed) -> bytes:
+    """Compose a row written without its message (by hand, or by older code) from the parts it
+    kept, and keep the result, so a retry sends the same bytes."""
     row = conn.execute(sa.select(OutboxMessage.__table__).where(OutboxMessage.id == claimed.id)).one()
+    parts = conn.execute(sa.select(OutboxBody.text_body, OutboxBody.html_body)
+                         .where(OutboxBody.outbox_id == claimed.id)).one_or_none()
     raw = compose(
         message_id=row.message_id, sender=current_app.config["MAIL_FROM"], recipient=row.recipient,
-        subject=row.subject, text_body=row.text_body, html_body=row.html_body, date=row.created_at,
+        subject=row.subject, text_body=parts.text_body or "" if parts else "",
+        html_body=parts.html_body if parts else None, date=row.created_at,
     )
-    conn.execute(sa.update(OutboxMessage).where(OutboxMessage.id == claimed.id).values(raw=raw))
+    if parts is None:
+        conn.execute(sa.insert(OutboxBody).values(outbox_id=claimed.id, raw=raw))
+    else:
+        conn.execute(sa.update(OutboxBody).where(OutboxBody.outbox_id == claimed.id).values(raw=raw))
     return raw
 
 
 def _retry_or_give_up(
-    conn: sa.Connection, claimed: sa.Row, now: datetime, error: str, token: str, *, permanent: bool
+    conn: sa.Connection, claimed: Claimed, now: datetime, error: str, token: str, *, permanent: bool
 ) -> bool:
     """Record a failed attempt; True when we gave up on the message."""
     config = current_app.config
@@ -216,7 +221,7 @@ def send_pending(
     # more than the database itself.
     with SMTPConnection(SMTPSettings.from_config(current_app.config)) as smtp, \
             session.get_bind().connect() as conn:
-        claimed: list[sa.Row] = []
+        claimed: list[Claimed] = []
         lease_until = now
         next_recheck = RECHECK_EVERY
         postgres = conn.dialect.name == "postgresql"

@@ -15,7 +15,7 @@ from tracker.feeds.calendars import hearing_ics
 from tracker.links import external_url
 from tracker.mail.message import MessageTemplate
 from tracker.mail.message import compose as compose_message
-from tracker.mail.models import OutboxMessage, OutboxStatus
+from tracker.mail.models import OutboxBody, OutboxMessage, OutboxStatus
 from tracker.mail.outbox import new_message_id, skip_on_error
 from tracker.records.models import Hearing
 from tracker.reminders import compose
@@ -55,6 +55,7 @@ class ReminderWriter:
         self.calendars: dict[tuple[int, ...], list[tuple[str, bytes]]] = {}
         self.groups: dict[object, tuple[str, datetime]] = {}
         self.messages: list[tuple] = []  # in the order of _OUTBOX_COLUMNS
+        self.bodies: list[bytes] = []  # each message's composed bytes (its row in outbox_bodies)
         self.deliveries: list[list[tuple]] = []  # in the order of _DELIVERY_COLUMNS
 
     def _template(self, hearings: list[Hearing], language: str):  # noqa: ANN202
@@ -98,20 +99,19 @@ class ReminderWriter:
             message_id = new_message_id()
             raw = template.personalise(recipient=subscription.email, message_id=message_id, values=[manage],
                                        unsubscribe_url=unsubscribe)
-            text_body = mail.text_body.replace(slot, manage)
-            html_body = mail.html_body.replace(slot, str(escape(manage)))
             if raw is None:  # a token of another shape: this one composed in full
                 raw = compose_message(
                     message_id=message_id, sender=self.sender, recipient=subscription.email, subject=mail.subject,
-                    text_body=text_body, html_body=html_body, date=self.now, unsubscribe_url=unsubscribe,
-                    ics=calendars,
+                    text_body=mail.text_body.replace(slot, manage),
+                    html_body=mail.html_body.replace(slot, str(escape(manage))), date=self.now,
+                    unsubscribe_url=unsubscribe, ics=calendars,
                 )
             versions, expires_at = self._group(hearings)
             self.messages.append((
                 f"reminder:{subscription.id}:{lead}:{versions}", "reminder", subscription.email, mail.subject,
-                text_body, html_body, message_id, _PENDING, 0, self.now, self.now, "", expires_at, raw,
-                subscription.id,
+                message_id, _PENDING, 0, self.now, self.now, "", expires_at, subscription.id,
             ))
+            self.bodies.append(raw)
             self.deliveries.append([
                 (subscription.id, h.id, lead, h.version, h.starts_at, self.now) for h in hearings
             ])
@@ -131,6 +131,7 @@ class ReminderWriter:
         written = 0
         for start in range(0, len(self.messages), chunk):
             messages = self.messages[start:start + chunk]
+            bodies = self.bodies[start:start + chunk]
             deliveries = self.deliveries[start:start + chunk]
             recorded = set(session.scalars(
                 sa.select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_([m[0] for m in messages]))
@@ -139,34 +140,38 @@ class ReminderWriter:
             if not keep:
                 continue
             if postgres:
-                _copy_rows(session, [messages[i] for i in keep], [deliveries[i] for i in keep])
+                _copy_rows(session, [messages[i] for i in keep], [bodies[i] for i in keep],
+                           [deliveries[i] for i in keep])
             else:
                 outbox = OutboxMessage.__table__
                 ids = session.execute(
                     sa.insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True),
                     [dict(zip(_OUTBOX_COLUMNS, messages[i])) for i in keep],
                 ).scalars().all()
+                session.execute(sa.insert(OutboxBody.__table__),
+                                [{"outbox_id": outbox_id, "raw": bodies[i]} for i, outbox_id in zip(keep, ids)])
                 rows = [dict(zip(_DELIVERY_COLUMNS, d), outbox_id=outbox_id)
                         for i, outbox_id in zip(keep, ids) for d in deliveries[i]]
                 session.execute(sa.insert(ReminderDelivery.__table__), rows)
             written += len(keep)
-        self.messages, self.deliveries = [], []
+        self.messages, self.bodies, self.deliveries = [], [], []
         return written
 
 
 _PENDING = OutboxStatus.PENDING.value
-_OUTBOX_COLUMNS = ("dedupe_key", "kind", "recipient", "subject", "text_body", "html_body", "message_id", "status",
-                   "attempts", "next_attempt_at", "created_at", "last_error", "expires_at", "raw", "subscription_id")
+_OUTBOX_COLUMNS = ("dedupe_key", "kind", "recipient", "subject", "message_id", "status", "attempts", "next_attempt_at",
+                   "created_at", "last_error", "expires_at", "subscription_id")
 _DELIVERY_COLUMNS = ("subscription_id", "hearing_id", "lead_minutes", "hearing_version", "hearing_starts_at",
                      "created_at")
 _NEW_OUTBOX_IDS = (f"SELECT nextval(pg_get_serial_sequence('{OutboxMessage.__tablename__}', 'id')) "
                    "FROM generate_series(1, %s)")
 _COPY_OUTBOX = f"COPY {OutboxMessage.__tablename__} (id, {', '.join(_OUTBOX_COLUMNS)}) FROM STDIN"
+_COPY_BODIES = f"COPY {OutboxBody.__tablename__} (outbox_id, raw) FROM STDIN"
 _COPY_DELIVERIES = (f"COPY {ReminderDelivery.__tablename__} ({', '.join(_DELIVERY_COLUMNS)}, outbox_id) "
                     "FROM STDIN")
 
 
-def _copy_rows(session: Session, messages: list[tuple], deliveries: list[list[tuple]]) -> None:
+def _copy_rows(session: Session, messages: list[tuple], bodies: list[bytes], deliveries: list[list[tuple]]) -> None:
     """PostgreSQL: the rows through COPY, in the session's transaction, ids drawn from the table's sequence.
 
     A multi-row INSERT ... RETURNING of 1,000 rows of 6 KiB is a statement with 15,000
@@ -180,6 +185,9 @@ def _copy_rows(session: Session, messages: list[tuple], deliveries: list[list[tu
         with cursor.copy(_COPY_OUTBOX) as copy:
             for outbox_id, message in zip(ids, messages):
                 copy.write_row((outbox_id, *message))
+        with cursor.copy(_COPY_BODIES) as copy:
+            for outbox_id, raw in zip(ids, bodies):
+                copy.write_row((outbox_id, raw))
         with cursor.copy(_COPY_DELIVERIES) as copy:
             for outbox_id, rows in zip(ids, deliveries):
                 for row in rows:
