@@ -13,7 +13,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from tracker.actions import demo, logic, models, views  # noqa: F401  (models: tables known to Alembic)
+from tracker.actions import demo, listing, logic, models, views  # noqa: F401  (models: tables known to Alembic)
 from tracker.actions.places import country_name, local_text
 from tracker.actions.rendering import actions_html
 from tracker.editing import history_labels
@@ -46,13 +46,14 @@ ACTION_CHANGES = {
 }
 
 
-def actions_of(feed_scope: tuple[str, Any] | None) -> list[models.Action]:
-    """The upcoming public actions of the page's defendant or case (two queries, whatever the size)."""
+def actions_of(feed_scope: tuple[str, Any] | None) -> list[listing.ListedAction]:
+    """The upcoming public actions of the page's defendant or case, as the rows /actions lists
+    (one query, whatever their number)."""
     kind, thing = feed_scope or ("all", None)
     if kind == "defendant" and thing is not None:
-        return logic.of_defendant(db.session, thing, utcnow())
+        return listing.of_defendant_listed(db.session, thing.id, utcnow())
     if kind == "case" and thing is not None:
-        return logic.of_case(db.session, thing, utcnow())
+        return listing.of_case_listed(db.session, thing.id, utcnow())
     return []
 
 

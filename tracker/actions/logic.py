@@ -207,38 +207,20 @@ def set_status(session: Session, action: Action, status: ActionStatus, *, expect
 
 
 def _public() -> sa.Select:
-    """Public actions with their defendants and case in the same statement: a defendant's page
-    sends one more statement for its actions, whatever their number (tests/records/test_query_counts.py)."""
+    """Public actions with their defendants and case in the same statement, as mapped objects: the
+    calendars' (the pages read plain rows: `listing`)."""
     return (sa.select(Action).where(Action.public_clause())
             .options(joinedload(Action.defendants), joinedload(Action.case)))
 
 
-def upcoming(session: Session, now: datetime, *, limit: int = 500) -> list[Action]:
-    """Public actions that have not ended, soonest first, as mapped objects (the /actions page
-    reads plain rows instead: `listing.upcoming_listed`)."""
-    return list(session.scalars(_public().where(Action.ends_at >= now)
-                                .order_by(Action.starts_at, Action.id).limit(limit)).unique())
-
-
-def of_defendant(session: Session, defendant: Defendant, now: datetime) -> list[Action]:
-    """The public, upcoming actions that name this defendant."""
-    linked = sa.select(action_defendants.c.action_id).where(action_defendants.c.defendant_id == defendant.id)
-    return list(session.scalars(_public().where(Action.ends_at >= now, Action.id.in_(linked))
-                                .order_by(Action.starts_at, Action.id).limit(PAGE_SHOWN)).unique())
-
-
-def case_clause(case_id: int) -> sa.ColumnElement[bool]:
-    """An action is a case's when linked to it, or to one of its public defendants."""
+def case_clause(case_id: int | sa.BindParameter) -> sa.ColumnElement[bool]:
+    """An action is a case's when linked to it, or to one of its public defendants (the case's
+    page lists them through `listing.of_case_listed`, its calendar through `for_feed`)."""
     through = (sa.select(action_defendants.c.action_id)
                .join(case_defendants, case_defendants.c.defendant_id == action_defendants.c.defendant_id)
                .join(Defendant, Defendant.id == action_defendants.c.defendant_id)
                .where(case_defendants.c.case_id == case_id, Defendant.is_public.is_(True)))
     return sa.or_(Action.case_id == case_id, Action.id.in_(through))
-
-
-def of_case(session: Session, case: Case, now: datetime) -> list[Action]:
-    return list(session.scalars(_public().where(Action.ends_at >= now, case_clause(case.id))
-                                .order_by(Action.starts_at, Action.id).limit(PAGE_SHOWN)).unique())
 
 
 def for_feed(session: Session, now: datetime, *, case: Case | None = None,
