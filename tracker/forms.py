@@ -194,7 +194,7 @@ class LightOptions:
 
 
 class ChoiceRadioField(LightOptions, RadioField):
-    """A radio choice whose options a template lists itself (templates/reminders/_form.html)."""
+    """A radio choice whose options are listed one by one (tracker/reminders/markup.py)."""
 
 
 class CheckboxListField(LightOptions, SelectMultipleField):
