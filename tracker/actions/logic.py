@@ -61,13 +61,20 @@ def linkable_cases(session: Session) -> list[tuple[str, str]]:
     return [(str(i), title) for i, title in session.execute(sa.select(Case.id, Case.title).order_by(Case.title))]
 
 
-def linkable_defendants(session: Session, keep: Sequence[Defendant] = ()) -> list[tuple[str, str]]:
-    """The public defendants, plus those an action already names (an editor's save keeps them)."""
-    rows = session.execute(sa.select(Defendant.id, Defendant.name_latin).where(Defendant.is_public.is_(True))
-                           .order_by(Defendant.name_latin)).all()
-    known = {i for i, _name in rows}
-    extra = [(d.id, d.name_latin) for d in keep if d.id not in known]
-    return [(str(i), name) for i, name in [*rows, *extra]]
+def linkable_defendants(session: Session, keep: Sequence[Defendant] = ()) -> list[tuple[str, str, str | None]]:
+    """The public defendants grouped by case (each under the first of their cases by title, those
+    in none last), plus those an action already names (an editor's save keeps them), as (id,
+    name, case title or None): one statement."""
+    first_case = (sa.select(sa.func.min(Case.title)).join(case_defendants, case_defendants.c.case_id == Case.id)
+                  .where(case_defendants.c.defendant_id == Defendant.id).scalar_subquery())
+    rows = session.connection().execute(
+        sa.select(Defendant.id, Defendant.name_latin, first_case.label("case"))
+        .where(Defendant.is_public.is_(True))).all()
+    known = {i for i, _name, _case in rows}
+    extra = [(d.id, d.name_latin, None) for d in keep if d.id not in known]
+    ordered = sorted([*rows, *extra], key=lambda row: (row[2] is None, (row[2] or "").casefold(),
+                                                       row[1].casefold(), row[0]))
+    return [(str(i), name, case) for i, name, case in ordered]
 
 
 def _ids(raw: Any) -> list[int]:
