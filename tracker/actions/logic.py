@@ -65,15 +65,17 @@ def linkable_defendants(session: Session, keep: Sequence[Defendant] = ()) -> lis
     """The public defendants grouped by case (each under the first of their cases by title, those
     in none last), plus those an action already names (an editor's save keeps them), as (id,
     name, case title or None): one statement."""
-    first_case = (sa.select(sa.func.min(Case.title)).join(case_defendants, case_defendants.c.case_id == Case.id)
-                  .where(case_defendants.c.defendant_id == Defendant.id).scalar_subquery())
-    rows = session.connection().execute(
-        sa.select(Defendant.id, Defendant.name_latin, first_case.label("case"))
-        .where(Defendant.is_public.is_(True))).all()
+    # a join and a group, the public flag read rather than filtered on: a correlated "first
+    # case" per defendant, or the flag in the WHERE clause, made SQLite take ~0.25 s at 2,000
+    first_case = sa.func.min(Case.title)
+    rows = [(i, name, case) for i, name, public, case in session.connection().execute(
+        sa.select(Defendant.id, Defendant.name_latin, Defendant.is_public, first_case)
+        .outerjoin(case_defendants, case_defendants.c.defendant_id == Defendant.id)
+        .outerjoin(Case, Case.id == case_defendants.c.case_id)
+        .group_by(Defendant.id, Defendant.name_latin, Defendant.is_public)
+        .order_by(first_case.is_(None), first_case, Defendant.name_latin, Defendant.id)).all() if public]
     known = {i for i, _name, _case in rows}
-    extra = [(d.id, d.name_latin, None) for d in keep if d.id not in known]
-    ordered = sorted([*rows, *extra], key=lambda row: (row[2] is None, (row[2] or "").casefold(),
-                                                       row[1].casefold(), row[0]))
+    ordered = [*rows, *((d.id, d.name_latin, None) for d in keep if d.id not in known)]
     return [(str(i), name, case) for i, name, case in ordered]
 
 
