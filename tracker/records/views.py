@@ -77,6 +77,7 @@ def defendant(slug: str):
     return render_template(
         "records/defendant.html",
         defendant=person,
+        cases=queries.defendant_cases(db.session, person),
         row=row,
         today=site_today(now),
         transit=transit_of(person),
