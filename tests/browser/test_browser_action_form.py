@@ -9,26 +9,23 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.browser.conftest import browser, live_server  # noqa: F401  (fixtures)
+from tests.browser.conftest import PHONE, browser, live_server  # noqa: F401  (fixtures)
 from tracker.actions.models import Action, ActionStatus
 from tracker.extensions import db, limiter, utcnow
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
-
-
 @pytest.fixture
-def phone(browser):  # noqa: F811
+def phone_without_script(browser):  # noqa: F811
+    """The conftest's phone, with JavaScript off: the form must work without it."""
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  java_script_enabled=False)  # the form needs none
-    page = context.new_page()
-    yield page
+                                  java_script_enabled=False)
+    yield context.new_page()
     context.close()
 
 
 def test_an_organiser_opens_a_case_ticks_a_defendant_and_sends_the_action(
-    phone, live_server, make_case, make_defendant  # noqa: F811
+    phone_without_script, live_server, make_case, make_defendant  # noqa: F811
 ):
     limiter.reset()
     leaflets, bolotnaya = make_case(slug="leaflets", title="Leaflets"), make_case(slug="bolotnaya", title="Bolotnaya")
@@ -38,7 +35,7 @@ def test_an_organiser_opens_a_case_ticks_a_defendant_and_sends_the_action(
     for n in range(15):
         make_defendant(slug=f"q{n}", name_latin=f"Other {n:02d}")
     db.session.commit()
-    page = phone
+    page = phone_without_script
 
     page.goto(f"{live_server}/actions/new")
     groups = page.locator("fieldset .by-case details")
