@@ -67,15 +67,9 @@ class ActionRows:
 
     def plan_action(self, sheet: Sheet, row: Row) -> None:
         values, good = self.cells(sheet, row)
-        handles: list[DefendantHandle] = []
-        for text in values.get("defendants") or []:
-            handle = self.owner(sheet, row, {"defendants": text}, "defendants")
-            if handle is None:
-                good = False
-            else:
-                handles.append(handle)
+        handles = self.owners(sheet, row, values)
         case = self.row_case(sheet, row, values)
-        if not good or case is False:
+        if not good or handles is None or case is False:
             return
         external_id = values.get("external_id")
         by_id = self.actions_by_external.get(external_id) if external_id else None
