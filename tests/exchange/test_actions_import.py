@@ -171,3 +171,15 @@ def test_a_limited_editor_imports_actions_only_for_their_cases(group, plan_impor
     assert [(p.column, p.message) for p in plan.problems] == [
         ("external_id", "Another record already uses this key, and your account may not edit it.")]
     assert "Чужая" not in repr(plan.problems)
+
+
+def test_the_review_page_tells_of_the_import_and_the_public_csv_has_no_actions(app, group, admin, admin_client,
+                                                                                do_import):
+    do_import(admin, files(akcii__csv=HEADER + VIGIL))
+    action = actions()["v-1"]
+    page = admin_client.get(f"/edit/actions/{action.id}").get_data(as_text=True)
+    assert "Added the action" in page and "v-1" in page and CONTACT in page  # the history, for editors
+    # approved actions are published as calendars, not in the defendants' spreadsheet (docs/api.md)
+    csv = new_client(app).get("/export/defendants.csv").get_data(as_text=True)
+    assert "anna-ivanova" in csv
+    assert "Пикет у консульства" not in csv and CONTACT not in csv
