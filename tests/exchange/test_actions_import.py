@@ -183,3 +183,27 @@ def test_the_review_page_tells_of_the_import_and_the_public_csv_has_no_actions(a
     csv = new_client(app).get("/export/defendants.csv").get_data(as_text=True)
     assert "anna-ivanova" in csv
     assert "Пикет у консульства" not in csv and CONTACT not in csv
+
+
+def test_a_limited_editor_uploads_actions_reads_the_dry_run_and_confirms(app, group):
+    from tests.exchange.test_import import confirm_form, logged_in, problems, upload
+
+    client = logged_in(app, "limited@example.org")
+    stranger = LETTERS.replace("anna-ivanova", "oleg-orlov")
+    response = upload(client, "акции.csv", HEADER + VIGIL + stranger)
+    assert response.status_code == 422
+    assert problems(response.get_data(as_text=True)) == [
+        ("3", "defendants", "Your account may not edit the defendant 'oleg-orlov'.")]
+    assert actions() == {}
+
+    page = upload(client, "акции.csv", HEADER + VIGIL + LETTERS).get_data(as_text=True)
+    assert "Import 2 changes" in page
+    assert client.post("/edit/import/confirm", data=confirm_form(page)).status_code == 302
+    found = actions()
+    assert {a.external_id: a.status for a in found.values()} == {"v-1": ActionStatus.APPROVED,
+                                                                "v-2": ActionStatus.PENDING}
+    assert {e for a in found.values() for e in audit_of(a)} == {("create", group["limited"].id)}
+    queue = client.get("/edit/actions").get_data(as_text=True)
+    assert "Вечер писем" in queue  # pending: in their review queue, as an organiser's submission would be
+    again = upload(client, "акции.csv", HEADER + VIGIL + LETTERS).get_data(as_text=True)
+    assert "Nothing to import: the tracker already has every row of this file." in again

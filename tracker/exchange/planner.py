@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, selectinload
 from tracker.access import can_edit
 from tracker.auth.models import User
 from tracker.exchange import columns as cols
-from tracker.exchange.plan_actions import ActionRows
 from tracker.exchange.plan import STEP_COURTS, CaseHandle, CourtHandle, DefendantHandle, Item, Plan, Step, chunks, shown
+from tracker.exchange.plan_actions import ActionRows
 from tracker.exchange.plan_custody import CustodyRows
 from tracker.exchange.plan_hearings import HearingRows
 from tracker.exchange.plan_records import RecordRows
