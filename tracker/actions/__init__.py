@@ -36,9 +36,11 @@ ACTION_FIELDS = {
     "defendants": history_labels.Field(_l("Defendants"), history_labels.DEFENDANTS),
     "contact": history_labels.Field(_l("Organiser's contact (private)")),
     "status": history_labels.Field(_l("Status")),
+    "external_id": history_labels.Field(_l("Identifier in the group's spreadsheet")),  # set by an import
 }
 ACTION_CHANGES = {
     ("submit", "action"): _l("Action submitted by its organiser"),
+    ("create", "action"): _l("Added the action"),  # an import: a backup, another instance's list
     ("update", "action"): _l("Edited the action"),
     ("approve", "action"): _l("Approved the action"),
     ("reject", "action"): _l("Rejected the action"),

@@ -168,17 +168,33 @@ def _assign(action: Action, checked: Checked) -> None:
     action.defendants = checked.defendants
 
 
-def submit_action(session: Session, values: dict[str, Any], now: datetime) -> Action:
-    """An organiser's submission: pending until an editor approves it."""
-    checked = check_submission(session, values, now)
-    action = Action(status=ActionStatus.PENDING, created_at=now, updated_at=now)
+def _create(session: Session, checked: Checked, *, status: ActionStatus, by: Any, now: datetime, audited_as: str,
+            external_id: str | None = None) -> Action:
+    action = Action(status=status, external_id=external_id, created_at=now, updated_at=now)
     _assign(action, checked)
     session.add(action)
     session.flush()
     changes = {k: [None, v] for k, v in _snapshot(action).items()}
-    audit.record(session, action="submit", entity_type="action", entity_id=action.id, changes=changes, by=None,
+    if external_id:
+        changes["external_id"] = [None, external_id]
+    audit.record(session, action=audited_as, entity_type="action", entity_id=action.id, changes=changes, by=by,
                  now=now)
     return action
+
+
+def submit_action(session: Session, values: dict[str, Any], now: datetime) -> Action:
+    """An organiser's submission: pending until an editor approves it."""
+    checked = check_submission(session, values, now)
+    return _create(session, checked, status=ActionStatus.PENDING, by=None, now=now, audited_as="submit")
+
+
+def create_action(session: Session, values: dict[str, Any], *, status: ActionStatus, by: Any, now: datetime,
+                  external_id: str | None = None, keep: Sequence[Defendant] = ()) -> Action:
+    """An action an editor brings with its review already done (an import: a backup, another
+    instance's list), so it keeps its status. Checked as an editor's save (`keep`: hidden
+    defendants the editor may name); one audit entry under the editor's name."""
+    checked = check_submission(session, values, now, by_editor=True, keep=keep)
+    return _create(session, checked, status=status, by=by, now=now, audited_as="create", external_id=external_id)
 
 
 def _check_version(action: Action, expected: int | None) -> None:
@@ -187,16 +203,23 @@ def _check_version(action: Action, expected: int | None) -> None:
 
 
 def update_action(session: Session, action: Action, values: dict[str, Any], *, expected_version: int | None,
-                  by: Any, now: datetime, approve: bool = False) -> Action:
-    """An editor's correction, and approval when `approve`: one audit entry, one version."""
+                  by: Any, now: datetime, approve: bool = False, external_id: str | None = None,
+                  keep: Sequence[Defendant] = ()) -> Action:
+    """An editor's correction, and approval when `approve`: one audit entry, one version.
+
+    The defendants it names may stay even when hidden, and so may `keep` (an import's
+    hidden defendants the importer may edit); `external_id` is set when given (an import's key)."""
     _check_version(action, expected_version)
-    checked = check_submission(session, values, now, by_editor=True, keep=action.defendants)
+    checked = check_submission(session, values, now, by_editor=True, keep=[*action.defendants, *keep])
     before = _snapshot(action)
     _assign(action, checked)
     if approve:
         action.status = ActionStatus.APPROVED
     action.updated_at = now  # the row is updated even when only the linked defendants changed
     changes = audit.diff(before, _snapshot(action))
+    if external_id is not None and external_id != action.external_id:
+        changes["external_id"] = [action.external_id, external_id]
+        action.external_id = external_id
     audit.record(session, action="approve" if approve else "update", entity_type="action", entity_id=action.id,
                  changes=changes, by=by, now=now)
     session.flush()
