@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -72,13 +73,17 @@ def going_counts(session: Session, hearing_ids: Iterable[int]) -> dict[int, int]
     ids = sorted(set(hearing_ids))
     if not ids:
         return {}
-    rows = session.execute(
-        sa.select(Subscription.hearing_id, sa.func.count(Subscription.id))
-        .where(Subscription.hearing_id.in_(ids), Subscription.scope == Scope.HEARING,
-               Subscription.confirmed_at.is_not(None))
-        .group_by(Subscription.hearing_id)
-    )
-    return {hearing_id: count for hearing_id, count in rows}
+    return dict(session.connection().execute(_going_statement(), {"ids": ids}).all())
+
+
+@lru_cache(maxsize=1)
+def _going_statement() -> sa.Select:
+    """Built once and run on the connection: building it and loading its rows through the ORM
+    cost ~0.4 ms a list page, for ~0.03 ms of SQL."""
+    return (sa.select(Subscription.hearing_id, sa.func.count(Subscription.id))
+            .where(Subscription.hearing_id.in_(sa.bindparam("ids", expanding=True)),
+                   Subscription.scope == Scope.HEARING, Subscription.confirmed_at.is_not(None))
+            .group_by(Subscription.hearing_id))
 
 
 def names_of(hearing: Hearing, language: str) -> str:

@@ -148,13 +148,12 @@ def add_people(session: Session, lines: list[HearingLine]) -> None:
     by_id = {line.id: line for line in lines}
     people: dict[int, Person] = {}
     rows = session.connection().execute(_people_statement(), {"ids": list(by_id)}).all()
-    for hearing_id, person_id, *names, is_public in rows:
-        if not is_public:
-            continue
-        person = people.get(person_id)
-        if person is None:
-            person = people[person_id] = Person(person_id, *names)
-        by_id[hearing_id].people.append(person)
+    for hearing_id, person_id, slug, name_latin, name_original, is_public in rows:  # no *names: a list a row
+        if is_public:
+            person = people.get(person_id)
+            if person is None:
+                person = people[person_id] = Person(person_id, slug, name_latin, name_original)
+            by_id[hearing_id].people.append(person)
     for line in lines:
         if len(line.people) > 1:
             line.people.sort(key=_by_name)
