@@ -25,6 +25,7 @@ from tracker.records.courts import Court, CourtPlace
 from tracker.records.display import Display
 from tracker.records.enums import HearingKind, HearingStatus
 from tracker.records.models import Defendant, Hearing, hearing_defendants
+from tracker.records.names import both_scripts
 
 ACTIVE = (HearingStatus.SCHEDULED, HearingStatus.POSTPONED)
 # the lines' phrases, resolved once per request by Display.phrase
@@ -275,27 +276,34 @@ def source(url: str | None, checked_on: date | None, show: Display) -> Markup:
 TURNS = _l("turns %(age)d")
 
 
-def prepare_dates(rows: list, show: Display, *, with_age: bool = False) -> list:
-    """The text of the birthdays and releases page's rows (records.queries.DateRow): the day,
-    the linked name, the age, the address for letters; each day formatted once."""
+def dates_html(rows: list, show: Display, *, with_age: bool = False) -> Markup:
+    """The birthdays and releases page's items (records.dates.DateRow), written in one pass and
+    marked safe once for the list (records/dates.html prints it): the day, the linked name, the
+    age, the address for letters. Each day and age is worded once; a name or an address is
+    written without the Display's memo, which only costs a key on a list where each is new."""
     defendant_url = show.maker("records.defendant", "slug")
+    reads_original = show.reads_original
     days: dict[date, str] = {}
-    ages: dict[int, Markup] = {}
+    ages: dict[int, str] = {}
+    items = []
     for row in rows:
         day = days.get(row.day)
         if day is None:
             day = days[row.day] = f'<time datetime="{row.day.isoformat()}">{escape(show.day(row.day))}</time>'
         person = row.defendant
-        name = show.both_scripts(person.name_latin, person.name_original, href=defendant_url(person.slug))
-        row.html = Markup(f"{day}: {name}")  # an f-string: str + Markup would escape the str
+        name = both_scripts(person.name_latin, person.name_original, href=defendant_url(person.slug),
+                            reads_original=reads_original)
         if with_age:
             age = ages.get(row.age)
             if age is None:
-                age = ages[row.age] = show.markup(TURNS, age=row.age)
-            row.age_text = age
-        row.address = (show.both_scripts(person.letters_address, person.letters_address_original, tag="address")
-                       if person.letters_address or person.letters_address_original else Markup(""))
-    return rows
+                age = ages[row.age] = f", {show.markup(TURNS, age=row.age)}."
+        else:
+            age = ""
+        address = (both_scripts(person.letters_address, person.letters_address_original, tag="address",
+                                reads_original=reads_original)
+                   if person.letters_address or person.letters_address_original else "")
+        items.append(f"\n<li>{day}: {name}{age}\n{address}</li>")
+    return Markup("".join(items))
 
 
 def prepare_next(rows: list, show: Display) -> list:
