@@ -48,7 +48,7 @@ class TooManyMessages(ValueError):
     """Editors already sent ATTENDANCE_MESSAGES_PER_DAY messages about this hearing in 24 hours."""
 
 
-def open_hearings_clause(now: datetime) -> sa.ColumnElement[bool]:
+def open_hearings_clause(now: datetime | sa.BindParameter) -> sa.ColumnElement[bool]:
     """Hearings one can still say one will go to: public, scheduled, not started."""
     return sa.and_(public_hearing_clause(), Hearing.status == HearingStatus.SCHEDULED, Hearing.starts_at > now)
 
@@ -61,10 +61,16 @@ def is_open(hearing: Hearing, now: datetime) -> bool:
 
 def open_hearing(session: Session, hearing_id: int, now: datetime) -> Hearing | None:
     """The hearing, if one can still sign up to go to it; None for anything else (hidden too)."""
-    return session.scalar(
-        sa.select(Hearing).where(Hearing.id == hearing_id, open_hearings_clause(now))
-        .options(selectinload(Hearing.defendants))
-    )
+    return session.scalar(_open_hearing_statement(), {"hearing_id": hearing_id, "now": now})
+
+
+@lru_cache(maxsize=1)
+def _open_hearing_statement() -> sa.Select:
+    """Built once with bound parameters: building and keying it cost more (~0.3 ms) than running it."""
+    return (sa.select(Hearing)
+            .where(Hearing.id == sa.bindparam("hearing_id", type_=sa.Integer),
+                   open_hearings_clause(sa.bindparam("now", type_=Hearing.starts_at.type)))
+            .options(selectinload(Hearing.defendants)))
 
 
 def going_counts(session: Session, hearing_ids: Iterable[int]) -> dict[int, int]:
