@@ -263,12 +263,14 @@ def lines_html(lines: list[HearingLine]) -> Markup:
 
 
 def source(url: str | None, checked_on: date | None, show: Display) -> Markup:
-    """records/_macros.html `source`: "(source, checked Dec 2, 2026)"."""
+    """records/_macros.html `source`: "(source, checked Dec 2, 2026)"; the "checked" part
+    worded once per day and request (a list's sources share a few days)."""
     if not url:
         return Markup("")
     checked = ""
     if checked_on:
-        checked = Markup(", ") + show.markup(CHECKED, day=show.short_day(checked_on))
+        checked = show.once(("source-checked", checked_on),
+                            lambda: f", {show.markup(CHECKED, day=show.short_day(checked_on))}")
     return Markup(f'<span class="source">(<a href="{escape(url)}" rel="noopener noreferrer nofollow">'
                   f'{show.phrase(SOURCE)}</a>{checked})</span>')
 
