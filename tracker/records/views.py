@@ -10,7 +10,7 @@ from tracker.extensions import db, utcnow
 from tracker.records import queries
 from tracker.records.custody import sentence_in_force
 from tracker.records.display import display
-from tracker.records.lines import group_by_local_day, prepare, prepare_dates, prepare_next
+from tracker.records.lines import dates_html, group_by_local_day, prepare, prepare_next
 from tracker.records.staleness import site_today
 from tracker.records.status_text import prepare_rows
 from tracker.records.transit import transit_of
@@ -140,5 +140,5 @@ def dates():
     today = utcnow().date()
     birthdays, releases = queries.upcoming_dates(db.session, today)
     show = display()
-    return render_template("records/dates.html", birthdays=prepare_dates(birthdays, show, with_age=True),
-                           releases=prepare_dates(releases, show), today=today)
+    return render_template("records/dates.html", birthdays=dates_html(birthdays, show, with_age=True),
+                           releases=dates_html(releases, show), today=today)
