@@ -13,6 +13,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.records.custody import CustodyStatus, custody_status
+from tracker.records.custody_rows import PERSON_COLUMNS, PersonRow, people_of
 from tracker.records.enums import DefendantStatus, HearingStatus
 from tracker.records.dates import DatePerson, DateRow, next_birthday, upcoming_dates  # noqa: F401 (their old home)
 from tracker.records.lines import HearingLine, lines_of, lines_statement
@@ -55,9 +56,10 @@ def name_matches(text: str) -> sa.ColumnElement[bool]:
 class DefendantRow:
     """A defendant as a page shows them: the status line's facts, whether it can still be true
     (`stale`: a finding replaces a stale "now until" with "status unverified since"), and how
-    fresh its facts are."""
+    fresh its facts are. `defendant` is the entity on a defendant's page, a light row
+    (`custody_rows.PersonRow`) on the lists."""
 
-    defendant: Defendant
+    defendant: Defendant | PersonRow
     status: CustodyStatus
     next_hearing: NextHearing | None = None
     stale: StaleFact | None = None
@@ -69,10 +71,12 @@ class DefendantRow:
 
 
 def defendant_rows(
-    session: Session, defendants: list[Defendant], now: datetime, *, with_next_hearing: bool = False
+    session: Session, defendants: list[Defendant] | list[PersonRow], now: datetime, *,
+    with_next_hearing: bool = False,
 ) -> list[DefendantRow]:
-    """Rows for defendants whose measures, decisions and placements are loaded: two queries at
-    most (their latest hearings, for the stale-fact rules; their next ones, if asked)."""
+    """Rows for defendants whose measures, decisions and placements are loaded (entities or light
+    rows: the same rules read both): two queries at most (their latest hearings, for the
+    stale-fact rules; their next ones, if asked)."""
     today = site_today(now)
     last_hearings = last_hearing_days(session, [d.id for d in defendants])
     upcoming = next_hearing_times(session, [d.id for d in defendants], now) if with_next_hearing else {}
@@ -185,6 +189,10 @@ def _statements() -> dict[str, sa.Select]:
         .options(selectinload(Defendant.measures), selectinload(Defendant.decisions),
                  selectinload(Defendant.placements), selectinload(Defendant.cases)),
         "case_id": sa.select(Case.id).where(Case.slug == sa.bindparam("slug", type_=sa.String)),
+        "case_defendants": sa.select(*PERSON_COLUMNS)
+        .where(Defendant.cases.any(Case.id == sa.bindparam("case_id", type_=sa.Integer)),
+               Defendant.is_public.is_(True))
+        .order_by(Defendant.name_latin),
         "case_choices": sa.select(Case.slug, Case.title).order_by(Case.title),
     }
 
@@ -199,8 +207,9 @@ def list_defendants(
     page: int = 1,
     per_page: int = 50,
 ) -> DefendantPage:
-    """The home page's list of public defendants, filtered and paginated."""
-    query = sa.select(Defendant).where(Defendant.is_public.is_(True))
+    """The home page's list of public defendants, filtered and paginated, as light rows with
+    their custody (`custody_rows`): five statements, one more with a case filter."""
+    query = sa.select(*PERSON_COLUMNS).where(Defendant.is_public.is_(True))
     if case_slug:
         case_id = session.scalar(sa.select(Case.id).where(Case.slug == case_slug))
         if case_id is None:
@@ -223,14 +232,9 @@ def list_defendants(
     pages = max(1, -(-total // per_page))
     if page > pages:
         raise BadQuery(f"There are only {pages} pages.")
-    defendants = session.scalars(
-        query.options(selectinload(Defendant.measures), selectinload(Defendant.decisions),
-                      selectinload(Defendant.placements))
-        .order_by(Defendant.name_latin, Defendant.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    rows = defendant_rows(session, list(defendants), now, with_next_hearing=True)
+    defendants = people_of(
+        session, query.order_by(Defendant.name_latin, Defendant.id).limit(per_page).offset((page - 1) * per_page), {})
+    rows = defendant_rows(session, defendants, now, with_next_hearing=True)
     return DefendantPage(rows=rows, total=total, page=page, pages=pages)
 
 
@@ -256,16 +260,9 @@ def get_case(session: Session, slug: str) -> Case | None:
     return session.scalar(sa.select(Case).where(Case.slug == slug))
 
 
-def case_defendants(session: Session, case: Case) -> list[Defendant]:
-    return list(
-        session.scalars(
-            sa.select(Defendant)
-            .where(Defendant.cases.any(Case.id == case.id), Defendant.is_public.is_(True))
-            .options(selectinload(Defendant.measures), selectinload(Defendant.decisions),
-                     selectinload(Defendant.placements))
-            .order_by(Defendant.name_latin)
-        )
-    )
+def case_defendants(session: Session, case: Case) -> list[PersonRow]:
+    """A case's public defendants by Latin name, as light rows with their custody (four statements)."""
+    return people_of(session, _statements()["case_defendants"], {"case_id": case.id})
 
 
 def case_hearings(session: Session, case: Case) -> list[HearingLine]:
