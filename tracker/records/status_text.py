@@ -28,6 +28,8 @@ HELD_AT = _l("held at %(place)s since %(day)s")
 RELEASE = _l("expected release %(day)s")
 UNVERIFIED = _l("Status unverified since %(day)s")
 LAST_KNOWN = _l("Last known: %(status)s.")
+NEXT_HEARING = _l("Next hearing:")
+NO_MATCH = _l("No defendant matches.")
 
 
 def medium_day(show: Display, day: date) -> str:
@@ -105,3 +107,25 @@ def prepare_rows(rows: list, today: date, show: Display) -> list:
         row.status_html = status_html(row, show)
         row.fresh_html = fresh_html(row, today, show)
     return rows
+
+
+def home_items(rows: list, show: Display) -> Markup:
+    """The home page's list items (records/index.html), written in one pass once `prepare_rows`
+    and `lines.prepare_next` have set the rows' text: the template's loop cost ~1 µs for each
+    of the seven values a row printed."""
+    if not rows:
+        return Markup(f"\n  <li>{show.phrase(NO_MATCH)}</li>\n")
+    label = show.phrase(NEXT_HEARING)
+    items = []
+    for row in rows:
+        found = row.next_hearing
+        upcoming = (f'<p>{label} <time datetime="{found.when_attr}">{found.when}</time>, {escape(found.where)}</p>'
+                    if found is not None else "")
+        items.append(f'\n  <li>\n    <h2>{row.name_html}</h2>\n    <p class="status">{row.status_html}</p>\n'
+                     f'    <p class="fresh">{row.fresh_html}</p>\n    {upcoming}\n  </li>\n')
+    return Markup("".join(items))
+
+
+def case_items(rows: list) -> Markup:
+    """A case page's defendants (records/case.html), written in one pass after `prepare_rows`."""
+    return Markup("".join(f"\n  <li>{row.name_html}:\n  {row.status_html} {row.fresh_html}</li>\n" for row in rows))
