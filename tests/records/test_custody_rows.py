@@ -78,6 +78,9 @@ def test_light_rows_say_what_the_entities_say_on_the_demo(app, now, language, la
         assert "Sentenced on Nov 24, 2012 to 4 years 6 months of imprisonment" in luzyanin
         assert any("in transit since" in line for line in lines.values())
         assert any("extended 4 times, now until" in line for line in lines.values())
+        # a status and a measure kind share a value (both str enums): each keeps its own label
+        assert any(line.startswith("Under house arrest. House arrest since") for line in lines.values())
+        assert any(line.startswith("In pre-trial detention. Pre-trial detention since") for line in lines.values())
     assert all(fresh for *_rest, fresh in light.values())
 
 
