@@ -192,6 +192,7 @@ def _statements() -> dict[str, sa.Select]:
         .where(Defendant.slug == sa.bindparam("slug", type_=sa.String), Defendant.is_public.is_(True))
         .options(selectinload(Defendant.measures), selectinload(Defendant.decisions),
                  selectinload(Defendant.placements), selectinload(Defendant.cases)),
+        "case": sa.select(Case).where(Case.slug == sa.bindparam("slug", type_=sa.String)),
         "case_id": sa.select(Case.id).where(Case.slug == sa.bindparam("slug", type_=sa.String)),
         "case_defendants": sa.select(*PERSON_COLUMNS)
         .where(Defendant.cases.any(Case.id == sa.bindparam("case_id", type_=sa.Integer)),
@@ -281,7 +282,7 @@ def cases_by_id(session: Session, ids: list[int]) -> list[Case]:
 
 
 def get_case(session: Session, slug: str) -> Case | None:
-    return session.scalar(sa.select(Case).where(Case.slug == slug))
+    return session.scalar(_statements()["case"], {"slug": slug})
 
 
 def case_defendants(session: Session, case: Case) -> list[PersonRow]:
