@@ -12,86 +12,49 @@ scheduler and the API apply to the entities.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import field, make_dataclass
 from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tracker.records.enums import DefendantStatus, Instance, MeasureKind, Outcome
 from tracker.records.models import CustodyMeasure, Decision, Defendant, Placement
 from tracker.records.terms import DecisionTerms, MeasureTerms
 
 
-@dataclass(slots=True)
-class MeasureRow(MeasureTerms):
-    id: int
-    kind: MeasureKind
-    starts_on: date
-    until: date | None
-    next_review_on: date | None
-    extends_id: int | None
-    source_checked_on: date | None
+def _row_class(name: str, columns: tuple, base: type = object, doc: str = "", extra: tuple = ()) -> type:
+    """A slotted dataclass whose fields are `columns`' names, in their order (the statements
+    select them so): the rows' fields are written once, their types in `records.custody`'s
+    protocols (`MeasureFacts`, `DecisionFacts`, `PlacementFacts`, `PersonFacts`)."""
+    row = make_dataclass(name, [(column.key, Any) for column in columns] + list(extra), bases=(base,), slots=True)
+    row.__module__, row.__doc__ = __name__, doc
+    return row
 
 
-@dataclass(slots=True)
-class DecisionRow(DecisionTerms):
-    id: int
-    decided_on: date
-    instance: Instance
-    outcome: Outcome
-    term_years: int
-    term_months: int
-    term_days: int
-    regime: str
-    credited_days: int
-    release_override: date | None
-    under_appeal: bool
-    source_checked_on: date | None
-
-
-@dataclass(slots=True)
-class PlacementRow:
-    id: int
-    facility: str
-    facility_original: str
-    since: date
-    in_transit: bool
-    source_checked_on: date | None
-
-
-@dataclass(slots=True)
-class PersonRow:
-    """A public defendant as a list shows them (`custody.PersonFacts`)."""
-
-    id: int
-    slug: str
-    name_latin: str
-    name_original: str
-    status: DefendantStatus
-    updated_at: datetime | None
-    measures: list[MeasureRow] = field(default_factory=list)
-    decisions: list[DecisionRow] = field(default_factory=list)
-    placements: list[PlacementRow] = field(default_factory=list)
-
-
+_MEASURE = (CustodyMeasure.id, CustodyMeasure.kind, CustodyMeasure.starts_on, CustodyMeasure.until,
+            CustodyMeasure.next_review_on, CustodyMeasure.extends_id, CustodyMeasure.source_checked_on)
+_DECISION = (Decision.id, Decision.decided_on, Decision.instance, Decision.outcome, Decision.term_years,
+             Decision.term_months, Decision.term_days, Decision.regime, Decision.credited_days,
+             Decision.release_override, Decision.under_appeal, Decision.source_checked_on)
+_PLACEMENT = (Placement.id, Placement.facility, Placement.facility_original, Placement.since, Placement.in_transit,
+              Placement.source_checked_on)
 PERSON_COLUMNS = (Defendant.id, Defendant.slug, Defendant.name_latin, Defendant.name_original, Defendant.status,
                   Defendant.updated_at)
-# (row class, the columns after the owner's id, in the order of the model's relationship)
+
+MeasureRow = _row_class("MeasureRow", _MEASURE, MeasureTerms, "A custody measure (`custody.MeasureFacts`).")
+DecisionRow = _row_class("DecisionRow", _DECISION, DecisionTerms, "A court's decision (`custody.DecisionFacts`).")
+PlacementRow = _row_class("PlacementRow", _PLACEMENT, doc="Where someone is held (`custody.PlacementFacts`).")
+PersonRow = _row_class("PersonRow", PERSON_COLUMNS, doc="A public defendant as a list shows them, with their "
+                       "measures, decisions and placements (`custody.PersonFacts`).",
+                       extra=tuple((key, list, field(default_factory=list))
+                                   for key in ("measures", "decisions", "placements")))
+
+# each kind of row, the columns after the owner's id, in the order of the model's relationship
 _CHILDREN = {
-    "measures": (MeasureRow, (CustodyMeasure.id, CustodyMeasure.kind, CustodyMeasure.starts_on, CustodyMeasure.until,
-                              CustodyMeasure.next_review_on, CustodyMeasure.extends_id,
-                              CustodyMeasure.source_checked_on),
-                 CustodyMeasure.defendant_id, (CustodyMeasure.starts_on, CustodyMeasure.id)),
-    "decisions": (DecisionRow, (Decision.id, Decision.decided_on, Decision.instance, Decision.outcome,
-                                Decision.term_years, Decision.term_months, Decision.term_days, Decision.regime,
-                                Decision.credited_days, Decision.release_override, Decision.under_appeal,
-                                Decision.source_checked_on),
-                  Decision.defendant_id, (Decision.decided_on, Decision.id)),
-    "placements": (PlacementRow, (Placement.id, Placement.facility, Placement.facility_original, Placement.since,
-                                  Placement.in_transit, Placement.source_checked_on),
-                   Placement.defendant_id, (Placement.since, Placement.id)),
+    "measures": (MeasureRow, _MEASURE, CustodyMeasure.defendant_id, (CustodyMeasure.starts_on, CustodyMeasure.id)),
+    "decisions": (DecisionRow, _DECISION, Decision.defendant_id, (Decision.decided_on, Decision.id)),
+    "placements": (PlacementRow, _PLACEMENT, Placement.defendant_id, (Placement.since, Placement.id)),
 }
 
 
@@ -104,7 +67,7 @@ def _child_statements() -> list[tuple[str, type, sa.Select]]:
             for key, (row, columns, owner, order) in _CHILDREN.items()]
 
 
-def people_of(session: Session, statement: sa.Select, params: dict) -> list[PersonRow]:
+def people_of(session: Session, statement: sa.Select, params: dict) -> list:
     """`statement` (a select of `PERSON_COLUMNS`) run with `params`, each person with their
     measures, decisions and placements: four statements, none when nobody is found."""
     people = [PersonRow(*row) for row in session.connection().execute(statement, params).all()]
@@ -112,7 +75,7 @@ def people_of(session: Session, statement: sa.Select, params: dict) -> list[Pers
     return people
 
 
-def add_custody(session: Session, people: list[PersonRow]) -> None:
+def add_custody(session: Session, people: list) -> None:
     """Fill each person's measures, decisions and placements, one statement for each kind."""
     if not people:
         return
