@@ -213,7 +213,7 @@ def list_defendants(
     per_page: int = 50,
 ) -> DefendantPage:
     """The home page's list of public defendants, filtered and paginated, as light rows with
-    their custody (`custody_rows`): five statements, one more with a case filter."""
+    their custody (`custody_rows`): seven statements, one more with a case filter."""
     params: dict = {}
     connection = session.connection()
     if case_slug:
