@@ -12,7 +12,7 @@ from tracker.records.custody import sentence_in_force
 from tracker.records.display import display
 from tracker.records.lines import dates_html, group_by_local_day, prepare, prepare_next
 from tracker.records.staleness import site_today
-from tracker.records.status_text import prepare_rows
+from tracker.records.status_text import case_items, home_items, prepare_rows
 from tracker.records.transit import transit_of
 from tracker.records.timeline import prepare_timeline, timeline
 from tracker.records.enums import DefendantStatus
@@ -54,6 +54,7 @@ def index():
     return render_template(
         "records/index.html",
         listing=listing,
+        items=home_items(listing.rows, show),
         cases=cases,
         statuses=list(DefendantStatus),
         args=args,
@@ -104,8 +105,8 @@ def case(slug: str):
     return render_template(
         "records/case.html",
         case=found,
-        defendants=prepare_rows(queries.defendant_rows(db.session, queries.case_defendants(db.session, found), now),
-                                site_today(now), show),
+        defendants=case_items(prepare_rows(
+            queries.defendant_rows(db.session, queries.case_defendants(db.session, found), now), site_today(now), show)),
         today=site_today(now),
         upcoming=prepare(upcoming, show),
         past=prepare(past, show),
