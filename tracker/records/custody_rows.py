@@ -50,12 +50,20 @@ PersonRow = _row_class("PersonRow", PERSON_COLUMNS, doc="A public defendant as a
                        extra=tuple((key, list, field(default_factory=list))
                                    for key in ("measures", "decisions", "placements")))
 
-# each kind of row, the columns after the owner's id, in the order of the model's relationship
+# each kind of row, its columns after the owner's id
 _CHILDREN = {
-    "measures": (MeasureRow, _MEASURE, CustodyMeasure.defendant_id, (CustodyMeasure.starts_on, CustodyMeasure.id)),
-    "decisions": (DecisionRow, _DECISION, Decision.defendant_id, (Decision.decided_on, Decision.id)),
-    "placements": (PlacementRow, _PLACEMENT, Placement.defendant_id, (Placement.since, Placement.id)),
+    "measures": (MeasureRow, _MEASURE, CustodyMeasure.defendant_id),
+    "decisions": (DecisionRow, _DECISION, Decision.defendant_id),
+    "placements": (PlacementRow, _PLACEMENT, Placement.defendant_id),
 }
+
+
+def custody_order(key: str) -> tuple:
+    """The order of a defendant's `measures`, `decisions` or `placements`, as their relationship
+    on the model declares it: the rules read "the latest" from the list's end, so every reader
+    of these lists (the entities, these rows, the defendant page's statements) must keep it,
+    and it is written once, on the model."""
+    return tuple(Defendant.__mapper__.relationships[key].order_by)
 
 
 @lru_cache(maxsize=1)
@@ -63,8 +71,8 @@ def _child_statements() -> list[tuple[str, type, sa.Select]]:
     """Built once with the ids as an expanding parameter: building and keying a statement costs
     more than SQLite running it."""
     ids = sa.bindparam("ids", expanding=True)
-    return [(key, row, sa.select(owner, *columns).where(owner.in_(ids)).order_by(*order))
-            for key, (row, columns, owner, order) in _CHILDREN.items()]
+    return [(key, row, sa.select(owner, *columns).where(owner.in_(ids)).order_by(*custody_order(key)))
+            for key, (row, columns, owner) in _CHILDREN.items()]
 
 
 def people_of(session: Session, statement: sa.Select, params: dict) -> list:

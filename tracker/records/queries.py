@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tracker.records.custody import CustodyStatus, custody_status
-from tracker.records.custody_rows import PERSON_COLUMNS, PersonRow, people_of
+from tracker.records.custody_rows import PERSON_COLUMNS, PersonRow, custody_order, people_of
 from tracker.records.enums import DefendantStatus, HearingStatus
 from tracker.records.dates import DatePerson, DateRow, next_birthday, upcoming_dates  # noqa: F401 (their old home)
 from tracker.records.lines import HearingLine, lines_of, lines_statement
@@ -195,12 +195,8 @@ def _statements() -> dict[str, sa.Select]:
         "defendant": sa.select(Defendant)
         .where(Defendant.slug == sa.bindparam("slug", type_=sa.String), Defendant.is_public.is_(True)),
         # a defendant's custody facts, in their relationships' order (get_public_defendant)
-        "measures": sa.select(CustodyMeasure).where(CustodyMeasure.defendant_id == defendant_id)
-        .order_by(CustodyMeasure.starts_on, CustodyMeasure.id),
-        "decisions": sa.select(Decision).where(Decision.defendant_id == defendant_id)
-        .order_by(Decision.decided_on, Decision.id),
-        "placements": sa.select(Placement).where(Placement.defendant_id == defendant_id)
-        .order_by(Placement.since, Placement.id),
+        **{key: sa.select(model).where(model.defendant_id == defendant_id).order_by(*custody_order(key))
+           for key, model in (("measures", CustodyMeasure), ("decisions", Decision), ("placements", Placement))},
         "defendant_cases": sa.select(Case.slug, Case.title)
         .join(case_links, case_links.c.case_id == Case.id)
         .where(case_links.c.defendant_id == defendant_id).order_by(Case.title),
