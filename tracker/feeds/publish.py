@@ -38,7 +38,7 @@ from flask_babel import force_locale
 from sqlalchemy.orm import Session, joinedload
 
 from tracker.extensions import db
-from tracker.feeds import calendars, ical
+from tracker.feeds import calendars, event_store, ical
 from tracker.feeds.files import (
     ALARM_DIR,
     publish_lock,
@@ -82,6 +82,8 @@ def render_events(
     many events were serialized. Each is looked up in the event cache by its key first;
     the others are loaded once, for every language, and serialized once per language."""
     keys = event_keys(snap, settings, changed)
+    if cache.unchecked:  # entries read from the event cache's file: not trusted before this
+        event_store.drop_rewound(session, cache, snap, keys)
     missing: dict[str, list[int]] = {}
     for locale in settings.languages:
         found = texts.setdefault(locale, {})
@@ -238,6 +240,7 @@ def publish_feeds(
     if state is None or state.settings != settings:
         state = _STATE[key] = PublishedState(settings=settings, swept_at=state.swept_at if state else 0.0)
     report = PublishReport()
+    stored = event_store.read_once(cache)  # what another process serialized: a cold process's first run
     with publish_lock(root), collector_paused():
         snap = take_snapshot(session, now, settings)
         last, state.snapshot = state.snapshot, None  # known again only once every file is written
@@ -276,6 +279,8 @@ def publish_feeds(
                 state.texts[locale] = {row.id: texts[row.id] for row in snap.hearings if row.id in texts}
         if len(cache.entries) > 2 * kept * len(settings.languages) + 1000:
             cache.forget((ical.PUBLIC, locale, row.id) for locale in settings.languages for row in snap.hearings)
+        if stored is not None:
+            event_store.save_if_due(cache, stored, settings.languages)
     if time.time() - state.swept_at > 600:
         remove_stale_temp_files(root, time.time() - 600)
         state.swept_at = time.time()
@@ -363,6 +368,7 @@ def build_feed(
     elif relative != "all.ics":
         return None
     snap = take_snapshot(session, now, settings, scope)
+    event_store.read_once(cache)
     texts: dict[str, dict[int, bytes]] = {}
     render_events(session, now, snap, settings, cache, texts)
     starts = {row.id: (snap.courts[row.court_id][2], row.year) for row in snap.hearings}

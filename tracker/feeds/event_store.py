@@ -1,0 +1,267 @@
+"""The event cache on disk, so that a process that has never published (a web worker
+hiding a defendant, a restarted scheduler) reuses the events another one serialized.
+
+Serializing every event with `icalendar` costs about 0.3 ms an event and a language:
+20-35 s for 10,000 hearings in two languages, past gunicorn's 30 s timeout, for the
+most urgent edit there is (a defendant hidden at the family's request republishes in
+the request, immediate.py). The scheduler serializes them all anyway; it writes them
+here, and a cold process reads them on its first publish.
+
+Why it can never publish old content: each entry carries a digest of the key it was
+built from (`calendars.event_key`: the versions of the hearing, its defendants and
+case, the court's fields, the base URL and the UIDs' domain), and the file carries a
+fingerprint of the code that wrote the text (the tracker's sources and catalogues, the
+versions of icalendar, Babel and the time zone data). The cache trusts an entry only
+when the digest of the key the current snapshot gives is the same
+(`EventCache.get`); a file of other code, of another site, corrupted or cut short is
+ignored as a whole, with a log line, and the events are serialized as without it.
+
+Why not in FEEDS_DIR: nginx serves that folder as it is. Why not pickle: a file
+another user could write would run code in the web app. The format is one JSON line
+(what each entry is: language, hearing id, key digest, length) and the events' bytes
+one after the other, with their SHA-256 in the JSON line.
+
+Only public events are written: an editor's private events never leave the process.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+import zoneinfo
+from collections.abc import Collection
+from functools import cache
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from tracker.feeds import ical
+from tracker.feeds.calendars import EventCache, key_digest
+from tracker.feeds.snapshot import Snapshot
+from tracker.records.models import Case, Defendant, Hearing
+
+log = logging.getLogger(__name__)
+
+FORMAT = "tracker-feed-events/1"
+# When the publisher writes the file again: after this many events serialized since it
+# last did (a cold process then serializes at most these again), or after SAVE_SECONDS
+# with any. Rewriting megabytes after each minute's single change would cost the
+# scheduler more than the change.
+SAVE_AFTER_EVENTS = 100
+SAVE_SECONDS = 600
+
+TRACKER_DIR = Path(__file__).resolve().parent.parent
+
+
+@cache
+def code_fingerprint() -> str:
+    """What, besides an event's key, its text is made of: the tracker's code and catalogues,
+    and the libraries that format it. Computed once per process (a few milliseconds)."""
+    digest = hashlib.sha256(FORMAT.encode())
+    import babel
+    import icalendar
+
+    versions = [sys.version, icalendar.__version__, babel.__version__]
+    try:
+        import tzdata
+
+        versions.append(tzdata.IANA_VERSION)
+    except ImportError:
+        pass
+    for folder in zoneinfo.TZPATH:  # the system's zones, when zoneinfo reads them
+        try:
+            with open(os.path.join(folder, "tzdata.zi"), "rb") as handle:
+                versions.append(handle.readline().decode("ascii", "replace"))
+        except OSError:
+            pass
+    digest.update(repr(versions).encode())
+    for path in sorted(TRACKER_DIR.rglob("*")):
+        if path.suffix in (".py", ".mo") and path.is_file():
+            digest.update(str(path.relative_to(TRACKER_DIR)).encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def store_path() -> Path | None:
+    """FEED_EVENT_CACHE, or None when it is off or would be served: a path inside FEEDS_DIR
+    is refused (nginx would publish the file), with a log line."""
+    setting = current_app.config.get("FEED_EVENT_CACHE")
+    if not setting:
+        return None
+    path = Path(setting).resolve()
+    if path.is_relative_to(Path(current_app.config["FEEDS_DIR"]).resolve()):
+        log.warning("FEED_EVENT_CACHE %s is inside FEEDS_DIR, which is served publicly: not used", path)
+        return None
+    return path
+
+
+def read_once(events: EventCache) -> Path | None:
+    """Read the app's file (FEED_EVENT_CACHE) into `events` unless already done; its path, or
+    None when there is none to use."""
+    path = store_path()
+    if path is not None:
+        load(events, path)
+    return path
+
+
+def load(events: EventCache, path: Path) -> int:
+    """Read the file into `events` once per process and path: each entry under the digest of
+    its key, which `EventCache.get` compares with the current key's. Returns how many entries
+    were read; a missing file reads nothing, an unusable one is logged and ignored as a whole."""
+    if path in events.loaded_from:
+        return 0
+    events.loaded_from.add(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return 0
+    except OSError as error:
+        log.warning("feed event cache %s not read: %s", path, error)
+        return 0
+    try:
+        found = _parse(data)
+    except ValueError as error:
+        log.warning("feed event cache %s ignored: %s", path, error)
+        return 0
+    entries = events.entries
+    for slot, entry in found.items():
+        if slot not in entries:  # what this process serialized itself stays
+            entries[slot] = entry
+            events.unchecked.add(slot)
+    return len(found)
+
+
+def _parse(data: bytes) -> dict[tuple[str, str, int], tuple[str, bytes]]:
+    end = data.find(b"\n")
+    if end < 0:
+        raise ValueError("no header")
+    try:
+        header = json.loads(data[:end])
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"unreadable header ({error})") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValueError("not a feed event cache of this format")
+    if header.get("code") != code_fingerprint():
+        raise ValueError("written by other code (another version of the tracker or its libraries)")
+    blob = memoryview(data)[end + 1:]
+    if header.get("bytes") != len(blob) or header.get("sha256") != hashlib.sha256(blob).hexdigest():
+        raise ValueError("cut short or corrupted")
+    found: dict[tuple[str, str, int], tuple[str, bytes]] = {}
+    offset = 0
+    events = header.get("events")
+    if not isinstance(events, dict):
+        raise ValueError("no events")
+    for locale, rows in events.items():
+        if not isinstance(locale, str) or not isinstance(rows, list):
+            raise ValueError("malformed events")
+        for row in rows:
+            if not (isinstance(row, list) and len(row) == 3 and type(row[0]) is int
+                    and isinstance(row[1], str) and type(row[2]) is int and row[2] > 0):
+                raise ValueError("malformed entry")
+            hearing_id, digest, length = row
+            text = bytes(blob[offset:offset + length])
+            offset += length
+            if not (text.startswith(b"BEGIN:VEVENT\r\n") and text.endswith(ical.END_EVENT)):
+                raise ValueError("an entry is not an event")
+            found[(ical.PUBLIC, locale, hearing_id)] = (digest, text)
+    if offset != len(blob):
+        raise ValueError("entries and bytes disagree")
+    return found
+
+
+def drop_rewound(session: Session, events: EventCache, snap: Snapshot, hearing_ids: Collection[int]) -> int:
+    """Drop the entries read from the file, for `hearing_ids`, whose DTSTAMP is not the last
+    change of what their event shows in the database now; returns how many.
+
+    A key holds versions, and versions repeat after the database is restored from a backup:
+    the edit redone after the restore gets the version the lost edit had, with other
+    content. The lost edit and the redone one were made at different times, and the later of
+    the change times of an event's records is its DTSTAMP. Read only while entries of a file
+    wait for it: three plain queries, on a process's first publish.
+    """
+    slots = [slot for slot in events.unchecked if slot[2] in hearing_ids]
+    if not slots:
+        return 0
+    wanted = {slot[2] for slot in slots}
+    connection = session.connection()
+    changed = dict(connection.execute(
+        sa.select(Hearing.id, Hearing.updated_at).where(Hearing.id.between(min(wanted), max(wanted)))).all())
+    people = dict(connection.execute(
+        sa.select(Defendant.id, Defendant.updated_at).where(Defendant.is_public.is_(True))).all())
+    cases = dict(connection.execute(sa.select(Case.id, Case.updated_at)).all())
+    lines = {}
+    for row in snap.hearings:
+        if row.id in wanted:
+            stamps = [changed.get(row.id), cases.get(row.case_id), *[people.get(d) for d in row.defendant_ids]]
+            stamp = ical.latest(stamps)  # as icalendar writes a UTC DATE-TIME
+            lines[row.id] = (f"\r\nDTSTAMP:{stamp.year:04}{stamp.month:02}{stamp.day:02}T"
+                             f"{stamp.hour:02}{stamp.minute:02}{stamp.second:02}Z\r\n").encode()
+    dropped = 0
+    entries = events.entries
+    for slot in slots:
+        events.unchecked.discard(slot)
+        entry = entries.get(slot)
+        line = lines.get(slot[2])
+        if entry is not None and entry[0].__class__ is str and (line is None or line not in entry[1]):
+            del entries[slot]
+            dropped += 1
+    if dropped:
+        log.warning("feed event cache: %d events older than the database (restored from a backup?) dropped", dropped)
+    return dropped
+
+
+def save(events: EventCache, path: Path, languages: tuple[str, ...]) -> int:
+    """Write the public events of `languages` that this process knows by their full key,
+    atomically (a temporary file beside `path`, then a rename): a reader gets the old file or
+    the new one. Returns how many entries were written."""
+    index: dict[str, list] = {locale: [] for locale in languages}
+    parts = []
+    for (variant, locale, hearing_id), (key, text) in events.entries.items():
+        if variant != ical.PUBLIC or locale not in index or not isinstance(key, tuple):
+            continue  # private events never; entries read and not confirmed since: not known
+        index[locale].append([hearing_id, events.digest(hearing_id, key), len(text)])
+        parts.append(text)
+    blob = b"".join(parts)
+    header = {"format": FORMAT, "code": code_fingerprint(), "bytes": len(blob),
+              "sha256": hashlib.sha256(blob).hexdigest(), "events": index}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(json.dumps(header, separators=(",", ":")).encode())
+            handle.write(b"\n")
+            handle.write(blob)
+        os.chmod(temp, 0o644)  # the web app's user may not be the scheduler's; it holds public events only
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        raise
+    events.unsaved = 0
+    events.saved_at = time.monotonic()
+    return len(parts)
+
+
+def save_if_due(events: EventCache, path: Path, languages: tuple[str, ...]) -> None:
+    """After a publish: write the file when this process serialized enough since it last did,
+    or a while ago, or when there is no file yet. A failure is logged: the feeds are written."""
+    if not events.unsaved:
+        return
+    due = (events.unsaved >= SAVE_AFTER_EVENTS or time.monotonic() - events.saved_at >= SAVE_SECONDS
+           or not path.exists())
+    if not due:
+        return
+    try:
+        started = time.perf_counter()
+        count = save(events, path, languages)
+        log.info("feed event cache written: %d events, %.2fs", count, time.perf_counter() - started)
+    except OSError as error:
+        log.warning("feed event cache %s not written: %s", path, error)
