@@ -36,6 +36,7 @@ def published_files(root: Path) -> dict[str, bytes]:
 def cold_process() -> None:
     """What a web worker that has never published knows: nothing (its file is on disk)."""
     calendars.EVENTS.clear()
+    calendars._HEADERS.clear()  # noqa: SLF001 (the calendars' headers it built: none)
     publish.forget_published_state()
 
 
@@ -272,3 +273,19 @@ def test_a_database_restored_from_a_backup_never_gets_the_lost_edits_events(app,
     published = published_files(feeds_dir)
     assert b"courtroom 99" in published["all.ics"]
     assert published == full_rebuild(app, feeds_dir)
+
+
+def test_a_cold_process_trusts_only_the_files_untouched_since_the_record(app, scheduled, feeds_dir):
+    """The file records each feed file as its writer left it: a file changed or removed since
+    is built and compared again, the others are left alone without being built."""
+    (feeds_dir / "cases/shared.ics").write_bytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    (feeds_dir / "ru/all.ics").unlink()
+    untouched = feeds_dir / "defendants/anna.ics"
+    stamp = untouched.stat().st_mtime_ns
+    cold_process()
+    report = publish_feeds(now())
+    db.session.rollback()
+    assert sorted(report.written) == ["cases/shared.ics", "ru/all.ics"] and report.events_rendered == 0
+    assert len(calendars._HEADERS) == 2  # noqa: SLF001 (only those two were built)
+    assert untouched.stat().st_mtime_ns == stamp
+    assert published_files(feeds_dir) == full_rebuild(app, feeds_dir)

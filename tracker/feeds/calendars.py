@@ -151,6 +151,7 @@ class EventCache:
     saved_at: float = field(default_factory=time.monotonic)
     loaded_from: set = field(default_factory=set)  # the files read into it, each once
     unchecked: set = field(default_factory=set)  # entries read whose DTSTAMP was not checked yet
+    files: dict = field(default_factory=dict)  # FEEDS_DIR -> what the file's writer knew of it (event_store)
     _digests: dict[int, tuple[tuple, str]] = field(default_factory=dict)  # hearing id -> its key's digest
 
     def get(self, variant: str, locale: str, hearing_id: int, key: tuple) -> bytes | None:
@@ -195,6 +196,7 @@ class EventCache:
         self._digests.clear()
         self.loaded_from.clear()
         self.unchecked.clear()
+        self.files.clear()
         self.hits = self.misses = self.unsaved = 0
         self.saved_at = time.monotonic()
 

@@ -22,6 +22,14 @@ another user could write would run code in the web app. The format is one JSON l
 one after the other, with their SHA-256 in the JSON line.
 
 Only public events are written: an editor's private events never leave the process.
+
+The events alone are not enough: a process that has never published does not know which
+files in FEEDS_DIR are right, and building every feed to compare it with its file costs
+seconds (thousands of headers). So the file also records each feed file as its writer left
+it: its stamp (inode, mtime, size) and a digest of what it was made of (the settings, the
+feed's recipe, the digests of its events' texts). A cold process leaves a file alone when
+its stamp is the same and the digest of what it would write now is the same (`Files`);
+any other file is built and compared as before.
 """
 from __future__ import annotations
 
@@ -34,8 +42,10 @@ import tempfile
 import time
 import zoneinfo
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -43,7 +53,8 @@ from sqlalchemy.orm import Session
 
 from tracker.feeds import ical
 from tracker.feeds.calendars import EventCache, key_digest
-from tracker.feeds.snapshot import Snapshot
+from tracker.feeds.files import stamp
+from tracker.feeds.snapshot import FeedSettings, Snapshot
 from tracker.records.models import Case, Defendant, Hearing
 
 log = logging.getLogger(__name__)
@@ -125,10 +136,12 @@ def load(events: EventCache, path: Path) -> int:
         log.warning("feed event cache %s not read: %s", path, error)
         return 0
     try:
-        found = _parse(data)
+        found, files = _parse(data)
     except ValueError as error:
         log.warning("feed event cache %s ignored: %s", path, error)
         return 0
+    if files is not None:
+        events.files[files[0]] = Files(files[1])
     entries = events.entries
     for slot, entry in found.items():
         if slot not in entries:  # what this process serialized itself stays
@@ -137,7 +150,7 @@ def load(events: EventCache, path: Path) -> int:
     return len(found)
 
 
-def _parse(data: bytes) -> dict[tuple[str, str, int], tuple[str, bytes]]:
+def _parse(data: bytes) -> tuple[dict[tuple[str, str, int], tuple[str, bytes]], tuple[str, dict] | None]:
     end = data.find(b"\n")
     if end < 0:
         raise ValueError("no header")
@@ -172,7 +185,67 @@ def _parse(data: bytes) -> dict[tuple[str, str, int], tuple[str, bytes]]:
             found[(ical.PUBLIC, locale, hearing_id)] = (digest, text)
     if offset != len(blob):
         raise ValueError("entries and bytes disagree")
-    return found
+    return found, _parse_files(header)
+
+
+def _parse_files(header: dict) -> tuple[str, dict[str, tuple[tuple, str]]] | None:
+    feeds_dir, files = header.get("feeds_dir"), header.get("files")
+    if feeds_dir is None and files is None:
+        return None
+    if not isinstance(feeds_dir, str) or not isinstance(files, dict):
+        raise ValueError("malformed files")
+    records = {}
+    for path, row in files.items():
+        if not (isinstance(row, list) and len(row) == 4 and all(type(v) is int for v in row[:3])
+                and isinstance(row[3], str)):
+            raise ValueError("malformed file record")
+        records[path] = (tuple(row[:3]), row[3])
+    return feeds_dir, records
+
+
+def text_digests(texts: dict[int, bytes]) -> dict[int, bytes]:
+    return {hearing_id: hashlib.sha256(text).digest()[:16] for hearing_id, text in texts.items()}
+
+
+def feed_digest(settings: FeedSettings, path: str, recipe: tuple, digests: dict[int, bytes]) -> str:
+    """What a feed file is made of: the code, the settings in its language, its path, its
+    recipe (subject, alarm, event ids) and its events' texts, by their digests."""
+    subject, alarm, hearing_ids = recipe
+    made_of = hashlib.sha256(repr((code_fingerprint(), settings, path, subject, alarm, hearing_ids)).encode())
+    made_of.update(b"".join([digests.get(hearing_id, b"") for hearing_id in hearing_ids]))
+    return made_of.hexdigest()[:32]
+
+
+@dataclass
+class Files:
+    """The feed files of one FEEDS_DIR as the event cache file's writer left them: path ->
+    (stamp, digest of what it was made of)."""
+
+    records: dict[str, tuple[tuple, str]]
+    _digests: dict[str, dict[int, bytes]] = field(default_factory=dict)  # language -> hearing id -> text's
+
+    def vouches(self, settings: FeedSettings, path: str, target: str, recipe: tuple,
+                texts: dict[int, bytes]) -> tuple | None:
+        """The file's stamp when it is untouched since and holds what `recipe` and `texts` make."""
+        record = self.records.get(path)
+        if record is None or record[0] != stamp(target):
+            return None
+        digests = self._digests.get(settings.locale)
+        if digests is None:
+            digests = self._digests[settings.locale] = text_digests(texts)
+        return record[0] if record[1] == feed_digest(settings, path, recipe, digests) else None
+
+
+def files_record(settings: FeedSettings, state: Any) -> dict[str, list]:
+    """What the header records of the files a publisher (`state`: publish.PublishedState) knows."""
+    digests = {locale: text_digests(state.texts.get(locale, {})) for locale in settings.languages}
+    record = {}
+    for path, recipe in state.recipes.items():
+        known = state.stamps.get(path)
+        if known is not None:
+            locale, _rest = settings.split_path(path)
+            record[path] = [*known, feed_digest(settings.in_language(locale), path, recipe, digests[locale])]
+    return record
 
 
 def drop_rewound(session: Session, events: EventCache, snap: Snapshot, hearing_ids: Collection[int]) -> int:
@@ -216,7 +289,7 @@ def drop_rewound(session: Session, events: EventCache, snap: Snapshot, hearing_i
     return dropped
 
 
-def save(events: EventCache, path: Path, languages: tuple[str, ...]) -> int:
+def save(events: EventCache, path: Path, languages: tuple[str, ...], files: tuple[str, dict] | None = None) -> int:
     """Write the public events of `languages` that this process knows by their full key,
     atomically (a temporary file beside `path`, then a rename): a reader gets the old file or
     the new one. Returns how many entries were written."""
@@ -230,6 +303,8 @@ def save(events: EventCache, path: Path, languages: tuple[str, ...]) -> int:
     blob = b"".join(parts)
     header = {"format": FORMAT, "code": code_fingerprint(), "bytes": len(blob),
               "sha256": hashlib.sha256(blob).hexdigest(), "events": index}
+    if files is not None:
+        header["feeds_dir"], header["files"] = files
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -250,7 +325,7 @@ def save(events: EventCache, path: Path, languages: tuple[str, ...]) -> int:
     return len(parts)
 
 
-def save_if_due(events: EventCache, path: Path, languages: tuple[str, ...]) -> None:
+def save_if_due(events: EventCache, path: Path, settings: FeedSettings, feeds_dir: str, state: Any) -> None:
     """After a publish: write the file when this process serialized enough since it last did,
     or a while ago, or when there is no file yet. A failure is logged: the feeds are written."""
     if not events.unsaved:
@@ -261,7 +336,7 @@ def save_if_due(events: EventCache, path: Path, languages: tuple[str, ...]) -> N
         return
     try:
         started = time.perf_counter()
-        count = save(events, path, languages)
+        count = save(events, path, settings.languages, (feeds_dir, files_record(settings, state)))
         log.info("feed event cache written: %d events, %.2fs", count, time.perf_counter() - started)
     except OSError as error:
         log.warning("feed event cache %s not written: %s", path, error)
