@@ -34,6 +34,7 @@ any other file is built and compared as before.
 from __future__ import annotations
 
 import hashlib
+from array import array
 import json
 import logging
 import os
@@ -43,6 +44,7 @@ import time
 import zoneinfo
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -99,23 +101,23 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def store_path() -> Path | None:
-    """FEED_EVENT_CACHE, or None when it is off or would be served: a path inside FEEDS_DIR
+def store_path(feeds_dir: Path) -> Path | None:
+    """FEED_EVENT_CACHE, or None when it is off or would be served: a path inside `feeds_dir`
     is refused (nginx would publish the file), with a log line."""
     setting = current_app.config.get("FEED_EVENT_CACHE")
     if not setting:
         return None
     path = Path(setting).resolve()
-    if path.is_relative_to(Path(current_app.config["FEEDS_DIR"]).resolve()):
+    if path.is_relative_to(feeds_dir.resolve()):
         log.warning("FEED_EVENT_CACHE %s is inside FEEDS_DIR, which is served publicly: not used", path)
         return None
     return path
 
 
-def read_once(events: EventCache) -> Path | None:
+def read_once(events: EventCache, feeds_dir: Path) -> Path | None:
     """Read the app's file (FEED_EVENT_CACHE) into `events` unless already done; its path, or
-    None when there is none to use."""
-    path = store_path()
+    None when there is none to use beside `feeds_dir`."""
+    path = store_path(feeds_dir)
     if path is not None:
         load(events, path)
     return path
@@ -211,7 +213,8 @@ def feed_digest(settings: FeedSettings, path: str, recipe: tuple, digests: dict[
     """What a feed file is made of: the code, the settings in its language, its path, its
     recipe (subject, alarm, event ids) and its events' texts, by their digests."""
     subject, alarm, hearing_ids = recipe
-    made_of = hashlib.sha256(repr((code_fingerprint(), settings, path, subject, alarm, hearing_ids)).encode())
+    made_of = hashlib.sha256(repr((code_fingerprint(), settings, path, subject, alarm, len(hearing_ids))).encode())
+    made_of.update(array("q", hearing_ids).tobytes())  # thousands of ids: repr would cost more than the hashing
     made_of.update(b"".join([digests.get(hearing_id, b"") for hearing_id in hearing_ids]))
     return made_of.hexdigest()[:32]
 
@@ -263,18 +266,18 @@ def drop_rewound(session: Session, events: EventCache, snap: Snapshot, hearing_i
         return 0
     wanted = {slot[2] for slot in slots}
     connection = session.connection()
-    changed = dict(connection.execute(
-        sa.select(Hearing.id, Hearing.updated_at).where(Hearing.id.between(min(wanted), max(wanted)))).all())
-    people = dict(connection.execute(
-        sa.select(Defendant.id, Defendant.updated_at).where(Defendant.is_public.is_(True))).all())
-    cases = dict(connection.execute(sa.select(Case.id, Case.updated_at)).all())
+    # each change time as DTSTAMP writes it (UTC, to the second), once per row: the text of the
+    # last one is the last of the texts
+    changed = {i: _utc_text(at) for i, at in connection.execute(
+        sa.select(Hearing.id, Hearing.updated_at).where(Hearing.id.between(min(wanted), max(wanted)))).all()}
+    people = {i: _utc_text(at) for i, at in connection.execute(
+        sa.select(Defendant.id, Defendant.updated_at).where(Defendant.is_public.is_(True))).all()}
+    cases = {i: _utc_text(at) for i, at in connection.execute(sa.select(Case.id, Case.updated_at)).all()}
     lines = {}
     for row in snap.hearings:
         if row.id in wanted:
-            stamps = [changed.get(row.id), cases.get(row.case_id), *[people.get(d) for d in row.defendant_ids]]
-            stamp = ical.latest(stamps)  # as icalendar writes a UTC DATE-TIME
-            lines[row.id] = (f"\r\nDTSTAMP:{stamp.year:04}{stamp.month:02}{stamp.day:02}T"
-                             f"{stamp.hour:02}{stamp.minute:02}{stamp.second:02}Z\r\n").encode()
+            last = max(changed.get(row.id, ""), cases.get(row.case_id, ""), *[people.get(d, "") for d in row.defendant_ids])
+            lines[row.id] = f"\r\nDTSTAMP:{last}\r\n".encode()
     dropped = 0
     entries = events.entries
     for slot in slots:
@@ -287,6 +290,11 @@ def drop_rewound(session: Session, events: EventCache, snap: Snapshot, hearing_i
     if dropped:
         log.warning("feed event cache: %d events older than the database (restored from a backup?) dropped", dropped)
     return dropped
+
+
+def _utc_text(at: datetime | None) -> str:
+    """A change time as icalendar writes a UTC DATE-TIME (ical.last_change's DTSTAMP)."""
+    return at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ") if at else ""
 
 
 def save(events: EventCache, path: Path, languages: tuple[str, ...], files: tuple[str, dict] | None = None) -> int:

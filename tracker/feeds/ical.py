@@ -123,11 +123,6 @@ def last_change(hearing: Hearing, defendants: Sequence[Defendant]) -> datetime:
     stamps = [hearing.updated_at] + [d.updated_at for d in defendants if d.updated_at]
     if hearing.case is not None and hearing.case.updated_at:
         stamps.append(hearing.case.updated_at)
-    return latest(stamps)
-
-
-def latest(stamps: Collection[datetime | None]) -> datetime:
-    """The last of the change times of what an event shows, in UTC: its DTSTAMP."""
     return max(s for s in stamps if s is not None).astimezone(timezone.utc)
 
 

@@ -242,8 +242,8 @@ def publish_feeds(
     if state is None or state.settings != settings:
         state = _STATE[key] = PublishedState(settings=settings, swept_at=state.swept_at if state else 0.0)
     report = PublishReport()
-    stored = event_store.read_once(cache)  # what another process serialized: a cold process's first run
     with publish_lock(root), collector_paused():
+        stored = event_store.read_once(cache, root)  # what another process serialized: a cold process's first run
         state.files = None if state.recipes else cache.files.pop(key, None)
         snap = take_snapshot(session, now, settings)
         last, state.snapshot = state.snapshot, None  # known again only once every file is written
@@ -369,7 +369,7 @@ def build_feed(
     elif relative != "all.ics":
         return None
     snap = take_snapshot(session, now, settings, scope)
-    event_store.read_once(cache)
+    event_store.read_once(cache, Path(current_app.config["FEEDS_DIR"]))
     texts: dict[str, dict[int, bytes]] = {}
     render_events(session, now, snap, settings, cache, texts)
     starts = {row.id: (snap.courts[row.court_id][2], row.year) for row in snap.hearings}
