@@ -37,6 +37,7 @@ def cold_process() -> None:
     """What a web worker that has never published knows: nothing (its file is on disk)."""
     calendars.EVENTS.clear()
     calendars._HEADERS.clear()  # noqa: SLF001 (the calendars' headers it built: none)
+    calendars.vtimezones.clear()
     publish.forget_published_state()
 
 

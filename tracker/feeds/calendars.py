@@ -36,6 +36,7 @@ END_CALENDAR = b"END:VCALENDAR\r\n"
 
 _lock = threading.Lock()
 _VTIMEZONES: dict[tuple[str, int, int], bytes] = {}
+vtimezones = _VTIMEZONES  # (TZID, first year, last year) -> block: what event_store.py shares
 
 
 def vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:

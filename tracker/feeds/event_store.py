@@ -21,7 +21,8 @@ another user could write would run code in the web app. The format is one JSON l
 (what each entry is: language, hearing id, key digest, length) and the events' bytes
 one after the other, with their SHA-256 in the JSON line.
 
-Only public events are written: an editor's private events never leave the process.
+Only public events are written: an editor's private events never leave the process. The
+VTIMEZONE blocks follow them (icalendar takes about 70 ms to generate one).
 
 The events alone are not enough: a process that has never published does not know which
 files in FEEDS_DIR are right, and building every feed to compare it with its file costs
@@ -54,7 +55,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from tracker.feeds import ical
-from tracker.feeds.calendars import EventCache, key_digest
+from tracker.feeds.calendars import EventCache, key_digest, vtimezones
 from tracker.feeds.files import stamp
 from tracker.feeds.snapshot import FeedSettings, Snapshot
 from tracker.records.models import Case, Defendant, Hearing
@@ -138,10 +139,11 @@ def load(events: EventCache, path: Path) -> int:
         log.warning("feed event cache %s not read: %s", path, error)
         return 0
     try:
-        found, files = _parse(data)
+        found, zones, files = _parse(data)
     except ValueError as error:
         log.warning("feed event cache %s ignored: %s", path, error)
         return 0
+    vtimezones.update(zones)
     if files is not None:
         events.files[files[0]] = Files(files[1])
     entries = events.entries
@@ -152,7 +154,9 @@ def load(events: EventCache, path: Path) -> int:
     return len(found)
 
 
-def _parse(data: bytes) -> tuple[dict[tuple[str, str, int], tuple[str, bytes]], tuple[str, dict] | None]:
+def _parse(data: bytes) -> tuple[dict, dict, tuple[str, dict] | None]:
+    """The entries ((variant, language, hearing id) -> (key digest, event)), the VTIMEZONE blocks
+    and the files' record of a file; ValueError when it is not one this code wrote whole."""
     end = data.find(b"\n")
     if end < 0:
         raise ValueError("no header")
@@ -164,30 +168,32 @@ def _parse(data: bytes) -> tuple[dict[tuple[str, str, int], tuple[str, bytes]], 
         raise ValueError("not a feed event cache of this format")
     if header.get("code") != code_fingerprint():
         raise ValueError("written by other code (another version of the tracker or its libraries)")
-    blob = memoryview(data)[end + 1:]
-    if header.get("bytes") != len(blob) or header.get("sha256") != hashlib.sha256(blob).hexdigest():
+    start = end + 1
+    if header.get("bytes") != len(data) - start or header.get("sha256") != hashlib.sha256(
+            memoryview(data)[start:]).hexdigest():
         raise ValueError("cut short or corrupted")
     found: dict[tuple[str, str, int], tuple[str, bytes]] = {}
-    offset = 0
-    events = header.get("events")
-    if not isinstance(events, dict):
-        raise ValueError("no events")
-    for locale, rows in events.items():
-        if not isinstance(locale, str) or not isinstance(rows, list):
-            raise ValueError("malformed events")
-        for row in rows:
-            if not (isinstance(row, list) and len(row) == 3 and type(row[0]) is int
-                    and isinstance(row[1], str) and type(row[2]) is int and row[2] > 0):
-                raise ValueError("malformed entry")
-            hearing_id, digest, length = row
-            text = bytes(blob[offset:offset + length])
+    offset = start
+    try:
+        for locale, rows in header["events"].items():
+            for hearing_id, digest, length in rows:  # the bytes' checksum holds: only a cheap check
+                text = data[offset:offset + length]
+                offset += length
+                if not (text.startswith(b"BEGIN:VEVENT\r\n") and text.endswith(ical.END_EVENT)):
+                    raise ValueError("an entry is not an event")
+                found[(ical.PUBLIC, locale, hearing_id)] = (digest, text)
+        zones = {}
+        for tzid, first, last, length in header["zones"]:
+            block = data[offset:offset + length]
             offset += length
-            if not (text.startswith(b"BEGIN:VEVENT\r\n") and text.endswith(ical.END_EVENT)):
-                raise ValueError("an entry is not an event")
-            found[(ical.PUBLIC, locale, hearing_id)] = (digest, text)
-    if offset != len(blob):
+            if not (block.startswith(b"BEGIN:VTIMEZONE\r\n") and block.endswith(b"END:VTIMEZONE\r\n")):
+                raise ValueError("a zone is not a VTIMEZONE")
+            zones[(tzid, first, last)] = block
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"malformed entries ({error!r})") from None
+    if offset != len(data):
         raise ValueError("entries and bytes disagree")
-    return found, _parse_files(header)
+    return found, zones, _parse_files(header)
 
 
 def _parse_files(header: dict) -> tuple[str, dict[str, tuple[tuple, str]]] | None:
@@ -209,11 +215,17 @@ def text_digests(texts: dict[int, bytes]) -> dict[int, bytes]:
     return {hearing_id: hashlib.sha256(text).digest()[:16] for hearing_id, text in texts.items()}
 
 
+@cache
+def _made_by(settings: FeedSettings) -> bytes:
+    return repr((code_fingerprint(), settings)).encode()
+
+
 def feed_digest(settings: FeedSettings, path: str, recipe: tuple, digests: dict[int, bytes]) -> str:
     """What a feed file is made of: the code, the settings in its language, its path, its
     recipe (subject, alarm, event ids) and its events' texts, by their digests."""
     subject, alarm, hearing_ids = recipe
-    made_of = hashlib.sha256(repr((code_fingerprint(), settings, path, subject, alarm, len(hearing_ids))).encode())
+    made_of = hashlib.sha256(_made_by(settings))
+    made_of.update(repr((path, subject, alarm, len(hearing_ids))).encode())
     made_of.update(array("q", hearing_ids).tobytes())  # thousands of ids: repr would cost more than the hashing
     made_of.update(b"".join([digests.get(hearing_id, b"") for hearing_id in hearing_ids]))
     return made_of.hexdigest()[:32]
@@ -294,7 +306,9 @@ def drop_rewound(session: Session, events: EventCache, snap: Snapshot, hearing_i
 
 def _utc_text(at: datetime | None) -> str:
     """A change time as icalendar writes a UTC DATE-TIME (ical.last_change's DTSTAMP)."""
-    return at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ") if at else ""
+    if not at:
+        return ""
+    return (at if at.tzinfo is timezone.utc else at.astimezone(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
 
 
 def save(events: EventCache, path: Path, languages: tuple[str, ...], files: tuple[str, dict] | None = None) -> int:
@@ -308,9 +322,13 @@ def save(events: EventCache, path: Path, languages: tuple[str, ...], files: tupl
             continue  # private events never; entries read and not confirmed since: not known
         index[locale].append([hearing_id, events.digest(hearing_id, key), len(text)])
         parts.append(text)
+    zones = []
+    for (tzid, first, last), block in list(vtimezones.items()):  # generating them costs 70 ms a zone
+        zones.append([tzid, first, last, len(block)])
+        parts.append(block)
     blob = b"".join(parts)
     header = {"format": FORMAT, "code": code_fingerprint(), "bytes": len(blob),
-              "sha256": hashlib.sha256(blob).hexdigest(), "events": index}
+              "sha256": hashlib.sha256(blob).hexdigest(), "events": index, "zones": zones}
     if files is not None:
         header["feeds_dir"], header["files"] = files
     path.parent.mkdir(parents=True, exist_ok=True)
