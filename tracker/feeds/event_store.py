@@ -35,14 +35,13 @@ any other file is built and compared as before.
 from __future__ import annotations
 
 import hashlib
-from array import array
 import json
 import logging
 import os
 import sys
-import tempfile
 import time
 import zoneinfo
+from array import array
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -56,7 +55,7 @@ from sqlalchemy.orm import Session
 
 from tracker.feeds import ical
 from tracker.feeds.calendars import EventCache, key_digest, vtimezones
-from tracker.feeds.files import stamp
+from tracker.feeds.files import stamp, write_atomically
 from tracker.feeds.snapshot import FeedSettings, Snapshot
 from tracker.records.models import Case, Defendant, Hearing
 
@@ -331,21 +330,8 @@ def save(events: EventCache, path: Path, languages: tuple[str, ...], files: tupl
               "sha256": hashlib.sha256(blob).hexdigest(), "events": index, "zones": zones}
     if files is not None:
         header["feeds_dir"], header["files"] = files
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(json.dumps(header, separators=(",", ":")).encode())
-            handle.write(b"\n")
-            handle.write(blob)
-        os.chmod(temp, 0o644)  # the web app's user may not be the scheduler's; it holds public events only
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except FileNotFoundError:
-            pass
-        raise
+    # mode 0644: the web app's user may not be the scheduler's; it holds public events only
+    write_atomically(path, [json.dumps(header, separators=(",", ":")).encode(), b"\n", blob])
     events.unsaved = 0
     events.saved_at = time.monotonic()
     return len(parts)
