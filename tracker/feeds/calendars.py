@@ -140,9 +140,9 @@ class EventCache:
     published in turn never evict each other's events.
 
     Entries read from the file of another process (event_store.py) carry the digest of
-    their key instead of the key: `get` trusts one only once its DTSTAMP was checked against
-    the database (`unchecked`: event_store.drop_rewound) and when the current key has the
-    same digest, and then keeps it under the key.
+    their key instead of the key: `get` trusts one only once the database said none of its
+    rows changed since the file was written (`unchecked`: event_store.drop_rewound) and when
+    the current key has the same digest, and then keeps it under the key.
     """
 
     entries: dict[tuple[str, str, int], tuple[tuple | str, bytes]] = field(default_factory=dict)
@@ -151,7 +151,7 @@ class EventCache:
     unsaved: int = 0  # public events serialized since the file was last written
     saved_at: float = field(default_factory=time.monotonic)
     loaded_from: set = field(default_factory=set)  # the files read into it, each once
-    unchecked: set = field(default_factory=set)  # entries read whose DTSTAMP was not checked yet
+    unchecked: dict = field(default_factory=dict)  # entries read, not yet checked -> when their file was written
     files: dict = field(default_factory=dict)  # FEEDS_DIR -> what the file's writer knew of it (event_store)
     _digests: dict[int, tuple[tuple, str]] = field(default_factory=dict)  # hearing id -> its key's digest
 
@@ -188,7 +188,7 @@ class EventCache:
         keep = set(keep)
         for entry in [k for k in self.entries if k not in keep]:
             del self.entries[entry]
-        self.unchecked &= keep
+        self.unchecked = {slot: at for slot, at in self.unchecked.items() if slot in keep}
         self._digests.clear()
 
     def clear(self) -> None:

@@ -138,7 +138,7 @@ def load(events: EventCache, path: Path) -> int:
         log.warning("feed event cache %s not read: %s", path, error)
         return 0
     try:
-        found, zones, files = _parse(data)
+        found, written_at, zones, files = _parse(data)
     except ValueError as error:
         log.warning("feed event cache %s ignored: %s", path, error)
         return 0
@@ -149,13 +149,13 @@ def load(events: EventCache, path: Path) -> int:
     for slot, entry in found.items():
         if slot not in entries:  # what this process serialized itself stays
             entries[slot] = entry
-            events.unchecked.add(slot)
+            events.unchecked[slot] = written_at
     return len(found)
 
 
-def _parse(data: bytes) -> tuple[dict, dict, tuple[str, dict] | None]:
-    """The entries ((variant, language, hearing id) -> (key digest, event)), the VTIMEZONE blocks
-    and the files' record of a file; ValueError when it is not one this code wrote whole."""
+def _parse(data: bytes) -> tuple[dict, datetime, dict, tuple[str, dict] | None]:
+    """The entries ((variant, language, hearing id) -> (key digest, event)), when they were
+    written, the VTIMEZONE blocks and the files' record of a file; ValueError when it is not one this code wrote whole."""
     end = data.find(b"\n")
     if end < 0:
         raise ValueError("no header")
@@ -167,6 +167,12 @@ def _parse(data: bytes) -> tuple[dict, dict, tuple[str, dict] | None]:
         raise ValueError("not a feed event cache of this format")
     if header.get("code") != code_fingerprint():
         raise ValueError("written by other code (another version of the tracker or its libraries)")
+    try:
+        written_at = datetime.fromisoformat(header["written_at"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError("no time of writing") from None
+    if written_at.tzinfo is None:
+        raise ValueError("no time of writing")
     start = end + 1
     if header.get("bytes") != len(data) - start or header.get("sha256") != hashlib.sha256(
             memoryview(data)[start:]).hexdigest():
@@ -192,7 +198,7 @@ def _parse(data: bytes) -> tuple[dict, dict, tuple[str, dict] | None]:
         raise ValueError(f"malformed entries ({error!r})") from None
     if offset != len(data):
         raise ValueError("entries and bytes disagree")
-    return found, zones, _parse_files(header)
+    return found, written_at, zones, _parse_files(header)
 
 
 def _parse_files(header: dict) -> tuple[str, dict[str, tuple[tuple, str]]] | None:
@@ -262,58 +268,48 @@ def files_record(settings: FeedSettings, state: Any) -> dict[str, list]:
     return record
 
 
-def drop_rewound(session: Session, events: EventCache, snap: Snapshot, hearing_ids: Collection[int]) -> int:
-    """Drop the entries read from the file, for `hearing_ids`, whose DTSTAMP is not the last
-    change of what their event shows in the database now; returns how many.
+def drop_rewound(session: Session, events: EventCache, snap: Snapshot, keys: dict[int, tuple]) -> int:
+    """Drop the entries read from a file, for the hearings of `keys`, whose event shows a row
+    changed after the file was written; returns how many would have been trusted.
 
     A key holds versions, and versions repeat after the database is restored from a backup:
-    the edit redone after the restore gets the version the lost edit had, with other
-    content. The lost edit and the redone one were made at different times, and the later of
-    the change times of an event's records is its DTSTAMP. Read only while entries of a file
-    wait for it: three plain queries, on a process's first publish.
+    the edit redone after the restore gets the version the lost edit had, with other content,
+    and the same key. It is made after the restore, so after the file was written: its
+    `updated_at` says so. In normal times a row changed since has a new version and the
+    entry is not trusted anyway. Three plain queries, each returning the rows changed since
+    the file (a few), on a process's first publish.
     """
-    slots = [slot for slot in events.unchecked if slot[2] in hearing_ids]
+    slots = [slot for slot in events.unchecked if slot[2] in keys]
     if not slots:
         return 0
-    wanted = {slot[2] for slot in slots}
     connection = session.connection()
-    # each change time as DTSTAMP writes it (UTC, to the second), once per row: the text of the
-    # last one is the last of the texts
-    changed = {i: _utc_text(at) for i, at in connection.execute(
-        sa.select(Hearing.id, Hearing.updated_at).where(Hearing.id.between(min(wanted), max(wanted)))).all()}
-    people = {i: _utc_text(at) for i, at in connection.execute(
-        sa.select(Defendant.id, Defendant.updated_at).where(Defendant.is_public.is_(True))).all()}
-    cases = {i: _utc_text(at) for i, at in connection.execute(sa.select(Case.id, Case.updated_at)).all()}
-    lines = {}
-    for row in snap.hearings:
-        if row.id in wanted:
-            last = max(changed.get(row.id, ""), cases.get(row.case_id, ""), *[people.get(d, "") for d in row.defendant_ids])
-            lines[row.id] = f"\r\nDTSTAMP:{last}\r\n".encode()
-    dropped = 0
+    changed: set[int] = set()
+    for since in {events.unchecked[slot] for slot in slots}:  # one file, so one time
+        changed.update(connection.scalars(sa.select(Hearing.id).where(Hearing.updated_at > since)))
+        people = set(connection.scalars(sa.select(Defendant.id).where(Defendant.updated_at > since)))
+        cases = set(connection.scalars(sa.select(Case.id).where(Case.updated_at > since)))
+        if people or cases:
+            changed.update(row.id for row in snap.hearings
+                           if row.case_id in cases or not people.isdisjoint(row.defendant_ids))
+    trusted = 0
     entries = events.entries
     for slot in slots:
-        events.unchecked.discard(slot)
+        del events.unchecked[slot]
         entry = entries.get(slot)
-        line = lines.get(slot[2])
-        if entry is not None and entry[0].__class__ is str and (line is None or line not in entry[1]):
+        if slot[2] in changed and entry is not None and entry[0].__class__ is str:
             del entries[slot]
-            dropped += 1
-    if dropped:
-        log.warning("feed event cache: %d events older than the database (restored from a backup?) dropped", dropped)
-    return dropped
-
-
-def _utc_text(at: datetime | None) -> str:
-    """A change time as icalendar writes a UTC DATE-TIME (ical.last_change's DTSTAMP)."""
-    if not at:
-        return ""
-    return (at if at.tzinfo is timezone.utc else at.astimezone(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+            trusted += entry[0] == events.digest(slot[2], keys[slot[2]])
+    if trusted:
+        log.warning("feed event cache: %d events with today's keys but rows changed after the file was written "
+                    "(a database restored from a backup?) dropped", trusted)
+    return trusted
 
 
 def save(events: EventCache, path: Path, languages: tuple[str, ...], files: tuple[str, dict] | None = None) -> int:
     """Write the public events of `languages` that this process knows by their full key,
     atomically (a temporary file beside `path`, then a rename): a reader gets the old file or
     the new one. Returns how many entries were written."""
+    written_at = datetime.now(timezone.utc)  # before the entries are read: no later change is in them
     index: dict[str, list] = {locale: [] for locale in languages}
     parts = []
     for (variant, locale, hearing_id), (key, text) in events.entries.items():
@@ -326,7 +322,7 @@ def save(events: EventCache, path: Path, languages: tuple[str, ...], files: tupl
         zones.append([tzid, first, last, len(block)])
         parts.append(block)
     blob = b"".join(parts)
-    header = {"format": FORMAT, "code": code_fingerprint(), "bytes": len(blob),
+    header = {"format": FORMAT, "code": code_fingerprint(), "written_at": written_at.isoformat(), "bytes": len(blob),
               "sha256": hashlib.sha256(blob).hexdigest(), "events": index, "zones": zones}
     if files is not None:
         header["feeds_dir"], header["files"] = files
