@@ -258,7 +258,7 @@ def test_one_change_does_not_rewrite_the_file(app, scheduled):
 
 def test_a_database_restored_from_a_backup_never_gets_the_lost_edits_events(app, scheduled, feeds_dir, caplog):
     """After a restore, the edit redone gets the version the lost edit had, with other
-    content: the same key. Its change time differs, and so does its DTSTAMP."""
+    content: the same key. It was made after the file was written, and its row says so."""
     import sqlalchemy as sa
 
     alone = scheduled["alone"]

@@ -14,7 +14,9 @@ fingerprint of the code that wrote the text (the tracker's sources and catalogue
 versions of icalendar, Babel and the time zone data). The cache trusts an entry only
 when the digest of the key the current snapshot gives is the same
 (`EventCache.get`); a file of other code, of another site, corrupted or cut short is
-ignored as a whole, with a log line, and the events are serialized as without it.
+ignored as a whole, with a log line, and the events are serialized as without it. After
+a database restored from a backup, keys repeat with other content: entries of hearings whose
+rows changed after the file was written are dropped (`drop_rewound`).
 
 Why not in FEEDS_DIR: nginx serves that folder as it is. Why not pickle: a file
 another user could write would run code in the web app. The format is one JSON line
@@ -72,10 +74,9 @@ SAVE_SECONDS = 600
 TRACKER_DIR = Path(__file__).resolve().parent.parent
 
 
-@cache
-def code_fingerprint() -> str:
+def _fingerprint() -> str:
     """What, besides an event's key, its text is made of: the tracker's code and catalogues,
-    and the libraries that format it. Computed once per process (a few milliseconds)."""
+    and the libraries that format it."""
     digest = hashlib.sha256(FORMAT.encode())
     import babel
     import icalendar
@@ -99,6 +100,15 @@ def code_fingerprint() -> str:
             digest.update(str(path.relative_to(TRACKER_DIR)).encode() + b"\0")
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+# Taken when the process imports its code (a few milliseconds), not at its first publish: a
+# process started before a deploy must not label its events with the deployed code's files.
+CODE = _fingerprint()
+
+
+def code_fingerprint() -> str:
+    return CODE
 
 
 def store_path(feeds_dir: Path) -> Path | None:
