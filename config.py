@@ -102,6 +102,9 @@ class Config:
 
     # Feeds
     FEEDS_DIR = os.environ.get("FEEDS_DIR", str(BASE_DIR / "instance" / "feeds"))
+    # the serialized events a publisher made, for a process that has not published yet (a web
+    # worker hiding a defendant): never inside FEEDS_DIR, which is served; empty: off
+    FEED_EVENT_CACHE = os.environ.get("FEED_EVENT_CACHE", str(BASE_DIR / "instance" / "feed-events.cache"))
     FEED_REFRESH_MINUTES = int(os.environ.get("FEED_REFRESH_MINUTES", "60"))
     FEED_PAST_DAYS = int(os.environ.get("FEED_PAST_DAYS", "90"))
     FEED_CANCELLED_DAYS = int(os.environ.get("FEED_CANCELLED_DAYS", "14"))
@@ -185,6 +188,7 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    FEED_EVENT_CACHE = ""  # each test app that publishes names its own (never the instance folder)
     SECRET_KEY = "test-secret"
     BASE_URL = "http://tracker.test"
     SERVER_NAME = None

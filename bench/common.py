@@ -118,6 +118,26 @@ def seeded_app(defendants: int = 2000, hearings: int = 20000, *, now: datetime =
                 db.engine.dispose()
 
 
+@contextmanager
+def own_contexts() -> Iterator[None]:
+    """Inside `seeded_app`, pop its app context while the block runs, so that each request
+    through the test client pushes its own, as under gunicorn: a fresh `g` (a page's
+    `records.display.Display`, Flask-Babel's locale) and a fresh ORM session. Inside one
+    shared context all of those outlive a request, and the next one is measured warm (its
+    days, moments and names already worded, its entities already in the identity map)."""
+    from flask.globals import _cv_app
+
+    context = _cv_app.get(None)
+    if context is None:
+        yield
+        return
+    context.pop()
+    try:
+        yield
+    finally:
+        context.push()
+
+
 def measure_ms(run: Callable[[], object], repeat: int) -> list[float]:
     """`run()` timed `repeat` times, in milliseconds (wall clock, perf_counter)."""
     times = []

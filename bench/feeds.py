@@ -9,6 +9,11 @@ dir, or BENCH_DATABASE_URL), then measures in one run:
   and folding by hand, no library, no database: the raw work), interleaved with the
   republishes in the same process so that the shared machine's load weighs on both;
 - the bytes of all.ics in each language beside the plain writer's;
+- a cold web worker's first republish after hiding a defendant (what immediate.py does in
+  the editor's request), in a fresh process after the scheduler-side publish above wrote the
+  event cache's file (FEED_EVENT_CACHE), alternated with a warm process's republish after a
+  hide; `--cold-without-cache` adds the same cold republish with the file switched off (every
+  event serialized, as before the file existed);
 - under gunicorn, with `wrk`, conditional requests for /feeds/all.ics answered 304
   against a trivial health endpoint of the same app.
 Goals (issue 12): a republish after one change (all languages) <= 1x the plain writer's
@@ -43,13 +48,14 @@ ZONES = ["Europe/Moscow", "Europe/Kaliningrad", "Asia/Yekaterinburg", "Asia/Vlad
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 
-def make_config(database_url: str, feeds_dir: str):
+def make_config(database_url: str, feeds_dir: str, event_cache: str = ""):
     from config import Config, database_url as normalise
 
     class BenchConfig(Config):
         SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48)  # no sessions are kept
         SQLALCHEMY_DATABASE_URI = normalise(database_url)
         FEEDS_DIR = feeds_dir
+        FEED_EVENT_CACHE = event_cache
         BASE_URL = "https://tracker.example.org"
         WTF_CSRF_ENABLED = False
 
@@ -251,6 +257,70 @@ def measure_http(
             "ratio_304_to_health": not_modified_rps / health_rps, "workers": workers}
 
 
+# --- a cold web worker ------------------------------------------------------------------
+
+
+def cold_worker() -> None:
+    """In a fresh process, as a web worker that has never published: hide a defendant (the
+    editor's commit), then time `publish_feeds`, what immediate.py runs before the answer."""
+    started = time.perf_counter()
+    from tracker import create_app
+    from tracker.extensions import db
+    from tracker.feeds.publish import publish_feeds
+    from tracker.records.models import Defendant
+
+    app = create_app(make_config(os.environ["BENCH_DATABASE_URL"], os.environ["BENCH_FEEDS_DIR"],
+                                 os.environ["BENCH_EVENT_CACHE"]))
+    ready = time.perf_counter() - started
+    with app.app_context():
+        db.session.get(Defendant, int(os.environ["BENCH_HIDE"])).is_public = False
+        db.session.commit()
+        started = time.perf_counter()
+        report = publish_feeds(NOW)
+        seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "ready_s": ready, "events_rendered": report.events_rendered,
+                      "written": len(report.written), "removed": len(report.removed)}))
+
+
+def run_cold_worker(database_url: str, feeds_dir: str, event_cache: str, hide: int) -> dict:
+    env = dict(os.environ, BENCH_DATABASE_URL=database_url, BENCH_FEEDS_DIR=feeds_dir, BENCH_EVENT_CACHE=event_cache,
+               BENCH_HIDE=str(hide), PYTHONPATH=str(ROOT))
+    output = subprocess.run([sys.executable, "-m", "bench.feeds", "--cold-worker"], cwd=ROOT, env=env, check=True,
+                            capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def measure_cold(db, database_url: str, feeds_dir: str, event_cache: str, defendants: int, rounds: int,
+                 without_cache: bool) -> dict:
+    """Cold workers' first republish after a hide, alternated with a warm process's (this one)."""
+    from tracker.feeds.publish import publish_feeds
+    from tracker.records.models import Defendant
+
+    public = [d for d in range(2, defendants, 37) if (d - 1) % 50 != 0]  # the seed hides every 50th
+    cold, warm, rendered = [], [], []
+    for n in range(rounds):
+        result = run_cold_worker(database_url, feeds_dir, event_cache, public[2 * n])
+        cold.append(result["seconds"])
+        rendered.append(result["events_rendered"])
+        # this process catches up with the worker's hide: the worker's files are what it would write
+        assert publish_feeds(NOW).written == [], "the cold worker's files differ from a warm publisher's"
+        db.session.rollback()
+        db.session.get(Defendant, public[2 * n + 1]).is_public = False
+        db.session.commit()
+        started = time.perf_counter()
+        publish_feeds(NOW)
+        warm.append(time.perf_counter() - started)
+        db.session.rollback()
+    figures = {"cold_first_republish_s": statistics.median(cold), "cold_first_republish_runs_s": cold,
+               "cold_events_serialized": rendered, "cold_ready_s": result["ready_s"],
+               "warm_hide_republish_s": statistics.median(warm), "warm_hide_republish_runs_s": warm}
+    if without_cache:
+        result = run_cold_worker(database_url, feeds_dir, "", public[2 * rounds])
+        figures["cold_without_cache_s"] = result["seconds"]
+        figures["cold_without_cache_events_serialized"] = result["events_rendered"]
+    return figures
+
+
 # --- the run ----------------------------------------------------------------------------
 
 
@@ -261,10 +331,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=3, help="duration of each wrk run (3 rounds each)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--cold-rounds", type=int, default=3, help="cold workers started (alternated with warm)")
+    parser.add_argument("--cold-without-cache", action="store_true",
+                        help="also one cold worker with FEED_EVENT_CACHE off (every event serialized: slow)")
+    parser.add_argument("--cold-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--no-uncached", action="store_true",
                         help="skip timing icalendar alone on every event (long on a busy machine)")
     args = parser.parse_args()
+    if args.cold_worker:
+        return cold_worker()
 
     import logging
 
@@ -278,7 +354,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-feeds-"))
     database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
     feeds_dir = str(workdir / "feeds")
-    app = create_app(make_config(database_url, feeds_dir))
+    event_cache = str(workdir / "feed-events.cache")  # beside FEEDS_DIR, not in it
+    app = create_app(make_config(database_url, feeds_dir, event_cache))
     logging.getLogger("tracker.feeds.publish").setLevel(logging.WARNING)
     figures: dict[str, object] = {"database": database_url.split(":", 1)[0], "defendants": args.defendants,
                                   "hearings": args.hearings}
@@ -291,6 +368,7 @@ def main() -> None:
             started = time.perf_counter()
             first = publish_feeds(NOW)
             figures["first_publish_s"] = time.perf_counter() - started
+            figures["event_cache_bytes"] = Path(event_cache).stat().st_size
             figures["feeds"] = first.feeds
             figures["events_serialized_first"] = first.events_rendered
             figures["languages"] = list(feed_languages())
@@ -344,6 +422,9 @@ def main() -> None:
                 ical.hearing_event(hearing, app.config["BASE_URL"]).to_ical()
             figures["icalendar_uncached_s"] = None if args.no_uncached else time.perf_counter() - started
             db.session.rollback()
+            if args.cold_rounds:
+                figures.update(measure_cold(db, database_url, feeds_dir, event_cache, args.defendants, args.cold_rounds,
+                                            args.cold_without_cache))
 
         figures["ratio_republish_to_plain"] = figures["republish_one_change_s"] / figures["plain_writer_s"]
         figures["goal_republish_max_ratio"] = 1.0
@@ -368,10 +449,21 @@ def main() -> None:
         ("republish, nothing changed", f"{figures['republish_no_change_s']:.3f} s"),
         ("republish after one change (median)", f"{figures['republish_one_change_s']:.3f} s, "
                                                 f"{figures['feeds_rewritten_per_change']} files rewritten"),
+        ("event cache file (FEED_EVENT_CACHE)", f"{figures['event_cache_bytes'] / 1e6:.1f} MB"),
         ("plain string writer, same events", f"{figures['plain_writer_s']:.3f} s ({figures['plain_writer_events']} events)"),
         ("ratio republish / plain writer", f"{figures['ratio_republish_to_plain']:.2f}x (goal <= 1x; "
                                            f"{len(figures['languages'])} languages republished)"),
     ]
+    if "cold_first_republish_s" in figures:
+        rows_out += [
+            ("cold worker: first republish after a hide", f"{figures['cold_first_republish_s']:.3f} s (median of "
+             f"{len(figures['cold_first_republish_runs_s'])}; events serialized {figures['cold_events_serialized']})"),
+            ("warm process: republish after a hide", f"{figures['warm_hide_republish_s']:.3f} s"),
+            ("cold worker: app ready (imports, create_app)", f"{figures['cold_ready_s']:.3f} s"),
+        ]
+    if "cold_without_cache_s" in figures:
+        rows_out.append(("cold worker, no event cache file", f"{figures['cold_without_cache_s']:.3f} s "
+                         f"({figures['cold_without_cache_events_serialized']} events serialized)"))
     for lang in figures["languages"]:
         rows_out.append((f"all.ics ({lang})", f"{figures[f'all_ics_bytes_{lang}'] / 1e6:.2f} MB, "
                                              f"gzip {figures[f'all_ics_gzip_bytes_{lang}'] / 1e6:.2f} MB"))

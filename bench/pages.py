@@ -31,7 +31,7 @@ import statistics
 import sys
 from datetime import timedelta
 
-from bench.common import NOW, backend, capture_statements, measure_ms, raw_sql_ms, seeded_app
+from bench.common import NOW, backend, capture_statements, measure_ms, own_contexts, raw_sql_ms, seeded_app
 from bench.http import print_table, run_http
 
 DEFENDANT, CASE = "bench-defendant-17", "bench-case-3"
@@ -169,30 +169,32 @@ def main() -> None:
             reference["health"].append(measure(client, "/healthz", args.repeat))
             reference["404"].append(measure(client, "/bench/no-such-page", args.repeat, status=404))
 
-        measure_floor()
-        results = []
-        for number, (name, _endpoint, path) in enumerate(measured):
-            if number == len(measured) // 2:
-                measure_floor()
-            statements: list[tuple[str, object]] = []
-            holder = {}
+        engine = db.engine
+        with own_contexts():  # each request in its own app context (a fresh g and session), as in production
+            measure_floor()
+            results = []
+            for number, (name, _endpoint, path) in enumerate(measured):
+                if number == len(measured) // 2:
+                    measure_floor()
+                statements: list[tuple[str, object]] = []
+                holder = {}
 
-            def first() -> None:
-                holder["response"] = client.get(path)  # noqa: B023
+                def first() -> None:
+                    holder["response"] = client.get(path)  # noqa: B023
 
-            statements = capture_statements(db.engine, first)
-            response = holder["response"]
-            assert response.status_code == 200, (path, response.status_code)
-            size = len(response.data)
-            page_ms = statistics.median(measure_ms(lambda: client.get(path), args.repeat))  # noqa: B023
-            raw_ms = statistics.median(raw_sql_ms(db.engine, statements, args.repeat))
-            results.append({
-                "page": name, "path": path, "queries": len(statements), "median_ms": round(page_ms, 2),
-                "raw_sql_ms": round(raw_ms, 2), "ratio": round(page_ms / raw_ms, 1) if statements and raw_ms else None,
-                "bytes": size,
-            })
-            print(f"  {name}: {page_ms:.1f} ms", file=sys.stderr)
-        measure_floor()
+                statements = capture_statements(engine, first)
+                response = holder["response"]
+                assert response.status_code == 200, (path, response.status_code)
+                size = len(response.data)
+                page_ms = statistics.median(measure_ms(lambda: client.get(path), args.repeat))  # noqa: B023
+                raw_ms = statistics.median(raw_sql_ms(engine, statements, args.repeat))
+                results.append({
+                    "page": name, "path": path, "queries": len(statements), "median_ms": round(page_ms, 2),
+                    "raw_sql_ms": round(raw_ms, 2), "ratio": round(page_ms / raw_ms, 1) if statements and raw_ms else None,
+                    "bytes": size,
+                })
+                print(f"  {name}: {page_ms:.1f} ms", file=sys.stderr)
+            measure_floor()
         db.session.remove()
 
     floor_ms = statistics.median(floor_runs)

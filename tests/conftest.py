@@ -63,6 +63,7 @@ def app(database_uri, tmp_path_factory):
     class Config(TestConfig):
         SQLALCHEMY_DATABASE_URI = database_uri
         FEEDS_DIR = str(tmp_path_factory.mktemp("feeds"))
+        FEED_EVENT_CACHE = str(tmp_path_factory.mktemp("instance") / "feed-events.cache")
         SECRET_KEY = TEST_SECRET_KEY
 
     application = create_app(Config)

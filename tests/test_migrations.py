@@ -106,7 +106,7 @@ def test_existing_defendants_get_the_search_key(scratch_database):
 
 
 def test_outbox_messages_move_to_their_own_table_and_back(scratch_database):
-    """0013_outbox_bodies moves each message's body out of the outbox row, stored once (the composed
+    """0014_outbox_bodies moves each message's body out of the outbox row, stored once (the composed
     message, or the parts of a row written without it); downgrading gives the rows their text and
     HTML back, read from the composed message."""
     from flask_migrate import downgrade
@@ -126,13 +126,13 @@ def test_outbox_messages_move_to_their_own_table_and_back(scratch_database):
                      "'2026-01-01 00:00:00', :raw)")
     app = create_app(Config)
     with app.app_context():
-        upgrade(revision="0012_actions")
+        upgrade(revision="0013_action_external_id")
         with db.engine.begin() as conn:
             conn.execute(insert, {"id": 1, "key": "composed", "text": text, "html": html, "mid": "<one@tracker.test>",
                                   "status": "sent", "raw": raw})
             conn.execute(insert, {"id": 2, "key": "by hand", "text": "Plain only", "html": None,
                                   "mid": "<two@tracker.test>", "status": "pending", "raw": None})
-        upgrade(revision="0013_outbox_bodies")
+        upgrade(revision="0014_outbox_bodies")
         with db.engine.connect() as conn:
             bodies = conn.execute(sa.text("SELECT outbox_id, raw, text_body, html_body FROM outbox_bodies "
                                           "ORDER BY outbox_id")).all()
@@ -141,7 +141,7 @@ def test_outbox_messages_move_to_their_own_table_and_back(scratch_database):
         with db.engine.begin() as conn:  # a body goes with its message (SQLite too, whose foreign keys are off)
             conn.execute(sa.text("DELETE FROM outbox WHERE id = 2"))
             left = conn.execute(sa.text("SELECT outbox_id FROM outbox_bodies")).scalars().all()
-        downgrade(revision="0012_actions")
+        downgrade(revision="0013_action_external_id")
         with db.engine.connect() as conn:
             restored = conn.execute(sa.text("SELECT raw, text_body, html_body FROM outbox ORDER BY id")).all()
             tables = sa.inspect(conn).get_table_names()

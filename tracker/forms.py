@@ -121,7 +121,7 @@ class CheckboxList(ListWidget):
 
     def __call__(self, field: Any, **kwargs: Any) -> Markup:
         flags = getattr(field, "flags", None)
-        choices = list(field._iter_choices_normalized())  # noqa: SLF001
+        choices = list(field.iter_choices())
         if (field.render_kw or not isinstance(field.option_widget, CheckboxInput)
                 or getattr(flags, "required", False) or getattr(flags, "disabled", False)
                 or any(choice.render_kw for choice in choices)):
@@ -188,13 +188,13 @@ class LightOptions:
         kind = widget.input_type
         flags = self.flags
         required, disabled = bool(getattr(flags, "required", False)), bool(getattr(flags, "disabled", False))
-        for number, choice in enumerate(self._iter_choices_normalized()):
+        for number, choice in enumerate(self.iter_choices()):
             yield LightOption(f"{self.id}-{number}", self.name, kind, str(choice.value), bool(choice.selected),
                               required, disabled, choice.label or choice.value)
 
 
 class ChoiceRadioField(LightOptions, RadioField):
-    """A radio choice whose options a template lists itself (templates/reminders/_form.html)."""
+    """A radio choice whose options are listed one by one (tracker/reminders/markup.py)."""
 
 
 class CheckboxListField(LightOptions, SelectMultipleField):

@@ -138,3 +138,53 @@ def test_submissions_are_rate_limited(anon_client, submission):
     codes = [post_form(anon_client, "/actions/new", submission(title=f"Vigil {i}")).status_code for i in range(6)]
     assert codes == [302] * 5 + [429]
     assert len(_actions()) == 5
+
+
+def _groups(page: str) -> dict[str, tuple[bool, list[str]]]:
+    """Each case's group on the form: whether it is open, and the names in it."""
+    found = {}
+    for opened, title, body in re.findall(r"<details( open)?><summary>(.*?) \(\d+\)</summary>(.*?)</details>", page):
+        found[title] = (bool(opened), re.findall(r'type="checkbox" value="\d+"> ([^<]+)</label>', body))
+    return found
+
+
+def test_defendants_are_offered_by_case_and_a_long_list_opens_only_the_ticked_ones_case(
+    anon_client, submission, make_defendant, make_case
+):
+    bolotnaya, leaflets = make_case(slug="bolotnaya", title="Bolotnaya"), make_case(slug="leaflets", title="Leaflets")
+    anna = make_defendant(slug="anna", name_latin="Anna Petrova", cases=[bolotnaya, leaflets])  # under the first
+    make_defendant(slug="boris", name_latin="Boris Ivanov", cases=[leaflets])
+    make_defendant(slug="vera", name_latin="Vera Sidorova")
+    db.session.commit()
+
+    short = _groups(anon_client.get("/actions/new").get_data(as_text=True))
+    assert short == {"Bolotnaya": (True, ["Anna Petrova"]), "Leaflets": (True, ["Boris Ivanov"]),
+                     "Not in a case": (True, ["Vera Sidorova"])}  # a short list: every case open
+
+    for n in range(40):
+        make_defendant(slug=f"p{n}", name_latin=f"Person {n:02d}", cases=[leaflets])
+    db.session.commit()
+    page = anon_client.get("/actions/new?defendant=anna").get_data(as_text=True)
+    groups = _groups(page)
+    assert {title: opened for title, (opened, _names) in groups.items()} == {
+        "Bolotnaya": True, "Leaflets": False, "Not in a case": False}
+    assert groups["Leaflets"][1][:2] == ["Boris Ivanov", "Person 00"] and len(groups["Leaflets"][1]) == 41
+    assert re.search(rf'<input checked name="defendants" type="checkbox" value="{anna.id}">', page)
+    assert "<li" not in page.split('class="by-case"')[1].split("</fieldset>")[0]  # a label per box, no more
+
+    russian = anon_client.get("/actions/new", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert "<summary>Не привязаны к делу (1)</summary>" in russian
+
+
+def test_a_ticked_defendant_sent_back_with_an_error_stays_ticked_in_an_open_case(
+    anon_client, submission, make_defendant, make_case
+):
+    case = make_case(slug="leaflets", title="Leaflets")
+    people = [make_defendant(slug=f"p{n}", name_latin=f"Person {n:02d}", cases=[case]) for n in range(45)]
+    db.session.commit()
+    response = post_form(anon_client, "/actions/new", submission(title="", defendants=[str(people[7].id)]))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert _groups(page)["Leaflets"][0] is True
+    assert re.search(rf'<input checked name="defendants" type="checkbox" value="{people[7].id}">', page)
+    assert _actions() == []

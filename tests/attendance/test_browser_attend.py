@@ -8,27 +8,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.browser.conftest import browser, live_server  # noqa: F401  (fixtures)
+from tests.browser.conftest import PHONE, browser, live_server, phone  # noqa: F401  (fixtures)
 from tracker.extensions import db, utcnow
 from tracker.mail.sending import send_pending
 from tracker.reminders.models import Subscription
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 LINK = re.compile(r"https?://\S+(/attend/confirm/[\w.\-]+)")
-
-
-@pytest.fixture
-def phone(browser):  # noqa: F811
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text)
-            if message.type == "error" and not message.text.startswith("Failed to load resource") else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    yield page, problems
-    context.close()
 
 
 def test_a_supporter_says_they_will_go_confirms_and_sees_the_count_change(

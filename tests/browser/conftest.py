@@ -59,3 +59,22 @@ def browser():
             yield launched
         finally:
             launched.close()
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(browser):  # noqa: ANN001, ANN201
+    """A page in a phone-sized, touch browser context, and the list of its script errors.
+
+    Console errors about a resource that failed to load are not script errors: the tests
+    that care about them watch responses themselves."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource") else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    yield page, problems
+    context.close()

@@ -16,13 +16,16 @@ from tracker.feeds import calendars, publish
 
 @pytest.fixture(autouse=True)
 def fresh_feeds(app):
-    """Each test starts with an empty FEEDS_DIR and cold caches, as after a deploy."""
+    """Each test starts with an empty FEEDS_DIR and cold caches (the event cache's file too),
+    as after a deploy."""
     root = Path(app.config["FEEDS_DIR"])
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
+    Path(app.config["FEED_EVENT_CACHE"]).unlink(missing_ok=True)
     calendars.EVENTS.clear()
     publish.forget_published_state()
     yield root
+    Path(app.config["FEED_EVENT_CACHE"]).unlink(missing_ok=True)
     calendars.EVENTS.clear()
     publish.forget_published_state()
 

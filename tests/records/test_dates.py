@@ -61,3 +61,32 @@ def test_leap_day_birthday_is_first_of_march_in_a_common_year(people):
     assert (date(2027, 3, 1), "defendant-1") in [(row.day, row.defendant.slug) for row in birthdays]
     birthdays, _ = upcoming_dates(db.session, date(2028, 2, 20))
     assert (date(2028, 2, 29), "defendant-1") in [(row.day, row.defendant.slug) for row in birthdays]
+
+
+def test_the_bounds_never_leave_out_a_release_in_the_window():
+    """`upcoming_dates` counts a term exactly only when bounds without a calendar say it may end
+    in the window: over decisions on month ends and leap days, terms of days to years, and
+    windows around each exact release, the bounds keep every release that falls inside."""
+    from tracker.records.dates import _may_fall_within
+    from tracker.records.models import release_date
+
+    decided_days = [date(2024, 1, 31), date(2024, 2, 29), date(2023, 3, 31), date(2025, 8, 31), date(2025, 12, 31),
+                    date(2026, 2, 28), date(2025, 6, 15)]
+    terms = [(0, 0, 1), (0, 1, 0), (0, 11, 30), (1, 0, 0), (1, 1, 0), (2, 6, 0), (4, 0, 29), (10, 3, 1), (0, 13, 0)]
+    kept = left_out = 0
+    for decided in decided_days:
+        for years, months, days in terms:
+            for credited in (0, 3, 45, 400):
+                release = release_date(decided, Outcome.IMPRISONMENT, years, months, days, credited)
+                for first, last in [(release, release), (release - timedelta(days=365), release),
+                                    (release, release + timedelta(days=365)), (release + timedelta(days=1),
+                                                                               release + timedelta(days=30)),
+                                    (release - timedelta(days=30), release - timedelta(days=1))]:
+                    within = first <= release <= last
+                    may = _may_fall_within(decided, years, months, days, credited, first, last)
+                    assert may or not within, (decided, years, months, days, credited, first, last)
+                    kept += within
+                    left_out += not may
+    assert kept and left_out  # both kinds were tried: the bounds do leave some out
+    # a window four days past a one-year term is far enough: counted without the calendar
+    assert not _may_fall_within(date(2025, 6, 15), 1, 0, 0, 0, date(2026, 6, 20), date(2027, 6, 20))

@@ -49,3 +49,19 @@ def test_names_and_status_lines_are_escaped_once(client, lines, now, path):
         html = client.get(path).get_data(as_text=True)
     assert '<a class="first" href="/defendants/a-b">Anna &lt;B&gt;</a>' in html
     assert "&amp;lt;" not in html and "&lt;span" not in html and "&lt;a " not in html
+
+
+@pytest.mark.parametrize("slug", ["anna-b", "a_b.c~d", "анна", "a b", "a%2Fb", "a?b#c", "", "ANNA-1"])  # never "/": no slug has one
+def test_a_link_maker_gives_what_url_for_gives(app, slug):
+    """`url_maker` puts a plain slug in place as it is and quotes anything else as url_for would."""
+    from flask import url_for
+
+    from tracker.records.display import url_maker
+
+    with app.test_request_context("/"):
+        make = url_maker("records.defendant", "slug")
+        if slug:
+            assert make(slug) == url_for("records.defendant", slug=slug)
+        else:
+            assert make(slug) == "/defendants/"
+        assert url_maker("attendance.attend", "hearing_id")(17) == url_for("attendance.attend", hearing_id=17)

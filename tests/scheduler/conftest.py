@@ -66,6 +66,7 @@ def scheduler_process(app, database_uri, tmp_path):
             BASE_URL=app.config["BASE_URL"],
             MAIL_FROM=app.config["MAIL_FROM"],
             FEEDS_DIR=str(tmp_path / "feeds"),
+            FEED_EVENT_CACHE=str(tmp_path / "feed-events.cache"),
             DEV_MAIL_DIR="",
             SCHEDULER_STANDBY_POLL_SECONDS="0.2",
             PYTHONUNBUFFERED="1",

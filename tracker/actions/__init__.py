@@ -13,7 +13,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from tracker.actions import demo, logic, models, views  # noqa: F401  (models: tables known to Alembic)
+from tracker.actions import demo, listing, logic, models, views  # noqa: F401  (models: tables known to Alembic)
 from tracker.actions.places import country_name, local_text
 from tracker.actions.rendering import actions_html
 from tracker.editing import history_labels
@@ -36,9 +36,11 @@ ACTION_FIELDS = {
     "defendants": history_labels.Field(_l("Defendants"), history_labels.DEFENDANTS),
     "contact": history_labels.Field(_l("Organiser's contact (private)")),
     "status": history_labels.Field(_l("Status")),
+    "external_id": history_labels.Field(_l("Identifier in the group's spreadsheet")),  # set by an import
 }
 ACTION_CHANGES = {
     ("submit", "action"): _l("Action submitted by its organiser"),
+    ("create", "action"): _l("Added the action"),  # an import: a backup, another instance's list
     ("update", "action"): _l("Edited the action"),
     ("approve", "action"): _l("Approved the action"),
     ("reject", "action"): _l("Rejected the action"),
@@ -46,13 +48,14 @@ ACTION_CHANGES = {
 }
 
 
-def actions_of(feed_scope: tuple[str, Any] | None) -> list[models.Action]:
-    """The upcoming public actions of the page's defendant or case (two queries, whatever the size)."""
+def actions_of(feed_scope: tuple[str, Any] | None) -> list[listing.ListedAction]:
+    """The upcoming public actions of the page's defendant or case, as the rows /actions lists
+    (one query, whatever their number)."""
     kind, thing = feed_scope or ("all", None)
     if kind == "defendant" and thing is not None:
-        return logic.of_defendant(db.session, thing, utcnow())
+        return listing.of_defendant_listed(db.session, thing.id, utcnow())
     if kind == "case" and thing is not None:
-        return logic.of_case(db.session, thing, utcnow())
+        return listing.of_case_listed(db.session, thing.id, utcnow())
     return []
 
 

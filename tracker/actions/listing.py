@@ -1,10 +1,12 @@
-"""The /actions page's data: up to 500 public actions as plain rows, not ORM objects.
+"""Public actions as plain rows, not ORM objects: /actions (up to 500) and the list on each
+defendant's and case's page (the 20 soonest).
 
-The page shows each action's own columns, its case's slug and title, and the names of its
+A list shows each action's own columns, its case's slug and title, and the names of its
 public defendants. Loading them as mapped objects (identity map, instrumented attributes,
-the defendants' collections) cost ~20 ms at 500 actions, six times the two statements
-themselves; these read the same two statements as tuples into small records whose
-attributes are named as the model's, so `rendering.actions_html` writes either.
+the defendants' collections) cost ~20 ms at 500 actions, six times the statements
+themselves, and a quarter of a defendant's page for its few; these read the same columns
+as tuples into small records whose attributes are named as the model's, so
+`rendering.actions_html` writes either.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.actions.logic import PAGE_SHOWN, case_clause
 from tracker.actions.models import Action, ActionStatus, ActionTimes, action_defendants
 from tracker.records.models import Case, Defendant
 
@@ -61,31 +64,81 @@ def upcoming_listed(session: Session, now: datetime, *, limit: int = SELECT_IN_B
     listed_statement, people_statement = _statements()
     connection = session.connection()  # Core: tuples straight from the cursor, no ORM loading context
     rows = connection.execute(listed_statement, {"now": now, "limit": min(limit, SELECT_IN_BATCH)}).all()
-    listed = [ListedAction(*row[:11], ListedCase(row[11], row[12]) if row[11] is not None else None)
-              for row in rows]
+    listed = [_action(row) for row in rows]
     if not listed:
         return listed
     by_id = {action.id: action for action in listed}
     # whether each is public is read, not filtered on: SQLite would otherwise walk the
     # is_public index (every public defendant) and probe the links for each of them
-    for action_id, slug, name, public in connection.execute(people_statement, {"ids": list(by_id)}):
+    for action_id, slug, name, public in connection.execute(people_statement, {"ids": list(by_id)}).all():
         if public:
             by_id[action_id].people.append(ListedPerson(slug, name))
     return listed
 
 
+def of_defendant_listed(session: Session, defendant_id: int, now: datetime) -> list[ListedAction]:
+    """The public, upcoming actions that name this defendant (the PAGE_SHOWN soonest)."""
+    return _of_scope(session, "defendant", {"defendant_id": defendant_id, "now": now, "limit": PAGE_SHOWN})
+
+
+def of_case_listed(session: Session, case_id: int, now: datetime) -> list[ListedAction]:
+    """The public, upcoming actions of a case (`logic.case_clause`), the PAGE_SHOWN soonest."""
+    return _of_scope(session, "case", {"case_id": case_id, "now": now, "limit": PAGE_SHOWN})
+
+
+def _of_scope(session: Session, scope: str, params: dict) -> list[ListedAction]:
+    """One statement (a record's page counts its queries): the limited actions with their links'
+    defendants joined, a row per (action, defendant), soonest first, each action's people by name."""
+    listed: list[ListedAction] = []
+    last = None
+    for row in session.connection().execute(_scope_statements()[scope], params).all():
+        if last is None or last.id != row[0]:
+            last = _action(row)
+            listed.append(last)
+        if row[15]:  # a public defendant (None: an action naming nobody; hidden ones are never shown)
+            last.people.append(ListedPerson(row[13], row[14]))
+    return listed
+
+
+def _action(row: sa.Row) -> ListedAction:
+    return ListedAction(*row[:11], ListedCase(row[11], row[12]) if row[11] is not None else None)
+
+
+def _columns() -> tuple:
+    return (Action.id, Action.title, Action.description, Action.organiser, Action.city, Action.country,
+            Action.address, Action.timezone, Action.starts_at, Action.ends_at, Action.status, Case.slug, Case.title)
+
+
+def _public_upcoming(*scope: sa.ColumnElement[bool]) -> sa.Select:
+    return (sa.select(*_columns())
+            .outerjoin(Case, Case.id == Action.case_id)
+            .where(Action.public_clause(), Action.ends_at >= sa.bindparam("now", type_=Action.ends_at.type), *scope)
+            .order_by(Action.starts_at, Action.id)
+            .limit(sa.bindparam("limit", type_=sa.Integer)))
+
+
 @lru_cache(maxsize=1)
 def _statements() -> tuple[sa.Select, sa.Select]:
     """Both statements, built once (building and keying them anew cost ~1 ms a request)."""
-    listed = (sa.select(Action.id, Action.title, Action.description, Action.organiser, Action.city,
-                        Action.country, Action.address, Action.timezone, Action.starts_at, Action.ends_at,
-                        Action.status, Case.slug, Case.title)
-              .outerjoin(Case, Case.id == Action.case_id)
-              .where(Action.public_clause(), Action.ends_at >= sa.bindparam("now", type_=Action.ends_at.type))
-              .order_by(Action.starts_at, Action.id)
-              .limit(sa.bindparam("limit", type_=sa.Integer)))
     people = (sa.select(action_defendants.c.action_id, Defendant.slug, Defendant.name_latin, Defendant.is_public)
               .join(Defendant, Defendant.id == action_defendants.c.defendant_id)
               .where(action_defendants.c.action_id.in_(sa.bindparam("ids", expanding=True)))
               .order_by(Defendant.name_latin))
-    return listed, people
+    return _public_upcoming(), people
+
+
+@lru_cache(maxsize=1)
+def _scope_statements() -> dict[str, sa.Select]:
+    """A defendant's and a case's: the limited actions, then every linked defendant joined."""
+    named = sa.select(action_defendants.c.action_id).where(
+        action_defendants.c.defendant_id == sa.bindparam("defendant_id", type_=sa.Integer))
+    scopes = {"defendant": Action.id.in_(named), "case": case_clause(sa.bindparam("case_id", type_=sa.Integer))}
+    statements = {}
+    for name, clause in scopes.items():
+        picked = _public_upcoming(clause).subquery()
+        statements[name] = (
+            sa.select(*picked.c, Defendant.slug, Defendant.name_latin, Defendant.is_public)
+            .outerjoin(action_defendants, action_defendants.c.action_id == picked.c.id)
+            .outerjoin(Defendant, Defendant.id == action_defendants.c.defendant_id)
+            .order_by(picked.c.starts_at, picked.c.id, Defendant.name_latin))
+    return statements

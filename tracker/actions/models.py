@@ -69,6 +69,8 @@ class Action(ActionTimes, db.Model):
     __tablename__ = "actions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # a group's own identifier of the action: what the spreadsheet exchange matches it on first
+    external_id: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
     title: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     organiser: Mapped[str] = mapped_column(sa.String(200), default="")  # public: a group's name

@@ -71,6 +71,19 @@ def _country_names(locale: str) -> dict[str, str]:
     return dict(_countries(locale))
 
 
+def country_code(text: str) -> str | None:
+    """A country as a spreadsheet writes it: its code ("DE", "de") or its name in English or
+    Russian ("Germany", "германия"); None for anything else."""
+    if len(text) == 2 and is_country(text.upper()):
+        return text.upper()
+    wanted = text.strip().casefold().replace("ё", "е")
+    for locale in ("en", "ru"):
+        for code, name in _country_names(locale).items():
+            if name.casefold().replace("ё", "е") == wanted:
+                return code
+    return None
+
+
 def country_name(code: str) -> str:
     """"DE" -> "Germany" (or "Германия"); an unknown code as it is."""
     return _country_names(_locale_name()).get(code, code)

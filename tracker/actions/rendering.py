@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from flask import current_app, request
+from flask import current_app, g, request
 from markupsafe import Markup, escape
 
 from tracker.actions.models import Action
@@ -22,13 +22,15 @@ from tracker.links import slug_link_in
 
 
 class _Writer:
-    """What every item of one list shares, looked up once: the reader's locale and texts, and
-    the links' mount point. """
+    """What every item of one list shares, looked up once: the reader's locale and texts, the
+    links' mount point, and each person's, case's and place's markup."""
 
     def __init__(self) -> None:
         self.locale = locale_name()
         self.url_map, self.root = id(current_app.url_map), request.script_root
         self._texts: tuple[Markup, Markup, Markup] | None = None
+        self._anchors: dict[tuple[str, str, str], str] = {}
+        self._places: dict[tuple[str, str], str] = {}
 
     def texts(self) -> tuple[Markup, Markup, Markup]:
         if self._texts is None:
@@ -41,51 +43,58 @@ class _Writer:
     def item(self, action: Action, show_place: bool) -> str:
         """The item, written from the values it shows. (An in-process memo of items by those
         values was tried and dropped: it saved ~30% only when the same page was asked twice,
-        which flatters a benchmark more than it helps a reader after an edit.)"""
-        case = action.case
-        return self.write((self.locale, self.url_map, self.root, show_place, action.id, action.title,
-                           action.description, action.organiser, action.city, action.country, action.address,
-                           action.timezone, action.starts_at, action.ends_at, action.status,
-                           None if case is None else (case.slug, case.title),
-                           tuple((person.slug, person.name_latin) for person in action.public_defendants())))
-
-    def write(self, key: tuple) -> str:
-        (locale, _map, _root, show_place, action_id, title, description, organiser, city, country, address,
-         zone, starts_at, ends_at, status, case, people) = key
+        which flatters a benchmark more than it helps a reader after an edit.) What repeats
+        within the list (a person's or case's link, a city and country) is written once."""
         called_off, organised_by, in_solidarity = self.texts()
-        cancelled = status.value == "cancelled"
-        start = starts_at.astimezone(ZoneInfo(zone)).replace(microsecond=0)
-        html = [f'<li class="action{" cancelled" if cancelled else ""}" id="action-{action_id}">\n  <strong>']
+        cancelled = action.status.value == "cancelled"
+        starts_at = action.starts_at
+        start = starts_at.astimezone(ZoneInfo(action.timezone)).replace(microsecond=0)
+        html = [f'<li class="action{" cancelled" if cancelled else ""}" id="action-{action.id}">\n  <strong>']
         if cancelled:
             html.append(f"{called_off} ")
-        when = local_text_in(starts_at, ends_at, zone, locale)
-        html.append(f"{escape(title)}</strong><br>\n  <time datetime=\"{escape(start.isoformat())}\">"
+        when = local_text_in(starts_at, action.ends_at, action.timezone, self.locale)
+        html.append(f"{escape(action.title)}</strong><br>\n  <time datetime=\"{escape(start.isoformat())}\">"
                     f"{escape(when)}</time>")
         if show_place:
-            html.append(f" · {escape(city)}, {escape(country_names(locale).get(country, country))}")
-        if address:
-            html.append(f"\n  <br>{escape(address)}")
-        if organiser:
-            html.append(f"\n  <br>{organised_by % {'name': organiser}}")
+            html.append(self.place(action.city, action.country))
+        if action.address:
+            html.append(f"\n  <br>{escape(action.address)}")
+        if action.organiser:
+            html.append(f"\n  <br>{organised_by % {'name': action.organiser}}")
+        people, case = action.public_defendants(), action.case
         if people or case:
-            links = [f'<a href="{escape(self.link("records.defendant", slug))}">{escape(name)}</a>'
-                     for slug, name in people]
+            links = [self.anchor("records.defendant", person.slug, person.name_latin) for person in people]
             if case is not None:
-                links.append(f'<a href="{escape(self.link("records.case", case[0]))}">{escape(case[1])}</a>')
+                links.append(self.anchor("records.case", case.slug, case.title))
             html.append(f"\n  <br>{in_solidarity}\n    {', '.join(links)}")
-        if description:
+        if action.description:
             # the macro's line breaks kept: a page's text reads "…affair Bring…", not "…affairBring…"
             html.append("\n  ")
-            html.extend(f"<p>{escape(para)}</p>" for para in description.split("\n\n") if para.strip())
+            html.extend(f"<p>{escape(para)}</p>" for para in action.description.split("\n\n") if para.strip())
         html.append("\n</li>")
         return "".join(html)
 
-    def link(self, endpoint: str, slug: str) -> str:
-        return slug_link_in(self.url_map, self.root, endpoint, slug)
+    def place(self, city: str, country: str) -> str:
+        key = (city, country)
+        written = self._places.get(key)
+        if written is None:
+            name = country_names(self.locale).get(country, country)
+            written = self._places[key] = f" · {escape(city)}, {escape(name)}"
+        return written
+
+    def anchor(self, endpoint: str, slug: str, text: str) -> str:
+        key = (endpoint, slug, text)
+        written = self._anchors.get(key)
+        if written is None:
+            href = slug_link_in(self.url_map, self.root, endpoint, slug)
+            written = self._anchors[key] = f'<a href="{escape(href)}">{escape(text)}</a>'
+        return written
 
 
 def actions_html(actions: Iterable[Action], show_place: bool = False) -> Markup:
     """The `<li>` of each public action, in order: what, when (the place's zone, named), where,
-    who for. Never the organiser's contact."""
-    writer = _Writer()
+    who for. Never the organiser's contact. One writer a request (/actions calls this per city)."""
+    writer = g.get("actions_writer")
+    if writer is None:
+        writer = g.actions_writer = _Writer()
     return Markup("".join(writer.item(action, show_place) for action in actions))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -47,7 +48,7 @@ class TooManyMessages(ValueError):
     """Editors already sent ATTENDANCE_MESSAGES_PER_DAY messages about this hearing in 24 hours."""
 
 
-def open_hearings_clause(now: datetime) -> sa.ColumnElement[bool]:
+def open_hearings_clause(now: datetime | sa.BindParameter) -> sa.ColumnElement[bool]:
     """Hearings one can still say one will go to: public, scheduled, not started."""
     return sa.and_(public_hearing_clause(), Hearing.status == HearingStatus.SCHEDULED, Hearing.starts_at > now)
 
@@ -60,10 +61,16 @@ def is_open(hearing: Hearing, now: datetime) -> bool:
 
 def open_hearing(session: Session, hearing_id: int, now: datetime) -> Hearing | None:
     """The hearing, if one can still sign up to go to it; None for anything else (hidden too)."""
-    return session.scalar(
-        sa.select(Hearing).where(Hearing.id == hearing_id, open_hearings_clause(now))
-        .options(selectinload(Hearing.defendants))
-    )
+    return session.scalar(_open_hearing_statement(), {"hearing_id": hearing_id, "now": now})
+
+
+@lru_cache(maxsize=1)
+def _open_hearing_statement() -> sa.Select:
+    """Built once with bound parameters: building and keying it cost more (~0.3 ms) than running it."""
+    return (sa.select(Hearing)
+            .where(Hearing.id == sa.bindparam("hearing_id", type_=sa.Integer),
+                   open_hearings_clause(sa.bindparam("now", type_=Hearing.starts_at.type)))
+            .options(selectinload(Hearing.defendants)))
 
 
 def going_counts(session: Session, hearing_ids: Iterable[int]) -> dict[int, int]:
@@ -72,13 +79,17 @@ def going_counts(session: Session, hearing_ids: Iterable[int]) -> dict[int, int]
     ids = sorted(set(hearing_ids))
     if not ids:
         return {}
-    rows = session.execute(
-        sa.select(Subscription.hearing_id, sa.func.count(Subscription.id))
-        .where(Subscription.hearing_id.in_(ids), Subscription.scope == Scope.HEARING,
-               Subscription.confirmed_at.is_not(None))
-        .group_by(Subscription.hearing_id)
-    )
-    return {hearing_id: count for hearing_id, count in rows}
+    return dict(session.connection().execute(_going_statement(), {"ids": ids}).all())
+
+
+@lru_cache(maxsize=1)
+def _going_statement() -> sa.Select:
+    """Built once and run on the connection: building it and loading its rows through the ORM
+    cost ~0.4 ms a list page, for ~0.03 ms of SQL."""
+    return (sa.select(Subscription.hearing_id, sa.func.count(Subscription.id))
+            .where(Subscription.hearing_id.in_(sa.bindparam("ids", expanding=True)),
+                   Subscription.scope == Scope.HEARING, Subscription.confirmed_at.is_not(None))
+            .group_by(Subscription.hearing_id))
 
 
 def names_of(hearing: Hearing, language: str) -> str:

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tracker.actions.logic import ActionErrors
 from tracker.auth.models import User
 from tracker.editing import services
 from tracker.exchange.plan import Item, Plan
@@ -62,6 +63,8 @@ def apply_steps(session: Session, plan: Plan, *, user: User | None, now: datetim
             step.run(applier)
         except services.DomainError as error:
             raise ImportFailed(step.item, error.message) from None
+        except ActionErrors as error:  # an action's rules, checked by tracker.actions.logic
+            raise ImportFailed(step.item, str(error)) from None
         except services.EditConflict:
             raise ImportFailed(step.item, _("Someone changed this record while it was being imported.")) from None
         except IntegrityError:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
+from tracker.actions.models import ActionStatus
 from tracker.records.enums import (
     DefendantStatus, HearingKind, HearingStatus, Instance, LettersStatus, MeasureKind, Outcome,
 )
@@ -18,7 +19,7 @@ from tracker.records.enums import (
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # line, text, slug, date, datetime, bool, int, enum, articles, list, url, timezone
+    kind: str  # line, text, slug, date, datetime, bool, int, enum, articles, list, url, timezone, country
     help: object  # a lazy translated string
     example: str = ""
     required: bool = False
@@ -247,8 +248,46 @@ HEARINGS = Table(
     aliases=("заседания", "слушания"),
 )
 
+ACTIONS = Table(
+    "actions",
+    _l("Solidarity actions. Matched on external_id, else on title, city, country and start together; times are "
+    "the place's local time."),
+    (
+        _c("external_id", "line", _l("Your own stable identifier of the action; matched first, so a new title or "
+           "time changes the action rather than adding one."), "a-12", max_length=120, aliases=("id",)),
+        _c("title", "line", _l("What (shown publicly)."), "Вечер писем политзаключённым", required=True,
+           max_length=200, aliases=("название", "что")),
+        _c("status", "enum", _l("pending (awaiting review), approved (public), cancelled (called off: public, "
+           "marked so) or rejected. New rows: pending when empty."), "одобрено", enum=ActionStatus,
+           aliases=("статус",)),
+        _c("starts_at", "datetime", _l("Start, in the place's local time."), "05.12.2026 18:00", required=True,
+           aliases=("начало", "дата и время")),
+        _c("ends_at", "datetime", _l("End, in the place's local time: after the start, within 31 days."),
+           "05.12.2026 21:00", required=True, aliases=("конец", "окончание")),
+        _c("timezone", "timezone", _l("IANA time zone of the place; may be empty for a country with one zone."),
+           "Europe/Berlin", max_length=64, aliases=("часовой пояс",)),
+        _c("country", "country", _l("The country: its two-letter code or its name."), "DE", required=True,
+           max_length=100, aliases=("страна",)),
+        _c("city", "line", _l("The city."), "Берлин", required=True, max_length=120, aliases=("город",)),
+        _c("address", "line", _l("Address or meeting point (public)."), "", max_length=300,
+           aliases=("адрес", "место")),
+        _c("organiser", "line", _l("Organised by: a group's name (public)."), "", max_length=200,
+           aliases=("организатор", "организаторы")),
+        _c("description", "text", _l("Details (public)."), "", max_length=5000, aliases=("описание",)),
+        _c("case", "line", _l("Slug or title of the case it is for."), "bolotnaya", max_length=200,
+           aliases=("дело",)),
+        _c("defendants", "list", _l("external_ids or slugs of the defendants it is for, separated by commas."),
+           "ivan-petrov", aliases=("подсудимые", "фигуранты")),
+        _c("contact", "line", _l("The organiser's contact (private: editors only, never published)."),
+           "org@example.org", required=True, max_length=300, private=True,
+           aliases=("контакт", "контакт организатора")),
+    ),
+    signature=("city", "contact"),
+    aliases=("акции", "акции солидарности", "solidarity actions"),
+)
+
 # In the order an import applies them: what a row refers to exists before the row.
-TABLES: tuple[Table, ...] = (CASES, COURTS, DEFENDANTS, PLACEMENTS, MEASURES, DECISIONS, HEARINGS)
+TABLES: tuple[Table, ...] = (CASES, COURTS, DEFENDANTS, PLACEMENTS, MEASURES, DECISIONS, HEARINGS, ACTIONS)
 TABLES_BY_NAME = {t.name: t for t in TABLES}
 
 
@@ -279,7 +318,7 @@ def table_for_name(name: str) -> Table | None:
 
 def table_for_header(cells: list[str]) -> Table | None:
     """Which table a header row is: the defendants table when a name column is there, and so on."""
-    for table in (DEFENDANTS, HEARINGS, MEASURES, DECISIONS, PLACEMENTS, COURTS, CASES):
+    for table in (DEFENDANTS, ACTIONS, HEARINGS, MEASURES, DECISIONS, PLACEMENTS, COURTS, CASES):
         known = header_map(table)
         present = {known.get(normalise_header(c)) for c in cells if c}
         if any(s in present for s in table.signature):

@@ -3,7 +3,7 @@
 The export is one .xlsx workbook, a sheet per table of `tracker.exchange.columns`, with
 everything the records hold, private fields and hidden defendants included: a backup,
 and the way to move to another instance, since the import reads it back unchanged.
-Not included: accounts, subscriptions and the audit history (see docs/import.md).
+Not included: accounts, subscriptions, attendance sign-ups and the audit history (see docs/import.md).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from sqlalchemy.orm import Session, selectinload
 
+from tracker.actions.models import Action
 from tracker.exchange import columns as cols
 from tracker.exchange.plan import shown
 from tracker.records.models import Case, Court, CustodyMeasure, Decision, Defendant, Hearing, Placement
@@ -59,6 +60,8 @@ def _rows(session: Session) -> dict[str, Iterable[dict[str, Any]]]:
     ).all()
     cases = session.scalars(sa.select(Case).order_by(Case.slug)).all()
     courts = session.scalars(sa.select(Court).order_by(Court.name)).all()
+    actions = session.scalars(sa.select(Action).order_by(Action.starts_at, Action.id)
+                              .options(selectinload(Action.defendants), selectinload(Action.case))).all()
 
     def measure(m: CustodyMeasure, slug: str) -> dict[str, Any]:
         return {"defendant": slug, "kind": m.kind, "starts_on": m.starts_on, "until": m.until,
@@ -105,6 +108,14 @@ def _rows(session: Session) -> dict[str, Iterable[dict[str, Any]]]:
             "seats": h.seats, "judge": h.judge, "open": h.is_open, "video_link_note": h.video_link_note,
             "outcome_note": h.outcome_note, "source_url": h.source_url, "source_checked_on": h.source_checked_on,
         } for h in hearings if h.defendants),
+        # times as the place reads them, like hearings' in their court's zone
+        "actions": ({
+            "external_id": a.external_id, "title": a.title, "status": a.status,
+            "starts_at": a.local_start.replace(tzinfo=None), "ends_at": a.local_end.replace(tzinfo=None),
+            "timezone": a.timezone, "country": a.country, "city": a.city, "address": a.address,
+            "organiser": a.organiser, "description": a.description, "case": a.case.slug if a.case else "",
+            "defendants": [d.slug for d in a.defendants], "contact": a.contact,
+        } for a in actions),
     }
 
 

@@ -11,7 +11,7 @@ names no data of that record, so a hidden defendant stays hidden from the editor
 may not see it.
 
 This module is what a plan is; planner.py makes one, with a part per kind of row
-(plan_records.py, plan_custody.py, plan_hearings.py).
+(plan_records.py, plan_custody.py, plan_hearings.py, plan_actions.py).
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from tracker.records.models import Case, Court, Defendant
 
 # The order in which an import applies its changes: what a row refers to exists first.
 STEP_CASES, STEP_COURTS, STEP_DEFENDANTS, STEP_PLACEMENTS, STEP_MEASURES, STEP_DECISIONS, STEP_STATUS, \
-    STEP_HEARINGS = range(8)
+    STEP_HEARINGS, STEP_ACTIONS = range(9)
 CHUNK = 500  # ids per IN (...) list
 
 

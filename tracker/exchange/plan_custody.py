@@ -127,6 +127,13 @@ class CustodyRows:
             return None
         return handle
 
+    def owners(self, sheet: Sheet, row: Row, values: dict) -> list[DefendantHandle] | None:
+        """Every defendant a `defendants` cell names (hearings, actions); None when any is refused
+        (each refusal is reported)."""
+        handles = [self.owner(sheet, row, {"defendants": text}, "defendants")
+                   for text in values.get("defendants") or []]
+        return None if None in handles else handles  # type: ignore[return-value]
+
     def plan_measure(self, sheet: Sheet, row: Row) -> None:
         values, good = self.cells(sheet, row)
         handle = self.owner(sheet, row, values)

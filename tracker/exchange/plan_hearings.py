@@ -68,14 +68,8 @@ class HearingRows:
 
     def plan_hearing(self, sheet: Sheet, row: Row) -> None:
         values, good = self.cells(sheet, row)
-        handles = []
-        for text in values.get("defendants") or []:
-            handle = self.owner(sheet, row, {"defendants": text}, "defendants")
-            if handle is None:
-                good = False
-            else:
-                handles.append(handle)
-        if not good:
+        handles = self.owners(sheet, row, values)
+        if not good or handles is None:
             return
         if values.get("duration_minutes") == 0:
             self.problem(sheet, row, "duration_minutes", _("Enter 1 to 1440 minutes."))

@@ -1,6 +1,6 @@
 """Making a plan: the dry run of one workbook for one user, reading the database in a fixed
 number of batched queries and writing nothing. The rows of each kind are planned by a part
-of `Planner` of their own (plan_records.py, plan_custody.py, plan_hearings.py); this module
+of `Planner` of their own (plan_records.py, plan_custody.py, plan_hearings.py, plan_actions.py); this module
 holds what they share: parsing cells, references to records, and loading in batches.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from tracker.access import can_edit
 from tracker.auth.models import User
 from tracker.exchange import columns as cols
 from tracker.exchange.plan import STEP_COURTS, CaseHandle, CourtHandle, DefendantHandle, Item, Plan, Step, chunks, shown
+from tracker.exchange.plan_actions import ActionRows
 from tracker.exchange.plan_custody import CustodyRows
 from tracker.exchange.plan_hearings import HearingRows
 from tracker.exchange.plan_records import RecordRows
@@ -25,7 +26,7 @@ from tracker.exchange.values import BadCell, is_empty, make_slug, parse_cell
 from tracker.records.models import Case, Court, Defendant, Hearing, hearing_defendants
 
 
-class Planner(RecordRows, CustodyRows, HearingRows):
+class Planner(RecordRows, CustodyRows, HearingRows, ActionRows):
     """Builds a Plan from a Workbook for one user; reads the database, never writes."""
 
     def __init__(self, session: Session, book: Workbook, *, user: User | None, now: datetime,
@@ -43,6 +44,8 @@ class Planner(RecordRows, CustodyRows, HearingRows):
         self.handle_of_row: dict[int, DefendantHandle] = {}  # id(row) -> the defendant it creates or updates
         self.wanted_status: dict[int, Any] = {}  # id(handle) -> the status its row gives
         self.wanted_letters: dict[int, Any] = {}  # id(handle) -> the letters status its row gives
+        self.actions_by_external: dict[str, Any] = {}  # filled by load_actions when there are action rows
+        self.actions_by_key: dict[tuple, Any] = {}
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -130,7 +133,7 @@ class Planner(RecordRows, CustodyRows, HearingRows):
             for row in sheet.rows:
                 for name in ("slug", "external_id", "defendant", "defendants"):
                     raw = row.cells.get(name)
-                    if is_empty(raw) or (name == "external_id" and sheet.table is cols.HEARINGS):
+                    if is_empty(raw) or (name == "external_id" and sheet.table in (cols.HEARINGS, cols.ACTIONS)):
                         continue
                     for piece in str(raw).replace(";", ",").replace("\n", ",").split(","):
                         piece = " ".join(piece.split())
@@ -252,8 +255,11 @@ class Planner(RecordRows, CustodyRows, HearingRows):
         for sheet in by_table["defendants"]:
             for row in sheet.rows:
                 self.plan_shorthand(sheet, row)
+        if by_table["actions"]:
+            self.load_actions()
         for table, method in (("placements", self.plan_placement), ("measures", self.plan_measure),
-                              ("decisions", self.plan_decision), ("hearings", self.plan_hearing)):
+                              ("decisions", self.plan_decision), ("hearings", self.plan_hearing),
+                              ("actions", self.plan_action)):
             for sheet in by_table[table]:
                 for row in sheet.rows:
                     method(sheet, row)

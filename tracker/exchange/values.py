@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from tracker.actions.models import ActionStatus
+from tracker.actions.places import country_code, is_zone
 from tracker.editing.forms import EARLIEST_BIRTH, EARLIEST_EVENT, LATEST, SLUG
 from tracker.exchange.columns import Column
 from tracker.records.enums import (
@@ -237,6 +239,8 @@ CHOICE_WORDS: dict[type, dict[str, str]] = {
         "назначено": "scheduled", "отложено": "postponed", "состоялось": "held", "прошло": "held",
         "отменено": "cancelled",
     },
+    ActionStatus: {"на рассмотрении": "pending", "ожидает": "pending", "одобрено": "approved", "одобрена": "approved",
+                   "отменено": "cancelled", "отменена": "cancelled", "отклонено": "rejected", "отклонена": "rejected"},
 }
 
 
@@ -333,11 +337,21 @@ def parse_url(raw: Any, column: Column) -> str:
 
 def parse_timezone(raw: Any, column: Column) -> str:
     text = parse_line(raw, column)
-    try:
-        ZoneInfo(text)
+    try:  # is_zone: not a file of the zone directory that names no zone ("posixrules")
+        known = ZoneInfo(text) is not None and is_zone(text)
     except (ZoneInfoNotFoundError, ValueError):
-        raise BadCell(_("Unknown time zone '%(tz)s'; use a name like Europe/Moscow.", tz=text[:64])) from None
+        known = False
+    if not known:
+        raise BadCell(_("Unknown time zone '%(tz)s'; use a name like Europe/Moscow.", tz=text[:64]))
     return text
+
+
+def parse_country(raw: Any, column: Column) -> str:
+    text = parse_line(raw, column)
+    code = country_code(text)
+    if code is None:
+        raise BadCell(_("Unknown country '%(text)s'; write its two-letter code (DE) or its name.", text=text[:60]))
+    return code
 
 
 def parse_cell(raw: Any, column: Column, today: date) -> Any:
@@ -351,7 +365,7 @@ def parse_cell(raw: Any, column: Column, today: date) -> Any:
 PARSERS = {
     "line": parse_line, "text": parse_text, "slug": parse_slug, "bool": parse_bool, "int": parse_int,
     "enum": parse_enum, "articles": parse_articles, "list": parse_list, "url": parse_url,
-    "timezone": parse_timezone,
+    "timezone": parse_timezone, "country": parse_country,
 }
 
 

@@ -13,7 +13,9 @@ headers are cached the same way.
 """
 from __future__ import annotations
 
+import hashlib
 import threading
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -34,6 +36,7 @@ END_CALENDAR = b"END:VCALENDAR\r\n"
 
 _lock = threading.Lock()
 _VTIMEZONES: dict[tuple[str, int, int], bytes] = {}
+vtimezones = _VTIMEZONES  # (TZID, first year, last year) -> block: what event_store.py shares
 
 
 def vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:
@@ -120,6 +123,13 @@ def key_of(
                      key_context(base_url, domain))
 
 
+def key_digest(key: tuple) -> str:
+    """A stable digest of an event key, the same in every process (the repr of ints, strings,
+    None and tuples does not vary): how the event cache on disk names what an entry was built
+    from (event_store.py)."""
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+
+
 @dataclass
 class EventCache:
     """Serialized events by (variant, language, hearing id), each stored with the key it was
@@ -128,32 +138,68 @@ class EventCache:
     One entry per hearing, variant and language: a new version replaces the old entry,
     so the cache never holds more than the feeds do, and the feeds of two languages
     published in turn never evict each other's events.
+
+    Entries read from the file of another process (event_store.py) carry the digest of
+    their key instead of the key: `get` trusts one only once the database said none of its
+    rows changed since the file was written (`unchecked`: event_store.drop_rewound) and when
+    the current key has the same digest, and then keeps it under the key.
     """
 
-    entries: dict[tuple[str, str, int], tuple[tuple, bytes]] = field(default_factory=dict)
+    entries: dict[tuple[str, str, int], tuple[tuple | str, bytes]] = field(default_factory=dict)
     hits: int = 0
     misses: int = 0
+    unsaved: int = 0  # public events serialized since the file was last written
+    saved_at: float = field(default_factory=time.monotonic)
+    loaded_from: set = field(default_factory=set)  # the files read into it, each once
+    unchecked: dict = field(default_factory=dict)  # entries read, not yet checked -> when their file was written
+    files: dict = field(default_factory=dict)  # FEEDS_DIR -> what the file's writer knew of it (event_store)
+    _digests: dict[int, tuple[tuple, str]] = field(default_factory=dict)  # hearing id -> its key's digest
 
     def get(self, variant: str, locale: str, hearing_id: int, key: tuple) -> bytes | None:
         found = self.entries.get((variant, locale, hearing_id))
-        if found is not None and found[0] == key:
-            self.hits += 1
-            return found[1]
+        if found is not None:
+            if found[0] == key:
+                self.hits += 1
+                return found[1]
+            if (found[0].__class__ is str and found[0] == self.digest(hearing_id, key)
+                    and (variant, locale, hearing_id) not in self.unchecked):
+                self.entries[(variant, locale, hearing_id)] = (key, found[1])
+                self.hits += 1
+                return found[1]
         self.misses += 1
         return None
 
+    def digest(self, hearing_id: int, key: tuple) -> str:
+        """`key_digest(key)`, computed once for the languages that share the key."""
+        known = self._digests.get(hearing_id)
+        if known is not None and known[0] == key:
+            return known[1]
+        digest = key_digest(key)
+        self._digests[hearing_id] = (key, digest)
+        return digest
+
     def put(self, variant: str, locale: str, hearing_id: int, key: tuple, text: bytes) -> None:
         self.entries[(variant, locale, hearing_id)] = (key, text)
+        if variant == PUBLIC:
+            self.unsaved += 1
 
     def forget(self, keep: Iterable[tuple[str, str, int]]) -> None:
         """Drop hearings that left every feed (past the window, or deleted)."""
         keep = set(keep)
         for entry in [k for k in self.entries if k not in keep]:
             del self.entries[entry]
+        self.unchecked = {slot: at for slot, at in self.unchecked.items() if slot in keep}
+        self._digests.clear()
 
     def clear(self) -> None:
+        """Empty, as in a new process: the file on disk is read again on the next publish."""
         self.entries.clear()
-        self.hits = self.misses = 0
+        self._digests.clear()
+        self.loaded_from.clear()
+        self.unchecked.clear()
+        self.files.clear()
+        self.hits = self.misses = self.unsaved = 0
+        self.saved_at = time.monotonic()
 
 
 EVENTS = EventCache()

@@ -38,7 +38,7 @@ from flask_babel import force_locale
 from sqlalchemy.orm import Session, joinedload
 
 from tracker.extensions import db
-from tracker.feeds import calendars, ical
+from tracker.feeds import calendars, event_store, ical
 from tracker.feeds.files import (
     ALARM_DIR,
     publish_lock,
@@ -82,6 +82,8 @@ def render_events(
     many events were serialized. Each is looked up in the event cache by its key first;
     the others are loaded once, for every language, and serialized once per language."""
     keys = event_keys(snap, settings, changed)
+    if cache.unchecked:  # entries read from the event cache's file: not trusted before this
+        event_store.drop_rewound(session, cache, snap, keys)
     missing: dict[str, list[int]] = {}
     for locale in settings.languages:
         found = texts.setdefault(locale, {})
@@ -184,6 +186,8 @@ class PublishedState:
     # after a defendant is hidden) may have written it since, and then its recipe is unknown
     stamps: dict[str, tuple] = field(default_factory=dict)
     settings: FeedSettings | None = None  # a change of settings (BASE_URL...) starts afresh
+    # on a process's first run: what the event cache file's writer knew of the files (event_store.Files)
+    files: event_store.Files | None = None
     swept_at: float = 0.0  # when leftover temporary files were last removed
     scanned_at: float = 0.0  # when FEEDS_DIR was last listed (for files no longer wanted)
 
@@ -239,6 +243,8 @@ def publish_feeds(
         state = _STATE[key] = PublishedState(settings=settings, swept_at=state.swept_at if state else 0.0)
     report = PublishReport()
     with publish_lock(root), collector_paused():
+        stored = event_store.read_once(cache, root)  # what another process serialized: a cold process's first run
+        state.files = None if state.recipes else cache.files.pop(key, None)
         snap = take_snapshot(session, now, settings)
         last, state.snapshot = state.snapshot, None  # known again only once every file is written
         changed = changed_hearings(snap, last)
@@ -276,6 +282,9 @@ def publish_feeds(
                 state.texts[locale] = {row.id: texts[row.id] for row in snap.hearings if row.id in texts}
         if len(cache.entries) > 2 * kept * len(settings.languages) + 1000:
             cache.forget((ical.PUBLIC, locale, row.id) for locale in settings.languages for row in snap.hearings)
+        if stored is not None:
+            event_store.save_if_due(cache, stored, settings, key, state)
+        state.files = None
     if time.time() - state.swept_at > 600:
         remove_stale_temp_files(root, time.time() - 600)
         state.swept_at = time.time()
@@ -316,6 +325,11 @@ def _write_language(
                 known = None  # deleted, or written by another publisher since: compare with the file
             if known == recipe and changed.isdisjoint(plan.hearing_ids):
                 continue
+            if known is None and state.files is not None:
+                vouched = state.files.vouches(settings, full, target, recipe, texts)
+                if vouched:  # as the publisher that wrote the event cache's file left it
+                    recipes[full], stamps[full] = recipe, vouched
+                    continue
             zones = zones_of.get(plan.path)
             if zones is None:  # a feed's alarm twin and its other languages share them
                 zones = zones_of[plan.path] = feed_zones(plan.hearing_ids, starts)
@@ -335,14 +349,6 @@ def _write_language(
             report.written.append(full)
 
 
-def split_path(path: str, settings: FeedSettings) -> tuple[str, str]:
-    """("ru", "cases/x.ics") for "ru/cases/x.ics"; the default language for a path without one."""
-    head, _slash, rest = path.partition("/")
-    if rest and head in settings.languages and head != settings.default_locale:
-        return head, rest
-    return settings.default_locale, path
-
-
 def build_feed(
     path: str, now: datetime, *, session: Session | None = None, cache: calendars.EventCache | None = None
 ) -> bytes | None:
@@ -351,7 +357,7 @@ def build_feed(
     session = session or db.session
     cache = cache if cache is not None else calendars.EVENTS
     settings = FeedSettings.from_app()
-    locale, in_language = split_path(path, settings)
+    locale, in_language = settings.split_path(path)
     settings = replace(settings.in_language(locale), languages=(locale,))
     alarm = in_language.startswith(ALARM_DIR + "/")
     relative = in_language[len(ALARM_DIR) + 1:] if alarm else in_language
@@ -363,6 +369,7 @@ def build_feed(
     elif relative != "all.ics":
         return None
     snap = take_snapshot(session, now, settings, scope)
+    event_store.read_once(cache, Path(current_app.config["FEEDS_DIR"]))
     texts: dict[str, dict[int, bytes]] = {}
     render_events(session, now, snap, settings, cache, texts)
     starts = {row.id: (snap.courts[row.court_id][2], row.year) for row in snap.hearings}

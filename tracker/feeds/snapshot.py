@@ -51,6 +51,13 @@ class FeedSettings:
     def in_language(self, locale: str) -> FeedSettings:
         return replace(self, locale=locale)
 
+    def split_path(self, path: str) -> tuple[str, str]:
+        """("ru", "cases/x.ics") for "ru/cases/x.ics"; the default language for a path without one."""
+        head, _slash, rest = path.partition("/")
+        if rest and head in self.languages and head != self.default_locale:
+            return head, rest
+        return self.default_locale, path
+
     def prefix(self, locale: str | None = None) -> str:
         """Where a language's feeds live under FEEDS_DIR and /feeds/: the default language at
         the top (the addresses subscribers already have), the others in a folder each ("ru/")."""

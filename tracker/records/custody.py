@@ -1,20 +1,81 @@
 """What is derived about one defendant's custody: the measure in force, the sentence in
-force, the status line and the expected release. Plain functions on the models (their
-measures, decisions and placements loaded), never stored twice."""
+force, the status line and the expected release. Plain functions, never stored twice.
+
+They read a defendant's measures, decisions and placements through small protocols
+(`PersonFacts` and its rows' `MeasureFacts`, `DecisionFacts`, `PlacementFacts`): the models
+satisfy them with their relationships loaded (the editing pages, the scheduler, the API), and
+so do the light rows the public lists read as columns (`records.custody_rows`), so there is
+one set of rules for both.
+"""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
-from typing import Iterable, TypeVar
+from datetime import date, datetime
+from typing import Iterable, Protocol, Sequence, TypeVar
 
 from flask_babel import gettext as _
 
 from tracker.records.enums import DefendantStatus, Instance, MeasureKind, Outcome
-from tracker.records.models import CustodyMeasure, Decision, Defendant, Placement
 from tracker.formats import short_day
 
 R = TypeVar("R")
+
+
+class MeasureFacts(Protocol):
+    """A custody measure as the rules read it (`models.CustodyMeasure`, `custody_rows.MeasureRow`)."""
+
+    id: int | None
+    kind: MeasureKind
+    starts_on: date
+    until: date | None
+    next_review_on: date | None
+    extends_id: int | None
+    source_checked_on: date | None
+
+    @property
+    def ends_on(self) -> date | None: ...
+
+
+class DecisionFacts(Protocol):
+    """A court's decision as the rules read it (`models.Decision`, `custody_rows.DecisionRow`)."""
+
+    id: int | None
+    decided_on: date
+    instance: Instance
+    outcome: Outcome
+    regime: str
+    under_appeal: bool
+    source_checked_on: date | None
+
+    @property
+    def term_text(self) -> str: ...
+
+    @property
+    def expected_release(self) -> date | None: ...
+
+
+class PlacementFacts(Protocol):
+    """Where someone is held from a date (`models.Placement`, `custody_rows.PlacementRow`)."""
+
+    id: int | None
+    facility: str
+    facility_original: str
+    since: date
+    in_transit: bool
+    source_checked_on: date | None
+
+
+class PersonFacts(Protocol):
+    """A defendant with their measures, decisions and placements, each in the order of the
+    model's relationship (by date, then id)."""
+
+    id: int
+    status: DefendantStatus
+    updated_at: datetime | None
+    measures: Sequence[MeasureFacts]
+    decisions: Sequence[DecisionFacts]
+    placements: Sequence[PlacementFacts]
 
 # Statuses in which a person is held somewhere and can receive letters and cards.
 HELD_STATUSES = (
@@ -29,7 +90,7 @@ HELD_STATUSES = (
 class CustodySummary:
     """"Detained since 2012-06-08, detention extended 4 times, now until 2013-03-06"."""
 
-    current: CustodyMeasure
+    current: MeasureFacts
     since: date
     extensions: int
 
@@ -46,7 +107,7 @@ class CustodySummary:
         return self.current.next_review_on
 
 
-def custody_chain(measure: CustodyMeasure, by_id: dict[int, CustodyMeasure]) -> list[CustodyMeasure]:
+def custody_chain(measure: MeasureFacts, by_id: dict[int, MeasureFacts]) -> list[MeasureFacts]:
     """The measure and every earlier one it extends, oldest first."""
     chain = [measure]
     seen = {measure.id}
@@ -65,20 +126,20 @@ def latest(rows: Iterable[R], day: str) -> R | None:
     return max(rows, key=lambda row: (getattr(row, day), row.id if row.id is not None else math.inf), default=None)
 
 
-def current_measure(measures: Iterable[CustodyMeasure]) -> CustodyMeasure | None:
+def current_measure(measures: Iterable[MeasureFacts]) -> MeasureFacts | None:
     """The latest measure by start date, whether or not a decision has replaced it since
     (`measure_in_force` says which one holds)."""
     return latest(measures, "starts_on")
 
 
-def measure_in_force(defendant: Defendant) -> CustodyMeasure | None:
+def measure_in_force(defendant: PersonFacts) -> MeasureFacts | None:
     """The custody measure that holds now (the defendant's measures and decisions loaded)."""
     return measure_in_force_among(defendant.measures, defendant.decisions)
 
 
 def measure_in_force_among(
-    measures: Iterable[CustodyMeasure], decisions: Iterable[Decision]
-) -> CustodyMeasure | None:
+    measures: Iterable[MeasureFacts], decisions: Iterable[DecisionFacts]
+) -> MeasureFacts | None:
     """The measure in force among one defendant's rows: none once released, or once a court
     decided after it.
 
@@ -96,7 +157,7 @@ def measure_in_force_among(
     return current
 
 
-def custody_summary(defendant: Defendant) -> CustodySummary | None:
+def custody_summary(defendant: PersonFacts) -> CustodySummary | None:
     current = measure_in_force(defendant)
     if current is None:
         return None
@@ -107,12 +168,12 @@ def custody_summary(defendant: Defendant) -> CustodySummary | None:
     return CustodySummary(current=current, since=start.starts_on, extensions=len(same_kind) - 1)
 
 
-def sentence_in_force(defendant: Defendant) -> Decision | None:
+def sentence_in_force(defendant: PersonFacts) -> DecisionFacts | None:
     """The latest decision, since an appeal or cassation decision replaces earlier ones."""
     return latest_decision(defendant.decisions)
 
 
-def latest_decision(decisions: Iterable[Decision]) -> Decision | None:
+def latest_decision(decisions: Iterable[DecisionFacts]) -> DecisionFacts | None:
     return latest(decisions, "decided_on")
 
 
@@ -123,12 +184,12 @@ class CustodyStatus:
     """
 
     custody: CustodySummary | None
-    sentence: Decision | None
-    place: Placement | None
+    sentence: DecisionFacts | None
+    place: PlacementFacts | None
     release: date | None
 
 
-def custody_status(defendant: Defendant) -> CustodyStatus:
+def custody_status(defendant: PersonFacts) -> CustodyStatus:
     """The status line's facts, never contradicting each other (measures, decisions and
     placements loaded)."""
     custody = custody_summary(defendant)
@@ -144,7 +205,7 @@ def custody_status(defendant: Defendant) -> CustodyStatus:
     )
 
 
-def describe_sentence(decision: Decision) -> str:
+def describe_sentence(decision: DecisionFacts) -> str:
     """A decision as the status line tells it: "Sentenced on 2012-11-24 to 4 years 6 months of
     imprisonment, general regime colony"."""
     day = short_day(decision.decided_on)
@@ -168,7 +229,7 @@ def describe_sentence(decision: Decision) -> str:
     return text
 
 
-def next_instance(defendant: Defendant) -> Instance:
+def next_instance(defendant: PersonFacts) -> Instance:
     """The instance of the next decision an editor records: an appeal follows a first verdict."""
     decision = sentence_in_force(defendant)
     if decision is None:
@@ -176,14 +237,14 @@ def next_instance(defendant: Defendant) -> Instance:
     return Instance.CASSATION if decision.instance in (Instance.APPEAL, Instance.CASSATION) else Instance.APPEAL
 
 
-def expected_release(defendant: Defendant) -> date | None:
+def expected_release(defendant: PersonFacts) -> date | None:
     decision = sentence_in_force(defendant)
     if decision is None:
         return None
     return decision.expected_release
 
 
-def status_after_decision(decision: Decision) -> DefendantStatus | None:
+def status_after_decision(decision: DecisionFacts) -> DefendantStatus | None:
     """The status a decision puts a defendant in, used when a verdict is recorded."""
     return {
         Outcome.IMPRISONMENT: DefendantStatus.IMPRISONED,

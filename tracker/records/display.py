@@ -17,6 +17,7 @@ HTML maker. The records never import those features.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any, Callable
 from urllib.parse import quote
@@ -36,6 +37,7 @@ from tracker.records.names import both_scripts, in_script, reader_reads_original
 _SENTINEL_INT = 918273645
 _SENTINEL_STR = "x918273645x"
 EXTRAS_KEY = "records.hearing_extras"
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~-]*")  # the characters quote(…, safe="-_.~") keeps
 
 # (lines, display) -> a maker of one line's HTML, or None when it adds nothing on this page
 ExtraFactory = Callable[[list[Any], "Display"], Callable[[Any], str] | None]
@@ -64,7 +66,10 @@ def url_maker(endpoint: str, key: str, **values: Any) -> Callable[[Any], str]:
         return make_number
 
     def make(value: Any) -> str:
-        return f"{head}{quote(str(value), safe='-_.~')}{tail}"
+        value = str(value)
+        if _UNQUOTED.fullmatch(value):  # a slug: what quote() would leave as it is (~3 µs saved a link)
+            return f"{head}{value}{tail}"
+        return f"{head}{quote(value, safe='-_.~')}{tail}"
 
     return make
 
@@ -189,16 +194,15 @@ class Display:
             found = self._editable[ids] = _editable_ids(ids)
         return found
 
-    def hearing_extras(self, lines: list[Any]) -> None:
-        """Set `extras` on every line: what the registered features add, each feature asked
-        once for the whole list."""
+    def hearing_extra_makers(self, lines: list[Any]) -> list[Callable[[Any], str]]:
+        """What the registered features add to each of `lines`: each feature asked once for the
+        whole list, in order; a maker per feature that shows something on this page."""
         makers = []
         for _order, factory in current_app.extensions.get(EXTRAS_KEY, ()):
             maker = factory(lines, self)
             if maker is not None:
                 makers.append(maker)
-        for line in lines:
-            line.extras = Markup("".join(maker(line) for maker in makers))
+        return makers
 
 
 def _editable_ids(ids: frozenset[int]) -> set[int]:

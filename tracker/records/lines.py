@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from tracker.records.courts import Court, CourtPlace
 from tracker.records.display import Display
 from tracker.records.enums import HearingKind, HearingStatus
 from tracker.records.models import Defendant, Hearing, hearing_defendants
+from tracker.records.names import both_scripts
 
 ACTIVE = (HearingStatus.SCHEDULED, HearingStatus.POSTPONED)
 # the lines' phrases, resolved once per request by Display.phrase
@@ -76,14 +78,7 @@ class HearingLine:
     source_checked_on: date | None
     court: CourtLine
     people: list[Person] = field(default_factory=list)
-    # the text, set by `prepare`
-    css: str = ""
-    when: Markup = Markup("")
-    when_attr: str = ""
-    head: Markup = Markup("")
-    names: Markup = Markup("")
-    body: Markup = Markup("")
-    extras: Markup = Markup("")
+    html: str = ""  # the whole line's HTML, set by `prepare` (a str: `lines_html` marks the list safe once)
 
     @property
     def ends_at(self) -> datetime:
@@ -154,13 +149,12 @@ def add_people(session: Session, lines: list[HearingLine]) -> None:
     by_id = {line.id: line for line in lines}
     people: dict[int, Person] = {}
     rows = session.connection().execute(_people_statement(), {"ids": list(by_id)}).all()
-    for hearing_id, person_id, *names, is_public in rows:
-        if not is_public:
-            continue
-        person = people.get(person_id)
-        if person is None:
-            person = people[person_id] = Person(person_id, *names)
-        by_id[hearing_id].people.append(person)
+    for hearing_id, person_id, slug, name_latin, name_original, is_public in rows:  # no *names: a list a row
+        if is_public:
+            person = people.get(person_id)
+            if person is None:
+                person = people[person_id] = Person(person_id, slug, name_latin, name_original)
+            by_id[hearing_id].people.append(person)
     for line in lines:
         if len(line.people) > 1:
             line.people.sort(key=_by_name)
@@ -196,43 +190,48 @@ def group_by_local_day(lines: list[HearingLine]) -> list[tuple[date, list[Hearin
 
 
 def prepare(lines: list[HearingLine], show: Display) -> list[HearingLine]:
-    """Work out each line's text (records/_hearings.html shows it): the features' additions
-    included. Repeated values (a moment, a court, a person, a status) are built once, with
-    plain strings and `escape` (Markup.format costs ten times as much), marked safe once."""
+    """Write each line's HTML (`line.html`; records/_hearings.html shows it through
+    `lines_html`), the features' additions included. What repeats on a page (a moment, a
+    court, a person's link, a kind and status) is written once per distinct value; a line is
+    then one f-string of those pieces. Everything is a plain str built with `escape` (a Markup
+    per field, or Markup.format, cost more than the text itself) and marked safe once per list."""
     closed = f' <span class="badge">{show.phrase(CLOSED)}</span>'
-    heads: dict[tuple[HearingKind, HearingStatus, bool], Markup] = {}
+    starts: dict[tuple[HearingStatus, datetime, str], str] = {}
+    heads: dict[tuple[HearingKind, HearingStatus, bool], str] = {}
     wheres: dict[tuple[int, str], str] = {}
     people: dict[int, str] = {}
-    css: dict[HearingStatus, Markup] = {}
     judges: dict[str, str] = {}
     defendant_url = show.maker("records.defendant", "slug")
+    extras = show.hearing_extra_makers(lines)
+    only_extra = extras[0] if len(extras) == 1 else None
     for line in lines:
-        line.when, line.when_attr = show.moment(line.starts_at, line.court.timezone)
-        line.css = css.get(line.status) or css.setdefault(line.status, Markup(f"hearing status-{line.status.value}"))
-        head = heads.get((line.kind, line.status, line.is_open))
+        status, court = line.status, line.court
+        key = (status, line.starts_at, court.timezone)
+        start = starts.get(key)
+        if start is None:
+            when, when_attr = show.moment(line.starts_at, court.timezone)
+            start = starts[key] = (f'<div class="hearing status-{status.value}">\n  <p><strong>'
+                                   f'<time datetime="{when_attr}">{when}</time></strong>\n  · ')
+        head = heads.get((line.kind, status, line.is_open))
         if head is None:
-            text = str(escape(str(line.kind.label).capitalize()))  # a str: Markup += str would escape the badge
-            if line.status is not HearingStatus.SCHEDULED:
-                text += f' <span class="badge">{escape(line.status.label)}</span>'
+            head = str(escape(str(line.kind.label).capitalize()))
+            if status is not HearingStatus.SCHEDULED:
+                head += f' <span class="badge">{escape(status.label)}</span>'
             if not line.is_open:
-                text += closed
-            head = heads[(line.kind, line.status, line.is_open)] = Markup(text)
-        line.head = head
-        names = []
-        for person in line.people:
-            link = people.get(person.id)
-            if link is None:
-                link = people[person.id] = (f'<a href="{defendant_url(person.slug)}">'
-                                            f'{escape(show.first_script(person.name_latin, person.name_original))}</a>')
-            names.append(link)
-        line.names = Markup(", ".join(names))
-        where = wheres.get((line.court.id, line.courtroom))
-        if where is None:
-            where = str(show.both_scripts(line.court.where_latin, line.court.where_original))
+                head += closed
+            heads[(line.kind, status, line.is_open)] = head
+        if len(line.people) == 1:
+            person = line.people[0]
+            names = people.get(person.id) or _person_link(people, person, show, defendant_url)
+        else:
+            names = ", ".join([people.get(person.id) or _person_link(people, person, show, defendant_url)
+                               for person in line.people])
+        body = wheres.get((court.id, line.courtroom))
+        if body is None:
+            where = str(show.both_scripts(court.where_latin, court.where_original))
             if line.courtroom:
                 where = f"{where}, {show.markup(COURTROOM, room=line.courtroom)}"  # not str + Markup: that escapes
-            where = wheres[(line.court.id, line.courtroom)] = f'<p class="where">{where}</p>'
-        body = where
+            body = wheres[(court.id, line.courtroom)] = f'<p class="where">{where}</p>'
         if line.judge:
             judge = judges.get(line.judge)
             if judge is None:
@@ -244,26 +243,34 @@ def prepare(lines: list[HearingLine], show: Display) -> list[HearingLine]:
             body += f"\n  <p>{escape(line.outcome_note)}</p>"
         if line.source_url:
             body = f"{body}\n  {source(line.source_url, line.source_checked_on, show)}"
-        line.body = Markup(body)
-    show.hearing_extras(lines)
+        if only_extra is not None:
+            extra = only_extra(line)
+        else:
+            extra = "".join([make(line) for make in extras])
+        line.html = f"{start}{head}</p>\n  <p>{names}</p>\n  {body}\n  {extra}\n</div>\n"
     return lines
 
 
+def _person_link(links: dict[int, str], person: Person, show: Display, url: Callable[[str], str]) -> str:
+    link = links[person.id] = (f'<a href="{url(person.slug)}">'
+                               f'{escape(show.first_script(person.name_latin, person.name_original))}</a>')
+    return link
+
+
 def lines_html(lines: list[HearingLine]) -> Markup:
-    """The prepared lines as records/_hearings.html shows them, written in one pass: the
-    template's loop cost ~1 µs per value it printed (each through `escape`), seven a line."""
-    return Markup("".join([
-        f'<div class="{h.css}">\n  <p><strong><time datetime="{h.when_attr}">{h.when}</time></strong>\n'
-        f'  · {h.head}</p>\n  <p>{h.names}</p>\n  {h.body}\n  {h.extras}\n</div>\n' for h in lines]))
+    """The prepared lines as records/_hearings.html shows them, marked safe once for the list."""
+    return Markup("".join([line.html for line in lines]))
 
 
 def source(url: str | None, checked_on: date | None, show: Display) -> Markup:
-    """records/_macros.html `source`: "(source, checked Dec 2, 2026)"."""
+    """records/_macros.html `source`: "(source, checked Dec 2, 2026)"; the "checked" part
+    worded once per day and request (a list's sources share a few days)."""
     if not url:
         return Markup("")
     checked = ""
     if checked_on:
-        checked = Markup(", ") + show.markup(CHECKED, day=show.short_day(checked_on))
+        checked = show.once(("source-checked", checked_on),
+                            lambda: f", {show.markup(CHECKED, day=show.short_day(checked_on))}")
     return Markup(f'<span class="source">(<a href="{escape(url)}" rel="noopener noreferrer nofollow">'
                   f'{show.phrase(SOURCE)}</a>{checked})</span>')
 
@@ -271,27 +278,34 @@ def source(url: str | None, checked_on: date | None, show: Display) -> Markup:
 TURNS = _l("turns %(age)d")
 
 
-def prepare_dates(rows: list, show: Display, *, with_age: bool = False) -> list:
-    """The text of the birthdays and releases page's rows (records.queries.DateRow): the day,
-    the linked name, the age, the address for letters; each day formatted once."""
+def dates_html(rows: list, show: Display, *, with_age: bool = False) -> Markup:
+    """The birthdays and releases page's items (records.dates.DateRow), written in one pass and
+    marked safe once for the list (records/dates.html prints it): the day, the linked name, the
+    age, the address for letters. Each day and age is worded once; a name or an address is
+    written without the Display's memo, which only costs a key on a list where each is new."""
     defendant_url = show.maker("records.defendant", "slug")
+    reads_original = show.reads_original
     days: dict[date, str] = {}
-    ages: dict[int, Markup] = {}
+    ages: dict[int, str] = {}
+    items = []
     for row in rows:
         day = days.get(row.day)
         if day is None:
             day = days[row.day] = f'<time datetime="{row.day.isoformat()}">{escape(show.day(row.day))}</time>'
         person = row.defendant
-        name = show.both_scripts(person.name_latin, person.name_original, href=defendant_url(person.slug))
-        row.html = Markup(f"{day}: {name}")  # an f-string: str + Markup would escape the str
+        name = both_scripts(person.name_latin, person.name_original, href=defendant_url(person.slug),
+                            reads_original=reads_original)
         if with_age:
             age = ages.get(row.age)
             if age is None:
-                age = ages[row.age] = show.markup(TURNS, age=row.age)
-            row.age_text = age
-        row.address = (show.both_scripts(person.letters_address, person.letters_address_original, tag="address")
-                       if person.letters_address or person.letters_address_original else Markup(""))
-    return rows
+                age = ages[row.age] = f", {show.markup(TURNS, age=row.age)}."
+        else:
+            age = ""
+        address = (both_scripts(person.letters_address, person.letters_address_original, tag="address",
+                                reads_original=reads_original)
+                   if person.letters_address or person.letters_address_original else "")
+        items.append(f"\n<li>{day}: {name}{age}\n{address}</li>")
+    return Markup("".join(items))
 
 
 def prepare_next(rows: list, show: Display) -> list:

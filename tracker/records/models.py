@@ -1,7 +1,7 @@
 """Cases, defendants, custody measures, decisions, hearings and courts.
 
 All facts about a defendant are stored once; everything shown (status line,
-timeline, expected release) is derived from these rows (custody.py, timeline.py).
+timeline, expected release) is derived from these rows (custody.py, terms.py, timeline.py).
 The kinds and statuses with their labels are in enums.py.
 """
 from __future__ import annotations
@@ -10,8 +10,6 @@ from collections.abc import Collection, Iterable
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from dateutil.relativedelta import relativedelta
-from flask_babel import ngettext
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,6 +19,7 @@ from tracker.records.enums import (
 )
 from tracker.records.courts import Court, SiteSetting  # noqa: F401  (their home; imported from here too)
 from tracker.records.names import search_key
+from tracker.records.terms import DecisionTerms, MeasureTerms, release_date  # noqa: F401  (release_date's old home)
 
 
 case_defendants = sa.Table(
@@ -195,8 +194,9 @@ class Placement(db.Model, SourceMixin):
     __table_args__ = (sa.CheckConstraint("NOT in_transit OR facility = ''", name="transit_has_no_facility"),)
 
 
-class CustodyMeasure(db.Model, SourceMixin):
-    """One court order on custody; an extension is a new row pointing at the one it continues."""
+class CustodyMeasure(MeasureTerms, db.Model, SourceMixin):
+    """One court order on custody; an extension is a new row pointing at the one it continues.
+    When it lapses: `MeasureTerms`."""
 
     __tablename__ = "custody_measures"
 
@@ -216,18 +216,10 @@ class CustodyMeasure(db.Model, SourceMixin):
     defendant: Mapped[Defendant] = relationship(back_populates="measures")
     extends: Mapped[CustodyMeasure | None] = relationship(remote_side=[id])
 
-    @property
-    def is_extension(self) -> bool:
-        return self.extends_id is not None
 
-    @property
-    def ends_on(self) -> date | None:
-        """The date this measure lapses unless extended (a review date for open-ended ones)."""
-        return self.until or self.next_review_on
-
-
-class Decision(db.Model, SourceMixin):
-    """A court's decision on a defendant. Appeals are later decisions, never edits of earlier ones."""
+class Decision(DecisionTerms, db.Model, SourceMixin):
+    """A court's decision on a defendant. Appeals are later decisions, never edits of earlier ones.
+    Its term and release: `DecisionTerms`."""
 
     __tablename__ = "decisions"
 
@@ -257,42 +249,6 @@ class Decision(db.Model, SourceMixin):
             name="term_not_negative",
         ),
     )
-
-    @property
-    def has_term(self) -> bool:
-        return bool(self.term_years or self.term_months or self.term_days)
-
-    @property
-    def computed_release(self) -> date | None:
-        return release_date(self.decided_on, self.outcome, self.term_years, self.term_months, self.term_days,
-                            self.credited_days)
-
-    @property
-    def expected_release(self) -> date | None:
-        return self.release_override or self.computed_release
-
-    @property
-    def term_text(self) -> str:
-        parts = []
-        if self.term_years:
-            parts.append(ngettext("%(num)d year", "%(num)d years", self.term_years))
-        if self.term_months:
-            parts.append(ngettext("%(num)d month", "%(num)d months", self.term_months))
-        if self.term_days:
-            parts.append(ngettext("%(num)d day", "%(num)d days", self.term_days))
-        return " ".join(parts)
-
-
-def release_date(decided_on: date, outcome: Outcome, years: int, months: int, days: int, credited: int,
-                 override: date | None = None) -> date | None:
-    """`Decision.expected_release` from its columns (records.dates reads no entity): the override,
-    else the term counted from the decision, less the time already served. Courts credit
-    pre-trial detention as days (already converted by the court's ratio): plain days here."""
-    if override:
-        return override
-    if outcome is not Outcome.IMPRISONMENT or not (years or months or days):
-        return None
-    return decided_on + relativedelta(years=years, months=months, days=days) - timedelta(days=credited)
 
 
 class Hearing(db.Model, SourceMixin):

@@ -11,13 +11,16 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tracker.records.custody import CustodyStatus, custody_status
+from tracker.records.custody_rows import PERSON_COLUMNS, PersonRow, custody_order, people_of
 from tracker.records.enums import DefendantStatus, HearingStatus
 from tracker.records.dates import DatePerson, DateRow, next_birthday, upcoming_dates  # noqa: F401 (their old home)
 from tracker.records.lines import HearingLine, lines_of, lines_statement
 from tracker.records.courts import Court
-from tracker.records.models import Case, Defendant, Hearing, hearing_defendants
+from tracker.records.models import Case, CustodyMeasure, Decision, Defendant, Hearing, Placement, hearing_defendants
+from tracker.records.models import case_defendants as case_links  # case_defendants() is a query here
 from tracker.records.names import query_words
 from tracker.records.staleness import (
     Freshness, StaleFact, defendant_finding, last_hearing_days, site_today, status_freshness,
@@ -41,23 +44,28 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def name_matches(text: str) -> sa.ColumnElement[bool]:
-    """Defendants whose names match a search as people type it (docs/search.md): every word of
-    the query, keyed like the stored names (records.names), is part of a word of the key, in any
-    order. A LIKE per word in the one statement: the same on SQLite and PostgreSQL."""
-    words = query_words(text)
-    if not words:  # only punctuation: nothing is a name
+def name_patterns(text: str) -> list[str]:
+    """How a search matches names as people type it (docs/search.md): every word of the query,
+    keyed like the stored names (records.names), is part of a word of the key, in any order. A
+    LIKE per word in the one statement, the same on SQLite and PostgreSQL: these are the
+    patterns, bound to `_name_clause`'s parameters."""
+    return [f"%{_like_escape(word)}%" for word in query_words(text)]
+
+
+def _name_clause(patterns: list[sa.BindParameter]) -> sa.ColumnElement[bool]:
+    if not patterns:  # only punctuation: nothing is a name
         return sa.false()
-    return sa.and_(*(Defendant.search_name.like(f"%{_like_escape(word)}%", escape="\\") for word in words))
+    return sa.and_(*(Defendant.search_name.like(pattern, escape="\\") for pattern in patterns))
 
 
 @dataclass
 class DefendantRow:
     """A defendant as a page shows them: the status line's facts, whether it can still be true
     (`stale`: a finding replaces a stale "now until" with "status unverified since"), and how
-    fresh its facts are."""
+    fresh its facts are. `defendant` is the entity on a defendant's page, a light row
+    (`custody_rows.PersonRow`) on the lists."""
 
-    defendant: Defendant
+    defendant: Defendant | PersonRow
     status: CustodyStatus
     next_hearing: NextHearing | None = None
     stale: StaleFact | None = None
@@ -69,10 +77,12 @@ class DefendantRow:
 
 
 def defendant_rows(
-    session: Session, defendants: list[Defendant], now: datetime, *, with_next_hearing: bool = False
+    session: Session, defendants: list[Defendant] | list[PersonRow], now: datetime, *,
+    with_next_hearing: bool = False,
 ) -> list[DefendantRow]:
-    """Rows for defendants whose measures, decisions and placements are loaded: two queries at
-    most (their latest hearings, for the stale-fact rules; their next ones, if asked)."""
+    """Rows for defendants whose measures, decisions and placements are loaded (entities or light
+    rows: the same rules read both): two queries at most (their latest hearings, for the
+    stale-fact rules; their next ones, if asked)."""
     today = site_today(now)
     last_hearings = last_hearing_days(session, [d.id for d in defendants])
     upcoming = next_hearing_times(session, [d.id for d in defendants], now) if with_next_hearing else {}
@@ -166,6 +176,8 @@ def _statements() -> dict[str, sa.Select]:
     )
     in_case = Hearing.in_cases(sa.bindparam("case_ids", expanding=True), public_only=True)
 
+    defendant_id = sa.bindparam("defendant_id", type_=sa.Integer)
+
     def first(query: sa.Select) -> sa.ScalarSelect:
         return query.order_by(Hearing.starts_at, Hearing.id).limit(sa.bindparam("limit", type_=sa.Integer)) \
             .scalar_subquery()
@@ -181,10 +193,19 @@ def _statements() -> dict[str, sa.Select]:
             .where(hearing_defendants.c.defendant_id == sa.bindparam("defendant_id", type_=sa.Integer))
             .scalar_subquery()),
         "defendant": sa.select(Defendant)
-        .where(Defendant.slug == sa.bindparam("slug", type_=sa.String), Defendant.is_public.is_(True))
-        .options(selectinload(Defendant.measures), selectinload(Defendant.decisions),
-                 selectinload(Defendant.placements), selectinload(Defendant.cases)),
+        .where(Defendant.slug == sa.bindparam("slug", type_=sa.String), Defendant.is_public.is_(True)),
+        # a defendant's custody facts, in their relationships' order (get_public_defendant)
+        **{key: sa.select(model).where(model.defendant_id == defendant_id).order_by(*custody_order(key))
+           for key, model in (("measures", CustodyMeasure), ("decisions", Decision), ("placements", Placement))},
+        "defendant_cases": sa.select(Case.slug, Case.title)
+        .join(case_links, case_links.c.case_id == Case.id)
+        .where(case_links.c.defendant_id == defendant_id).order_by(Case.title),
+        "case": sa.select(Case).where(Case.slug == sa.bindparam("slug", type_=sa.String)),
         "case_id": sa.select(Case.id).where(Case.slug == sa.bindparam("slug", type_=sa.String)),
+        "case_defendants": sa.select(*PERSON_COLUMNS)
+        .where(Defendant.cases.any(Case.id == sa.bindparam("case_id", type_=sa.Integer)),
+               Defendant.is_public.is_(True))
+        .order_by(Defendant.name_latin),
         "case_choices": sa.select(Case.slug, Case.title).order_by(Case.title),
     }
 
@@ -199,43 +220,74 @@ def list_defendants(
     page: int = 1,
     per_page: int = 50,
 ) -> DefendantPage:
-    """The home page's list of public defendants, filtered and paginated."""
-    query = sa.select(Defendant).where(Defendant.is_public.is_(True))
+    """The home page's list of public defendants, filtered and paginated, as light rows with
+    their custody (`custody_rows`): seven statements, one more with a case filter."""
+    params: dict = {}
+    connection = session.connection()
     if case_slug:
-        case_id = session.scalar(sa.select(Case.id).where(Case.slug == case_slug))
-        if case_id is None:
+        params["case_id"] = connection.execute(_statements()["case_id"], {"slug": case_slug}).scalar()
+        if params["case_id"] is None:
             raise BadQuery(_("There is no case “%(slug)s”.", slug=case_slug))
-        query = query.where(Defendant.cases.any(Case.id == case_id))
     if status:
         try:
-            query = query.where(Defendant.status == DefendantStatus(status))
+            params["status"] = DefendantStatus(status)
         except ValueError:
             raise BadQuery(_("Unknown status “%(status)s”.", status=status)) from None
+    words = None
     if q:
         q = q.strip()
         if len(q) > 100:
             raise BadQuery(_("The search text is too long (100 characters at most)."))
-        query = query.where(name_matches(q))
+        patterns = name_patterns(q)
+        words = len(patterns)
+        params.update((f"word_{i}", pattern) for i, pattern in enumerate(patterns))
     if page < 1:
         raise BadQuery(_("Page numbers start at 1."))
 
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    count, listing = _listing_statements(bool(case_slug), bool(status), words)
+    total = connection.execute(count, params).scalar() or 0
     pages = max(1, -(-total // per_page))
     if page > pages:
         raise BadQuery(f"There are only {pages} pages.")
-    defendants = session.scalars(
-        query.options(selectinload(Defendant.measures), selectinload(Defendant.decisions),
-                      selectinload(Defendant.placements))
-        .order_by(Defendant.name_latin, Defendant.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    rows = defendant_rows(session, list(defendants), now, with_next_hearing=True)
+    defendants = people_of(session, listing, {**params, "limit": per_page, "offset": (page - 1) * per_page})
+    rows = defendant_rows(session, defendants, now, with_next_hearing=True)
     return DefendantPage(rows=rows, total=total, page=page, pages=pages)
 
 
+@lru_cache(maxsize=64)
+def _listing_statements(by_case: bool, by_status: bool, words: int | None) -> tuple[sa.Select, sa.Select]:
+    """The home list's count and page statements for one combination of filters (a case, a
+    status, a search of so many words: at most 2 x 2 x 8 of them), built once with bound
+    parameters, like the pages' fixed statements (`_statements`)."""
+    query = sa.select(*PERSON_COLUMNS).where(Defendant.is_public.is_(True))
+    if by_case:
+        query = query.where(Defendant.cases.any(Case.id == sa.bindparam("case_id", type_=sa.Integer)))
+    if by_status:
+        query = query.where(Defendant.status == sa.bindparam("status", type_=Defendant.status.type))
+    if words is not None:
+        query = query.where(_name_clause([sa.bindparam(f"word_{i}", type_=sa.String) for i in range(words)]))
+    count = sa.select(sa.func.count()).select_from(query.subquery())
+    return count, query.order_by(Defendant.name_latin, Defendant.id).limit(sa.bindparam("limit", type_=sa.Integer)) \
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+
+
 def get_public_defendant(session: Session, slug: str) -> Defendant | None:
-    return session.scalar(_statements()["defendant"], {"slug": slug})
+    """A public defendant with the custody facts the status rules read (measures, decisions,
+    placements), in four statements. The collections are read and set by hand: selectinload's
+    machinery cost ~0.35 ms a collection on a defendant's page, three times its statement."""
+    statements = _statements()
+    person = session.scalar(statements["defendant"], {"slug": slug})
+    if person is not None:
+        for attribute in ("measures", "decisions", "placements"):
+            set_committed_value(person, attribute,
+                                list(session.scalars(statements[attribute], {"defendant_id": person.id})))
+    return person
+
+
+def defendant_cases(session: Session, defendant: Defendant) -> list[tuple[str, str]]:
+    """(slug, title) of a defendant's cases, by title: what their page links (columns, not entities)."""
+    rows = session.connection().execute(_statements()["defendant_cases"], {"defendant_id": defendant.id}).all()
+    return [(slug, title) for slug, title in rows]
 
 
 def defendant_hearings(session: Session, defendant: Defendant) -> list[HearingLine]:
@@ -253,19 +305,12 @@ def cases_by_id(session: Session, ids: list[int]) -> list[Case]:
 
 
 def get_case(session: Session, slug: str) -> Case | None:
-    return session.scalar(sa.select(Case).where(Case.slug == slug))
+    return session.scalar(_statements()["case"], {"slug": slug})
 
 
-def case_defendants(session: Session, case: Case) -> list[Defendant]:
-    return list(
-        session.scalars(
-            sa.select(Defendant)
-            .where(Defendant.cases.any(Case.id == case.id), Defendant.is_public.is_(True))
-            .options(selectinload(Defendant.measures), selectinload(Defendant.decisions),
-                     selectinload(Defendant.placements))
-            .order_by(Defendant.name_latin)
-        )
-    )
+def case_defendants(session: Session, case: Case) -> list[PersonRow]:
+    """A case's public defendants by Latin name, as light rows with their custody (four statements)."""
+    return people_of(session, _statements()["case_defendants"], {"case_id": case.id})
 
 
 def case_hearings(session: Session, case: Case) -> list[HearingLine]:

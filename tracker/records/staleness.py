@@ -42,7 +42,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tracker.access import limit_to_editable
-from tracker.records.custody import CustodyStatus, latest_decision, measure_in_force_among
+from tracker.records.custody import (
+    CustodyStatus, DecisionFacts, MeasureFacts, PersonFacts, latest_decision, measure_in_force_among,
+)
 from tracker.records.enums import DefendantStatus, HearingStatus, MeasureKind
 from tracker.records.models import (
     Case, CustodyMeasure, Decision, Defendant, Hearing, case_defendants, hearing_defendants,
@@ -77,10 +79,11 @@ class StaleFact:
 
     rule: StaleRule
     since: date
-    defendant: Defendant | None = None  # a finding about a defendant's status
+    # a finding about a defendant's status: an entity, or a public list's light row (records.custody_rows)
+    defendant: Defendant | PersonFacts | None = None
     hearing: Hearing | None = None  # a finding about a hearing
-    measure: CustodyMeasure | None = None
-    decision: Decision | None = None
+    measure: MeasureFacts | None = None
+    decision: DecisionFacts | None = None
 
     @property
     def record(self) -> Defendant | Hearing:
@@ -104,7 +107,7 @@ class StaleFact:
 
 
 def status_finding(
-    defendant: Defendant, measures: Iterable[CustodyMeasure], decisions: Iterable[Decision],
+    defendant: PersonFacts, measures: Iterable[MeasureFacts], decisions: Iterable[DecisionFacts],
     last_hearing_on: date | None, today: date,
 ) -> StaleFact | None:
     """Whether a defendant's status line can no longer be true (rules 1 to 3), from their rows.
@@ -130,8 +133,8 @@ def status_finding(
     return StaleFact(rule, measure.ends_on, defendant=defendant, measure=measure)
 
 
-def defendant_finding(defendant: Defendant, last_hearing_on: date | None, today: date) -> StaleFact | None:
-    """`status_finding` for a defendant whose measures and decisions are loaded."""
+def defendant_finding(defendant: PersonFacts, last_hearing_on: date | None, today: date) -> StaleFact | None:
+    """`status_finding` for a defendant whose measures and decisions are loaded (or a light row)."""
     return status_finding(defendant, defendant.measures, defendant.decisions, last_hearing_on, today)
 
 
@@ -275,7 +278,7 @@ class Freshness:
             n)
 
 
-def status_freshness(defendant: Defendant, status: CustodyStatus) -> list[Freshness]:
+def status_freshness(defendant: PersonFacts, status: CustodyStatus) -> list[Freshness]:
     """How fresh the status line's facts are: the measure or decision behind it, and the placement.
 
     A row with no source-checked date falls back to the record's last change (the defendant's

@@ -10,9 +10,9 @@ from tracker.extensions import db, utcnow
 from tracker.records import queries
 from tracker.records.custody import sentence_in_force
 from tracker.records.display import display
-from tracker.records.lines import group_by_local_day, prepare, prepare_dates, prepare_next
+from tracker.records.lines import dates_html, group_by_local_day, prepare, prepare_next
 from tracker.records.staleness import site_today
-from tracker.records.status_text import prepare_rows
+from tracker.records.status_text import case_items, home_items, prepare_rows
 from tracker.records.transit import transit_of
 from tracker.records.timeline import prepare_timeline, timeline
 from tracker.records.enums import DefendantStatus
@@ -54,6 +54,7 @@ def index():
     return render_template(
         "records/index.html",
         listing=listing,
+        items=home_items(listing.rows, show),
         cases=cases,
         statuses=list(DefendantStatus),
         args=args,
@@ -77,6 +78,7 @@ def defendant(slug: str):
     return render_template(
         "records/defendant.html",
         defendant=person,
+        cases=queries.defendant_cases(db.session, person),
         row=row,
         today=site_today(now),
         transit=transit_of(person),
@@ -103,8 +105,8 @@ def case(slug: str):
     return render_template(
         "records/case.html",
         case=found,
-        defendants=prepare_rows(queries.defendant_rows(db.session, queries.case_defendants(db.session, found), now),
-                                site_today(now), show),
+        defendants=case_items(prepare_rows(
+            queries.defendant_rows(db.session, queries.case_defendants(db.session, found), now), site_today(now), show)),
         today=site_today(now),
         upcoming=prepare(upcoming, show),
         past=prepare(past, show),
@@ -139,5 +141,5 @@ def dates():
     today = utcnow().date()
     birthdays, releases = queries.upcoming_dates(db.session, today)
     show = display()
-    return render_template("records/dates.html", birthdays=prepare_dates(birthdays, show, with_age=True),
-                           releases=prepare_dates(releases, show), today=today)
+    return render_template("records/dates.html", birthdays=dates_html(birthdays, show, with_age=True),
+                           releases=dates_html(releases, show), today=today)

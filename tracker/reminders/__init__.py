@@ -4,12 +4,13 @@ from __future__ import annotations
 from flask import Flask
 
 from tracker.mail.sending import before_sending
-from tracker.reminders import models, views  # noqa: F401  (models: tables known to Alembic)
+from tracker.reminders import markup, models, views  # noqa: F401  (models: tables known to Alembic)
 from tracker.reminders.changes import supersede_stale_reminders
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
+    app.jinja_env.globals["reminder_markup"] = markup
     # every sender in this app (the scheduler, a test) leaves out reminders of hearings that moved
     before_sending(app, supersede_stale_reminders)
 

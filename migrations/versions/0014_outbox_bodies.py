@@ -6,8 +6,8 @@ its text and its HTML in the row, each update rewrote 6-12 KiB. Existing message
 (the sender composes it from them). Downgrading reads the text and HTML back from the
 composed message.
 
-Revision ID: 0013_outbox_bodies
-Revises: 0012_actions
+Revision ID: 0014_outbox_bodies
+Revises: 0013_action_external_id
 Create Date: 2026-11-27
 
 """
@@ -19,8 +19,8 @@ from tracker.mail.models import SQLITE_CASCADE
 
 
 # revision identifiers, used by Alembic.
-revision = '0013_outbox_bodies'
-down_revision = '0012_actions'
+revision = '0014_outbox_bodies'
+down_revision = '0013_action_external_id'
 branch_labels = None
 depends_on = None
 
