@@ -20,6 +20,7 @@ from tracker.feeds.serving import MIMETYPE, Served, public_cache_control, wants_
 from tracker.forms import form_status, sessionless_csrf
 from tracker.links import external_url
 from tracker.records import queries as records
+from tracker.records.names import first_script
 
 bp = Blueprint("actions", __name__)
 
@@ -113,7 +114,7 @@ def feed(kind: str, slug: str | None):
     elif kind == "defendant":
         person = records.get_public_defendant(db.session, slug) or abort(
             404, description=_("There is no such calendar."))
-        name = _("Solidarity actions: %(name)s", name=person.name_latin)
+        name = _("Solidarity actions: %(name)s", name=first_script(person.name_latin, person.name_original))
         page = external_url("records.defendant", base_url=base, slug=person.slug)
     else:
         name = _("Solidarity actions")

@@ -23,6 +23,7 @@ from tracker.editing.alerts import active_editors
 from tracker.links import external_url
 from tracker.mail import language as lang
 from tracker.mail.message import Mail, render_mail
+from tracker.records.names import first_script
 from tracker.mail.models import OutboxMessage
 from tracker.mail.outbox import enqueue_email, skip_on_error, weekly_slot
 from tracker.records.staleness import StaleFact, site_today, site_zone, stale_facts
@@ -49,9 +50,10 @@ def describe(finding: StaleFact, user: Any, *, absolute: bool) -> Entry:
 
     if finding.defendant is not None:
         person = finding.defendant
-        return Entry(finding, person.name_latin, link("editing.edit_defendant", defendant_id=person.id))
+        return Entry(finding, first_script(person.name_latin, person.name_original),
+                     link("editing.edit_defendant", defendant_id=person.id))
     hearing = finding.hearing
-    names = ", ".join(d.name_latin for d in hearing.defendants if can_see(user, d))
+    names = ", ".join(first_script(d.name_latin, d.name_original) for d in hearing.defendants if can_see(user, d))
     title = f"{hearing.kind.label.capitalize()}: {names}, {hearing.court.name}" if names else \
         f"{hearing.kind.label.capitalize()}, {hearing.court.name}"
     return Entry(finding, title, link("editing.edit_hearing", hearing_id=hearing.id))

@@ -27,6 +27,7 @@ from tracker.mail.message import Mail
 from tracker.mail.models import OutboxMessage
 from tracker.mail.outbox import enqueue_email
 from tracker.records.models import Case, Defendant, Hearing
+from tracker.records.names import first_script
 from tracker.reminders import compose
 from tracker.reminders.models import ReminderDelivery, Scope, Subscription
 
@@ -77,7 +78,7 @@ def describe(subscription: Subscription, language: str | None = None) -> str:
         return _("the hearing of %(names)s on %(when)s", names=names, when=compose.local_when(hearing, language))
     if subscription.scope is Scope.DEFENDANT and subscription.defendant is not None:
         name = (compose.person_name(subscription.defendant, language) if language
-                else subscription.defendant.name_latin)
+                else first_script(subscription.defendant.name_latin, subscription.defendant.name_original))
         return _("hearings of %(name)s", name=name)
     return _("all public hearings")
 

@@ -18,6 +18,7 @@ from tracker.links import safe_next
 from tracker.mail.addresses import InvalidEmail
 from tracker.mail.language import language_choices
 from tracker.records.models import Case, Defendant
+from tracker.records.names import first_script
 from tracker.reminders import subscriptions
 from tracker.reminders.forms import ManageForm, NotesForm, SignupForm
 from tracker.reminders.models import Scope
@@ -32,7 +33,7 @@ def follow_choices(feed_scope: tuple[str, object] | None) -> list[SelectChoice]:
     kind, thing = feed_scope or ("all", None)
     choices = []
     if kind == "defendant" and thing is not None:
-        choices.append(SelectChoice(f"defendant:{thing.slug}", _("Hearings of %(name)s", name=thing.name_latin)))
+        choices.append(SelectChoice(f"defendant:{thing.slug}", _("Hearings of %(name)s", name=first_script(thing.name_latin, thing.name_original))))
     elif kind == "case" and thing is not None:
         choices.append(SelectChoice(f"case:{thing.slug}", _("Hearings in the case “%(title)s”", title=thing.title)))
     choices.append(SelectChoice("all", _("All public hearings")))
