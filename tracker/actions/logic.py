@@ -22,7 +22,7 @@ from tracker.actions import places
 from tracker.actions.models import Action, ActionStatus, action_defendants
 from tracker.editing import audit
 from tracker.records.models import Case, Defendant, case_defendants
-from tracker.records.names import first_script
+from tracker.records.names import in_script, reader_reads_original
 
 MAX_DURATION = timedelta(days=31)  # a longer "action" is a campaign, or a typo in the year
 PAGE_SHOWN = 20  # a defendant's or case's page lists the soonest; the calendar and /actions have them all
@@ -69,7 +69,8 @@ def linkable_defendants(session: Session, keep: Sequence[Defendant] = ()) -> lis
     joined or grouped them took 7-10 ms on SQLite at 2,000, a correlated "first case" 250 ms:
     the links are keyed by case, not by defendant.)"""
     connection = session.connection()
-    people = [(i, first_script(latin, original)) for i, latin, original in connection.execute(
+    reads_original = reader_reads_original()  # once: asking Flask-Babel per name cost ~4 ms at 2,000
+    people = [(i, in_script(latin, original, reads_original).first) for i, latin, original in connection.execute(
         sa.select(Defendant.id, Defendant.name_latin, Defendant.name_original).where(Defendant.is_public.is_(True))
         .order_by(Defendant.id)).all()]
     first_case: dict[int, str] = {}
@@ -83,7 +84,8 @@ def linkable_defendants(session: Session, keep: Sequence[Defendant] = ()) -> lis
     known = {i for i, _name in people}
     # by case, then by the name as the reader reads it
     ordered = sorted(people, key=lambda row: (rank.get(first_case.get(row[0]), last), row[1].casefold(), row[0]))
-    ordered += [(d.id, first_script(d.name_latin, d.name_original)) for d in keep if d.id not in known]
+    ordered += [(d.id, in_script(d.name_latin, d.name_original, reads_original).first)
+                for d in keep if d.id not in known]
     return [(str(i), name, first_case.get(i) if i in known else None) for i, name in ordered]
 
 
