@@ -19,7 +19,7 @@ from tracker.editing.pages import PREFIX, bp, create, get_or_404, render_page, s
 from tracker.extensions import db, utcnow
 from tracker.records.enums import HearingStatus
 from tracker.records.models import Case, Court, Hearing
-from tracker.records.names import first_script
+from tracker.records.names import in_script, reader_reads_original
 from tracker import formats
 
 
@@ -41,7 +41,9 @@ def _hearing_form(hearing: Hearing | None) -> HearingForm:
     defendants = queries.editable_defendants(db.session, current_user)
     if hearing is not None:  # public co-defendants outside the editor's cases stay visible and kept
         defendants += [d for d in hearing.defendants if d not in defendants and can_see(current_user, d)]
-    form.defendants.choices = [SelectChoice(d.id, first_script(d.name_latin, d.name_original)) for d in defendants]
+    reads_original = reader_reads_original()  # once for the list, not once a name
+    form.defendants.choices = [SelectChoice(d.id, in_script(d.name_latin, d.name_original, reads_original).first)
+                               for d in defendants]
     form.case.choices = [SelectChoice(0, _("(no case)"))] + [
         SelectChoice(c.id, c.title) for c in queries.editable_cases(db.session, current_user)
     ]
