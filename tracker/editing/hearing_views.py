@@ -43,7 +43,7 @@ def _hearing_form(hearing: Hearing | None) -> HearingForm:
         defendants += [d for d in hearing.defendants if d not in defendants and can_see(current_user, d)]
     form.defendants.choices = [SelectChoice(d.id, first_script(d.name_latin, d.name_original)) for d in defendants]
     form.case.choices = [SelectChoice(0, _("(no case)"))] + [
-        SelectChoice(c.id, c.title) for c in queries.editable_cases(db.session, current_user)
+        SelectChoice(c.id, first_script(c.title, c.title_original)) for c in queries.editable_cases(db.session, current_user)
     ]
     form.court.choices = [SelectChoice(0, _("(choose)"))] + [
         SelectChoice(c.id, c.name) for c in queries.courts_by_name(db.session)
