@@ -42,7 +42,8 @@ def public_records(make_court, make_case, make_defendant, make_measure, make_hea
                         timezone="Europe/Moscow")
     urals = make_court(name="Sverdlovsk Regional Court", address="Lenina 1, Yekaterinburg",
                        timezone="Asia/Yekaterinburg")
-    bolotnaya = make_case(slug="bolotnaya", title="Bolotnaya", case_number="1-2/2026", charges="Art. 212")
+    bolotnaya = make_case(slug="bolotnaya", title="Bolotnaya", title_original="Болотное дело", case_number="1-2/2026",
+                          charges="Art. 212")
     other = make_case(slug="other", title="Another case")
     anna = make_defendant(slug="anna", name_latin="Anna Petrova", name_original="Анна Петрова", cases=[bolotnaya],
                           charges="212 ч.2\n318 ч.1", birth_date=date(1990, 3, 5), arrested_on=date(2025, 6, 8),

@@ -76,7 +76,8 @@ def test_defendant_with_custody_chain_decisions_and_placements(client, public_re
                                "status": {"value": "reach", "label": "letters reach"}}
     assert anna["next_hearing"]["id"] == ids["together"]
     assert anna["next_hearing"]["starts_at"] == "2026-03-04T12:00:00+03:00"
-    assert [c["slug"] for c in anna["cases"]] == ["bolotnaya"]
+    assert [(c["slug"], c["title"], c["title_original"]) for c in anna["cases"]] == [
+        ("bolotnaya", "Bolotnaya", "Болотное дело")]
     assert anna["page_url"].endswith("/defendants/anna")
 
     (decision,) = boris["decisions"]

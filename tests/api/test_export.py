@@ -39,6 +39,7 @@ def test_the_export_holds_what_the_public_pages_show(client, public_records, now
         "SIZO-2, Moscow", "СИЗО-2, Москва", "2025-12-01")
     assert (anna["letters_address"], anna["letters_address_original"]) == ("SIZO-1, Moscow", "")
     assert anna["cases"] == "Bolotnaya" and anna["case_slugs"] == "bolotnaya"
+    assert anna["cases_original"] == "Болотное дело"
     assert anna["page_url"].endswith("/defendants/anna")
     assert (boris["sentence_outcome"], boris["sentence_term"], boris["expected_release"]) == (
         "imprisonment", "6 years", "2031-08-16")

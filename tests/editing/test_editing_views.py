@@ -231,6 +231,27 @@ def test_create_and_edit_a_case_and_a_defendant(editor_client):
     assert db.session.get(Case, case.id).title == "Bolotnaya square"
 
 
+def test_a_cases_original_title_is_edited_refused_on_two_lines_and_in_its_history(editor_client, make_case):
+    case = make_case(slug="may6", title="May 6th affair")
+    db.session.commit()
+    path = f"/edit/cases/{case.id}"
+    form = editor_client.get(path, headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert "Название в оригинальном написании" in form
+    broken = post_form(editor_client, path, {"title": "May 6th affair", "title_original": "Дело\n6 мая",
+                                             "slug": "may6", "version": str(case.version)})
+    assert broken.status_code == 422
+    assert "one line" in field_error(broken, "title_original")
+    saved = post_form(editor_client, path, {"title": "May 6th affair", "title_original": "  Дело 6 мая ",
+                                            "slug": "may6", "version": str(case.version)})
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).title_original == "Дело 6 мая"
+    page = text(editor_client.get(path))
+    assert "Title in the original script" in page and "Дело 6 мая" in page  # the history names the field
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.entity_type == "case"))
+    assert entry.changes["title_original"] == ["", "Дело 6 мая"]
+
+
 def test_two_editors_save_the_same_hearing(app, editor_client, make_user, make_hearing):
     """The second save is refused, shows what changed, and keeps what the second editor typed."""
     hearing = make_hearing(judge="Judge A")

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from tests.exchange.conftest import files
 from tracker.extensions import db
-from tracker.records.models import Court, Defendant, Hearing
+from tracker.records.models import Case, Court, Defendant, Hearing
 from tracker.records.names import search_key
 
 COURTS = ("name;name_original;address;address_original;timezone\r\n"
@@ -61,3 +61,22 @@ def test_an_original_facility_while_in_transit_is_refused(admin, do_import, plan
     plan = plan_import(admin, files(transfers__csv="подсудимый;учреждение в оригинале;с;на этапе\r\n"
                                                    "1;ИК-2;20.02.2026;да\r\n"))
     assert [(p.row, p.column) for p in plan.problems] == [(2, "facility")]
+
+
+def test_a_cases_original_title_comes_in_names_the_case_and_goes_out(admin, admin_client, do_import):
+    """A case's title_original (Russian header «Название (оригинал)») is imported, exported, and
+    a defendant's row may name the case by it."""
+    cases = "Адрес;Название;Название (оригинал)\r\nmay6;May 6th affair;Дело 6 мая\r\n"
+    do_import(admin, files(cases__csv=cases))
+    people = "external_id;ФИО;Имя латиницей;дело\r\n1;Юлия Щукина;Yulia Shchukina;Дело 6 мая\r\n"
+    do_import(admin, files(defendants__csv=people))
+    case = db.session.scalar(sa.select(Case))
+    assert (case.title, case.title_original) == ("May 6th affair", "Дело 6 мая")
+    assert [c.slug for c in db.session.scalar(sa.select(Defendant)).cases] == ["may6"]
+
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+    book = load_workbook(BytesIO(admin_client.get("/admin/export.xlsx").data))
+    rows = list(book["cases"].values)
+    assert rows[1][rows[0].index("title_original")] == "Дело 6 мая"

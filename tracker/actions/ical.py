@@ -25,6 +25,7 @@ from tracker.actions.models import Action, ActionStatus
 from tracker.feeds.calendars import EventCache, FeedInfo, assemble, zone_years
 from tracker.feeds.ical import uid_domain
 from tracker.links import external_url
+from tracker.records.names import in_script
 
 def action_uid(action: Action | int, domain: str | None = None) -> str:
     action_id = action if isinstance(action, int) else action.id
@@ -52,7 +53,8 @@ def action_description(action: Action, base_url: str) -> str:
         page = external_url("records.defendant", base_url=base_url, slug=person.slug)
         lines.append(f"{person.name_latin} ({person.name_original}): {page}")
     if action.case is not None:
-        lines.append(f"{action.case.title}: {external_url('records.case', base_url=base_url, slug=action.case.slug)}")
+        title = in_script(action.case.title, action.case.title_original)  # both spellings, the reader's first
+        lines.append(f"{title}: {external_url('records.case', base_url=base_url, slug=action.case.slug)}")
     lines.append(action_url(action, base_url))
     return "\n".join(lines).strip()
 

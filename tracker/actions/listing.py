@@ -28,6 +28,7 @@ SELECT_IN_BATCH = 500  # ids in one IN list: the second statement stays one what
 class ListedCase:
     slug: str
     title: str
+    title_original: str
 
 
 @dataclass(slots=True)
@@ -95,18 +96,23 @@ def _of_scope(session: Session, scope: str, params: dict) -> list[ListedAction]:
         if last is None or last.id != row[0]:
             last = _action(row)
             listed.append(last)
-        if row[15]:  # a public defendant (None: an action naming nobody; hidden ones are never shown)
-            last.people.append(ListedPerson(row[13], row[14]))
+        slug, name, public = row[LISTED_COLUMNS:]
+        if public:  # a public defendant (None: an action naming nobody; hidden ones are never shown)
+            last.people.append(ListedPerson(slug, name))
     return listed
 
 
+LISTED_COLUMNS = 14  # _columns(): a scope's statement adds its defendants' after them
+
+
 def _action(row: sa.Row) -> ListedAction:
-    return ListedAction(*row[:11], ListedCase(row[11], row[12]) if row[11] is not None else None)
+    return ListedAction(*row[:11], ListedCase(row[11], row[12], row[13]) if row[11] is not None else None)
 
 
 def _columns() -> tuple:
     return (Action.id, Action.title, Action.description, Action.organiser, Action.city, Action.country,
-            Action.address, Action.timezone, Action.starts_at, Action.ends_at, Action.status, Case.slug, Case.title)
+            Action.address, Action.timezone, Action.starts_at, Action.ends_at, Action.status, Case.slug, Case.title,
+            Case.title_original)
 
 
 def _public_upcoming(*scope: sa.ColumnElement[bool]) -> sa.Select:

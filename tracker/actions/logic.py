@@ -22,7 +22,7 @@ from tracker.actions import places
 from tracker.actions.models import Action, ActionStatus, action_defendants
 from tracker.editing import audit
 from tracker.records.models import Case, Defendant, case_defendants
-from tracker.records.names import in_script, reader_reads_original
+from tracker.records.names import first_script, in_script, reader_reads_original, titles_as_shown
 
 MAX_DURATION = timedelta(days=31)  # a longer "action" is a campaign, or a typo in the year
 PAGE_SHOWN = 20  # a defendant's or case's page lists the soonest; the calendar and /actions have them all
@@ -59,7 +59,9 @@ class Checked:
 
 
 def linkable_cases(session: Session) -> list[tuple[str, str]]:
-    return [(str(i), title) for i, title in session.execute(sa.select(Case.id, Case.title).order_by(Case.title))]
+    """(id, title) of every case, each title in the reader's script, sorted as shown."""
+    return [(str(i), title) for i, title in titles_as_shown(
+        session.execute(sa.select(Case.id, Case.title, Case.title_original)).all())]
 
 
 def linkable_defendants(session: Session, keep: Sequence[Defendant] = ()) -> list[tuple[str, str, str | None]]:
@@ -75,9 +77,12 @@ def linkable_defendants(session: Session, keep: Sequence[Defendant] = ()) -> lis
         .order_by(Defendant.id)).all()]
     first_case: dict[int, str] = {}
     rank: dict[str, int] = {}
-    for defendant_id, title in connection.execute(
-            sa.select(case_defendants.c.defendant_id, Case.title)
-            .join(Case, Case.id == case_defendants.c.case_id).order_by(Case.title, Case.id)).all():
+    links = [(in_script(title, original, reads_original).first, case_id, defendant_id)
+             for defendant_id, case_id, title, original in connection.execute(
+                 sa.select(case_defendants.c.defendant_id, Case.id, Case.title, Case.title_original)
+                 .join(Case, Case.id == case_defendants.c.case_id)).all()]
+    links.sort(key=lambda link: (link[0].casefold(), link[1]))  # by the title as the reader reads it
+    for title, _case_id, defendant_id in links:
         first_case.setdefault(defendant_id, title)
         rank.setdefault(title, len(rank))
     last = len(rank)

@@ -19,6 +19,7 @@ from tracker.actions.models import Action
 from tracker.actions.places import country_names, local_text_in, locale_name
 from tracker.i18n import catalogue
 from tracker.links import slug_link_in
+from tracker.records.names import first_script
 
 
 class _Writer:
@@ -65,7 +66,7 @@ class _Writer:
         if people or case:
             links = [self.anchor("records.defendant", person.slug, person.name_latin) for person in people]
             if case is not None:
-                links.append(self.anchor("records.case", case.slug, case.title))
+                links.append(self.anchor("records.case", case.slug, first_script(case.title, case.title_original)))
             html.append(f"\n  <br>{in_solidarity}\n    {', '.join(links)}")
         if action.description:
             # the macro's line breaks kept: a page's text reads "…affair Bring…", not "…affairBring…"

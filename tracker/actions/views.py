@@ -109,7 +109,7 @@ def feed(kind: str, slug: str | None):
     case = person = None
     if kind == "case":
         case = records.get_case(db.session, slug) or abort(404, description=_("There is no such calendar."))
-        name = _("Solidarity actions: %(title)s", title=case.title)
+        name = _("Solidarity actions: %(title)s", title=first_script(case.title, case.title_original))
         page = external_url("records.case", base_url=base, slug=case.slug)
     elif kind == "defendant":
         person = records.get_public_defendant(db.session, slug) or abort(

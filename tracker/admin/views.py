@@ -22,13 +22,14 @@ from tracker.forms import form_status
 from tracker.mail.language import language_choices
 from tracker.mail.outbox import failed_messages, outbox_counts, retry_failed
 from tracker.records.queries import all_cases, cases_by_id
+from tracker.records.names import first_script
 
 bp = Blueprint("admin", __name__)
 AUDIT_PAGE = 100  # changes per page of the audit trail
 
 
 def _case_choices() -> list[SelectChoice]:
-    return [SelectChoice(c.id, c.title) for c in all_cases(db.session)]
+    return [SelectChoice(c.id, first_script(c.title, c.title_original)) for c in all_cases(db.session)]
 
 
 def _account_saved(field: Field, call: Callable[[], User], message: Callable[[User], str]) -> Response | None:

@@ -81,6 +81,7 @@ COLUMNS: list[tuple[str, Callable[[ExportRow], Any]]] = [
     ("letters_address_original", lambda r: r.defendant.letters_address_original),
     ("letters_status", lambda r: r.defendant.letters_status.value),
     ("cases", lambda r: "; ".join(c.title for c in r.defendant.cases)),
+    ("cases_original", lambda r: "; ".join(c.title_original or c.title for c in r.defendant.cases)),
     ("case_slugs", lambda r: "; ".join(c.slug for c in r.defendant.cases)),
     ("page_url", lambda r: api_url("records.defendant", slug=r.defendant.slug)),
 ]

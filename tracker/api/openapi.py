@@ -80,7 +80,7 @@ def _schemas() -> dict[str, Any]:
     schemas["Error"] = obj({"error": obj({"status": {"type": "integer"}, "message": STRING})})
     schemas["Court"] = obj({"id": ID, "name": NAME_LATIN, "name_original": ORIGINAL, "address": TEXT,
                             "address_original": ORIGINAL, "timezone": ZONE, "url": URL})
-    schemas["CaseRef"] = obj({"id": ID, "slug": STRING, "title": STRING, "url": URL})
+    schemas["CaseRef"] = obj({"id": ID, "slug": STRING, "title": NAME_LATIN, "title_original": ORIGINAL, "url": URL})
     defendant_ref = {"id": ID, "slug": STRING, "name_latin": STRING, "name_original": STRING, "url": URL}
     schemas["DefendantRef"] = obj(defendant_ref, "A public defendant named from elsewhere.")
     schemas["HearingRef"] = obj({
@@ -141,7 +141,7 @@ def _schemas() -> dict[str, Any]:
         "hearings_url": URL, "page_url": URL,
     }, "A public defendant with their custody chain, decisions and placements.")
     schemas["Case"] = obj({
-        "id": ID, "slug": STRING, "title": STRING, "url": URL,
+        "id": ID, "slug": STRING, "title": NAME_LATIN, "title_original": ORIGINAL, "url": URL,
         "case_number": {"type": ["string", "null"]}, "description": TEXT, "charges": TEXT,
         "defendants": {"type": "array", "items": obj({**defendant_ref, "status": ref("DefendantStatus")})},
         "hearings_url": URL, "page_url": URL,

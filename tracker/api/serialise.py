@@ -51,7 +51,8 @@ def court(found: Court) -> dict[str, Any]:
 
 
 def case_ref(found: Case) -> dict[str, Any]:
-    return {"id": found.id, "slug": found.slug, "title": found.title, "url": api_url("api.case", slug=found.slug)}
+    return {"id": found.id, "slug": found.slug, "title": found.title, "title_original": found.title_original,
+            "url": api_url("api.case", slug=found.slug)}
 
 
 def defendant_ref(person: Defendant) -> dict[str, Any]:

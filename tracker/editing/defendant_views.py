@@ -21,6 +21,7 @@ from tracker.extensions import db, utcnow
 from tracker.records.custody import measure_in_force, next_instance, sentence_in_force
 from tracker.records.enums import Instance
 from tracker.records.models import CustodyMeasure, Decision, Defendant
+from tracker.records.names import first_script
 from tracker.records.transit import current_placement, transit_of
 
 T = TypeVar("T")
@@ -36,7 +37,8 @@ def _defendant_form(defendant: Defendant | None) -> DefendantForm:
         if request.method != "POST":
             case_id = query_id("case")
             form.cases.data = [case_id] if case_id else []
-    form.cases.choices = [SelectChoice(c.id, c.title) for c in queries.editable_cases(db.session, current_user)]
+    form.cases.choices = [SelectChoice(c.id, first_script(c.title, c.title_original))
+                          for c in queries.editable_cases(db.session, current_user)]
     return form
 
 

@@ -102,6 +102,10 @@ ORIGINAL_HINT = _l("In the script of the country (Cyrillic for Russia): what peo
 
 class CaseForm(VersionedForm):
     title = StringField(_l("Title"), filters=STRIP, validators=[DataRequired(), Length(max=200)])
+    title_original = StringField(_l("Title in the original script"), filters=STRIP,
+                                 validators=[Optional(), Length(max=200)],
+                                 description=_l("In the script of the country (Cyrillic for Russia), as the press "
+                                                "there names the case. Each reader sees their own script first."))
     slug = StringField(_l("Address (slug)"), filters=STRIP, validators=[DataRequired(), Length(max=120), _slug],
                        description=_l("The end of the case's page address, e.g. /cases/bolotnaya."))
     case_number = StringField(_l("Case number"), filters=STRIP, validators=[Optional(), Length(max=100)])
@@ -109,7 +113,7 @@ class CaseForm(VersionedForm):
     charges = TextAreaField(_l("Charges"), filters=STRIP, validators=[Length(max=5000)])
 
     def values(self) -> dict[str, Any]:
-        return {"title": self.title.data, "slug": self.slug.data, "case_number": self.case_number.data or None,
+        return {"title": self.title.data, "title_original": self.title_original.data or "", "slug": self.slug.data, "case_number": self.case_number.data or None,
                 "description": self.description.data or "", "charges": self.charges.data or ""}
 
 

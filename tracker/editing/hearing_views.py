@@ -45,7 +45,8 @@ def _hearing_form(hearing: Hearing | None) -> HearingForm:
     form.defendants.choices = [SelectChoice(d.id, in_script(d.name_latin, d.name_original, reads_original).first)
                                for d in defendants]
     form.case.choices = [SelectChoice(0, _("(no case)"))] + [
-        SelectChoice(c.id, c.title) for c in queries.editable_cases(db.session, current_user)
+        SelectChoice(c.id, in_script(c.title, c.title_original, reads_original).first)
+        for c in queries.editable_cases(db.session, current_user)
     ]
     form.court.choices = [SelectChoice(0, _("(choose)"))] + [
         SelectChoice(c.id, c.name) for c in queries.courts_by_name(db.session)

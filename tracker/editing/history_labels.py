@@ -35,6 +35,7 @@ STATUS = Field(_l("Status"), enum=DefendantStatus)  # a change that sets the def
 FIELDS: dict[str, dict[str, Field]] = {
     "case": {
         "title": Field(_l("Title")),
+        "title_original": Field(_l("Title in the original script")),
         "slug": Field(_l("Address (slug)")),
         "case_number": Field(_l("Case number")),
         "description": Field(_l("Description")),

@@ -70,6 +70,9 @@ CASES = Table(
            required=True, max_length=120, aliases=("адрес",)),
         _c("title", "line", _l("The case's name."), "Болотное дело", required=True, max_length=200,
            aliases=("название", "дело")),
+        _c("title_original", "line", _l("The case's name as written originally (when `title` is in latin "
+           "letters); each reader sees their own script first, and other tables may name the case either way."),
+           "Дело 6 мая", max_length=200, aliases=("название (оригинал)", "название в оригинале")),
         _c("case_number", "line", _l("The official case number."), "201/459415-12", max_length=100,
            aliases=("номер дела", "номер")),
         _c("description", "text", _l("What the case is about (shown publicly)."), "", max_length=20000,

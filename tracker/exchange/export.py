@@ -82,8 +82,8 @@ def _rows(session: Session) -> dict[str, Iterable[dict[str, Any]]]:
                 "note": p.note, "source_url": p.source_url, "source_checked_on": p.source_checked_on}
 
     return {
-        "cases": ({"slug": c.slug, "title": c.title, "case_number": c.case_number, "description": c.description,
-                   "charges": c.charges} for c in cases),
+        "cases": ({"slug": c.slug, "title": c.title, "title_original": c.title_original, "case_number": c.case_number,
+                   "description": c.description, "charges": c.charges} for c in cases),
         "courts": ({"name": c.name, "name_original": c.name_original, "address": c.address,
                     "address_original": c.address_original, "timezone": c.timezone} for c in courts),
         "defendants": ({

@@ -26,7 +26,7 @@ class RecordRows:
             return
         existing = self.cases_by_slug.get(slug)
         wanted = {k: (v if v is not None else ("" if k != "case_number" else None))
-                  for k, v in values.items() if k in ("title", "case_number", "description", "charges")}
+                  for k, v in values.items() if k in ("title", "title_original", "case_number", "description", "charges")}
         if existing is None:
             if self.allowed_cases is not None:
                 self.problem(sheet, row, "slug", _("Your account is limited to some cases; an admin can add new ones."))

@@ -159,6 +159,9 @@ class Planner(RecordRows, CustodyRows, HearingRows, ActionRows):
         self.db_by_external = {d.external_id: d for d in found.values() if d.external_id}
         self.cases_by_slug = {c.slug: c for c in self.session.scalars(sa.select(Case))}
         self.cases_by_title = {c.title.casefold(): c for c in self.cases_by_slug.values()}
+        for case in self.cases_by_slug.values():  # a row may name its case in either script
+            if case.title_original:
+                self.cases_by_title.setdefault(case.title_original.casefold(), case)
         self.courts = {c.name: c for c in self.session.scalars(sa.select(Court))}
         for court in list(self.courts.values()):  # a hearing may name its court in either script
             if court.name_original:

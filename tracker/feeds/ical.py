@@ -70,9 +70,15 @@ def reads_latin(locale: str) -> bool:
 
 def person_name(person: Defendant, locale: str) -> str:
     """A defendant's name as readers of `locale` write it."""
+    return name_in_script(person.name_latin, person.name_original, locale)
+
+
+def name_in_script(latin: str, original: str | None, locale: str) -> str:
+    """Of a name or title kept in two scripts, the one readers of `locale` read (the Latin
+    one when there is no original)."""
     if reads_latin(locale):
-        return person.name_latin
-    return person.name_original or person.name_latin
+        return latin
+    return original or latin
 
 
 def both_scripts(latin: str, original: str, locale: str) -> str:
@@ -184,7 +190,7 @@ def hearing_description(
         if variant == PRIVATE and person.id in editable and person.internal_notes:
             lines.append(_("Internal notes: %(notes)s", notes=person.internal_notes))
     if hearing.case is not None:
-        lines.append(hearing.case.title)
+        lines.append(both_scripts(hearing.case.title, hearing.case.title_original, locale))
     if hearing.source_url:
         lines.append(_("Source: %(url)s", url=hearing.source_url))
     return "\n".join(lines).strip()

@@ -28,7 +28,7 @@ class FeedPlan:
     its header names (`subject`), and its events in order."""
 
     path: str  # relative to the language's folder (and to /feeds/ or /feeds/<lang>/)
-    subject: tuple  # ("all",), ("case", slug, title) or ("defendant", slug, latin, original)
+    subject: tuple  # ("all",), ("case", slug, title, title_original) or ("defendant", slug, latin, original)
     hearing_ids: tuple[int, ...]
 
 
@@ -46,9 +46,9 @@ def feed_plans(snap: Snapshot) -> Iterator[FeedPlan]:
         for defendant_id in row.defendant_ids:
             by_defendant[defendant_id].append(row.id)
     yield FeedPlan("all.ics", ("all",), tuple(row.id for row in snap.hearings))
-    for case_id, (slug, title, _version) in snap.cases.items():
+    for case_id, (slug, title, original, _version) in snap.cases.items():
         if SAFE_SLUG.match(slug):
-            yield FeedPlan(f"cases/{slug}.ics", ("case", slug, title), tuple(by_case.get(case_id, ())))
+            yield FeedPlan(f"cases/{slug}.ics", ("case", slug, title, original), tuple(by_case.get(case_id, ())))
     for defendant_id, (slug, latin, original, _version) in snap.defendants.items():
         if SAFE_SLUG.match(slug):
             yield FeedPlan(f"defendants/{slug}.ics", ("defendant", slug, latin, original),
@@ -60,8 +60,8 @@ def feed_info(subject: tuple, alarm: bool, full_path: str, settings: FeedSetting
     the feeds that are written."""
     base = settings.base_url
     if subject[0] == "case":
-        _kind, slug, title = subject
-        name = _("%(case)s: court hearings", case=title)
+        _kind, slug, title, original = subject
+        name = _("%(case)s: court hearings", case=ical.name_in_script(title, original, settings.locale))
         url = external_url("records.case", base_url=base, slug=slug)
     elif subject[0] == "defendant":
         _kind, slug, latin, original = subject

@@ -111,7 +111,7 @@ class HearingRow:
 class Snapshot:
     hearings: list[HearingRow]  # in feed order: start, then id
     defendants: dict[int, tuple]  # id -> (slug, name_latin, name_original, version), public only
-    cases: dict[int, tuple]  # id -> (slug, title, version)
+    cases: dict[int, tuple]  # id -> (slug, title, title_original, version)
     courts: dict[int, tuple]  # id -> (name, address, timezone)
     defendant_cases: dict[int, list[int]]  # public defendant id -> the ids of its cases
 
@@ -206,12 +206,12 @@ def take_snapshot(session: Session, now: datetime, settings: FeedSettings, scope
     cases: dict[int, tuple] = {}
     defendant_cases: dict[int, list[int]] = defaultdict(list)
     for r in connection.execute(
-        sa.select(Case.id, Case.slug, Case.title, Case.version, case_defendants.c.defendant_id)
+        sa.select(Case.id, Case.slug, Case.title, Case.title_original, Case.version, case_defendants.c.defendant_id)
         .outerjoin(case_defendants, case_defendants.c.case_id == Case.id)
         .where(*case_filter)
         .order_by(Case.title, Case.id, case_defendants.c.defendant_id)
     ).all():
-        cases.setdefault(r.id, (r.slug, r.title, r.version))
+        cases.setdefault(r.id, (r.slug, r.title, r.title_original, r.version))
         if r.defendant_id in defendants:
             defendant_cases[r.defendant_id].append(r.id)
     for linked_cases in defendant_cases.values():
@@ -232,7 +232,7 @@ def event_keys(snap: Snapshot, settings: FeedSettings, only: Collection[int] | N
     """
     context = key_context(settings.base_url, settings.domain)
     courts = snap.courts
-    cases = {case_id: (case_id, values[2]) for case_id, values in snap.cases.items()}
+    cases = {case_id: (case_id, values[3]) for case_id, values in snap.cases.items()}
     people = {person_id: (person_id, values[3]) for person_id, values in snap.defendants.items()}
     keys = {}
     for row in snap.hearings:

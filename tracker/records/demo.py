@@ -99,6 +99,7 @@ def load_demo(session: Session, today: date) -> None:
     bolotnaya = Case(
         slug="may-6th-affair",
         title="May 6th affair",
+        title_original="Дело 6 мая",
         case_number="DEMO-0001",
         description=(
             "Criminal case opened after the rally on Bolotnaya Square in Moscow on 6 May 2012, "
@@ -114,6 +115,7 @@ def load_demo(session: Session, today: date) -> None:
     leaflets = Case(
         slug="demo-leaflets-case",
         title="Leaflets case (fictional)",
+        title_original="Дело о листовках (вымышленное)",
         case_number="DEMO-0002",
         description="A fictional second case, so that filters have something to filter.",
         charges="Art. 280 (public calls to extremist activity)",

@@ -55,6 +55,7 @@ class Case(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
     title: Mapped[str] = mapped_column(sa.String(200))
+    title_original: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     case_number: Mapped[str | None] = mapped_column(sa.String(100))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     charges: Mapped[str] = mapped_column(sa.Text, default="")

@@ -19,6 +19,7 @@ way and matched word by word with LIKE: the same on SQLite and PostgreSQL, one s
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -104,6 +105,14 @@ def both_scripts(latin: str | None, original: str | None, *, tag: str = "span", 
 def first_script(latin: str | None, original: str | None) -> str:
     """Just the reader's spelling, as plain text (links, titles, subject lines)."""
     return in_script(latin, original).first
+
+
+def titles_as_shown(rows: Iterable[Sequence]) -> list[tuple[object, str]]:
+    """(key, title) from (key, title, title_original) rows: each title in the reader's script
+    (`first_script`), sorted as the reader reads them."""
+    reads_original = reader_reads_original()
+    shown = [(key, in_script(title, original, reads_original).first) for key, title, original in rows]
+    return sorted(shown, key=lambda row: (row[1].casefold(), str(row[0])))
 
 
 # --- the search key --------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from tracker.records.lines import HearingLine, lines_of, lines_statement
 from tracker.records.courts import Court
 from tracker.records.models import Case, CustodyMeasure, Decision, Defendant, Hearing, Placement, hearing_defendants
 from tracker.records.models import case_defendants as case_links  # case_defendants() is a query here
-from tracker.records.names import query_words
+from tracker.records.names import query_words, titles_as_shown
 from tracker.records.staleness import (
     Freshness, StaleFact, defendant_finding, last_hearing_days, site_today, status_freshness,
 )
@@ -197,7 +197,7 @@ def _statements() -> dict[str, sa.Select]:
         # a defendant's custody facts, in their relationships' order (get_public_defendant)
         **{key: sa.select(model).where(model.defendant_id == defendant_id).order_by(*custody_order(key))
            for key, model in (("measures", CustodyMeasure), ("decisions", Decision), ("placements", Placement))},
-        "defendant_cases": sa.select(Case.slug, Case.title)
+        "defendant_cases": sa.select(Case.slug, Case.title, Case.title_original)
         .join(case_links, case_links.c.case_id == Case.id)
         .where(case_links.c.defendant_id == defendant_id).order_by(Case.title),
         "case": sa.select(Case).where(Case.slug == sa.bindparam("slug", type_=sa.String)),
@@ -206,7 +206,7 @@ def _statements() -> dict[str, sa.Select]:
         .where(Defendant.cases.any(Case.id == sa.bindparam("case_id", type_=sa.Integer)),
                Defendant.is_public.is_(True))
         .order_by(Defendant.name_latin),
-        "case_choices": sa.select(Case.slug, Case.title).order_by(Case.title),
+        "case_choices": sa.select(Case.slug, Case.title, Case.title_original).order_by(Case.title),
     }
 
 
@@ -285,9 +285,10 @@ def get_public_defendant(session: Session, slug: str) -> Defendant | None:
 
 
 def defendant_cases(session: Session, defendant: Defendant) -> list[tuple[str, str]]:
-    """(slug, title) of a defendant's cases, by title: what their page links (columns, not entities)."""
-    rows = session.connection().execute(_statements()["defendant_cases"], {"defendant_id": defendant.id}).all()
-    return [(slug, title) for slug, title in rows]
+    """(slug, title) of a defendant's cases, each title in the reader's script and sorted as
+    shown: what their page links (columns, not entities)."""
+    return titles_as_shown(
+        session.connection().execute(_statements()["defendant_cases"], {"defendant_id": defendant.id}).all())
 
 
 def defendant_hearings(session: Session, defendant: Defendant) -> list[HearingLine]:
@@ -339,8 +340,10 @@ def upcoming_hearings(
 
 
 def case_choices(session: Session) -> list[tuple[str, str]]:
-    """(slug, title) of every case, by title: the case filter of the public lists."""
-    return [tuple(row) for row in session.connection().execute(_statements()["case_choices"])]
+    """(slug, title) of every case, in the reader's script and sorted as shown: the case
+    filter of the public lists."""
+    return titles_as_shown(session.connection().execute(_statements()["case_choices"]).all())
+
 
 
 def has_demo_data(session: Session) -> bool:

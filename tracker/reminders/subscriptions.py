@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tracker.generation import bump_generation
 from tracker.links import external_url
 from tracker.mail.addresses import normalise_email
-from tracker.mail.language import in_language, known_language
+from tracker.mail.language import in_language, known_language, name_for
 from tracker.mail.message import Mail
 from tracker.mail.models import OutboxMessage
 from tracker.mail.outbox import enqueue_email
@@ -71,7 +71,8 @@ def describe(subscription: Subscription, language: str | None = None) -> str:
     """What the subscription follows, in words for emails and the manage page (in the
     current language; a defendant's name in the script of `language` when given)."""
     if subscription.scope is Scope.CASE and subscription.case is not None:
-        return _("hearings in the case “%(title)s”", title=subscription.case.title)
+        case, language = subscription.case, language or str(get_locale())
+        return _("hearings in the case “%(title)s”", title=name_for(case.title, case.title_original, language))
     if subscription.scope is Scope.HEARING and subscription.hearing is not None:
         hearing, language = subscription.hearing, language or str(get_locale())
         names = ", ".join(compose.person_name(d, language) for d in hearing.public_defendants())

@@ -35,7 +35,7 @@ def follow_choices(feed_scope: tuple[str, object] | None) -> list[SelectChoice]:
     if kind == "defendant" and thing is not None:
         choices.append(SelectChoice(f"defendant:{thing.slug}", _("Hearings of %(name)s", name=first_script(thing.name_latin, thing.name_original))))
     elif kind == "case" and thing is not None:
-        choices.append(SelectChoice(f"case:{thing.slug}", _("Hearings in the case “%(title)s”", title=thing.title)))
+        choices.append(SelectChoice(f"case:{thing.slug}", _("Hearings in the case “%(title)s”", title=first_script(thing.title, thing.title_original))))
     choices.append(SelectChoice("all", _("All public hearings")))
     return choices
 

@@ -11,7 +11,7 @@ from tracker.editing import audit
 from tracker.editing.services.saving import assign, check_slug, check_version, guard
 from tracker.records.models import Case
 
-CASE_FIELDS = ("slug", "title", "case_number", "description", "charges")
+CASE_FIELDS = ("slug", "title", "title_original", "case_number", "description", "charges")
 
 
 def create_case(session: Session, values: dict[str, Any], *, by: User, now: datetime) -> Case:
