@@ -100,3 +100,20 @@ def test_a_page_lists_the_soonest_actions_and_links_to_all(anon_client, make_act
     text = anon_client.get("/defendants/anna").get_data(as_text=True)
     assert f"Action on day {PAGE_SHOWN:02d}." in text and f"Action on day {PAGE_SHOWN + 1:02d}." not in text
     assert "see every action" in text
+
+
+def test_the_people_an_action_supports_are_named_in_the_readers_script(anon_client, make_action, make_defendant):
+    """Found walking the Russian pages: /actions and the actions calendar named people in latin."""
+    anna = make_defendant(slug="anna", name_latin="Anna Petrova", name_original="Анна Петрова")
+    make_action(title="Letters", defendants=[anna])
+    db.session.commit()
+
+    russian = anon_client.get("/actions", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    english = anon_client.get("/actions", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<a href="/defendants/anna">Анна Петрова</a>' in russian
+    assert '<a href="/defendants/anna">Anna Petrova</a>' in english
+    for path in ("/defendants/anna", "/actions.ics"):
+        page = anon_client.get(path, headers={"Accept-Language": "ru"}).get_data(as_text=True)
+        assert "Анна Петрова" in page.split("Letters", 1)[1], path
+    calendar = anon_client.get("/actions.ics", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert "Анна Петрова (Anna Petrova): http://" in calendar.replace("\r\n ", "")

@@ -51,7 +51,7 @@ def action_description(action: Action, base_url: str) -> str:
         lines.append(_("Organised by %(name)s", name=action.organiser))
     for person in action.public_defendants():
         page = external_url("records.defendant", base_url=base_url, slug=person.slug)
-        lines.append(f"{person.name_latin} ({person.name_original}): {page}")
+        lines.append(f"{in_script(person.name_latin, person.name_original)}: {page}")  # the reader's first
     if action.case is not None:
         title = in_script(action.case.title, action.case.title_original)  # both spellings, the reader's first
         lines.append(f"{title}: {external_url('records.case', base_url=base_url, slug=action.case.slug)}")

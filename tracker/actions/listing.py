@@ -35,6 +35,7 @@ class ListedCase:
 class ListedPerson:
     slug: str
     name_latin: str
+    name_original: str
 
 
 @dataclass(slots=True)
@@ -71,9 +72,9 @@ def upcoming_listed(session: Session, now: datetime, *, limit: int = SELECT_IN_B
     by_id = {action.id: action for action in listed}
     # whether each is public is read, not filtered on: SQLite would otherwise walk the
     # is_public index (every public defendant) and probe the links for each of them
-    for action_id, slug, name, public in connection.execute(people_statement, {"ids": list(by_id)}).all():
+    for action_id, slug, latin, original, public in connection.execute(people_statement, {"ids": list(by_id)}).all():
         if public:
-            by_id[action_id].people.append(ListedPerson(slug, name))
+            by_id[action_id].people.append(ListedPerson(slug, latin, original))
     return listed
 
 
@@ -96,9 +97,9 @@ def _of_scope(session: Session, scope: str, params: dict) -> list[ListedAction]:
         if last is None or last.id != row[0]:
             last = _action(row)
             listed.append(last)
-        slug, name, public = row[LISTED_COLUMNS:]
+        slug, latin, original, public = row[LISTED_COLUMNS:]
         if public:  # a public defendant (None: an action naming nobody; hidden ones are never shown)
-            last.people.append(ListedPerson(slug, name))
+            last.people.append(ListedPerson(slug, latin, original))
     return listed
 
 
@@ -126,7 +127,8 @@ def _public_upcoming(*scope: sa.ColumnElement[bool]) -> sa.Select:
 @lru_cache(maxsize=1)
 def _statements() -> tuple[sa.Select, sa.Select]:
     """Both statements, built once (building and keying them anew cost ~1 ms a request)."""
-    people = (sa.select(action_defendants.c.action_id, Defendant.slug, Defendant.name_latin, Defendant.is_public)
+    people = (sa.select(action_defendants.c.action_id, Defendant.slug, Defendant.name_latin, Defendant.name_original,
+                        Defendant.is_public)
               .join(Defendant, Defendant.id == action_defendants.c.defendant_id)
               .where(action_defendants.c.action_id.in_(sa.bindparam("ids", expanding=True)))
               .order_by(Defendant.name_latin))
@@ -143,7 +145,7 @@ def _scope_statements() -> dict[str, sa.Select]:
     for name, clause in scopes.items():
         picked = _public_upcoming(clause).subquery()
         statements[name] = (
-            sa.select(*picked.c, Defendant.slug, Defendant.name_latin, Defendant.is_public)
+            sa.select(*picked.c, Defendant.slug, Defendant.name_latin, Defendant.name_original, Defendant.is_public)
             .outerjoin(action_defendants, action_defendants.c.action_id == picked.c.id)
             .outerjoin(Defendant, Defendant.id == action_defendants.c.defendant_id)
             .order_by(picked.c.starts_at, picked.c.id, Defendant.name_latin))

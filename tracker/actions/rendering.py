@@ -19,7 +19,7 @@ from tracker.actions.models import Action
 from tracker.actions.places import country_names, local_text_in, locale_name
 from tracker.i18n import catalogue
 from tracker.links import slug_link_in
-from tracker.records.names import first_script
+from tracker.records.names import in_script, reader_reads_original
 
 
 class _Writer:
@@ -28,6 +28,7 @@ class _Writer:
 
     def __init__(self) -> None:
         self.locale = locale_name()
+        self.reads_original = reader_reads_original()
         self.url_map, self.root = id(current_app.url_map), request.script_root
         self._texts: tuple[Markup, Markup, Markup] | None = None
         self._anchors: dict[tuple[str, str, str], str] = {}
@@ -64,9 +65,12 @@ class _Writer:
             html.append(f"\n  <br>{organised_by % {'name': action.organiser}}")
         people, case = action.public_defendants(), action.case
         if people or case:
-            links = [self.anchor("records.defendant", person.slug, person.name_latin) for person in people]
+            links = [self.anchor("records.defendant", person.slug,
+                                 in_script(person.name_latin, person.name_original, self.reads_original).first)
+                     for person in people]
             if case is not None:
-                links.append(self.anchor("records.case", case.slug, first_script(case.title, case.title_original)))
+                links.append(self.anchor("records.case", case.slug,
+                                         in_script(case.title, case.title_original, self.reads_original).first))
             html.append(f"\n  <br>{in_solidarity}\n    {', '.join(links)}")
         if action.description:
             # the macro's line breaks kept: a page's text reads "…affair Bring…", not "…affairBring…"
