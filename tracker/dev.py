@@ -183,6 +183,9 @@ def main() -> None:
     )
     os.environ.update(env)
 
+    # `kill` (SIGTERM) ends this process like Ctrl-C does, through the `finally` below that stops
+    # the scheduler: Python's default for SIGTERM exits at once and left the scheduler running alone
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     scheduler = subprocess.Popen([sys.executable, "-m", "scheduler"], cwd=ROOT, env=env)
     log.info("scheduler started (pid %s)", scheduler.pid)
     try:

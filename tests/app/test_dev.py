@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
+import signal
 import smtplib
 import socket
 import subprocess
@@ -102,3 +104,45 @@ def test_make_run_with_its_chosen_mail_port_taken_exits_with_one_line_and_no_tra
     assert result.returncode != 0
     assert "Traceback" not in result.stderr and "OSError" not in result.stderr, result.stderr
     assert f"DEV_SMTP_PORT={held_port}" in result.stderr
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, dead but not yet reaped by its parent, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+def test_stopping_make_run_with_sigterm_stops_its_scheduler_too(tmp_path):
+    """`kill <pid>` of `make run` (not Ctrl-C, which signals the whole terminal group) left the
+    scheduler running alone: it went on publishing feeds and sending mail from a checkout
+    nobody served any more."""
+    database = f"sqlite:///{tmp_path / 'tracker.db'}"
+    env = {**os.environ, "DATABASE_URL": database, "PORT": str(free_port()), "DEV_SMTP_PORT": str(free_port()),
+           "FEEDS_DIR": str(tmp_path / "feeds"), "FEED_EVENT_CACHE": str(tmp_path / "events.cache"),
+           "FLASK_APP": "wsgi"}
+    env.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)
+    server = subprocess.Popen([sys.executable, "-m", "tracker.dev"], cwd=ROOT, env=env, text=True,
+                              stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    scheduler_pid = None
+    try:
+        for line in server.stderr:  # the log says the scheduler's pid, then that it serves
+            if "scheduler started (pid " in line:
+                scheduler_pid = int(line.split("(pid ")[1].split(")")[0])
+            if "serving on http://" in line:
+                break
+        assert scheduler_pid is not None and _alive(scheduler_pid)
+        server.terminate()  # SIGTERM, as `kill` sends
+        server.wait(timeout=30)
+        # make run waits for its scheduler before it exits: nothing is left to wait for here
+        assert not _alive(scheduler_pid), "the scheduler outlived make run"
+    finally:
+        if server.poll() is None:
+            server.kill()
+        if scheduler_pid is not None and _alive(scheduler_pid):
+            os.kill(scheduler_pid, signal.SIGKILL)
