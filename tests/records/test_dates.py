@@ -68,7 +68,7 @@ def test_the_bounds_never_leave_out_a_release_in_the_window():
     in the window: over decisions on month ends and leap days, terms of days to years, and
     windows around each exact release, the bounds keep every release that falls inside."""
     from tracker.records.dates import _may_fall_within
-    from tracker.records.models import release_date
+    from tracker.records.terms import release_date
 
     decided_days = [date(2024, 1, 31), date(2024, 2, 29), date(2023, 3, 31), date(2025, 8, 31), date(2025, 12, 31),
                     date(2026, 2, 28), date(2025, 6, 15)]

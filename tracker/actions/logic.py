@@ -22,7 +22,7 @@ from tracker.actions import places
 from tracker.actions.models import Action, ActionStatus, action_defendants
 from tracker.editing import audit
 from tracker.records.models import Case, Defendant, case_defendants
-from tracker.records.names import first_script, in_script, reader_reads_original, titles_as_shown
+from tracker.records.names import in_script, reader_reads_original, titles_as_shown
 
 MAX_DURATION = timedelta(days=31)  # a longer "action" is a campaign, or a typo in the year
 PAGE_SHOWN = 20  # a defendant's or case's page lists the soonest; the calendar and /actions have them all

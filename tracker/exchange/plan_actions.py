@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from tracker.actions import logic, places
+from tracker.actions import logic
 from tracker.actions.models import Action, ActionStatus
 from tracker.exchange.plan import STEP_ACTIONS, CaseHandle, DefendantHandle, Item, chunks, shown
 from tracker.exchange.reading import Row, Sheet

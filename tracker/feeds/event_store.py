@@ -44,7 +44,6 @@ import sys
 import time
 import zoneinfo
 from array import array
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
@@ -56,7 +55,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from tracker.feeds import ical
-from tracker.feeds.calendars import EventCache, key_digest, vtimezones
+from tracker.feeds.calendars import EventCache, vtimezones
 from tracker.feeds.files import stamp, write_atomically
 from tracker.feeds.snapshot import FeedSettings, Snapshot
 from tracker.records.models import Case, Defendant, Hearing

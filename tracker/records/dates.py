@@ -25,7 +25,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from tracker.records.custody import HELD_STATUSES
 from tracker.records.enums import DefendantStatus
-from tracker.records.models import Decision, Defendant, release_date
+from tracker.records.models import Decision, Defendant
+from tracker.records.terms import release_date
 
 LEAP_DAY = "02-29"
 

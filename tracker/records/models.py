@@ -19,7 +19,7 @@ from tracker.records.enums import (
 )
 from tracker.records.courts import Court, SiteSetting  # noqa: F401  (their home; imported from here too)
 from tracker.records.names import search_key
-from tracker.records.terms import DecisionTerms, MeasureTerms, release_date  # noqa: F401  (release_date's old home)
+from tracker.records.terms import DecisionTerms, MeasureTerms
 
 
 case_defendants = sa.Table(
