@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tracker import (actions, admin, api, attendance, auth, caching, edge, editing, exchange, feeds, formats, i18n, mail,
+from tracker import (actions, admin, api, attendance, auth, caching, edge, editing, exchange, feeds, formats, i18n, layout, mail,
                      records, redaction, reminders)
 from tracker.access import public
 from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
@@ -145,16 +145,30 @@ def _project_dir() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+# Every response's security headers, in the order they are written; a view's own value wins.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "interest-cohort=(), geolocation=(), camera=(), microphone=()"),
+)
+
+
 def _security_headers(response):  # noqa: ANN001, ANN202
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    """`SECURITY_HEADERS` on every response, unless the view set its own; a page whose URL
+    holds a secret (`access == "token"`) sends no referrer. The names a response already has
+    are read once (werkzeug's `setdefault` scans the header list anew for each of five)."""
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}
     view = current_app.view_functions.get(request.endpoint or "")
-    if getattr(view, "access", None) == "token":
-        # the URL holds a secret: not even this site's own stylesheet request or access log gets it
-        response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Permissions-Policy", "interest-cohort=(), geolocation=(), camera=(), microphone=()")
+    secret_url = getattr(view, "access", None) == "token"
+    for name, value in SECURITY_HEADERS:
+        if secret_url and name == "Referrer-Policy":
+            # the URL holds a secret: not even this site's own stylesheet request or access log gets it
+            headers[name] = "no-referrer"
+        elif name.lower() not in present:
+            headers.add(name, value)
     return response
 
 
@@ -242,6 +256,7 @@ DEMO_QUERY = f"SELECT 1 FROM {Case.__table__.name} WHERE is_demo = ? LIMIT 1"
 
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(demo_mode=demo_mode, fixed_link=fixed_link)
+    layout.init_app(app)  # base.html's head, header and footer, kept per language (tracker/layout.py)
 
     @app.template_filter("local")
     def local_time(value) -> str:  # noqa: ANN001
