@@ -192,10 +192,31 @@ def _language_headers(response: Response) -> Response:
     if response.mimetype in ("text/html", "text/plain"):
         response.headers.setdefault("Content-Language", current_language())
     if source != "query":  # ?lang= alone decides: nothing else the same URL could vary on
-        response.vary.add("Accept-Language")
-        if not _header_only():
-            response.vary.add("Cookie")
+        if _header_only():
+            vary_on(response, "Accept-Language")
+        else:
+            vary_on(response, "Accept-Language", "Cookie")
     return response
+
+
+def vary_on(response: Response, *names: str) -> None:
+    """`response.vary.add(name)` for each of `names`, the same header written (the names kept
+    in order, none twice, case aside), without werkzeug's parse and re-serialisation of the
+    header on every `add` (a page adds four: here, and the cache's validator)."""
+    headers = response.headers
+    current = headers.get("Vary")
+    if current is None:
+        headers["Vary"] = ", ".join(dict.fromkeys(names))
+        return
+    if '"' in current:  # a quoted value (never ours): werkzeug's own parser
+        for name in names:
+            response.vary.add(name)
+        return
+    listed = [part.strip() for part in current.split(",") if part.strip()]
+    known = {part.lower() for part in listed}
+    missing = [name for name in names if name.lower() not in known]
+    if missing:
+        headers["Vary"] = ", ".join([*listed, *dict.fromkeys(missing)])
 
 
 # --- translated strings in templates ---------------------------------------------------
