@@ -50,3 +50,26 @@ def test_single_and_multi_line_fields(app):
         fine = Example(data={"name": "Иван Петров", "text": "line one\r\n\tline two\rthree"}, meta={"csrf": False})
         assert fine.validate()
         assert fine.text.data == "line one\n\tline two\nthree"
+
+
+def test_html_params_writes_what_wtforms_writes():
+    """tracker.forms' `html_params` (installed in WTForms' widgets) against WTForms' own."""
+    import wtforms.widgets
+    import wtforms.widgets.core
+    from markupsafe import Markup
+
+    from tracker.forms import WTFORMS_HTML_PARAMS, html_params
+
+    cases = [
+        {}, {"name": "email", "id": "email", "type": "email", "value": ""},
+        {"required": True, "disabled": False, "checked": True, "value": 0, "maxlength": 254},
+        {"class_": "a b", "for_": "x", "data_some_thing": "1", "aria_describedby": "e-error", "aria-invalid": "true"},
+        {"value": 'he said "<b>&amp;</b>"', "title": "l'été", "placeholder": None},
+        {"value": Markup('<i class="x">ok</i>'), "label": Markup("a & b"), "n": 3.5},
+        {"odd<key>": "v", "z": "\u2028", "autocomplete": "email"},
+    ]
+    for attrs in cases:
+        assert html_params(**attrs) == WTFORMS_HTML_PARAMS(**attrs), attrs
+        assert isinstance(html_params(**attrs), Markup)
+    assert wtforms.widgets.core.html_params is html_params and wtforms.widgets.html_params is html_params
+    assert wtforms.widgets.core.Input.html_params is html_params
