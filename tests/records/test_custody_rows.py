@@ -16,7 +16,7 @@ from tracker.records.custody_rows import PERSON_COLUMNS, PersonRow, people_of
 from tracker.records.display import Display
 from tracker.records.enums import DefendantStatus, MeasureKind, Outcome
 from tracker.records.models import CustodyMeasure, Decision, Defendant, Placement
-from tracker.records.staleness import StaleRule, site_today
+from tracker.records.staleness import StaleRule, defendant_finding, last_hearing_days, site_today
 from tracker.records.status_text import prepare_rows
 
 
@@ -52,6 +52,10 @@ def _both_paths(app, now, language: str) -> tuple[dict, dict]:
         result = []
         for people in (list(entities), light):
             rows = prepare_rows(queries.defendant_rows(db.session, people, now), site_today(now), Display())
+            # the rows' finding reads the status line's measure and decision; worked out anew, the same
+            last = last_hearing_days(db.session, [person.id for person in people])
+            assert [row.stale for row in rows] == [
+                defendant_finding(row.defendant, last.get(row.defendant.id), site_today(now)) for row in rows]
             result.append({row.defendant.slug: (_facts(row), str(row.name_html), str(row.status_html),
                                                 str(row.fresh_html)) for row in rows})
         return result[0], result[1]

@@ -89,7 +89,7 @@ def defendant_rows(
     for person in defendants:
         status = custody_status(person)
         rows.append(DefendantRow(person, status, upcoming.get(person.id),
-                                 defendant_finding(person, last_hearings.get(person.id), today),
+                                 defendant_finding(person, last_hearings.get(person.id), today, status),
                                  status_freshness(person, status)))
     return rows
 
