@@ -15,7 +15,7 @@ from tracker.records.lines import dates_html, group_by_local_day, prepare, prepa
 from tracker.records.staleness import site_today
 from tracker.records.status_text import case_items, home_items, prepare_rows
 from tracker.records.transit import transit_of
-from tracker.records.timeline import prepare_timeline, timeline
+from tracker.records.timeline import timeline, timeline_html
 from tracker.records.enums import DefendantStatus
 
 bp = Blueprint("records", __name__)
@@ -85,7 +85,7 @@ def defendant(slug: str):
         today=site_today(now),
         transit=transit_of(custody),
         sentence=sentence_in_force(custody),
-        timeline=prepare_timeline(timeline(custody, hearings), show),
+        timeline=timeline_html(timeline(custody, hearings), show),
         upcoming=prepare([h for h in hearings if h.ends_at >= now and h.is_active], show),
         feed_scope=("defendant", person),
         show=show,
