@@ -26,6 +26,7 @@ from babel import support
 from flask import current_app, has_request_context, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 import wtforms.widgets.core
 from wtforms import Field, Label, RadioField, SelectMultipleField, StringField, TextAreaField
@@ -38,6 +39,7 @@ from wtforms.widgets.core import clean_key
 
 from tracker.edge import CONTROL_CHARACTERS, CONTROL_CHARACTERS_BUT_LINES
 from tracker.extensions import csrf, utcnow
+from tracker.i18n import lazy_text
 
 F = TypeVar("F", bound=Callable)
 
@@ -215,8 +217,10 @@ class LightOptions:
         flags = self.flags
         required, disabled = bool(getattr(flags, "required", False)), bool(getattr(flags, "disabled", False))
         for number, choice in enumerate(self.iter_choices()):
+            # a lazy label read through the request's catalogue: `or` on it would ask Flask-Babel
+            label = lazy_text(choice.label) if type(choice.label) is LazyString else choice.label
             yield LightOption(f"{self.id}-{number}", self.name, kind, str(choice.value), bool(choice.selected),
-                              required, disabled, choice.label or choice.value)
+                              required, disabled, label or choice.value)
 
 
 class ChoiceRadioField(LightOptions, RadioField):

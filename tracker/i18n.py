@@ -258,6 +258,14 @@ def lazy_text(text: object) -> str:
     return str(text)
 
 
+def plain_gettext(string: str, **variables: object) -> str:
+    """Flask-Babel's `gettext` (the same text, `%` with the values), through `catalogue()`: for
+    Python that words a page's rows (a defendant's timeline), where Flask-Babel's three context
+    lookups a call cost more than the rest of the row."""
+    text = catalogue().ugettext(string)
+    return text % variables if variables else text
+
+
 _CLOSING_TAGS = re.compile(r"(?:</[a-z]+>)+$")
 
 

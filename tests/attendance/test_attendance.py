@@ -179,6 +179,37 @@ def test_only_upcoming_public_scheduled_hearings_take_sign_ups(web, now, clock, 
     assert db.session.scalar(sa.select(sa.func.count(Subscription.id))) == 0
 
 
+def test_the_sign_up_page_shows_a_line_and_loads_no_entity(web, now, clock, make_hearing, make_defendant, make_case):
+    """The page a GET shows reads the hearing as a line (records.lines: columns, its public
+    defendants), not as ORM entities; it names the public defendants only, in name order."""
+    from tracker.records.models import Court, Defendant, Hearing
+
+    case = make_case(slug="leaflets", title="Leaflets case")
+    people = [make_defendant(slug="zubova", name_latin="Zoya Zubova", cases=[case]),
+              make_defendant(slug="hidden", name_latin="Hidden Person", is_public=False, cases=[case]),
+              make_defendant(slug="abramov", name_latin="Anton Abramov", cases=[case])]
+    found = make_hearing(defendants=people, case=case, starts_at=now + timedelta(days=2), courtroom="12", seats=7)
+    db.session.commit()
+    path = f"/attend/{found.id}"
+    loaded = []
+
+    def on_load(target, context) -> None:  # noqa: ANN001
+        loaded.append(type(target).__name__)
+
+    for model in (Hearing, Defendant, Court):
+        sa.event.listen(model, "load", on_load)
+    try:
+        page = web.get(path)
+    finally:
+        for model in (Hearing, Defendant, Court):
+            sa.event.remove(model, "load", on_load)
+    assert page.status_code == 200
+    assert loaded == []
+    names = re.findall(r'<a href="/defendants/([\w-]+)">', page.text.split('class="hearing-summary"')[1].split("</p>")[0])
+    assert names == ["abramov", "zubova"]
+    assert "courtroom 12" in page.text and "7 seats for the public" in page.text
+
+
 def run_minute(clock_at):  # noqa: ANN001
     """What the scheduler does every minute, in its order."""
     notify_hearing_changes(db.session, clock_at)

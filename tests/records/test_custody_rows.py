@@ -16,7 +16,7 @@ from tracker.records.custody_rows import PERSON_COLUMNS, PersonRow, people_of
 from tracker.records.display import Display
 from tracker.records.enums import DefendantStatus, MeasureKind, Outcome
 from tracker.records.models import CustodyMeasure, Decision, Defendant, Placement
-from tracker.records.staleness import StaleRule, site_today
+from tracker.records.staleness import StaleRule, defendant_finding, last_hearing_days, site_today
 from tracker.records.status_text import prepare_rows
 
 
@@ -52,6 +52,10 @@ def _both_paths(app, now, language: str) -> tuple[dict, dict]:
         result = []
         for people in (list(entities), light):
             rows = prepare_rows(queries.defendant_rows(db.session, people, now), site_today(now), Display())
+            # the rows' finding reads the status line's measure and decision; worked out anew, the same
+            last = last_hearing_days(db.session, [person.id for person in people])
+            assert [row.stale for row in rows] == [
+                defendant_finding(row.defendant, last.get(row.defendant.id), site_today(now)) for row in rows]
             result.append({row.defendant.slug: (_facts(row), str(row.name_html), str(row.status_html),
                                                 str(row.fresh_html)) for row in rows})
         return result[0], result[1]
@@ -149,3 +153,48 @@ def test_the_home_and_case_lists_load_no_entity(client, now, app):
     assert any(row.defendant.measures for row in listing.rows + of_case)
     assert any(row.defendant.decisions for row in listing.rows + of_case)
     assert any(row.defendant.placements for row in listing.rows + of_case)
+
+
+def test_a_defendants_page_reads_custody_as_rows_that_say_what_the_entities_say(client, now, app):
+    """A defendant's page reads their measures, decisions and placements as rows
+    (`custody_rows.person_detail`), never as entities, and its timeline, sentence and transit
+    are what the entities give, for every public defendant of the demo, today and later."""
+    from tracker.records.custody import sentence_in_force
+    from tracker.records.custody_rows import person_detail
+    from tracker.records.demo import load_demo
+    from tracker.records.timeline import timeline
+    from tracker.records.transit import transit_of
+
+    with time_machine.travel(now, tick=False):
+        load_demo(db.session, now.date())
+        db.session.commit()
+    people = db.session.scalars(sa.select(Defendant).where(Defendant.is_public.is_(True))).all()
+    assert len(people) >= 12
+    for person in people:
+        rows = person_detail(db.session, person)
+
+        def said(facts) -> tuple:  # noqa: ANN001
+            sentence, transit = sentence_in_force(facts), transit_of(facts)
+            return ([(e.day, e.order, e.kind, e.text, e.detail, e.source_url, e.source_checked_on)
+                     for e in timeline(facts, [])],
+                    sentence and (sentence.id, sentence.court, sentence.source_url, sentence.expected_release),
+                    transit and transit.id)
+
+        assert said(rows) == said(person), person.slug
+    assert any(sentence_in_force(person) for person in people) and any(transit_of(person) for person in people)
+
+    loaded = []
+
+    def on_load(target, context) -> None:  # noqa: ANN001
+        loaded.append(type(target).__name__)
+
+    for model in (CustodyMeasure, Decision, Placement):
+        sa.event.listen(model, "load", on_load)
+    try:
+        with time_machine.travel(now, tick=False):
+            for person in people:
+                assert client.get(f"/defendants/{person.slug}").status_code == 200
+    finally:
+        for model in (CustodyMeasure, Decision, Placement):
+            sa.event.remove(model, "load", on_load)
+    assert loaded == []

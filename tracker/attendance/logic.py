@@ -30,6 +30,7 @@ from tracker.mail.addresses import normalise_email
 from tracker.mail.language import in_language, known_language
 from tracker.mail.message import Mail, render_mail
 from tracker.records.enums import HearingStatus
+from tracker.records.lines import HearingLine, lines_of, lines_statement
 from tracker.records.models import Hearing
 from tracker.records.queries import public_hearing_clause
 from tracker.reminders import compose
@@ -62,6 +63,23 @@ def is_open(hearing: Hearing, now: datetime) -> bool:
 def open_hearing(session: Session, hearing_id: int, now: datetime) -> Hearing | None:
     """The hearing, if one can still sign up to go to it; None for anything else (hidden too)."""
     return session.scalar(_open_hearing_statement(), {"hearing_id": hearing_id, "now": now})
+
+
+def open_line(session: Session, hearing_id: int, now: datetime) -> HearingLine | None:
+    """`open_hearing` as the sign-up page shows it: a line (`records.lines`, columns with its
+    court and public defendants), in the same two statements. The entity, its court and its
+    defendants as whole rows (bio, charges) cost the page more than anything but the layout;
+    the sign-up itself (a POST) still reads the entity."""
+    found = lines_of(session, _open_line_statement(), {"hearing_id": hearing_id, "now": now})
+    return found[0] if found else None
+
+
+@lru_cache(maxsize=1)
+def _open_line_statement() -> sa.Select:
+    return lines_statement(
+        sa.select(Hearing.id).where(Hearing.id == sa.bindparam("hearing_id", type_=sa.Integer),
+                                    open_hearings_clause(sa.bindparam("now", type_=Hearing.starts_at.type)))
+        .scalar_subquery())
 
 
 @lru_cache(maxsize=1)

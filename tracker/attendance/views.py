@@ -43,7 +43,8 @@ def _closed():
 @cacheable_page()
 def attend(hearing_id: int):
     now = utcnow()
-    hearing = logic.open_hearing(db.session, hearing_id, now)
+    # the page shows a line; the sign-up records the entity
+    hearing = (logic.open_hearing if request.method == "POST" else logic.open_line)(db.session, hearing_id, now)
     if hearing is None:
         return _closed()
     form = AttendForm()

@@ -187,6 +187,8 @@ class CustodyStatus:
     sentence: DecisionFacts | None
     place: PlacementFacts | None
     release: date | None
+    # the latest decision, whether or not the line tells it (the stale-fact rules read it)
+    decision: DecisionFacts | None = None
 
 
 def custody_status(defendant: PersonFacts) -> CustodyStatus:
@@ -202,6 +204,7 @@ def custody_status(defendant: PersonFacts) -> CustodyStatus:
         sentence=decision if custody is None else None,
         place=place,
         release=decision.expected_release if decision is not None else None,
+        decision=decision,
     )
 
 

@@ -30,7 +30,7 @@ from markupsafe import Markup, escape
 
 from tracker import formats
 from tracker.extensions import db
-from tracker.i18n import one_period
+from tracker.i18n import lazy_text, one_period
 from tracker.records.models import Hearing
 from tracker.records.names import both_scripts, in_script, reader_reads_original
 
@@ -98,7 +98,7 @@ class Display:
         key = id(text)
         found = self._phrases.get(key)
         if found is None:
-            found = self._phrases[key] = str(text)
+            found = self._phrases[key] = lazy_text(text)  # through the request's catalogue
         return found
 
     def once(self, key: tuple, make: Callable[[], Any]) -> Any:

@@ -10,16 +10,15 @@ from functools import lru_cache
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 
 from tracker.records.custody import CustodyStatus, custody_status
-from tracker.records.custody_rows import PERSON_COLUMNS, PersonRow, custody_order, people_of
+from tracker.records.custody_rows import PERSON_COLUMNS, PersonDetail, PersonRow, people_of
 from tracker.records.enums import DefendantStatus, HearingStatus
 from tracker.records.dates import DatePerson, DateRow, next_birthday, upcoming_dates  # noqa: F401 (their old home)
 from tracker.records.lines import HearingLine, lines_of, lines_statement
 from tracker.records.courts import Court
-from tracker.records.models import Case, CustodyMeasure, Decision, Defendant, Hearing, Placement, hearing_defendants
+from tracker.records.models import Case, Defendant, Hearing, hearing_defendants
 from tracker.records.models import case_defendants as case_links  # case_defendants() is a query here
 from tracker.records.names import query_words, titles_as_shown
 from tracker.records.staleness import (
@@ -62,10 +61,10 @@ def _name_clause(patterns: list[sa.BindParameter]) -> sa.ColumnElement[bool]:
 class DefendantRow:
     """A defendant as a page shows them: the status line's facts, whether it can still be true
     (`stale`: a finding replaces a stale "now until" with "status unverified since"), and how
-    fresh its facts are. `defendant` is the entity on a defendant's page, a light row
-    (`custody_rows.PersonRow`) on the lists."""
+    fresh its facts are. `defendant` is a light row: `custody_rows.PersonRow` on the lists,
+    `custody_rows.PersonDetail` on a defendant's page (the entities satisfy the same rules)."""
 
-    defendant: Defendant | PersonRow
+    defendant: Defendant | PersonRow | PersonDetail
     status: CustodyStatus
     next_hearing: NextHearing | None = None
     stale: StaleFact | None = None
@@ -90,7 +89,7 @@ def defendant_rows(
     for person in defendants:
         status = custody_status(person)
         rows.append(DefendantRow(person, status, upcoming.get(person.id),
-                                 defendant_finding(person, last_hearings.get(person.id), today),
+                                 defendant_finding(person, last_hearings.get(person.id), today, status),
                                  status_freshness(person, status)))
     return rows
 
@@ -194,9 +193,6 @@ def _statements() -> dict[str, sa.Select]:
             .scalar_subquery()),
         "defendant": sa.select(Defendant)
         .where(Defendant.slug == sa.bindparam("slug", type_=sa.String), Defendant.is_public.is_(True)),
-        # a defendant's custody facts, in their relationships' order (get_public_defendant)
-        **{key: sa.select(model).where(model.defendant_id == defendant_id).order_by(*custody_order(key))
-           for key, model in (("measures", CustodyMeasure), ("decisions", Decision), ("placements", Placement))},
         "defendant_cases": sa.select(Case.slug, Case.title, Case.title_original)
         .join(case_links, case_links.c.case_id == Case.id)
         .where(case_links.c.defendant_id == defendant_id).order_by(Case.title),
@@ -272,16 +268,9 @@ def _listing_statements(by_case: bool, by_status: bool, words: int | None) -> tu
 
 
 def get_public_defendant(session: Session, slug: str) -> Defendant | None:
-    """A public defendant with the custody facts the status rules read (measures, decisions,
-    placements), in four statements. The collections are read and set by hand: selectinload's
-    machinery cost ~0.35 ms a collection on a defendant's page, three times its statement."""
-    statements = _statements()
-    person = session.scalar(statements["defendant"], {"slug": slug})
-    if person is not None:
-        for attribute in ("measures", "decisions", "placements"):
-            set_committed_value(person, attribute,
-                                list(session.scalars(statements[attribute], {"defendant_id": person.id})))
-    return person
+    """A public defendant (one statement); their page reads the custody facts as rows
+    (`custody_rows.person_detail`)."""
+    return session.scalar(_statements()["defendant"], {"slug": slug})
 
 
 def defendant_cases(session: Session, defendant: Defendant) -> list[tuple[str, str]]:

@@ -119,12 +119,17 @@ def status_finding(
     if defendant.status in FREE_STATUSES:
         return None
     measures, decisions = list(measures), list(decisions)
-    if defendant.status is DefendantStatus.IMPRISONED:
-        decision = latest_decision(decisions)
-        release = decision.expected_release if decision is not None else None
-        if release is not None and release < today:
-            return StaleFact(StaleRule.RELEASE_PASSED, release, defendant=defendant, decision=decision)
-    measure = measure_in_force_among(measures, decisions)
+    decision = latest_decision(decisions)
+    imprisoned = defendant.status is DefendantStatus.IMPRISONED
+    release = decision.expected_release if decision is not None and imprisoned else None
+    return _finding(defendant, decision, release, measure_in_force_among(measures, decisions), last_hearing_on, today)
+
+
+def _finding(defendant: PersonFacts, decision: DecisionFacts | None, release: date | None,
+             measure: MeasureFacts | None, last_hearing_on: date | None, today: date) -> StaleFact | None:
+    """Rules 1 to 3 on the latest decision, its release and the measure in force."""
+    if defendant.status is DefendantStatus.IMPRISONED and release is not None and release < today:
+        return StaleFact(StaleRule.RELEASE_PASSED, release, defendant=defendant, decision=decision)
     if measure is None or measure.kind is MeasureKind.RELEASED or measure.ends_on is None:
         return None
     if measure.ends_on >= today or (last_hearing_on is not None and last_hearing_on >= measure.ends_on):
@@ -133,9 +138,19 @@ def status_finding(
     return StaleFact(rule, measure.ends_on, defendant=defendant, measure=measure)
 
 
-def defendant_finding(defendant: PersonFacts, last_hearing_on: date | None, today: date) -> StaleFact | None:
-    """`status_finding` for a defendant whose measures and decisions are loaded (or a light row)."""
-    return status_finding(defendant, defendant.measures, defendant.decisions, last_hearing_on, today)
+def defendant_finding(defendant: PersonFacts, last_hearing_on: date | None, today: date,
+                      status: CustodyStatus | None = None) -> StaleFact | None:
+    """`status_finding` for a defendant whose measures and decisions are loaded (or a light row).
+
+    `status`, their status line's facts when the caller has them (`custody.custody_status`),
+    already says which measure is in force and which decision is the latest: the rules read
+    those rather than work them out a second time (a list's rows each did, twice)."""
+    if status is None:
+        return status_finding(defendant, defendant.measures, defendant.decisions, last_hearing_on, today)
+    if defendant.status in FREE_STATUSES:
+        return None
+    in_force = status.custody.current if status.custody is not None else None
+    return _finding(defendant, status.decision, status.release, in_force, last_hearing_on, today)
 
 
 @lru_cache(maxsize=1)

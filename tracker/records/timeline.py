@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable
 
-from flask_babel import gettext as _
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from tracker.records.enums import MeasureKind
 from tracker.records.display import Display
 from tracker.records.lines import HearingLine, source
 from tracker.records.models import Defendant, Hearing
 from tracker.formats import short_day
+from tracker.i18n import plain_gettext as _  # Flask-Babel's gettext, without its lookups per call
 
 
 @dataclass(order=True)
@@ -26,17 +26,19 @@ class TimelineEntry:
     source_url: str | None = field(compare=False, default=None)
     source_checked_on: date | None = field(compare=False, default=None)
     hearing: Hearing | HearingLine | None = field(compare=False, default=None)
-    # the text of the public page, set by `prepare_timeline`
-    day_text: str = field(compare=False, default="")
-    source_html: Markup = field(compare=False, default=Markup(""))
 
 
-def prepare_timeline(entries: list[TimelineEntry], show: Display) -> list[TimelineEntry]:
-    """Each entry's day and source link, each day formatted once (no macro per entry)."""
+def timeline_html(entries: list[TimelineEntry], show: Display) -> Markup:
+    """The timeline's items, written in one pass (records/defendant.html prints them once): each
+    day formatted once, each source link made by `lines.source`. The template's loop printed six
+    values an entry through `escape`."""
+    items = []
     for entry in entries:
-        entry.day_text = show.short_day(entry.day)
-        entry.source_html = source(entry.source_url, entry.source_checked_on, show)
-    return entries
+        detail = f": {escape(entry.detail)}" if entry.detail else ""
+        items.append(f'\n  <li class="tl-{entry.kind}"><time datetime="{entry.day.isoformat()}">'
+                     f"{escape(show.short_day(entry.day))}</time> <strong>{escape(entry.text)}</strong>{detail} "
+                     f"{source(entry.source_url, entry.source_checked_on, show)}</li>\n")
+    return Markup("".join(items))
 
 
 def timeline(defendant: Defendant, hearings: Iterable[Hearing | HearingLine]) -> list[TimelineEntry]:

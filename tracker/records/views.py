@@ -9,12 +9,13 @@ from tracker.caching import cacheable_page
 from tracker.extensions import db, utcnow
 from tracker.records import queries
 from tracker.records.custody import sentence_in_force
+from tracker.records.custody_rows import person_detail
 from tracker.records.display import display
 from tracker.records.lines import dates_html, group_by_local_day, prepare, prepare_next
 from tracker.records.staleness import site_today
 from tracker.records.status_text import case_items, home_items, prepare_rows
 from tracker.records.transit import transit_of
-from tracker.records.timeline import prepare_timeline, timeline
+from tracker.records.timeline import timeline, timeline_html
 from tracker.records.enums import DefendantStatus
 
 bp = Blueprint("records", __name__)
@@ -70,9 +71,10 @@ def defendant(slug: str):
     person = queries.get_public_defendant(db.session, slug)
     if person is None:
         abort(404)
+    custody = person_detail(db.session, person)  # the rules read rows, as on the lists
     hearings = queries.defendant_hearings(db.session, person)
     now = utcnow()
-    [row] = queries.defendant_rows(db.session, [person], now)
+    [row] = queries.defendant_rows(db.session, [custody], now)
     show = display()
     prepare_rows([row], site_today(now), show)
     return render_template(
@@ -81,9 +83,9 @@ def defendant(slug: str):
         cases=queries.defendant_cases(db.session, person),
         row=row,
         today=site_today(now),
-        transit=transit_of(person),
-        sentence=sentence_in_force(person),
-        timeline=prepare_timeline(timeline(person, hearings), show),
+        transit=transit_of(custody),
+        sentence=sentence_in_force(custody),
+        timeline=timeline_html(timeline(custody, hearings), show),
         upcoming=prepare([h for h in hearings if h.ends_at >= now and h.is_active], show),
         feed_scope=("defendant", person),
         show=show,

@@ -15,7 +15,7 @@ from typing import Any
 from flask import url_for
 from markupsafe import Markup, escape
 
-from tracker.i18n import catalogue
+from tracker.i18n import catalogue, lazy_text
 
 
 def field_errors(field: Any) -> Markup:
@@ -31,9 +31,9 @@ def _invalid(field: Any) -> dict[str, str]:
 def options(field: Any) -> Markup:
     """A radio or checkbox group: a legend, the errors, each option's label wrapping its control."""
     attrs = _invalid(field)
-    items = "".join(f"<label>{option(**attrs)} {escape(option.label.text)}</label>\n  " for option in field)
+    items = "".join(f"<label>{option(**attrs)} {escape(lazy_text(option.label.text))}</label>\n  " for option in field)
     return Markup(f'\n<fieldset class="choices{" has-error" if field.errors else ""}">\n'
-                  f"  <legend>{escape(field.label.text)}</legend>\n  {field_errors(field)}\n  {items}\n</fieldset>\n")
+                  f"  <legend>{escape(lazy_text(field.label.text))}</legend>\n  {field_errors(field)}\n  {items}\n</fieldset>\n")
 
 
 def choices(form: Any) -> Markup:
@@ -63,8 +63,8 @@ def signup(form: Any) -> Markup:
         f'<form class="stacked reminders-signup" method="post" action="{escape(url_for("reminders.signup"))}" '
         f'novalidate>\n  {_hidden(form.csrf_token)}\n  {field_errors(form.csrf_token)}\n  {_hidden(form.next)}\n'
         f'  <div class="field{" has-error" if email.errors else ""}">\n'
-        f'    <label for="{escape(email.id)}">{escape(email.label.text)}</label>\n'
+        f'    <label for="{escape(email.id)}">{escape(lazy_text(email.label.text))}</label>\n'
         f"    {email_input(email)}\n    {field_errors(email)}\n  </div>\n"
         f"  {options(form.follow)}\n  {choices(form)}\n"
         f'  <p class="help">{help_text}</p>\n'
-        f'  <p><button type="submit">{escape(form.submit.label.text)}</button></p>\n</form>\n')
+        f'  <p><button type="submit">{escape(lazy_text(form.submit.label.text))}</button></p>\n</form>\n')
