@@ -25,7 +25,7 @@ from tracker.records.courts import Court, CourtPlace
 from tracker.records.display import Display
 from tracker.records.enums import HearingKind, HearingStatus
 from tracker.records.models import Defendant, Hearing, hearing_defendants
-from tracker.records.names import both_scripts
+from tracker.records.names import pair_html
 
 ACTIVE = (HearingStatus.SCHEDULED, HearingStatus.POSTPONED)
 # the lines' phrases, resolved once per request by Display.phrase
@@ -293,16 +293,14 @@ def dates_html(rows: list, show: Display, *, with_age: bool = False) -> Markup:
         if day is None:
             day = days[row.day] = f'<time datetime="{row.day.isoformat()}">{escape(show.day(row.day))}</time>'
         person = row.defendant
-        name = both_scripts(person.name_latin, person.name_original, href=defendant_url(person.slug),
-                            reads_original=reads_original)
+        name = pair_html(person.name_latin, person.name_original, reads_original, href=defendant_url(person.slug))
         if with_age:
             age = ages.get(row.age)
             if age is None:
                 age = ages[row.age] = f", {show.markup(TURNS, age=row.age)}."
         else:
             age = ""
-        address = (both_scripts(person.letters_address, person.letters_address_original, tag="address",
-                                reads_original=reads_original)
+        address = (pair_html(person.letters_address, person.letters_address_original, reads_original, tag="address")
                    if person.letters_address or person.letters_address_original else "")
         items.append(f"\n<li>{day}: {name}{age}\n{address}</li>")
     return Markup("".join(items))
