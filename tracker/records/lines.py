@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
+from tracker.id_lists import in_id_list
 from tracker.records.courts import Court, CourtPlace
 from tracker.records.display import Display
 from tracker.records.enums import HearingKind, HearingStatus
@@ -139,7 +140,7 @@ def _people_statement() -> sa.Select:
     return (sa.select(hearing_defendants.c.hearing_id, Defendant.id, Defendant.slug, Defendant.name_latin,
                       Defendant.name_original, Defendant.is_public)
             .join(Defendant, Defendant.id == hearing_defendants.c.defendant_id)
-            .where(hearing_defendants.c.hearing_id.in_(sa.bindparam("ids", expanding=True))))
+            .where(in_id_list(hearing_defendants.c.hearing_id, "ids")))
 
 
 def add_people(session: Session, lines: list[HearingLine]) -> None:
