@@ -26,7 +26,7 @@ from tracker.records.courts import Court, CourtPlace
 from tracker.records.display import Display
 from tracker.records.enums import HearingKind, HearingStatus
 from tracker.records.models import Defendant, Hearing, hearing_defendants
-from tracker.records.names import pair_html
+from tracker.records.names import escape_text, pair_html
 
 ACTIVE = (HearingStatus.SCHEDULED, HearingStatus.POSTPONED)
 # the lines' phrases, resolved once per request by Display.phrase
@@ -254,7 +254,7 @@ def prepare(lines: list[HearingLine], show: Display) -> list[HearingLine]:
 
 def _person_link(links: dict[int, str], person: Person, show: Display, url: Callable[[str], str]) -> str:
     link = links[person.id] = (f'<a href="{url(person.slug)}">'
-                               f'{escape(show.first_script(person.name_latin, person.name_original))}</a>')
+                               f'{escape_text(show.first_script(person.name_latin, person.name_original))}</a>')
     return link
 
 

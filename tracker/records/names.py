@@ -68,6 +68,11 @@ def in_script(latin: str | None, original: str | None, reads_original: bool | No
     return ScriptPair(*_ordered(latin, original, reader_reads_original() if reads_original is None else reads_original))
 
 
+def first_of(latin: str | None, original: str | None, reads_original: bool) -> str:
+    """`in_script(latin, original, reads_original).first`, without the object (a list's links)."""
+    return _ordered(latin, original, reads_original)[0]
+
+
 def _ordered(latin: str | None, original: str | None, original_first: bool) -> tuple[str, bool, str]:
     """`in_script`'s (first, first_is_original, second), without the object (lists write
     hundreds of pairs: `pair_html`)."""
