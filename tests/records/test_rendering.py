@@ -65,3 +65,46 @@ def test_a_link_maker_gives_what_url_for_gives(app, slug):
         else:
             assert make(slug) == "/defendants/"
         assert url_maker("attendance.attend", "hearing_id")(17) == url_for("attendance.attend", hearing_id=17)
+
+
+PAIRS = [  # (latin, original, reads_original, tag, href) -> the HTML main's both_scripts wrote
+    ("Anna <B>", "Анна <Б>", False, "span", "/d/a?b=1&c=2",
+     '<a class="first" href="/d/a?b=1&amp;c=2">Anna &lt;B&gt;</a> <span class="other" lang="ru">Анна &lt;Б&gt;</span>'),
+    ("Anna <B>", "Анна <Б>", True, "span", "/d/a",
+     '<a class="first" href="/d/a">Анна &lt;Б&gt;</a> <span class="other" lang="en">Anna &lt;B&gt;</span>'),
+    ("", " Суд & Ко ", False, "address", None, '<address class="first" lang="ru">Суд &amp; Ко</address>'),
+    ("O'Brien \"Co\"", "O'Brien \"Co\"", True, "span", None,
+     '<span class="first" lang="en">O&#39;Brien &#34;Co&#34;</span>'),
+    ("SIZO <4>", None, False, "address", None, '<address class="first">SIZO &lt;4&gt;</address>'),
+    (None, None, True, "span", None, '<span class="first" lang="en"></span>'),
+]
+
+
+@pytest.mark.parametrize("latin, original, reads_original, tag, href, expected", PAIRS)
+def test_a_pair_as_plain_text_is_the_markup_pair(latin, original, reads_original, tag, href, expected):
+    """`pair_html` (the lists' plain-str writer) and `both_scripts` give the HTML main gave: the
+    same order, language marks and escaping, for names and addresses people typed."""
+    from markupsafe import Markup
+
+    from tracker.records.names import both_scripts, pair_html
+
+    assert pair_html(latin, original, reads_original, tag=tag, href=href) == expected
+    made = both_scripts(latin, original, tag=tag, href=href, reads_original=reads_original)
+    assert isinstance(made, Markup) and made == expected
+
+
+@pytest.mark.parametrize("text", ["Anna", "Анна <Б>", "O'Brien & \"Co\"", "<script>x</script>", "", "a&amp;b"])
+def test_escape_text_is_markupsafes_escape(text):
+    from markupsafe import Markup, escape
+
+    from tracker.records.names import escape_text
+
+    assert escape_text(text) == str(escape(text)) and type(escape_text(text)) is str
+    assert escape_text(Markup(text)) == text  # already safe: left as it is, as escape does
+
+
+def test_dates_show_typed_addresses_escaped_once(client, lines, now):
+    with time_machine.travel(now, tick=False):
+        html = client.get("/dates").get_data(as_text=True)
+    assert '<address class="first">SIZO &lt;4&gt;</address>' in html
+    assert "<4>" not in html and "&amp;lt;" not in html

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tracker.auth.models import User
 from tracker.generation import bump_generation
+from tracker.id_lists import in_id_list
 from tracker.editing import audit
 from tracker.editing.models import AuditEntry
 from tracker.mail.addresses import normalise_email
@@ -103,9 +104,9 @@ def going_counts(session: Session, hearing_ids: Iterable[int]) -> dict[int, int]
 @lru_cache(maxsize=1)
 def _going_statement() -> sa.Select:
     """Built once and run on the connection: building it and loading its rows through the ORM
-    cost ~0.4 ms a list page, for ~0.03 ms of SQL."""
+    cost ~0.4 ms a list page, for ~0.03 ms of SQL; the ids are one parameter (`in_id_list`)."""
     return (sa.select(Subscription.hearing_id, sa.func.count(Subscription.id))
-            .where(Subscription.hearing_id.in_(sa.bindparam("ids", expanding=True)),
+            .where(in_id_list(Subscription.hearing_id, "ids"),
                    Subscription.scope == Scope.HEARING, Subscription.confirmed_at.is_not(None))
             .group_by(Subscription.hearing_id))
 

@@ -21,11 +21,12 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
+from tracker.id_lists import in_id_list
 from tracker.records.courts import Court, CourtPlace
 from tracker.records.display import Display
 from tracker.records.enums import HearingKind, HearingStatus
 from tracker.records.models import Defendant, Hearing, hearing_defendants
-from tracker.records.names import both_scripts
+from tracker.records.names import escape_text, pair_html
 
 ACTIVE = (HearingStatus.SCHEDULED, HearingStatus.POSTPONED)
 # the lines' phrases, resolved once per request by Display.phrase
@@ -139,7 +140,7 @@ def _people_statement() -> sa.Select:
     return (sa.select(hearing_defendants.c.hearing_id, Defendant.id, Defendant.slug, Defendant.name_latin,
                       Defendant.name_original, Defendant.is_public)
             .join(Defendant, Defendant.id == hearing_defendants.c.defendant_id)
-            .where(hearing_defendants.c.hearing_id.in_(sa.bindparam("ids", expanding=True))))
+            .where(in_id_list(hearing_defendants.c.hearing_id, "ids")))
 
 
 def add_people(session: Session, lines: list[HearingLine]) -> None:
@@ -253,7 +254,7 @@ def prepare(lines: list[HearingLine], show: Display) -> list[HearingLine]:
 
 def _person_link(links: dict[int, str], person: Person, show: Display, url: Callable[[str], str]) -> str:
     link = links[person.id] = (f'<a href="{url(person.slug)}">'
-                               f'{escape(show.first_script(person.name_latin, person.name_original))}</a>')
+                               f'{escape_text(show.first_script(person.name_latin, person.name_original))}</a>')
     return link
 
 
@@ -293,16 +294,14 @@ def dates_html(rows: list, show: Display, *, with_age: bool = False) -> Markup:
         if day is None:
             day = days[row.day] = f'<time datetime="{row.day.isoformat()}">{escape(show.day(row.day))}</time>'
         person = row.defendant
-        name = both_scripts(person.name_latin, person.name_original, href=defendant_url(person.slug),
-                            reads_original=reads_original)
+        name = pair_html(person.name_latin, person.name_original, reads_original, href=defendant_url(person.slug))
         if with_age:
             age = ages.get(row.age)
             if age is None:
                 age = ages[row.age] = f", {show.markup(TURNS, age=row.age)}."
         else:
             age = ""
-        address = (both_scripts(person.letters_address, person.letters_address_original, tag="address",
-                                reads_original=reads_original)
+        address = (pair_html(person.letters_address, person.letters_address_original, reads_original, tag="address")
                    if person.letters_address or person.letters_address_original else "")
         items.append(f"\n<li>{day}: {name}{age}\n{address}</li>")
     return Markup("".join(items))
