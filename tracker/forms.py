@@ -181,12 +181,22 @@ class ChoiceRows(Sequence):
 
 
 _HTML_SPECIAL = re.compile("[&<>\"']")
+_APART = "\x00"  # joins texts escaped in one call: not in any text shown (forms refuse control characters)
 
 
 def escape_text(text: str) -> str:
     """`escape(text)` as a str, skipping the `Markup` it makes when there is nothing to escape
     (names, ids: ~1 µs a value on a list of thousands). The same characters as `escape`."""
     return str(escape(text)) if _HTML_SPECIAL.search(text) else text
+
+
+def escape_texts(texts: list[str]) -> list[str]:
+    """`escape_text` of each of many texts, in one call to markupsafe for all of them (a list
+    of 2,000 names: ~1 µs a name less); one by one if a text holds the separator."""
+    joined = _APART.join(texts)
+    if joined.count(_APART) != max(len(texts) - 1, 0):
+        return [escape_text(text) for text in texts]
+    return str(escape(joined)).split(_APART) if texts else []
 
 
 class CheckboxList(ListWidget):

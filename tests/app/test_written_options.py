@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import Form, SelectChoice, SelectField
 from wtforms.widgets import Select
 
-from tracker.forms import ChoiceRows, LongSelect, WrittenOptions, escape_text
+from tracker.forms import ChoiceRows, LongSelect, WrittenOptions, escape_text, escape_texts
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 
@@ -62,3 +62,9 @@ def test_rows_are_select_choices_to_wtforms():
 def test_escape_text_escapes_as_markupsafe(text):
     from markupsafe import escape
     assert escape_text(text) == str(escape(text)) and type(escape_text(text)) is str
+
+
+@pytest.mark.parametrize("texts", [[], ["Anna"], ["O'Brien", "<b>&\"", "Мария", ""], ["a\x00b", "<c>"], ["\x00", ""]])
+def test_escape_texts_escapes_each_as_markupsafe(texts):
+    from markupsafe import escape
+    assert escape_texts(texts) == [str(escape(text)) for text in texts]

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from tracker.actions import places
 from tracker.edge import LARGEST_ID
-from tracker.forms import ChoiceRows, CheckboxListField, Form, LongSelect, PublicForm, WrittenOptions, escape_text
+from tracker.forms import ChoiceRows, CheckboxListField, Form, LongSelect, PublicForm, WrittenOptions, escape_texts
 from tracker.i18n import lazy_text
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]  # what <input type="datetime-local"> sends
@@ -47,10 +47,6 @@ WITHOUT_A_CASE = _l("Not in a case")
 ALL_OPEN_UP_TO = 40  # a short list is shown whole; a longer one by case, each opened by a tap
 
 
-def _text(value: Any) -> str:
-    return escape_text(value) if type(value) is str else escape(value)
-
-
 class DefendantsByCase:
     """The defendants' checkboxes grouped by case (`SelectChoice.optgroup`), each case a
     `<details>` that opens without script, written in one pass from the choices.
@@ -66,17 +62,21 @@ class DefendantsByCase:
         choices = field.choices
         rows = choices.rows if isinstance(choices, ChoiceRows) else [
             (choice.value, choice.label, choice.optgroup) for choice in choices]
-        groups: dict[str | None, list[tuple[str, Any, str | None]]] = {}
-        for row in rows:
-            groups.setdefault(row[2], []).append(row)
+        if all(type(value) is str and type(label) is str for value, label, _group in rows):
+            values, labels = escape_texts([row[0] for row in rows]), escape_texts([row[1] for row in rows])
+        else:
+            values, labels = [str(escape(row[0])) for row in rows], [str(escape(row[1])) for row in rows]
+        groups: dict[str | None, list[tuple[str, str, str]]] = {}
+        for (value, _label, group), written_value, written_label in zip(rows, values, labels):
+            groups.setdefault(group, []).append((value, written_value, written_label))
         open_all = len(rows) <= ALL_OPEN_UP_TO
         name = escape(field.name)
         unchecked, checked = f'<label><input name="{name}" ', f'<label><input checked name="{name}" '
         html = [f'<div class="by-case" id="{escape(field.id)}">']
         for title, members in groups.items():
-            boxes = [f'{checked if value in chosen else unchecked}type="checkbox" value="{_text(value)}"> '
-                     f'{_text(label)}</label>' for value, label, _group in members]
-            is_open = open_all or any(value in chosen for value, _label, _group in members)
+            boxes = [f'{checked if value in chosen else unchecked}type="checkbox" value="{written_value}"> '
+                     f'{written_label}</label>' for value, written_value, written_label in members]
+            is_open = open_all or any(value in chosen for value, _written, _label in members)
             heading = escape(title if title is not None else lazy_text(WITHOUT_A_CASE))
             html.append(f'<details{" open" if is_open else ""}><summary>{heading} ({len(members)})</summary>'
                         f'{"".join(boxes)}</details>')

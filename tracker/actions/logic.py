@@ -94,13 +94,14 @@ def linkable_defendants(session: Session, keep: Sequence[Defendant] = ()) -> lis
         if at < first.get(defendant_id, len(position)):
             first[defendant_id] = at
     first_case = {defendant_id: titles[by_title[at]] for defendant_id, at in first.items()}
+    group = {defendant_id: rank[title] for defendant_id, title in first_case.items()}
     last = len(rank)
-    known = {i for i, _name in people}
     # by case, then by the name as the reader reads it
-    ordered = sorted(people, key=lambda row: (rank.get(first_case.get(row[0]), last), row[1].casefold(), row[0]))
-    ordered += [(d.id, first_script(d.name_latin, d.name_original, reads_original))
-                for d in keep if d.id not in known]
-    return [(str(i), name, first_case.get(i) if i in known else None) for i, name in ordered]
+    ordered = sorted([(group.get(i, last), name.casefold(), i, name) for i, name in people])
+    known = {i for i, _name in people}
+    listed = [(str(i), name, first_case.get(i)) for _group, _key, i, name in ordered]
+    return listed + [(str(d.id), first_script(d.name_latin, d.name_original, reads_original), None)
+                     for d in keep if d.id not in known]
 
 
 def _ids(raw: Any) -> list[int]:
