@@ -99,7 +99,7 @@ def _countries(locale: str, prompt: str) -> WrittenOptions:
 
 @lru_cache(maxsize=32)
 def _zones(prompt: str) -> WrittenOptions:
-    """The offered time zones (600), written once per prompt's language for the process."""
+    """The offered time zones (~490), written once per prompt's language for the process."""
     return WrittenOptions([SelectChoice("", Markup(prompt))] + [SelectChoice(z, z) for z in places.offered_zones()])
 
 

@@ -80,7 +80,8 @@ class _Writer:
     def when(self, starts_at: datetime, ends_at: datetime, zone: str) -> str:
         """`<time>` of an action in its place's zone, written once per distinct (start, end, zone)
         in the request's `Display` (as its hearings' moments are): actions share their times."""
-        return display().once(("action time", starts_at, ends_at, zone), lambda: self._when(starts_at, ends_at, zone))
+        return display().once(("action time", self.locale, starts_at, ends_at, zone),
+                              lambda: self._when(starts_at, ends_at, zone))
 
     def _when(self, starts_at: datetime, ends_at: datetime, zone: str) -> str:
         start = starts_at.astimezone(ZoneInfo(zone)).replace(microsecond=0)
