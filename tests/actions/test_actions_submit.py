@@ -188,3 +188,32 @@ def test_a_ticked_defendant_sent_back_with_an_error_stays_ticked_in_an_open_case
     assert _groups(page)["Leaflets"][0] is True
     assert re.search(rf'<input checked name="defendants" type="checkbox" value="{people[7].id}">', page)
     assert _actions() == []
+
+
+@pytest.mark.parametrize("language, georgia", [("en", "Georgia"), ("ru", "Грузия")])
+@pytest.mark.parametrize("zone", ["Asia/Tbilisi", "US/Eastern"])  # offered, and an old name (accepted, not offered)
+def test_the_chosen_country_and_zone_come_back_chosen_after_an_error(anon_client, submission, language, georgia,
+                                                                     zone):
+    data = submission(title="", country="GE", city="Tbilisi", timezone=zone)
+    text = post_form(anon_client, f"/actions/new?lang={language}", data).get_data(as_text=True)
+    assert f'<option selected value="GE">{georgia}</option>' in text
+    assert f'<option selected value="{zone}">{zone}</option>' in text
+    assert text.count("<option selected") == 3  # and the case sent (none: "")
+    assert text.count(f'value="{zone}"') == 1
+
+
+def test_the_country_and_zone_lists_are_made_once_per_language(app, anon_client):
+    """Built and written once per language for the process (they are ~850 options), and each
+    reader still gets their own language, whichever came before."""
+    from tracker.actions.forms import SubmitActionForm
+
+    def lists(language: str) -> tuple:
+        with app.test_request_context(f"/actions/new?lang={language}"):
+            form = SubmitActionForm(formdata=None)
+            form.fill_choices([], [])
+            return form.country.choices, form.timezone.choices
+
+    assert lists("ru")[0] is lists("ru")[0] and lists("ru")[1] is lists("ru")[1]
+    pages = [anon_client.get(f"/actions/new?lang={language}").get_data(as_text=True) for language in ("ru", "en", "ru")]
+    assert '<option value="DE">Германия</option>' in pages[0] and '<option value="DE">Germany</option>' in pages[1]
+    assert '<option value="">Выберите…</option>' in pages[2] and '<option value="">Choose…</option>' in pages[1]

@@ -19,6 +19,7 @@ PAGES = [
     "/hearings",
     "/dates",
     "/actions",
+    "/actions/new",  # every public defendant offered: still three statements
 ]
 
 

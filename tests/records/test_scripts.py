@@ -11,7 +11,7 @@ import time_machine
 
 from tracker.extensions import db
 from tracker.records.models import Placement
-from tracker.records.names import in_script, script_of_language
+from tracker.records.names import first_script, in_script, script_of_language
 
 
 @pytest.fixture
@@ -85,3 +85,11 @@ def test_a_missing_or_equal_original_is_shown_once(app):
 def test_a_new_languages_script_comes_from_the_locale_data():
     assert [script_of_language(x) for x in ("ru", "uk", "be", "kk", "en", "de")] == [
         "Cyrl", "Cyrl", "Cyrl", "Cyrl", "Latn", "Latn"]
+
+
+@pytest.mark.parametrize("latin, original", [("Anna", "Анна"), (" Anna ", " Анна "), ("Anna", ""), ("Anna", None),
+                                             ("", "Анна"), (None, "Анна"), ("Anna", "Anna"), (None, None), ("", " ")])
+@pytest.mark.parametrize("reads_original", [True, False])
+def test_first_script_is_the_pairs_first(latin, original, reads_original):
+    """`first_script` skips making the pair (lists of thousands of names call it): the same rule."""
+    assert first_script(latin, original, reads_original) == in_script(latin, original, reads_original).first

@@ -33,7 +33,7 @@ def locale_name() -> str:
 
 
 def country_names(locale: str) -> dict[str, str]:
-    """Every country's name in `locale`, by code (cached)."""
+    """Every country's name in `locale`, by code, in the order of the names (cached)."""
     return _country_names(locale)
 
 
@@ -55,11 +55,6 @@ def _countries(locale: str) -> tuple[tuple[str, str], ...]:
     pairs = [(code, name) for code, name in names.items()
              if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES]
     return tuple(sorted(pairs, key=lambda pair: pair[1].casefold()))
-
-
-def country_choices() -> list[tuple[str, str]]:
-    """(code, name) of every country, by name in the reader's language."""
-    return list(_countries(_locale_name()))
 
 
 def is_country(code: str) -> bool:

@@ -10,6 +10,7 @@ database is escaped.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, request
@@ -19,7 +20,9 @@ from tracker.actions.models import Action
 from tracker.actions.places import country_names, local_text_in, locale_name
 from tracker.i18n import catalogue
 from tracker.links import slug_link_in
-from tracker.records.names import in_script, reader_reads_original
+from tracker.forms import escape_text
+from tracker.records.display import display
+from tracker.records.names import first_script, reader_reads_original
 
 
 class _Writer:
@@ -31,7 +34,7 @@ class _Writer:
         self.reads_original = reader_reads_original()
         self.url_map, self.root = id(current_app.url_map), request.script_root
         self._texts: tuple[Markup, Markup, Markup] | None = None
-        self._anchors: dict[tuple[str, str, str], str] = {}
+        self._anchors: dict[tuple[str, str, str, str], str] = {}
         self._places: dict[tuple[str, str], str] = {}
 
     def texts(self) -> tuple[Markup, Markup, Markup]:
@@ -49,35 +52,41 @@ class _Writer:
         within the list (a person's or case's link, a city and country) is written once."""
         called_off, organised_by, in_solidarity = self.texts()
         cancelled = action.status.value == "cancelled"
-        starts_at = action.starts_at
-        start = starts_at.astimezone(ZoneInfo(action.timezone)).replace(microsecond=0)
         html = [f'<li class="action{" cancelled" if cancelled else ""}" id="action-{action.id}">\n  <strong>']
         if cancelled:
             html.append(f"{called_off} ")
-        when = local_text_in(starts_at, action.ends_at, action.timezone, self.locale)
-        html.append(f"{escape(action.title)}</strong><br>\n  <time datetime=\"{escape(start.isoformat())}\">"
-                    f"{escape(when)}</time>")
+        html.append(f"{escape_text(action.title)}</strong><br>\n  "
+                    f"{self.when(action.starts_at, action.ends_at, action.timezone)}")
         if show_place:
             html.append(self.place(action.city, action.country))
         if action.address:
-            html.append(f"\n  <br>{escape(action.address)}")
+            html.append(f"\n  <br>{escape_text(action.address)}")
         if action.organiser:
             html.append(f"\n  <br>{organised_by % {'name': action.organiser}}")
         people, case = action.public_defendants(), action.case
         if people or case:
-            links = [self.anchor("records.defendant", person.slug,
-                                 in_script(person.name_latin, person.name_original, self.reads_original).first)
+            links = [self.anchor("records.defendant", person.slug, person.name_latin, person.name_original)
                      for person in people]
             if case is not None:
-                links.append(self.anchor("records.case", case.slug,
-                                         in_script(case.title, case.title_original, self.reads_original).first))
+                links.append(self.anchor("records.case", case.slug, case.title, case.title_original))
             html.append(f"\n  <br>{in_solidarity}\n    {', '.join(links)}")
         if action.description:
             # the macro's line breaks kept: a page's text reads "…affair Bring…", not "…affairBring…"
             html.append("\n  ")
-            html.extend(f"<p>{escape(para)}</p>" for para in action.description.split("\n\n") if para.strip())
+            html.extend(f"<p>{escape_text(para)}</p>" for para in action.description.split("\n\n") if para.strip())
         html.append("\n</li>")
         return "".join(html)
+
+    def when(self, starts_at: datetime, ends_at: datetime, zone: str) -> str:
+        """`<time>` of an action in its place's zone, written once per distinct (start, end, zone)
+        in the request's `Display` (as its hearings' moments are): actions share their times."""
+        return display().once(("action time", self.locale, starts_at, ends_at, zone),
+                              lambda: self._when(starts_at, ends_at, zone))
+
+    def _when(self, starts_at: datetime, ends_at: datetime, zone: str) -> str:
+        start = starts_at.astimezone(ZoneInfo(zone)).replace(microsecond=0)
+        text = local_text_in(starts_at, ends_at, zone, self.locale)
+        return f'<time datetime="{escape(start.isoformat())}">{escape(text)}</time>'
 
     def place(self, city: str, country: str) -> str:
         key = (city, country)
@@ -87,11 +96,13 @@ class _Writer:
             written = self._places[key] = f" · {escape(city)}, {escape(name)}"
         return written
 
-    def anchor(self, endpoint: str, slug: str, text: str) -> str:
-        key = (endpoint, slug, text)
+    def anchor(self, endpoint: str, slug: str, latin: str, original: str) -> str:
+        """A person's or case's link, named in the reader's script, written once per list."""
+        key = (endpoint, slug, latin, original)
         written = self._anchors.get(key)
         if written is None:
             href = slug_link_in(self.url_map, self.root, endpoint, slug)
+            text = first_script(latin, original, self.reads_original)
             written = self._anchors[key] = f'<a href="{escape(href)}">{escape(text)}</a>'
         return written
 
