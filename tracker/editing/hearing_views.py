@@ -49,7 +49,8 @@ def _hearing_form(hearing: Hearing | None) -> HearingForm:
         for c in queries.editable_cases(db.session, current_user)
     ]
     form.court.choices = [SelectChoice(0, _("(choose)"))] + [
-        SelectChoice(c.id, c.name) for c in queries.courts_by_name(db.session)
+        SelectChoice(c.id, in_script(c.name, c.name_original, reads_original).first)
+        for c in queries.courts_by_name(db.session)
     ]
     return form
 
