@@ -87,6 +87,15 @@ def to_utc(local: datetime, zone: ZoneInfo, offset: timedelta | None = None) -> 
     return (naive - offset).replace(tzinfo=UTC)
 
 
+def chosen(local: datetime, zone: ZoneInfo, choice: str | None) -> datetime:
+    """A form's local time and its "which one?" choice (tracker.forms.OffsetField), which counts
+    only while the time happens twice: a choice left from an earlier time is no contradiction."""
+    offset = parse_offset(choice or "")
+    if offset is not None and len(offsets_at(local, zone)) < 2:
+        offset = None
+    return to_utc(local, zone, offset)
+
+
 def is_repeated(instant: datetime, zone: ZoneInfo) -> bool:
     """Whether the wall time of `instant` at the place happens twice (its offset must then be shown)."""
     return len(offsets_at(instant.astimezone(zone), zone)) > 1
