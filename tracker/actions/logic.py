@@ -126,11 +126,11 @@ def check_submission(session: Session, values: dict[str, Any], now: datetime, *,
     if zone_name:
         zone = ZoneInfo(zone_name)
         try:  # a time the clocks skip or repeat: refused, or the offset chosen decides (tracker.records.wallclock)
-            starts_at = wallclock.to_utc(values["starts"], zone, values.get("starts_offset"))
+            starts_at = wallclock.chosen(values["starts"], zone, values.get("starts_offset"))
         except wallclock.LocalTimeError as error:
             errors["starts"] = error.message(in_file=in_file)
         try:
-            ends_at = wallclock.to_utc(values["ends"], zone, values.get("ends_offset"))
+            ends_at = wallclock.chosen(values["ends"], zone, values.get("ends_offset"))
         except wallclock.LocalTimeError as error:
             errors["ends"] = error.message(in_file=in_file)
     if starts_at and ends_at:
