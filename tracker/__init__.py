@@ -6,7 +6,6 @@ with an `init_app(app)` that registers its blueprints, CLI commands and template
 """
 from __future__ import annotations
 
-import itertools
 import logging
 from pathlib import Path
 
@@ -74,7 +73,6 @@ def create_app(config: object | str | None = None) -> Flask:
         feature.init_app(app)
 
     app.add_url_rule("/healthz", "healthz", healthz)
-    _limit_unsafe_requests_only(app)
     _load_visitors_directly(login_manager)
     _register_error_pages(app)
     _register_template_helpers(app)
@@ -89,39 +87,6 @@ def create_app(config: object | str | None = None) -> Flask:
 def healthz() -> Response:
     """For load balancers and the HTTP bench: the app answers, touching no database or session."""
     return Response("ok\n", mimetype="text/plain", headers={"Cache-Control": "no-store"})
-
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def _limit_unsafe_requests_only(app: Flask) -> None:
-    """Skip Flask-Limiter's per-request check on GET, HEAD and OPTIONS when no limit counts them.
-
-    Every limit in the app is on a form's POST (sign-ups, logins, password resets, action
-    submissions: `methods=["POST"]`) and there are no default limits, yet the limiter's
-    `before_request` hook works out, for every page view, that nothing applies (~45 µs, 5%
-    of an empty page). If any limit (decorated, blueprint, default, application) ever counts
-    a safe method, or the limiter's internals are not what this reads, nothing is skipped.
-    """
-    try:
-        manager = limiter.limit_manager
-        limits = [*manager._application_limits, *manager._default_limits,  # noqa: SLF001
-                  *itertools.chain(*manager._decorated_limits.values()),  # noqa: SLF001
-                  *itertools.chain(*manager._blueprint_limits.values())]  # noqa: SLF001
-        if limiter._meta_limits or any(  # noqa: SLF001
-                not limit.methods or SAFE_METHODS & {m.upper() for m in limit.methods} for limit in limits):
-            return
-        hooks = app.before_request_funcs[None]
-        position = hooks.index(limiter._check_request_limit)  # noqa: SLF001
-    except (AttributeError, KeyError, TypeError, ValueError):
-        return
-    check = hooks[position]
-
-    def check_rate_limits() -> None:
-        if request.method not in SAFE_METHODS:
-            check()
-
-    hooks[position] = check_rate_limits
 
 
 def _load_visitors_directly(manager: LoginManager) -> None:

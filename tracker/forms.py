@@ -22,6 +22,7 @@ from functools import lru_cache
 from collections.abc import Sequence
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from babel import support
 from flask import current_app, has_request_context, request
@@ -30,7 +31,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 import wtforms.widgets.core
-from wtforms import Field, Label, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField
+from wtforms import Field, Label, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.csrf.core import CSRF
 from wtforms.fields.choices import Choice
 from wtforms.i18n import messages_path
@@ -42,6 +43,7 @@ from wtforms.widgets.core import clean_key
 from tracker.edge import CONTROL_CHARACTERS, CONTROL_CHARACTERS_BUT_LINES
 from tracker.extensions import csrf, utcnow
 from tracker.i18n import lazy_text
+from tracker.records import wallclock
 
 F = TypeVar("F", bound=Callable)
 
@@ -416,3 +418,24 @@ def sessionless_csrf(view: F) -> F:
     """A view whose forms are `PublicForm`s: exempt from the session-bound CSRF check only."""
     view.sessionless_csrf = True  # type: ignore[attr-defined]
     return csrf.exempt(view)
+
+
+class OffsetField(SelectField):
+    """"Which one?" beside a local time, shown only while that time happens twice (the repeated
+    autumn hour): a form offers the two offsets then (`offer_offsets`), so a second 02:30 can be
+    typed and an edit saved unchanged keeps it (tracker.records.wallclock)."""
+
+    def __init__(self, label: Any = None, **kwargs: Any) -> None:
+        super().__init__(label or _l("Which one?"), choices=[], validate_choice=False, default="", **kwargs)
+
+
+def offer_offsets(field: OffsetField, local: datetime | None, zone: ZoneInfo | None) -> None:
+    """Offer the two offsets of `local` in `zone` when it happens twice there; otherwise nothing."""
+    offsets = wallclock.offsets_at(local, zone) if local is not None and zone is not None else []
+    if len(offsets) < 2:
+        field.choices = []
+        return
+    time = f"{local:%H:%M}"
+    first, second = (wallclock.format_offset(o) for o in offsets)
+    field.choices = [(first, _l("%(time)s UTC%(offset)s, the first time", time=time, offset=first)),
+                     (second, _l("%(time)s UTC%(offset)s, the second time, an hour later", time=time, offset=second))]

@@ -220,3 +220,41 @@ def test_the_admin_feed_in_russian_names_the_hearing_by_its_time(admin_client, a
     assert "2 дек. 2026 г., 12:30 МСК, Мосгорсуд" in history
     assert "Статус назначено → отменено" in history
     assert not LATIN_WORD.search(history.replace(admin.email, "")), LATIN_WORD.findall(history)
+
+
+@pytest.mark.parametrize("language, anna_name, ivan_name, case_title, court_name", [
+    ("ru", "Анна Петрова", "Иван Примеров", "Дело 6 мая", "Мосгорсуд"),
+    ("en", "Anna Petrova", "Ivan Primerov", "May 6th affair", "Moscow City Court"),
+])
+def test_the_history_names_people_cases_and_courts_in_the_readers_script(
+        admin_client, admin, make_hearing, make_court, make_case, make_defendant, now,
+        language, anna_name, ivan_name, case_title, court_name):
+    """Names and titles are pairs, shown in the reader's script first (tracker.records.names):
+    the history and the admin's audit list printed the latin spellings to Russian readers."""
+    court = make_court(name="Moscow City Court", name_original="Мосгорсуд")
+    case = make_case(title="May 6th affair", title_original="Дело 6 мая")
+    anna = make_defendant(name_latin="Anna Petrova", name_original="Анна Петрова")
+    ivan = make_defendant(name_latin="Ivan Primerov", name_original="Иван Примеров")
+    hearing = make_hearing(court=court, defendants=[anna], starts_at=datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc))
+    db.session.commit()
+    page = f"/edit/hearings/{hearing.id}"
+    saved = post_form(admin_client, page, {
+        "kind": "trial", "starts_at": "2026-12-01T11:00", "case": str(case.id), "court": str(court.id),
+        "duration_minutes": "120", "defendants": [str(anna.id), str(ivan.id)], "is_open": "y", "version": "1"})
+    assert saved.status_code == 302
+    post_form(admin_client, f"/edit/defendants/{anna.id}", {
+        "name_latin": "Anna Petrova", "name_original": "Анна Петрова", "slug": anna.slug,
+        "cases": [str(case.id)], "status": "pre_trial_detention", "letters_status": "unknown",
+        "is_public": "y", "version": str(anna.version)})
+    headers = {"Accept-Language": language}
+
+    history = history_of(admin_client.get(page, headers=headers))
+    assert f"{case_title}" in history and f"{anna_name}, {ivan_name}" in history
+    person = history_of(admin_client.get(f"/edit/defendants/{anna.id}", headers=headers))
+    assert case_title in person
+    audit = history_of(admin_client.get("/admin/audit", headers=headers))
+    assert f"Dec 1, 2026, 11:00 MSK, {court_name}" in audit or f"1 дек. 2026 г., 11:00 МСК, {court_name}" in audit
+    assert anna_name in audit
+    if language == "ru":
+        for latin in ("Anna", "Ivan", "May 6th", "Moscow City"):
+            assert latin not in history + person + audit, latin

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -17,7 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from tracker.actions import places
 from tracker.edge import LARGEST_ID
-from tracker.forms import ChoiceRows, CheckboxListField, Form, LongSelect, PublicForm, WrittenOptions, escape_texts
+from tracker.forms import ChoiceRows, CheckboxListField, Form, LongSelect, OffsetField, PublicForm, WrittenOptions, escape_texts, offer_offsets
 from tracker.i18n import lazy_text
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]  # what <input type="datetime-local"> sends
@@ -130,8 +131,10 @@ class ActionForm(Form):
                            description=_l("Leave it as it is for a country with one time zone."), widget=LongSelect())
     starts = LocalDateTimeField(_l("Starts (local time there)"), [InputRequired(), _not_too_late],
                                 format=LOCAL_FORMATS)
+    starts_offset = OffsetField()
     ends = LocalDateTimeField(_l("Ends (local time there)"), [InputRequired(), _not_too_late],
                               format=LOCAL_FORMATS)
+    ends_offset = OffsetField()
     case = SelectField(_l("Case"), [Optional()], choices=[], validate_choice=False, widget=LongSelect())
     defendants = CheckboxListField(_l("Defendants"), [Optional()], choices=[], validate_choice=False,
                                    widget=DefendantsByCase())
@@ -153,7 +156,14 @@ class ActionForm(Form):
     def values(self) -> dict[str, Any]:
         return {name: self[name].data for name in (
             "title", "description", "organiser", "city", "country", "address", "timezone", "starts", "ends",
-            "case", "defendants", "contact")}
+            "starts_offset", "ends_offset", "case", "defendants", "contact")}
+
+    def offer_offsets(self) -> None:
+        """"Which one?" beside a start or end typed in the place's repeated autumn hour."""
+        zone = self.timezone.data or places.zone_for(self.country.data or "")
+        known = ZoneInfo(zone) if zone and places.is_zone(zone) else None
+        for name in ("starts", "ends"):
+            offer_offsets(self[f"{name}_offset"], self[name].data, known)
 
 
 class SubmitActionForm(ActionForm, PublicForm):

@@ -21,6 +21,7 @@ from tracker.access import limit_to_editable
 from tracker.actions import places
 from tracker.actions.models import Action, ActionStatus, action_defendants
 from tracker.editing import audit
+from tracker.records import wallclock
 from tracker.records.models import Case, Defendant, case_defendants
 from tracker.records.names import first_script, reader_reads_original, titles_as_shown
 
@@ -118,7 +119,7 @@ def _ids(raw: Any) -> list[int]:
 
 
 def check_submission(session: Session, values: dict[str, Any], now: datetime, *, by_editor: bool = False,
-                     keep: Sequence[Defendant] = ()) -> Checked:
+                     keep: Sequence[Defendant] = (), in_file: bool = False) -> Checked:
     """Resolve the zone, turn local times into UTC, and load the case and defendants.
 
     Organisers may link only public defendants; an editor's save also keeps those the action
@@ -134,14 +135,14 @@ def check_submission(session: Session, values: dict[str, Any], now: datetime, *,
     starts_at = ends_at = None
     if zone_name:
         zone = ZoneInfo(zone_name)
+        try:  # a time the clocks skip or repeat: refused, or the offset chosen decides (tracker.records.wallclock)
+            starts_at = wallclock.chosen(values["starts"], zone, values.get("starts_offset"))
+        except wallclock.LocalTimeError as error:
+            errors["starts"] = error.message(in_file=in_file)
         try:
-            starts_at = places.to_utc(values["starts"], zone)
-        except places.LocalTimeError:
-            errors["starts"] = _("This time does not exist in %(zone)s: the clocks go forward then.", zone=zone_name)
-        try:
-            ends_at = places.to_utc(values["ends"], zone)
-        except places.LocalTimeError:
-            errors["ends"] = _("This time does not exist in %(zone)s: the clocks go forward then.", zone=zone_name)
+            ends_at = wallclock.chosen(values["ends"], zone, values.get("ends_offset"))
+        except wallclock.LocalTimeError as error:
+            errors["ends"] = error.message(in_file=in_file)
     if starts_at and ends_at:
         if ends_at <= starts_at:
             errors["ends"] = _("The end must come after the start.")

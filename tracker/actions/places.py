@@ -109,23 +109,6 @@ def zone_for(country: str) -> str | None:
     return zones[0] if len(zones) == 1 else None
 
 
-class LocalTimeError(ValueError):
-    """A wall-clock time that the zone skips (the clocks go forward through it)."""
-
-
-def to_utc(local: datetime, zone: ZoneInfo) -> datetime:
-    """A naive wall-clock time at the place -> an aware UTC instant.
-
-    A time in a spring-forward gap does not exist there: refused rather than silently
-    moved by an hour. A time repeated in autumn is taken the first time it occurs.
-    """
-    aware = local.replace(tzinfo=zone, fold=0)
-    utc = aware.astimezone(ZoneInfo("UTC"))
-    if utc.astimezone(zone).replace(tzinfo=None) != local:
-        raise LocalTimeError(local)
-    return utc
-
-
 def local_text(start: datetime, end: datetime, zone: ZoneInfo) -> str:
     """"Sat, Dec 5, 2026, 14:00–16:00 (CET, Berlin)": in the place's zone, the zone named as the
     hearings' are (tracker.formats.zone_name: "UTC+04, Тбилиси" in Russian);

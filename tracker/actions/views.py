@@ -20,6 +20,7 @@ from tracker.feeds.serving import MIMETYPE, Served, public_cache_control, wants_
 from tracker.forms import form_status, sessionless_csrf
 from tracker.links import external_url
 from tracker.records import queries as records
+from tracker.records import wallclock
 from tracker.records.names import first_script
 
 bp = Blueprint("actions", __name__)
@@ -72,6 +73,7 @@ def submit():
             db.session.rollback()
             for name, message in problem.errors.items():
                 form[name].errors = [*form[name].errors, message]
+            form.offer_offsets()
         else:
             db.session.commit()
             return redirect(url_for("actions.received"))
@@ -158,6 +160,9 @@ def _edit_form(action: Action) -> EditActionForm:
         form = EditActionForm(formdata=None, obj=action)
         form.starts.data = action.local_start.replace(tzinfo=None)
         form.ends.data = action.local_end.replace(tzinfo=None)
+        form.offer_offsets()  # an action at the second 02:30, saved unchanged, stays there
+        form.starts_offset.data = wallclock.format_offset(action.local_start.utcoffset())
+        form.ends_offset.data = wallclock.format_offset(action.local_end.utcoffset())
         form.case.data = str(action.case_id) if action.case_id else ""
         form.defendants.data = [str(d.id) for d in action.defendants]
         form.version.data = str(action.version)
@@ -182,6 +187,7 @@ def review(action_id: int):
         db.session.rollback()
         for name, message in problem.errors.items():
             form[name].errors = [*form[name].errors, message]
+        form.offer_offsets()
         return _review_page(_action_or_404(action_id), form, review_form, 422)
     except logic.ActionConflict as conflict:
         db.session.rollback()

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from tracker.records import wallclock
+
 MAX_ID = 2**31 - 1  # INTEGER columns on PostgreSQL
 MAX_VALUE_LENGTH = 200
 FAR_PAST = datetime.min.replace(tzinfo=timezone.utc)
@@ -83,6 +85,19 @@ def parse_enum(name: str, raw: str, cls: type[E]) -> E:
         raise BadParameter(_("'%(name)s' must be one of: %(known)s.", name=name, known=known)) from None
 
 
+def _local_instant(name: str, local: datetime, zone: ZoneInfo) -> datetime:
+    try:
+        return wallclock.to_utc(local, zone)
+    except wallclock.LocalTimeError as error:
+        if error.skipped:
+            raise BadParameter(_("'%(name)s': %(time)s does not exist in %(zone)s (the clocks go forward then).",
+                                 name=name, time=local.isoformat(), zone=zone.key)) from None
+        first, second = (local.isoformat() + wallclock.format_offset(o) for o in error.offsets)
+        raise BadParameter(_("'%(name)s': %(time)s happens twice in %(zone)s (the clocks go back then): give its "
+                             "offset, %(first)s or %(second)s.", name=name, time=local.isoformat(), zone=zone.key,
+                             first=first, second=second)) from None
+
+
 def parse_instant(name: str, raw: str, zone: ZoneInfo, *, end_of_day: bool) -> datetime:
     """A date-time with offset, a local date-time (in `zone`), or a date.
 
@@ -92,8 +107,6 @@ def parse_instant(name: str, raw: str, zone: ZoneInfo, *, end_of_day: bool) -> d
     try:
         if "T" in raw or " " in raw:
             moment = datetime.fromisoformat(raw)
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=zone)
         else:
             day = date.fromisoformat(raw)
             if end_of_day and day == date.max:
@@ -106,6 +119,8 @@ def parse_instant(name: str, raw: str, zone: ZoneInfo, *, end_of_day: bool) -> d
             _("'%(name)s' must be a date (2026-12-02) or a date and time (2026-12-02T11:00:00+03:00).", name=name)
         ) from None
     try:
+        if moment.tzinfo is None:  # a local time the clocks skip or repeat: a 400 saying so, not a guess
+            moment = _local_instant(name, moment, zone)
         return moment.astimezone(timezone.utc)
     except OverflowError:  # within a day of year 1 or 9999: as good as the end of time
         return FAR_PAST if moment.year == 1 else FAR_FUTURE

@@ -25,7 +25,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
 
 from tracker.edge import LARGEST_ID
-from tracker.forms import CheckboxListField, Form
+from tracker.forms import CheckboxListField, Form, OffsetField
 from tracker.records.enums import LABELS, DefendantStatus, HearingKind, Instance, LettersStatus, MeasureKind, Outcome
 from tracker.formats import short_day
 
@@ -264,6 +264,7 @@ class HearingForm(VersionedForm):
     starts_at = DateTimeLocalField(_l("Date and time"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                    validators=[InputRequired(message=_l("Enter a date and time.")), Plausible()],
                                    description=LOCAL_TIME)
+    starts_at_offset = OffsetField()
     defendants = CheckboxListField(_l("Defendants"), coerce=int, validators=[
         DataRequired(message=_l("Choose at least one defendant."))])
     case = SelectField(_l("Case"), coerce=int)
@@ -305,6 +306,7 @@ class PostponeForm(VersionedForm):
     to = DateTimeLocalField(_l("New date and time"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                             validators=[Optional(), Plausible()],
                             description=_l("In the court's own time zone. Leave empty if no new date is fixed yet."))
+    to_offset = OffsetField()
     reason = StringField(_l("Reason (kept in the history, for editors)"), filters=STRIP,
                          validators=[Optional(), Length(max=2000)])
 

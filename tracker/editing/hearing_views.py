@@ -21,6 +21,8 @@ from tracker.records.enums import HearingStatus
 from tracker.records.models import Case, Court, Hearing
 from tracker.records.names import in_script, reader_reads_original
 from tracker import formats
+from tracker.forms import offer_offsets
+from tracker.records import wallclock
 
 
 def _hearing_form(hearing: Hearing | None) -> HearingForm:
@@ -28,6 +30,8 @@ def _hearing_form(hearing: Hearing | None) -> HearingForm:
         form = HearingForm(obj=hearing)
         form.kind.data = hearing.kind.value
         form.starts_at.data = hearing.local_start.replace(tzinfo=None)
+        offer_offsets(form.starts_at_offset, form.starts_at.data, hearing.court.tz)  # the second 02:30 stays so
+        form.starts_at_offset.data = wallclock.format_offset(hearing.local_start.utcoffset())
         form.defendants.data = [d.id for d in hearing.defendants]
         form.case.data = hearing.case_id or 0
         form.court.data = hearing.court_id
@@ -49,7 +53,8 @@ def _hearing_form(hearing: Hearing | None) -> HearingForm:
         for c in queries.editable_cases(db.session, current_user)
     ]
     form.court.choices = [SelectChoice(0, _("(choose)"))] + [
-        SelectChoice(c.id, c.name) for c in queries.courts_by_name(db.session)
+        SelectChoice(c.id, in_script(c.name, c.name_original, reads_original).first)
+        for c in queries.courts_by_name(db.session)
     ]
     return form
 
@@ -66,7 +71,9 @@ def _hearing_data(form: HearingForm) -> services.HearingData:
         )
     defendants = queries.defendants_by_id(db.session, set(form.defendants.data))
     case = db.session.get(Case, form.case.data) if form.case.data else None
-    return services.HearingData(court=court, starts_at=services.court_time(form.starts_at.data, court),
+    offer_offsets(form.starts_at_offset, form.starts_at.data, court.tz)  # shown again if the time repeats
+    starts_at = services.court_time(form.starts_at.data, court, choice=form.starts_at_offset.data)
+    return services.HearingData(court=court, starts_at=starts_at,
                                 defendants=defendants, case=case, values=form.values())
 
 
@@ -148,7 +155,9 @@ def _hearing_action(
 @editor_required
 def postpone_hearing(hearing_id: int):
     def act(hearing: Hearing, form: PostponeForm) -> str:
-        to = services.court_time(form.to.data, hearing.court) if form.to.data else None
+        offer_offsets(form.to_offset, form.to.data, hearing.court.tz)
+        to = services.court_time(form.to.data, hearing.court, field="to", choice=form.to_offset.data) \
+            if form.to.data else None
         services.postpone_hearing(db.session, hearing, to, reason=form.reason.data or "",
                                   expected_version=form.loaded_version(), by=current_user, now=utcnow())
         if hearing.status is HearingStatus.POSTPONED:

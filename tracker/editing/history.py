@@ -43,6 +43,7 @@ from tracker.editing.history_labels import (
 )
 from tracker.editing.models import AuditEntry
 from tracker.records.models import Case, Court, CustodyMeasure, Defendant, Hearing
+from tracker.records.names import in_script, reader_reads_original
 
 
 @dataclass
@@ -104,9 +105,9 @@ def _empty(value: Any) -> bool:
 @dataclass
 class References:
     hearings: dict[int, tuple[datetime, int]] = field(default_factory=dict)  # id -> (starts_at, court_id)
-    courts: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (name, timezone)
-    cases: dict[int, str] = field(default_factory=dict)
-    defendants: dict[int, str] = field(default_factory=dict)
+    courts: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (name as shown, timezone)
+    cases: dict[int, str] = field(default_factory=dict)  # id -> title as shown
+    defendants: dict[int, str] = field(default_factory=dict)  # id -> name as shown
     measures: dict[int, CustodyMeasure] = field(default_factory=dict)
 
     @classmethod
@@ -137,14 +138,19 @@ class References:
             ):
                 refs.hearings[ident] = (starts_at, court_id)
                 wanted[COURT].add(court_id)
+        # names and titles are pairs: each in the reader's script first (tracker.records.names)
+        reads_original = reader_reads_original()
         if wanted[COURT]:
-            refs.courts = {i: (n, tz) for i, n, tz in session.execute(
-                sa.select(Court.id, Court.name, Court.timezone).where(Court.id.in_(wanted[COURT])))}
+            refs.courts = {i: (in_script(n, original, reads_original).first, tz) for i, n, original, tz in session.execute(
+                sa.select(Court.id, Court.name, Court.name_original, Court.timezone)
+                .where(Court.id.in_(wanted[COURT])))}
         if wanted[CASE]:
-            refs.cases = dict(session.execute(sa.select(Case.id, Case.title).where(Case.id.in_(wanted[CASE]))).all())
+            refs.cases = {i: in_script(title, original, reads_original).first for i, title, original in session.execute(
+                sa.select(Case.id, Case.title, Case.title_original).where(Case.id.in_(wanted[CASE])))}
         if wanted[DEFENDANTS]:
-            refs.defendants = dict(session.execute(
-                sa.select(Defendant.id, Defendant.name_latin).where(Defendant.id.in_(wanted[DEFENDANTS]))).all())
+            refs.defendants = {i: in_script(latin, original, reads_original).first for i, latin, original in session.execute(
+                sa.select(Defendant.id, Defendant.name_latin, Defendant.name_original)
+                .where(Defendant.id.in_(wanted[DEFENDANTS])))}
         if wanted[MEASURE]:
             refs.measures = {m.id: m for m in session.scalars(
                 sa.select(CustodyMeasure).where(CustodyMeasure.id.in_(wanted[MEASURE])))}

@@ -54,8 +54,8 @@ def describe(finding: StaleFact, user: Any, *, absolute: bool) -> Entry:
                      link("editing.edit_defendant", defendant_id=person.id))
     hearing = finding.hearing
     names = ", ".join(first_script(d.name_latin, d.name_original) for d in hearing.defendants if can_see(user, d))
-    title = f"{hearing.kind.label.capitalize()}: {names}, {hearing.court.name}" if names else \
-        f"{hearing.kind.label.capitalize()}, {hearing.court.name}"
+    court = first_script(hearing.court.name, hearing.court.name_original)
+    title = f"{hearing.kind.label.capitalize()}: {names}, {court}" if names else f"{hearing.kind.label.capitalize()}, {court}"
     return Entry(finding, title, link("editing.edit_hearing", hearing_id=hearing.id))
 
 

@@ -103,15 +103,15 @@ def _rows(session: Session) -> dict[str, Iterable[dict[str, Any]]]:
         # a hearing left with no defendant is on no page and cannot be imported: left out
         "hearings": ({
             "external_id": h.external_id, "defendants": [d.slug for d in h.defendants], "court": h.court.name,
-            "starts_at": h.local_start.replace(tzinfo=None), "case": h.case.slug if h.case else "",
+            "starts_at": h.local_start, "case": h.case.slug if h.case else "",
             "kind": h.kind, "status": h.status, "duration_minutes": h.duration_minutes, "courtroom": h.courtroom,
             "seats": h.seats, "judge": h.judge, "open": h.is_open, "video_link_note": h.video_link_note,
             "outcome_note": h.outcome_note, "source_url": h.source_url, "source_checked_on": h.source_checked_on,
         } for h in hearings if h.defendants),
-        # times as the place reads them, like hearings' in their court's zone
+        # times as the place reads them, like hearings' in their court's zone, each with its UTC offset
         "actions": ({
             "external_id": a.external_id, "title": a.title, "status": a.status,
-            "starts_at": a.local_start.replace(tzinfo=None), "ends_at": a.local_end.replace(tzinfo=None),
+            "starts_at": a.local_start, "ends_at": a.local_end,
             "timezone": a.timezone, "country": a.country, "city": a.city, "address": a.address,
             "organiser": a.organiser, "description": a.description, "case": a.case.slug if a.case else "",
             "defendants": [d.slug for d in a.defendants], "contact": a.contact,

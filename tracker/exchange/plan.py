@@ -20,8 +20,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
+from zoneinfo import ZoneInfo
 
 from tracker.exchange.reading import Problem, Row
+from tracker.records import wallclock
 from tracker.records.models import Case, Court, Defendant
 
 # The order in which an import applies its changes: what a row refers to exists first.
@@ -144,13 +146,21 @@ def shown(value: Any) -> str:
         return "yes" if value else "no"
     if hasattr(value, "value") and not isinstance(value, (int, float)):
         return str(value.value)
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, datetime):  # a local time with its offset when it has one: the autumn hour is two
+        text = value.strftime("%Y-%m-%d %H:%M")
+        return f"{text} {wallclock.format_offset(value.utcoffset())}" if value.tzinfo is not None else text
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (list, tuple, set, frozenset)):
         return ", ".join(sorted(str(v) for v in value))
     return str(value)
+
+
+def local_shown(instant: datetime, zone: ZoneInfo) -> str:
+    """A stored time as the dry run's "before": the place's wall time, with its offset only when
+    that wall time happens twice (the export always writes the offset)."""
+    local = instant.astimezone(zone)
+    return shown(local if wallclock.is_repeated(local, zone) else local.replace(tzinfo=None))
 
 
 def chunks(values: Iterable, size: int = CHUNK) -> Iterable[list]:

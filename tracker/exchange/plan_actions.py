@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.actions import logic
 from tracker.actions.models import Action, ActionStatus
-from tracker.exchange.plan import STEP_ACTIONS, CaseHandle, DefendantHandle, Item, chunks, shown
+from tracker.exchange.plan import STEP_ACTIONS, CaseHandle, DefendantHandle, Item, chunks, local_shown, shown
 from tracker.exchange.reading import Row, Sheet
 from tracker.exchange.values import is_empty
 from tracker.records.models import Defendant
@@ -80,7 +80,7 @@ class ActionRows:
         try:
             checked = logic.check_submission(self.session, {
                 **{name: values.get(name) or "" for name in TEXTS}, "timezone": zone,
-                "starts": values["starts_at"], "ends": values["ends_at"]}, self.now, by_editor=True)
+                "starts": values["starts_at"], "ends": values["ends_at"]}, self.now, by_editor=True, in_file=True)
         except logic.ActionErrors as problem:
             for name, message in problem.errors.items():
                 self.problem(sheet, row, FORM_FIELDS.get(name, name), message)
@@ -151,8 +151,7 @@ class ActionRows:
         zone = ZoneInfo(stored["timezone"])
         for name in ("starts_at", "ends_at"):
             if getattr(action, name) != stored[name]:
-                before = getattr(action, name).astimezone(zone).replace(tzinfo=None)
-                changes.append((name, shown(before), shown(values[name])))
+                changes.append((name, local_shown(getattr(action, name), zone), shown(values[name])))
         if "case" in values and (case.existing.id if case and case.existing else None) != action.case_id:
             changes.append(("case", action.case.slug if action.case else "", case.slug if case else ""))
         # defendants the importer may not edit stay, unseen

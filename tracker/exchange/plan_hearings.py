@@ -1,15 +1,16 @@
 """The dry run of hearings (also the defendants sheet's next-hearing columns; part of planner.Planner)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from tracker.exchange.plan import STEP_HEARINGS, CaseHandle, CourtHandle, DefendantHandle, Item, shown
+from tracker.exchange.plan import STEP_HEARINGS, CaseHandle, CourtHandle, DefendantHandle, Item, local_shown, shown
 from tracker.exchange.reading import Row, Sheet
 from tracker.exchange.values import BadCell, is_empty, parse_cell
+from tracker.records import wallclock
 from tracker.records.enums import HearingKind, HearingStatus
 from tracker.records.models import Hearing
 
@@ -34,7 +35,9 @@ class HearingRows:
             self.problem(sheet, row, "next_hearing_court", _("Name the court of the hearing."))
             return
         court = self.court_ref(court_name, sheet, row)
-        starts_at = local.replace(tzinfo=ZoneInfo(court.timezone)).astimezone(timezone.utc)
+        starts_at = self._instant(sheet, row, "next_hearing", local, court)
+        if starts_at is None:
+            return
         label = f"{handle.slug}: {court_name}, {local:%Y-%m-%d %H:%M}"
         person = handle.existing
         if person is not None and court.existing is not None and \
@@ -79,7 +82,9 @@ class HearingRows:
             return
         court = self.court_ref(values["court"], sheet, row)
         local: datetime = values["starts_at"]
-        starts_at = local.replace(tzinfo=ZoneInfo(court.timezone)).astimezone(timezone.utc)
+        starts_at = self._instant(sheet, row, "starts_at", local, court)
+        if starts_at is None:
+            return
         external_id = values.get("external_id")
         existing = self.hearings_by_external.get(external_id) if external_id else None
         if existing is None and court.existing is not None:
@@ -116,6 +121,15 @@ class HearingRows:
             self._update_hearing(sheet, row, existing, handles, court, starts_at, local, case, wanted, label,
                                  "case" in values)
 
+    def _instant(self, sheet: Sheet, row: Row, column: str, local: datetime, court: CourtHandle) -> datetime | None:
+        """The hearing's instant from the court's wall time; a time the court's clocks skip or
+        repeat (without the offset that tells which) is refused on its cell (tracker.records.wallclock)."""
+        try:
+            return wallclock.to_utc(local, ZoneInfo(court.timezone))
+        except wallclock.LocalTimeError as error:
+            self.problem(sheet, row, column, error.message(in_file=True))
+            return None
+
     def _create_hearing(self, sheet: Sheet, row: Row, handles: list[DefendantHandle], court: CourtHandle,
                         starts_at: datetime, local: datetime, case: CaseHandle | None, wanted: dict,
                         label: str) -> None:
@@ -139,8 +153,7 @@ class HearingRows:
         if court.existing is None or court.existing.id != hearing.court_id:
             changes.append(("court", hearing.court.name, court.name))
         if hearing.starts_at != starts_at:
-            before = hearing.starts_at.astimezone(hearing.court.tz)
-            changes.append(("starts_at", shown(before), shown(local)))
+            changes.append(("starts_at", local_shown(hearing.starts_at, hearing.court.tz), shown(local)))
         if case_given and (case.existing.id if case and case.existing else None) != hearing.case_id:
             changes.append(("case", hearing.case.slug if hearing.case else "", case.slug if case else ""))
         # co-defendants the importer may not edit stay, unseen

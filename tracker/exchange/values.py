@@ -21,6 +21,7 @@ from tracker.actions.models import ActionStatus
 from tracker.actions.places import country_code, is_zone
 from tracker.editing.forms import EARLIEST_BIRTH, EARLIEST_EVENT, LATEST, SLUG
 from tracker.exchange.columns import Column
+from tracker.records import wallclock
 from tracker.records.enums import (
     DefendantStatus, HearingKind, HearingStatus, Instance, LettersStatus, MeasureKind, Outcome,
 )
@@ -144,13 +145,14 @@ def parse_date(raw: Any, column: Column, today: date) -> date:
 
 
 def parse_datetime(raw: Any, column: Column, today: date) -> datetime:
-    """A naive local date and time: the court's zone is applied once the court is known."""
+    """A local date and time, aware only of a UTC offset written after it (wallclock.split_offset)."""
     if isinstance(raw, datetime):
         _plausible(raw.date(), column)
         return raw.replace(tzinfo=None, second=0, microsecond=0)
     if isinstance(raw, date):
         raise BadCell(_("Give the time as well, e.g. 14.03.2013 10:30."))
-    text = " ".join(_text(raw).replace("T", " ").split())
+    text, offset = wallclock.split_offset(" ".join(_text(raw).split()))  # "UTC+1" keeps its T
+    text = " ".join(text.replace("T", " ").split())
     for cut in (text.rfind(" "), text.rfind(",")):
         if cut > 0:
             found = _TIME.match(text[cut + 1:].strip())
@@ -159,7 +161,7 @@ def parse_datetime(raw: Any, column: Column, today: date) -> datetime:
                 hour, minute = int(found[1]), int(found[2])
                 if hour > 23 or minute > 59:
                     raise BadCell(_("There is no such time: '%(text)s'.", text=text[cut + 1:]))
-                return datetime(day.year, day.month, day.day, hour, minute)
+                return datetime(day.year, day.month, day.day, hour, minute, tzinfo=offset)
     _read_date(text, today)  # a date that reads is only missing its time
     raise BadCell(_("Give the time as well, e.g. 14.03.2013 10:30."))
 

@@ -32,6 +32,7 @@ from tracker.links import external_url
 from tracker.records.custody import measure_in_force_among
 from tracker.records.enums import Instance
 from tracker.records.models import CustodyMeasure, Decision, Defendant, Hearing, Placement
+from tracker.records.names import first_script, in_script
 from tracker.records.transit import first_alert_day, transits_query
 from tracker.formats import short_day
 
@@ -56,11 +57,12 @@ def _all_day(uid: str, day: date, summary: str, description: str, stamp: datetim
 def custody_expiry_event(measure: CustodyMeasure, base_url: str, domain: str | None = None) -> bytes:
     """The day a custody measure lapses unless a court extends it (or is due for review)."""
     person = measure.defendant
+    name = first_script(person.name_latin, person.name_original)  # in the feed's language's script
     if measure.until:
-        summary = _("Custody expires: %(name)s (%(measure)s)", name=person.name_latin, measure=measure.kind.label)
+        summary = _("Custody expires: %(name)s (%(measure)s)", name=name, measure=measure.kind.label)
     else:
-        summary = _("Custody review due: %(name)s (%(measure)s)", name=person.name_latin, measure=measure.kind.label)
-    details = [summary, f"{person.name_latin} ({person.name_original})"]
+        summary = _("Custody review due: %(name)s (%(measure)s)", name=name, measure=measure.kind.label)
+    details = [summary, str(in_script(person.name_latin, person.name_original))]
     if measure.ordered_by:
         details.append(_("ordered by %(court)s", court=measure.ordered_by))
     if measure.note:
@@ -86,7 +88,8 @@ def appeal_deadline_event(
 ) -> bytes:
     """The last day to appeal a first-instance decision."""
     person = decision.defendant
-    summary = _("Appeal deadline: %(name)s", name=person.name_latin)
+    name = first_script(person.name_latin, person.name_original)
+    summary = _("Appeal deadline: %(name)s", name=name)
     details = [
         summary,
         f"{short_day(decision.decided_on)}, {decision.court}: {decision.outcome.label}",
@@ -112,15 +115,16 @@ def transit_events(placement: Placement, alert_day: date, base_url: str, domain:
     """
     person = placement.defendant
     domain = domain or ical.uid_domain(base_url)
+    name = first_script(person.name_latin, person.name_original)
     url = external_url("editing.record_transfer", base_url=base_url, defendant_id=person.id)
-    details = [f"{person.name_latin} ({person.name_original})",
+    details = [str(in_script(person.name_latin, person.name_original)),
                _("In transit since %(day)s, whereabouts unknown.", day=short_day(placement.since))]
     if placement.note:
         details.append(placement.note)
     if person.internal_notes:
         details.append(_("Internal notes: %(notes)s", notes=person.internal_notes))
-    started = _("In transit: %(name)s, whereabouts unknown", name=person.name_latin)
-    alert = _("Still in transit: %(name)s, no destination recorded", name=person.name_latin)
+    started = _("In transit: %(name)s, whereabouts unknown", name=name)
+    alert = _("Still in transit: %(name)s, no destination recorded", name=name)
     return [
         _all_day(f"transit-{placement.id}@{domain}", placement.since, started, "\n".join([started, *details]),
                  person.updated_at, url),

@@ -1,7 +1,7 @@
 """Courts: a court's name, address and time zone, shared by the hearings of every case."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -13,14 +13,29 @@ from sqlalchemy.orm import Session
 from tracker.auth.models import User
 from tracker.editing import audit
 from tracker.editing.services.saving import DomainError, EditConflict, assign, guard
+from tracker.records import wallclock
 from tracker.records.models import Court, Hearing
 
 COURT_FIELDS = ("name", "name_original", "address", "address_original", "timezone")
 
 
-def court_time(local: datetime, court: Court) -> datetime:
-    """A wall-clock time typed for a court, as an aware UTC datetime."""
-    return local.replace(tzinfo=court.tz).astimezone(timezone.utc)
+def court_time(local: datetime, court: Court, *, field: str = "starts_at", choice: str | None = None) -> datetime:
+    """A wall-clock time typed for a court, as an aware UTC datetime. A time the court's clocks
+    skip, or repeat with no `choice` of offset made, is refused next to `field`, never moved
+    silently by an hour (tracker.records.wallclock)."""
+    try:
+        return wallclock.chosen(local, court.tz, choice)
+    except wallclock.LocalTimeError as error:
+        raise DomainError(field, error.message()) from None
+
+
+def _in_new_zone(typed: datetime, court: Court) -> datetime:
+    try:
+        return wallclock.to_utc(typed, court.tz)
+    except wallclock.LocalTimeError:
+        raise DomainError("timezone", _("A hearing at %(time)s falls in an hour the clocks skip or repeat in "
+                                        "%(zone)s: move it first, then change the zone.",
+                                        time=f"{typed:%Y-%m-%d %H:%M}", zone=court.timezone)) from None
 
 
 @lru_cache(maxsize=1)
@@ -84,7 +99,7 @@ def update_court(session: Session, court: Court, values: dict[str, Any], *, by: 
                 hearing_before = audit.snapshot(hearing, ("starts_at",))
                 if "timezone" in changes and old_zone is not None:
                     typed = hearing.starts_at.astimezone(old_zone).replace(tzinfo=None)
-                    hearing.starts_at = court_time(typed, court)
+                    hearing.starts_at = _in_new_zone(typed, court)
                 hearing.updated_at = now
                 audit.record(session, action="court_change", entity_type="hearing", entity_id=hearing.id,
                              changes=audit.diff(hearing_before, audit.snapshot(hearing, ("starts_at",))),
