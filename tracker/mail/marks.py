@@ -22,7 +22,7 @@ the very connection that holds the claim lock; the connection must be outside an
 transaction while a mark is in flight, and the sender calls `confirm` before it uses the
 connection for anything else. SQLite has no asynchronous calls, and needs none: the mark
 is a DB-API execute and commit on a connection of its own, run in the sender's thread while
-the relay reads MAIL FROM (a few dozen microseconds on the narrow outbox row, where handing
+the relay reads MAIL FROM (about 0.15 ms on the narrow outbox row, where handing
 it to a thread of its own cost a wake-up and a GIL switch per message: third pass in
 docs/reminders.md).
 The clock, the lease check and a renewal come after `confirm` too (sending.py): whoever
