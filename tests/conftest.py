@@ -280,16 +280,16 @@ class _Handler:
 
 
 @contextmanager
-def running_smtp_server(app, accept_delay: float = 0.0):  # noqa: ANN001, ANN201
+def running_smtp_server(app, accept_delay: float = 0.0, handler: type[_Handler] = _Handler):  # noqa: ANN001, ANN201
     """A real aiosmtpd server on a free loopback port, the app pointed at it while it runs.
 
     `accept_delay` (seconds) holds each message before accepting it, for tests that need a
-    batch to take long enough to interrupt.
+    batch to take long enough to interrupt; `handler` (a `_Handler`) looks at what arrives.
     """
     from aiosmtpd.controller import Controller
 
     server = SMTPServer(host="127.0.0.1", port=free_port())
-    controller = Controller(_Handler(server, accept_delay), hostname=server.host, port=server.port)
+    controller = Controller(handler(server, accept_delay), hostname=server.host, port=server.port)
     controller.start()
     saved = app.config["SMTP_HOST"], app.config["SMTP_PORT"]
     app.config["SMTP_HOST"], app.config["SMTP_PORT"] = server.host, server.port

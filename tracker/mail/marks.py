@@ -1,14 +1,16 @@
-"""The sender's "sent" marks, written while the next message's envelope goes out.
+"""The sender's "sent" marks, written while the relay reads the next message's envelope.
 
 A message is marked sent right after the relay's "250", in a transaction of its own:
 that is what limits a crash to resending the one message in flight. Through
 SQLAlchemy each mark cost a BEGIN, the UPDATE and a COMMIT, one round trip each on
 PostgreSQL, in series with the SMTP exchange: the sender ran at half the relay's speed.
 
-Here a mark is one statement, its own transaction, sent without waiting for its
-answer (`start`); the sender then sends the next
-message's MAIL FROM and RCPT TO, and waits for the mark's answer (`confirm`) before
-that message's DATA. So:
+Here a mark is one statement, its own transaction. `start` only queues it; the sender
+writes the next message's MAIL FROM, and while the relay works on that command the mark
+goes out (`write`, which `SMTPConnection.envelope` calls between writing the command and
+reading its answer); the sender reads the MAIL FROM and RCPT TO answers, and waits for
+the mark's answer (`confirm`, which writes a queued mark first if nothing did) before that
+message's DATA. So:
 - at most one accepted message is ever unmarked: DATA of message N+1 never starts
   before the mark of N is committed (a crash resends at most the one in flight, with
   its Message-ID, as before);
@@ -18,16 +20,17 @@ that message's DATA. So:
 On PostgreSQL the statement (prepared once) goes through libpq's asynchronous calls on
 the very connection that holds the claim lock; the connection must be outside any
 transaction while a mark is in flight, and the sender calls `confirm` before it uses the
-connection for anything else. SQLite has no asynchronous calls: one worker thread with a
-connection of its own writes the marks (a DB-API execute and commit; the sqlite3 module
-lets go of the GIL while SQLite works), and `confirm` waits for it the same way.
+connection for anything else. SQLite has no asynchronous calls, and needs none: the mark
+is a DB-API execute and commit on a connection of its own, run in the sender's thread while
+the relay reads MAIL FROM (about 0.15 ms on the narrow outbox row, where handing
+it to a thread of its own cost a wake-up and a GIL switch per message: third pass in
+docs/reminders.md).
 The clock, the lease check and a renewal come after `confirm` too (sending.py): whoever
 reads the sender's clock finds every earlier mark committed.
 """
 from __future__ import annotations
 
 import select
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -76,11 +79,13 @@ class MarkFailed(Exception):
 
 
 class SentMarks:
-    """One sender's "sent" marks, at most one in flight at a time."""
+    """One sender's "sent" marks, at most one queued or in flight at a time."""
 
     def __init__(self, conn: sa.Connection, token: str, now: datetime) -> None:
         self.conn = conn
-        self._in_flight: int | None = None
+        self._in_flight: int | None = None  # the message whose mark is queued or written, not confirmed
+        self._written = False  # its mark went to the database (`write`)
+        self._outcome: int | Exception | None = None  # SQLite: the row count, or what went wrong
         self._postgres = conn.dialect.name == "postgresql"
         if self._postgres:
             self._pgconn = conn.connection.driver_connection.pgconn
@@ -90,11 +95,7 @@ class SentMarks:
             self._prepare()
         else:
             self._sql, self._constant, self._slot = _compiled(conn.dialect, token, now)
-            # SQLite has no asynchronous calls: one thread, with a connection of its own, writes
-            # the marks (the sqlite3 module lets go of the GIL while SQLite works).
-            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sent-marks")
-            self._driver = self._worker.submit(lambda: conn.engine.raw_connection()).result()
-            self._future: Future[int] | None = None
+            self._driver = conn.engine.raw_connection()  # its own: the sender's may be in a claim
 
     def _prepare(self) -> None:
         """Parse and plan the mark once per connection, not once per message (the server's CPU
@@ -111,25 +112,37 @@ class SentMarks:
         return self._in_flight
 
     def start(self, outbox_id: int) -> None:
-        """Mark `outbox_id` sent (if it is still ours): sent now, its answer read by `confirm`."""
+        """Mark `outbox_id` sent (if it is still ours): queued now, written by `write` or `confirm`."""
         assert self._in_flight is None, "confirm the mark in flight first"
-        assert not self.conn.in_transaction(), "a mark is its own transaction"
-        params = list(self._constant)
-        if self._postgres:
-            from psycopg import pq
+        self._in_flight, self._written, self._outcome = outbox_id, False, None
 
-            if self._pgconn.transaction_status != pq.TransactionStatus.IDLE:
-                raise MarkFailed("the sender's connection is inside a transaction")
-            params[self._slot] = str(outbox_id).encode()
-            self._pgconn.send_query_prepared(_PREPARED, params)  # blocking mode: the whole query is sent
-            self._in_flight = outbox_id
+    def write(self) -> None:
+        """Send the queued mark to the database, if any; its answer is read by `confirm`.
+
+        Called while the relay works on a command (`SMTPConnection.envelope`): it never raises,
+        whatever goes wrong is kept for `confirm`, which the sender calls before DATA.
+        """
+        if self._in_flight is None or self._written:
             return
-        params[self._slot] = outbox_id
-        self._future = self._worker.submit(self._write, params)
-        self._in_flight = outbox_id
+        self._written = True
+        params = list(self._constant)
+        try:
+            assert not self.conn.in_transaction(), "a mark is its own transaction"
+            if self._postgres:
+                from psycopg import pq
+
+                if self._pgconn.transaction_status != pq.TransactionStatus.IDLE:
+                    raise MarkFailed("the sender's connection is inside a transaction")
+                params[self._slot] = str(self._in_flight).encode()
+                self._pgconn.send_query_prepared(_PREPARED, params)  # blocking mode: the whole query is sent
+            else:
+                params[self._slot] = self._in_flight
+                self._outcome = self._write(params)
+        except Exception as error:  # noqa: BLE001  kept for confirm, which raises it as MarkFailed
+            self._outcome = error
 
     def _write(self, params: list) -> int:
-        """On the marks' thread and connection (SQLite)."""
+        """Execute and commit the mark on the marks' own connection (SQLite)."""
         driver = self._driver
         cursor = driver.cursor()
         try:
@@ -144,25 +157,25 @@ class SentMarks:
             cursor.close()
 
     def close(self) -> None:
-        """End the marks' thread and give its connection back (SQLite); `confirm` first."""
+        """Give the marks' connection back (SQLite); `confirm` first."""
         if not self._postgres:
-            self._worker.submit(self._driver.close).result()
-            self._worker.shutdown()
+            self._driver.close()
 
     def confirm(self) -> bool:
-        """Wait for the mark in flight; False if the row was no longer ours (its claim was taken).
-
-        True when nothing is in flight.
+        """Wait for the mark in flight (writing it first if it is only queued); False if the row
+        was no longer ours (its claim was taken). True when nothing is in flight.
         """
         if self._in_flight is None:
             return True
+        self.write()
         self._in_flight = None
+        outcome, self._outcome = self._outcome, None
+        if isinstance(outcome, MarkFailed):
+            raise outcome
+        if isinstance(outcome, Exception):  # the database's error, not the message's
+            raise MarkFailed(f"the sent mark failed: {outcome}") from outcome
         if not self._postgres:
-            future, self._future = self._future, None
-            try:
-                return future.result() == 1
-            except Exception as error:  # sqlite3's errors: the database's, not the message's
-                raise MarkFailed(f"the sent mark failed: {error}") from error
+            return outcome == 1
         import psycopg
         from psycopg import pq
 

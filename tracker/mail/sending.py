@@ -269,8 +269,8 @@ def send_pending(
                             raw = _raw(conn, message)
                     else:
                         raw = message.raw
-                    smtp.envelope(sender, message.recipient, len(raw))
-                    # While the envelope went out, the previous message's mark was written. Before the
+                    smtp.envelope(sender, message.recipient, len(raw), meanwhile=marks.write)
+                    # While the relay read the envelope, the previous message's mark was written. Before the
                     # clock is read and before this message reaches the relay, that mark must be settled.
                     if not _ours(marks):
                         claimed.insert(0, message)

@@ -9,7 +9,7 @@ import logging
 import re
 import smtplib
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -108,13 +108,16 @@ class SMTPConnection:
         self.envelope(sender, recipient, len(raw))
         self.data(raw)
 
-    def envelope(self, sender: str, recipient: str, size: int) -> None:
+    def envelope(self, sender: str, recipient: str, size: int,
+                 meanwhile: Callable[[], None] | None = None) -> None:
         """MAIL FROM and RCPT TO of one message: nothing is delivered until `data`.
 
-        Split from `data` so the sender can finish writing the previous message's "sent"
-        mark while these two round trips go on, and still learn the mark's fate before
-        the relay takes this message (`data`), or give it up (`abandon`) if the mark
-        failed. The errors are those of `smtplib.sendmail`, mapped as `send` maps them.
+        Split from `data` so the sender can write the previous message's "sent" mark while
+        these two round trips go on (`meanwhile`, called once MAIL FROM is written and before
+        its answer is read: the relay and the database work at the same time; it must not
+        raise), and still learn the mark's fate before the relay takes this message (`data`),
+        or give it up (`abandon`) if the mark failed. The errors are those of
+        `smtplib.sendmail`, mapped as `send` maps them.
         """
         if not recipient.isascii():
             # non-ASCII before the @ needs SMTPUTF8, which we do not use (sign-up refuses such addresses)
@@ -135,6 +138,8 @@ class SMTPConnection:
             # plain; putcmd still refuses a line break in a command
             command = self._mail_from[envelope_from]
             smtp.putcmd("mail", f"{command} size={size}" if self._size else command)
+            if meanwhile is not None:
+                meanwhile()
             code, text = smtp.getreply()
             if code != 250:
                 if code == 421:
