@@ -89,7 +89,7 @@ def healthz() -> Response:
     return Response("ok\n", mimetype="text/plain", headers={"Cache-Control": "no-store"})
 
 
-def _load_visitors_directly(manager: LoginManager) -> None:
+def _load_visitors_directly(login: LoginManager) -> None:
     """Flask-Login's user loading, short for a visitor who can be no one else: empty session,
     no "stay logged in" cookie, no `Authorization` header and no request loader.
 
@@ -99,22 +99,22 @@ def _load_visitors_directly(manager: LoginManager) -> None:
     they get the same answer (`user_accessed` sent, the anonymous user set) without those;
     anyone else goes Flask-Login's whole way. Once per process: the manager is shared by apps.
     """
-    if getattr(manager, "_tracker_direct_visitors", False):
+    if getattr(login, "_tracker_direct_visitors", False):
         return
-    load_user = manager._load_user  # noqa: SLF001
+    load_user = login._load_user  # noqa: SLF001
 
     def load_user_or_visitor():  # noqa: ANN202
         config = current_app.config
         header = "HTTP_" + config.get("AUTH_HEADER_NAME", "Authorization").upper().replace("-", "_")
-        if (not session and manager._request_callback is None  # noqa: SLF001
+        if (not session and login._request_callback is None  # noqa: SLF001
                 and config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE) not in request.cookies
                 and header not in request.environ):
             user_accessed.send(current_app._get_current_object())  # noqa: SLF001
-            return manager._update_request_context_with_user()  # noqa: SLF001
+            return login._update_request_context_with_user()  # noqa: SLF001
         return load_user()
 
-    manager._load_user = load_user_or_visitor  # noqa: SLF001
-    manager._tracker_direct_visitors = True
+    login._load_user = load_user_or_visitor  # noqa: SLF001
+    login._tracker_direct_visitors = True
 
 
 def check_secret_key(config: dict) -> None:

@@ -58,7 +58,7 @@ def test_html_params_writes_what_wtforms_writes():
     import wtforms.widgets.core
     from markupsafe import Markup
 
-    from tracker.forms import WTFORMS_HTML_PARAMS, html_params
+    from tracker.form_widgets import WTFORMS_HTML_PARAMS, html_params
 
     cases = [
         {}, {"name": "email", "id": "email", "type": "email", "value": ""},

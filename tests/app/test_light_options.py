@@ -1,4 +1,4 @@
-"""Choice options written without a bound field per option (tracker.forms.LightOptions) give
+"""Choice options written without a bound field per option (tracker.form_widgets.LightOptions) give
 WTForms' own HTML: the same inputs, attributes and labels, with and without attributes given."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectFieldBase
 from wtforms.validators import DataRequired
 from werkzeug.datastructures import MultiDict
 
-from tracker.forms import CheckboxListField, ChoiceRadioField
+from tracker.form_widgets import CheckboxListField, ChoiceRadioField
 
 # choices as tuples (and the private iterator that accepts them) go in WTForms 3.4: these forms
 # and the options under test use the supported SelectChoice / iter_choices(), warning-free

@@ -1,4 +1,4 @@
-"""Options written once per process (tracker.forms.WrittenOptions, the action form's countries
+"""Options written once per process (tracker.form_widgets.WrittenOptions, the action form's countries
 and zones) give the HTML WTForms' own select gives for the same choices and data, and a long
 list as rows (ChoiceRows) is still a list of SelectChoice to WTForms."""
 from __future__ import annotations
@@ -9,7 +9,9 @@ from werkzeug.datastructures import MultiDict
 from wtforms import Form, SelectChoice, SelectField
 from wtforms.widgets import Select
 
-from tracker.forms import ChoiceRows, LongSelect, WrittenOptions, escape_text, escape_texts
+from tracker.records.names import escape_text
+
+from tracker.form_widgets import ChoiceRows, LongSelect, WrittenOptions, escape_texts
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 

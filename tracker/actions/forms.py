@@ -18,7 +18,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from tracker.actions import places
 from tracker.edge import LARGEST_ID
-from tracker.forms import ChoiceRows, CheckboxListField, Form, LongSelect, OffsetField, PublicForm, WrittenOptions, escape_texts, offer_offsets
+from tracker.forms import Form, OffsetField, PublicForm, offer_offsets
+from tracker.form_widgets import ChoiceRows, CheckboxListField, LongSelect, WrittenOptions, escape_texts
 from tracker.i18n import lazy_text
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]  # what <input type="datetime-local"> sends

@@ -20,7 +20,7 @@ from tracker.actions.models import Action
 from tracker.actions.places import country_names, local_text_in, locale_name
 from tracker.i18n import catalogue
 from tracker.links import slug_link_in
-from tracker.forms import escape_text
+from tracker.records.names import escape_text
 from tracker.records.display import display
 from tracker.records.names import first_script, reader_reads_original
 

@@ -7,7 +7,8 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from tracker.auth.logic import MIN_PASSWORD_LENGTH
 from tracker.auth.models import Role
-from tracker.forms import CheckboxListField, Form
+from tracker.forms import Form
+from tracker.form_widgets import CheckboxListField
 
 
 class LoginForm(Form):

@@ -25,7 +25,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
 
 from tracker.edge import LARGEST_ID
-from tracker.forms import CheckboxListField, Form, OffsetField
+from tracker.forms import Form, OffsetField
+from tracker.form_widgets import CheckboxListField
 from tracker.records.enums import LABELS, DefendantStatus, HearingKind, Instance, LettersStatus, MeasureKind, Outcome
 from tracker.formats import short_day
 

@@ -6,7 +6,9 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
-from tracker.forms import CheckboxListField, ChoiceRadioField, Form, PublicForm
+from tracker.forms import Form, PublicForm
+
+from tracker.form_widgets import CheckboxListField, ChoiceRadioField
 from tracker.links import safe_next
 from tracker.reminders.subscriptions import DEFAULT_LEADS, LEAD_CHOICES
 
