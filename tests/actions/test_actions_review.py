@@ -184,3 +184,15 @@ def test_an_action_edited_to_link_a_hidden_defendant_only_is_not_public(editor_c
     # an editor's save keeps the hidden defendant it already names
     assert post_form(editor_client, f"/edit/actions/{action.id}", _fields(action)).status_code == 302
     assert [d.slug for d in _reload(action.id).defendants] == ["hidden"]
+
+
+@pytest.mark.parametrize("left_out", ["description", "organiser", "address"])
+def test_an_edit_posted_without_an_optional_field_stores_it_empty_not_a_500(editor_client, make_action, left_out):
+    """Browsers always send every field; a script may not. An optional text left out is empty."""
+    action = make_action(title="Picket", description="Bring candles", organiser="Group", address="Square 1")
+    db.session.commit()
+    data = _fields(action)
+    del data[left_out]
+    response = post_form(editor_client, f"/edit/actions/{action.id}", data)
+    assert response.status_code == 302
+    assert getattr(_reload(action.id), left_out) == ""

@@ -217,3 +217,14 @@ def test_the_country_and_zone_lists_are_made_once_per_language(app, anon_client)
     pages = [anon_client.get(f"/actions/new?lang={language}").get_data(as_text=True) for language in ("ru", "en", "ru")]
     assert '<option value="DE">Германия</option>' in pages[0] and '<option value="DE">Germany</option>' in pages[1]
     assert '<option value="">Выберите…</option>' in pages[2] and '<option value="">Choose…</option>' in pages[1]
+
+
+@pytest.mark.parametrize("left_out", ["description", "organiser", "address"])
+def test_a_submission_without_an_optional_field_is_stored_with_it_empty_not_a_500(anon_client, submission, left_out):
+    """Browsers always send every field; a script may not. An optional text left out is empty."""
+    data = submission()
+    data.pop(left_out, None)
+    response = post_form(anon_client, "/actions/new", data)
+    assert response.status_code == 302
+    [action] = _actions()
+    assert getattr(action, left_out) == ""

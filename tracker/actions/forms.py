@@ -27,7 +27,9 @@ LATEST = date(2100, 12, 31)
 
 
 def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
+    """Trimmed text; a text field the POST left out (a script's, not a browser's) is empty, not
+    None, which the optional columns refuse (NOT NULL)."""
+    return value.strip() if isinstance(value, str) else ("" if value is None else value)
 
 
 def _country(form: Any, field: Any) -> None:
