@@ -50,7 +50,6 @@ from werkzeug.http import parse_accept_header, parse_cookie, parse_etags
 from werkzeug.exceptions import HTTPException
 
 from tracker.extensions import db, utcnow
-from tracker.forms import public_token_window
 from tracker.generation import install_generation_hooks, read_generation
 from tracker.i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, choose_language, vary_on
 
@@ -61,6 +60,12 @@ PRIVATE = "private, no-store"
 # What Flask-Login writes into any non-empty session, logged in or not: not the visitor's own.
 LOGIN_BOOKKEEPING = frozenset({"_fresh", "_id"})
 CLOCKS = ("minute", "day")
+
+
+def public_token_window(now: datetime, config: dict) -> int:
+    """The number of the time window a public form's token is signed for (tracker/forms.py):
+    the token is in the page's HTML, so the window is part of the page's ETag."""
+    return int(now.timestamp()) // max(1, config["PUBLIC_FORM_TOKEN_WINDOW"])
 
 
 # --- the release --------------------------------------------------------------------

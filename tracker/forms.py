@@ -34,6 +34,7 @@ from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
 
 from tracker.edge import CONTROL_CHARACTERS, CONTROL_CHARACTERS_BUT_LINES
+from tracker.caching import public_token_window
 from tracker.extensions import csrf, utcnow
 from tracker.records import wallclock
 from tracker import form_widgets  # noqa: F401  installs the cheaper html_params in WTForms' widgets and labels
@@ -107,11 +108,6 @@ def form_status(form: Form) -> int:
 #    the same for every visitor in a window (so it can sit in a cached page), valid for
 #    PUBLIC_FORM_TOKEN_MAX_AGE. It proves the POST comes from a page this site served
 #    recently: an old saved form or a script posting blind is refused with a reason.
-
-
-def public_token_window(now: datetime, config: dict) -> int:
-    """The number of the time window a public form's token is signed for."""
-    return int(now.timestamp()) // max(1, config["PUBLIC_FORM_TOKEN_WINDOW"])
 
 
 def _signature(scope: str, window: int) -> str:
