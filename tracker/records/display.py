@@ -32,7 +32,7 @@ from tracker import formats
 from tracker.extensions import db
 from tracker.i18n import lazy_text, one_period
 from tracker.records.models import Hearing
-from tracker.records.names import both_scripts, first_of, in_script, reader_reads_original
+from tracker.records.names import both_scripts, first_script, in_script, reader_reads_original
 
 _SENTINEL_INT = 918273645
 _SENTINEL_STR = "x918273645x"
@@ -180,7 +180,7 @@ class Display:
         return str(in_script(latin, original, self.reads_original))
 
     def first_script(self, latin: str | None, original: str | None) -> str:
-        return first_of(latin, original, self.reads_original)
+        return first_script(latin, original, self.reads_original)
 
     # --- the features' additions to hearing lines -------------------------------------------
 

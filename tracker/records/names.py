@@ -68,11 +68,6 @@ def in_script(latin: str | None, original: str | None, reads_original: bool | No
     return ScriptPair(*_ordered(latin, original, reader_reads_original() if reads_original is None else reads_original))
 
 
-def first_of(latin: str | None, original: str | None, reads_original: bool) -> str:
-    """`in_script(latin, original, reads_original).first`, without the object (a list's links)."""
-    return _ordered(latin, original, reads_original)[0]
-
-
 def _ordered(latin: str | None, original: str | None, original_first: bool) -> tuple[str, bool, str]:
     """`in_script`'s (first, first_is_original, second), without the object (lists write
     hundreds of pairs: `pair_html`)."""
@@ -137,19 +132,14 @@ def escape_text(text: str) -> str:
 def first_script(latin: str | None, original: str | None, reads_original: bool | None = None) -> str:
     """Just the reader's spelling, as plain text (links, titles, subject lines): `in_script`'s
     `first`, without making the pair (the action form names 2,000 people: ~1 µs each)."""
-    latin, original = (latin or "").strip(), (original or "").strip()
-    if not original:
-        return latin
-    if not latin:
-        return original
-    return original if (reader_reads_original() if reads_original is None else reads_original) else latin
+    return _ordered(latin, original, reader_reads_original() if reads_original is None else reads_original)[0]
 
 
 def titles_as_shown(rows: Iterable[Sequence]) -> list[tuple[object, str]]:
     """(key, title) from (key, title, title_original) rows: each title in the reader's script
     (`first_script`), sorted as the reader reads them."""
     reads_original = reader_reads_original()
-    shown = [(key, in_script(title, original, reads_original).first) for key, title, original in rows]
+    shown = [(key, first_script(title, original, reads_original)) for key, title, original in rows]
     return sorted(shown, key=lambda row: (row[1].casefold(), str(row[0])))
 
 
