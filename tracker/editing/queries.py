@@ -6,21 +6,25 @@ same rule `can_edit` applies to one record.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from tracker.access import limit_to_editable
 from tracker.records.models import Case, Court, Defendant, Hearing, Placement
+from tracker.records.names import reader_reads_original, reading_key
 from tracker.records.transit import transits_query
 
+T = TypeVar("T")
 DASHBOARD_HEARINGS = 100  # the dashboard lists this many, from a week ago on
 
 
 def editable_cases(session: Session, user: Any) -> list[Case]:
-    """The cases `user` may attach things to, by title."""
-    return list(session.scalars(limit_to_editable(sa.select(Case).order_by(Case.title), Case, user)))
+    """The cases `user` may attach things to, by title as the reader reads it."""
+    cases = session.scalars(limit_to_editable(sa.select(Case).order_by(Case.title), Case, user))
+    return _as_read(cases, lambda case: (case.title, case.title_original))
 
 
 def editable_cases_by_id(session: Session, user: Any, ids: list[int]) -> list[Case]:
@@ -31,7 +35,8 @@ def editable_cases_by_id(session: Session, user: Any, ids: list[int]) -> list[Ca
 
 def editable_defendants(session: Session, user: Any) -> list[Defendant]:
     query = sa.select(Defendant).options(selectinload(Defendant.cases)).order_by(Defendant.name_latin)
-    return list(session.scalars(limit_to_editable(query, Defendant, user)))
+    return _as_read(session.scalars(limit_to_editable(query, Defendant, user)),
+                    lambda person: (person.name_latin, person.name_original))
 
 
 def dashboard_hearings(session: Session, user: Any, now: datetime) -> list[Hearing]:
@@ -56,10 +61,17 @@ def defendants_by_id(session: Session, ids: set[int]) -> list[Defendant]:
 
 
 def courts_by_name(session: Session) -> list[Court]:
-    return list(session.scalars(sa.select(Court).order_by(Court.name)))
+    return _as_read(session.scalars(sa.select(Court).order_by(Court.name)), lambda court: (court.name, court.name_original))
 
 
 def courts_with_hearing_counts(session: Session) -> list[tuple[Court, int]]:
-    return [tuple(row) for row in session.execute(
-        sa.select(Court, sa.func.count(Hearing.id)).outerjoin(Hearing).group_by(Court.id).order_by(Court.name)
-    )]
+    rows = session.execute(
+        sa.select(Court, sa.func.count(Hearing.id)).outerjoin(Hearing).group_by(Court.id).order_by(Court.name))
+    return _as_read((tuple(row) for row in rows), lambda row: (row[0].name, row[0].name_original))
+
+
+def _as_read(items: Iterable[T], pair: Callable[[T], tuple[str | None, str | None]]) -> list[T]:
+    """`items` in the order the reader reads their names (records.names.reading_key): an editor
+    reading Russian looks for «Вера» near the top of a choice, not after «Тимур»."""
+    reads_original = reader_reads_original()
+    return sorted(items, key=lambda item: reading_key(*pair(item), reads_original))

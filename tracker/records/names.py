@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import sqlalchemy as sa
 from anyascii import anyascii
 from babel.core import get_global
 from flask_babel import get_locale
@@ -137,10 +138,35 @@ def first_script(latin: str | None, original: str | None, reads_original: bool |
 
 def titles_as_shown(rows: Iterable[Sequence]) -> list[tuple[object, str]]:
     """(key, title) from (key, title, title_original) rows: each title in the reader's script
-    (`first_script`), sorted as the reader reads them."""
+    (`first_script`), sorted as the reader reads them (`reading_key`)."""
     reads_original = reader_reads_original()
-    shown = [(key, first_script(title, original, reads_original)) for key, title, original in rows]
-    return sorted(shown, key=lambda row: (row[1].casefold(), str(row[0])))
+    keyed = [(reading_key(title, original, reads_original), str(key), key, first_script(title, original, reads_original))
+             for key, title, original in rows]
+    return [(key, shown) for _, _, key, shown in sorted(keyed)]
+
+
+# --- lists in the reader's order -------------------------------------------------------------
+
+def reading_key(latin: str | None, original: str | None, reads_original: bool) -> tuple[bool, str]:
+    """Sort key of a pair as the reader sees it: by the spelling shown first, names in the
+    reader's own script before the others (as a Russian dictionary puts Latin after Cyrillic),
+    ё sorting as е. A Russian list sorted by the Latin spellings puts «Вера» (Vera) after «Тимур»
+    (Timur); docs/search.md "Order of lists"."""
+    first, first_is_original, _ = _ordered(latin, original, reads_original)
+    return first_is_original != reads_original, first.casefold().replace("ё", "е")
+
+
+def reading_order(latin: sa.ColumnElement, original: sa.ColumnElement, reads_original: bool) -> list[sa.ColumnElement]:
+    """`reading_key` as ORDER BY terms, for a list paginated in SQL (the home page). The same
+    rule but for case: SQLite's lower() folds only ASCII, so the SQL order compares names as
+    written (they start with a capital letter). English readers keep the plain Latin order, an
+    index's order."""
+    if not reads_original:
+        return [latin]
+    original_text, latin_text = sa.func.trim(sa.func.coalesce(original, "")), sa.func.trim(sa.func.coalesce(latin, ""))
+    shows_original = sa.and_(original_text != "", original_text != latin_text)
+    folded = sa.func.replace(sa.func.replace(original_text, "Ё", "Е"), "ё", "е")
+    return [sa.case((shows_original, 0), else_=1), sa.case((shows_original, folded), else_=latin_text)]
 
 
 # --- the search key --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from tracker.records.lines import HearingLine, lines_of, lines_statement
 from tracker.records.courts import Court
 from tracker.records.models import Case, Defendant, Hearing, hearing_defendants
 from tracker.records.models import case_defendants as case_links  # case_defendants() is a query here
-from tracker.records.names import query_words, titles_as_shown
+from tracker.records.names import query_words, reader_reads_original, reading_key, reading_order, titles_as_shown
 from tracker.records.staleness import (
     Freshness, StaleFact, defendant_finding, last_hearing_days, site_today, status_freshness,
 )
@@ -240,7 +240,7 @@ def list_defendants(
     if page < 1:
         raise BadQuery(_("Page numbers start at 1."))
 
-    count, listing = _listing_statements(bool(case_slug), bool(status), words)
+    count, listing = _listing_statements(bool(case_slug), bool(status), words, reader_reads_original())
     total = connection.execute(count, params).scalar() or 0
     pages = max(1, -(-total // per_page))
     if page > pages:
@@ -250,10 +250,12 @@ def list_defendants(
     return DefendantPage(rows=rows, total=total, page=page, pages=pages)
 
 
-@lru_cache(maxsize=64)
-def _listing_statements(by_case: bool, by_status: bool, words: int | None) -> tuple[sa.Select, sa.Select]:
+@lru_cache(maxsize=128)
+def _listing_statements(by_case: bool, by_status: bool, words: int | None,
+                        reads_original: bool) -> tuple[sa.Select, sa.Select]:
     """The home list's count and page statements for one combination of filters (a case, a
-    status, a search of so many words: at most 2 x 2 x 8 of them), built once with bound
+    status, a search of so many words: at most 2 x 2 x 8 of them) and the reader's order
+    (`reading_order`: a Russian reader's list goes by the Cyrillic names), built once with bound
     parameters, like the pages' fixed statements (`_statements`)."""
     query = sa.select(*PERSON_COLUMNS).where(Defendant.is_public.is_(True))
     if by_case:
@@ -263,7 +265,8 @@ def _listing_statements(by_case: bool, by_status: bool, words: int | None) -> tu
     if words is not None:
         query = query.where(_name_clause([sa.bindparam(f"word_{i}", type_=sa.String) for i in range(words)]))
     count = sa.select(sa.func.count()).select_from(query.subquery())
-    return count, query.order_by(Defendant.name_latin, Defendant.id).limit(sa.bindparam("limit", type_=sa.Integer)) \
+    order = reading_order(Defendant.name_latin, Defendant.name_original, reads_original)
+    return count, query.order_by(*order, Defendant.id).limit(sa.bindparam("limit", type_=sa.Integer)) \
         .offset(sa.bindparam("offset", type_=sa.Integer))
 
 
@@ -299,8 +302,11 @@ def get_case(session: Session, slug: str) -> Case | None:
 
 
 def case_defendants(session: Session, case: Case) -> list[PersonRow]:
-    """A case's public defendants by Latin name, as light rows with their custody (four statements)."""
-    return people_of(session, _statements()["case_defendants"], {"case_id": case.id})
+    """A case's public defendants as light rows with their custody (four statements), in the
+    reader's order (`reading_key`)."""
+    reads_original = reader_reads_original()
+    people = people_of(session, _statements()["case_defendants"], {"case_id": case.id})
+    return sorted(people, key=lambda person: reading_key(person.name_latin, person.name_original, reads_original))
 
 
 def case_hearings(session: Session, case: Case) -> list[HearingLine]:
