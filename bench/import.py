@@ -99,7 +99,7 @@ def raw_bulk_insert(engine: sa.Engine, files: list, now: datetime) -> tuple[floa
     """The same rows with nothing but the database: parse naively, executemany, commit.
 
     Returns (wall seconds, CPU seconds of this process)."""
-    from tracker.records.names import search_key
+    from tracker.records.names import stored_name_keys
     from tracker.records.models import (
         Case,
         Court,
@@ -127,7 +127,7 @@ def raw_bulk_insert(engine: sa.Engine, files: list, now: datetime) -> tuple[floa
         cases = dict(conn.execute(sa.select(Case.slug, Case.id)).all())
         conn.execute(sa.insert(Defendant), [{
             "external_id": r[0], "slug": r[2].lower().replace(" ", "-"), "name_original": r[1], "name_latin": r[2],
-            "search_name": search_key(r[1], r[2]), "bio": "", "charges": r[4], "birth_date": day(r[5]),
+            **stored_name_keys(r[2], r[1]), "bio": "", "charges": r[4], "birth_date": day(r[5]),
             "arrested_on": day(r[6]), "status": "pre_trial_detention", "letters_address": r[10],
             "letters_status": "unknown", "is_public": True, "lawyer_contacts": "", "internal_notes": "",
             "version": 1, "created_at": now, "updated_at": now} for r in tables["defendants.csv"]])

@@ -46,7 +46,7 @@ def main() -> None:
     from tracker.exchange.values import transliterate
     from tracker.extensions import db
     from tracker.records.models import Defendant
-    from tracker.records.names import search_key
+    from tracker.records.names import stored_name_keys
     from tracker.records.queries import list_defendants
 
     tmp = tempfile.TemporaryDirectory()
@@ -65,7 +65,7 @@ def main() -> None:
                 original = f"{first} {last}"
                 latin = transliterate(original) + f" {i}"
                 rows.append({"slug": f"p-{i}", "name_original": original, "name_latin": latin,
-                             "search_name": search_key(original, latin), "is_public": i % 23 != 0,
+                             **stored_name_keys(latin, original), "is_public": i % 23 != 0,
                              "created_at": now, "updated_at": now, "version": 1})
             keyed = time.perf_counter() - started
             db.session.execute(sa.insert(Defendant), rows)

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 
 from config import TestConfig
 from tracker import create_app
@@ -105,11 +105,39 @@ def test_existing_defendants_get_the_search_key(scratch_database):
     assert letters == "" and tuple(court) == ("", "")
 
 
+def test_existing_defendants_get_the_russian_readers_sort_key(scratch_database):
+    """0017_sort_key_original keys the defendants made before it, so a Russian reader's home list
+    is in order at once (Вера before Тимур, a Latin-only name after both); downgrading drops it."""
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = scratch_database
+
+    app = create_app(Config)
+    with app.app_context():
+        upgrade(revision="0016_outbox_body_lz4")
+        with db.engine.begin() as conn:
+            for slug, latin, original in (("timur", "Timur Obraztsov", "Тимур Образцов"),
+                                          ("vera", "Vera Ustareva", "Вера Устарева"), ("john", "John Smith", "")):
+                conn.execute(sa.text(
+                    "INSERT INTO defendants (slug, name_original, name_latin, search_name, bio, charges, status, "
+                    "letters_address, letters_address_original, letters_status, is_public, lawyer_contacts, "
+                    "internal_notes, version, created_at, updated_at) VALUES (:slug, :original, :latin, '', '', '', "
+                    "'pre_trial_detention', '', '', 'unknown', :yes, '', '', 1, '2026-01-01 00:00:00', "
+                    "'2026-01-01 00:00:00')"), {"slug": slug, "original": original, "latin": latin, "yes": True})
+        upgrade(revision="0017_sort_key_original")
+        with db.engine.connect() as conn:
+            order = conn.execute(sa.text("SELECT slug FROM defendants ORDER BY sort_key_original")).scalars().all()
+        downgrade(revision="0016_outbox_body_lz4")
+        with db.engine.connect() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("defendants")}
+        db.engine.dispose()
+    assert order == ["vera", "timur", "john"]
+    assert "sort_key_original" not in columns
+
+
 def test_outbox_messages_move_to_their_own_table_and_back(scratch_database):
     """0014_outbox_bodies moves each message's body out of the outbox row, stored once (the composed
     message, or the parts of a row written without it); downgrading gives the rows their text and
     HTML back, read from the composed message."""
-    from flask_migrate import downgrade
 
     from tracker.mail.message import compose
 

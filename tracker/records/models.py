@@ -18,7 +18,7 @@ from tracker.records.enums import (
     DefendantStatus, HearingKind, HearingStatus, Instance, LettersStatus, MeasureKind, Outcome,
 )
 from tracker.records.courts import Court, SiteSetting  # noqa: F401  (their home; imported from here too)
-from tracker.records.names import search_key
+from tracker.records.names import stored_name_keys
 from tracker.records.terms import DecisionTerms, MeasureTerms
 
 
@@ -95,6 +95,9 @@ class Defendant(db.Model):
     # the search key of both names (records.names.search_key): one canonical Latin spelling,
     # kept up to date by the listener below, so a search is a LIKE per word on any database
     search_name: Mapped[str] = mapped_column(sa.String(420), default="", index=True)
+    # the order a reader of the originals' script lists them in (records.names.sort_key_original),
+    # kept by the same listener: the home list pages through it in SQL
+    sort_key_original: Mapped[str] = mapped_column(sa.String(420), default="", index=True)
     bio: Mapped[str] = mapped_column(sa.Text, default="")
     charges: Mapped[str] = mapped_column(sa.Text, default="")  # one article per line
     birth_date: Mapped[date | None] = mapped_column(sa.Date)
@@ -164,10 +167,11 @@ class Defendant(db.Model):
 
 @sa.event.listens_for(Defendant.name_original, "set")
 @sa.event.listens_for(Defendant.name_latin, "set")
-def _refresh_search_name(target: Defendant, value: str, oldvalue, initiator) -> None:  # noqa: ANN001
+def _refresh_name_keys(target: Defendant, value: str, oldvalue, initiator) -> None:  # noqa: ANN001
     original = value if initiator.key == "name_original" else (target.name_original or "")
     latin = value if initiator.key == "name_latin" else (target.name_latin or "")
-    target.search_name = search_key(original, latin)[:420]
+    for column, key in stored_name_keys(latin, original).items():
+        setattr(target, column, key)
 
 
 class Placement(db.Model, SourceMixin):

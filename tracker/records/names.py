@@ -23,7 +23,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import sqlalchemy as sa
 from anyascii import anyascii
 from babel.core import get_global
 from flask_babel import get_locale
@@ -156,17 +155,19 @@ def reading_key(latin: str | None, original: str | None, reads_original: bool) -
     return first_is_original != reads_original, first.casefold().replace("ё", "е")
 
 
-def reading_order(latin: sa.ColumnElement, original: sa.ColumnElement, reads_original: bool) -> list[sa.ColumnElement]:
-    """`reading_key` as ORDER BY terms, for a list paginated in SQL (the home page). The same
-    rule but for case: SQLite's lower() folds only ASCII, so the SQL order compares names as
-    written (they start with a capital letter). English readers keep the plain Latin order, an
-    index's order."""
-    if not reads_original:
-        return [latin]
-    original_text, latin_text = sa.func.trim(sa.func.coalesce(original, "")), sa.func.trim(sa.func.coalesce(latin, ""))
-    shows_original = sa.and_(original_text != "", original_text != latin_text)
-    folded = sa.func.replace(sa.func.replace(original_text, "Ё", "Е"), "ё", "е")
-    return [sa.case((shows_original, 0), else_=1), sa.case((shows_original, folded), else_=latin_text)]
+def sort_key_original(latin: str | None, original: str | None) -> str:
+    """`reading_key` for a reader of the originals' script, as one string (its flag a leading
+    0 or 1) that a database compares the same way: stored as `Defendant.sort_key_original` and
+    indexed, so the home list, paginated in SQL, pages in the Russian reader's order without
+    sorting every defendant (~1.4 ms on SQLite at 2,000 defendants computed in the query)."""
+    later, text = reading_key(latin, original, True)
+    return f"{int(later)}{text}"[:420]
+
+
+def stored_name_keys(latin: str | None, original: str | None) -> dict[str, str]:
+    """The keys stored beside a defendant's names: what the model's listener writes on each
+    change, and what a bulk insert (synthetic data, benches) passes with the names."""
+    return {"search_name": search_key(original, latin)[:420], "sort_key_original": sort_key_original(latin, original)}
 
 
 # --- the search key --------------------------------------------------------------------------

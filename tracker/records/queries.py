@@ -20,7 +20,7 @@ from tracker.records.lines import HearingLine, lines_of, lines_statement
 from tracker.records.courts import Court
 from tracker.records.models import Case, Defendant, Hearing, hearing_defendants
 from tracker.records.models import case_defendants as case_links  # case_defendants() is a query here
-from tracker.records.names import query_words, reader_reads_original, reading_key, reading_order, titles_as_shown
+from tracker.records.names import query_words, reader_reads_original, reading_key, titles_as_shown
 from tracker.records.staleness import (
     Freshness, StaleFact, defendant_finding, last_hearing_days, site_today, status_freshness,
 )
@@ -255,7 +255,8 @@ def _listing_statements(by_case: bool, by_status: bool, words: int | None,
                         reads_original: bool) -> tuple[sa.Select, sa.Select]:
     """The home list's count and page statements for one combination of filters (a case, a
     status, a search of so many words: at most 2 x 2 x 8 of them) and the reader's order
-    (`reading_order`: a Russian reader's list goes by the Cyrillic names), built once with bound
+    (a Russian reader's list goes by the stored `sort_key_original`, an English reader's by the
+    Latin name: records.names "Order of lists" in docs/search.md), built once with bound
     parameters, like the pages' fixed statements (`_statements`)."""
     query = sa.select(*PERSON_COLUMNS).where(Defendant.is_public.is_(True))
     if by_case:
@@ -265,7 +266,7 @@ def _listing_statements(by_case: bool, by_status: bool, words: int | None,
     if words is not None:
         query = query.where(_name_clause([sa.bindparam(f"word_{i}", type_=sa.String) for i in range(words)]))
     count = sa.select(sa.func.count()).select_from(query.subquery())
-    order = reading_order(Defendant.name_latin, Defendant.name_original, reads_original)
+    order = (Defendant.sort_key_original,) if reads_original else (Defendant.name_latin,)
     return count, query.order_by(*order, Defendant.id).limit(sa.bindparam("limit", type_=sa.Integer)) \
         .offset(sa.bindparam("offset", type_=sa.Integer))
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.records.enums import DefendantStatus, HearingKind, HearingStatus, MeasureKind, Outcome
-from tracker.records.names import search_key
+from tracker.records.names import stored_name_keys
 from tracker.records.models import (
     Case,
     Court,
@@ -66,7 +66,7 @@ def seed_movement(
         [
             {
                 "slug": s, "name_latin": f"Synthetic Person {i}", "name_original": f"Синтетический Человек {i}",
-                "search_name": search_key(f"Синтетический Человек {i}", f"Synthetic Person {i}"),
+                **stored_name_keys(f"Synthetic Person {i}", f"Синтетический Человек {i}"),
                 "bio": "", "charges": "Art. 212", "birth_date": date(1980 + i % 20, 1 + i % 12, 1 + i % 28),
                 "status": DefendantStatus.IMPRISONED if i % 10 == 0 else DefendantStatus.PRE_TRIAL_DETENTION,
                 "letters_address": f"SIZO {i % 7}", "letters_status": "reach", "is_public": True,
