@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from tests.auth.support import csrf_token, new_client, post_form
 from tests.conftest import free_port
@@ -184,3 +185,24 @@ def test_a_claim_reads_the_due_index_in_order_however_stale_the_statistics(app, 
     assert f'"Node Type": "Index Scan", {due_index}' not in stale.replace('"Parent Relationship": "Outer", ', '')
     assert '"Node Type": "Sort"' not in sender and "Bitmap" not in sender and "Seq Scan" not in sender
     assert due_index in sender
+
+
+def test_a_claim_is_committed_alone_and_leaves_the_connection_transactional(now, is_postgres):
+    """On PostgreSQL a claim is one statement sent outside a transaction (one round trip, not BEGIN,
+    the claim and COMMIT); the connection must come back to transactions for what follows it (a
+    refused message's record, the outage's back-off: several statements that stand or fall together)."""
+    if not is_postgres:
+        pytest.skip("SQLite claims in a transaction: it has no round trips to save")
+    from tracker.mail.claims import claim_chunk, new_claim_token
+    from tracker.mail.models import OutboxMessage
+
+    queue(3, now)
+    with db.engine.connect() as conn:
+        claimed = claim_chunk(conn, now, 20, new_claim_token())
+        assert len(claimed) == 3 and all(message.raw for message in claimed)
+        assert not conn.connection.driver_connection.autocommit
+        with db.engine.connect() as other:  # committed: another connection sees the claims
+            assert other.scalar(sa.select(sa.func.count()).where(OutboxMessage.status == OutboxStatus.SENDING)) == 3
+        conn.execute(sa.update(OutboxMessage).values(last_error="undone"))
+        conn.rollback()
+    assert not db.session.scalar(sa.select(sa.func.count()).where(OutboxMessage.last_error == "undone"))

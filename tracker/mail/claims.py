@@ -161,14 +161,33 @@ class Claimed(NamedTuple):
 def claim_chunk(conn: sa.Connection, now: datetime, size: int, token: str) -> list[Claimed]:
     """Claim up to `size` due messages for this sender, oldest first, and commit the claim."""
     values = {"now": now, "chunk": size, "lease_until": now + LEASE, "token": token}
-    with conn.begin():
-        if conn.dialect.name == "postgresql":
-            claimed = [Claimed(*row) for row in conn.execute(_CLAIM_WITH_BODIES, values)]
-        else:
+    if conn.dialect.name == "postgresql":
+        claimed = [Claimed(*row) for row in _alone(conn, _CLAIM_WITH_BODIES, values)]
+    else:
+        with conn.begin():
             rows = conn.execute(_CLAIM, values).all()
             raws = dict(conn.execute(_BODIES, {"ids": [row.id for row in rows]}).all()) if rows else {}
             claimed = [Claimed(*row, raws.get(row.id)) for row in rows]
     return sorted(claimed, key=lambda message: message.id)
+
+
+def _alone(conn: sa.Connection, statement: sa.Executable, values: dict) -> list[sa.Row]:
+    """Run one statement as its own transaction on PostgreSQL: one round trip instead of three.
+
+    psycopg opens a transaction with a BEGIN of its own (a round trip) and COMMIT is another;
+    a statement sent outside any transaction is one (PostgreSQL runs it atomically and
+    commits it), which is all a claim is: the UPDATE and the bodies in one statement.
+    """
+    assert not conn.in_transaction(), "a statement alone is its own transaction"
+    driver = conn.connection.driver_connection
+    driver.autocommit = True
+    try:
+        rows = conn.execute(statement, values).all()
+        conn.commit()  # SQLAlchemy's bookkeeping: nothing goes to the server
+    finally:
+        if not driver.broken:
+            driver.autocommit = False
+    return rows
 
 
 def renew(conn: sa.Connection, token: str, now: datetime, holding: int) -> bool:
