@@ -38,6 +38,7 @@ from tracker.mail.claims import (
     new_claim_token,
     release,
     renew,
+    sender_settings,
 )
 from tracker.mail.marks import MarkFailed, SentMarks
 from tracker.mail.message import compose
@@ -224,17 +225,10 @@ def send_pending(
         claimed: list[Claimed] = []
         lease_until = now
         next_recheck = RECHECK_EVERY
-        postgres = conn.dialect.name == "postgresql"
         while not hold_claim_lock(conn, token):  # a 32-bit clash with a live sender: draw again
             token = new_claim_token()
         LIVE_TOKENS.add(token)
-        if postgres:
-            # "Sent" marks need not wait for the WAL to reach the disk: if the scheduler dies,
-            # PostgreSQL still writes them (within ~0.6 s); only a crash of the database
-            # server itself could lose the last few, and those are resent with the same
-            # Message-ID. It halves the cost of each message.
-            conn.execute(sa.text("SET synchronous_commit TO OFF"))
-            conn.commit()
+        sender_settings(conn, on=True)  # PostgreSQL: asynchronous commits, claims read in index order
         marks = SentMarks(conn, token, now)
         try:
             while limit is None or report.processed < limit:
@@ -334,9 +328,7 @@ def send_pending(
             finally:
                 LIVE_TOKENS.discard(token)
             drop_claim_lock(conn, token)
-            if postgres:
-                conn.execute(sa.text("RESET synchronous_commit"))
-                conn.commit()
+            sender_settings(conn, on=False)
     if report.processed or report.superseded:
         log.info("outbox: %d sent, %d to retry, %d failed, %d missed, %d superseded",
                  report.sent, report.retried, report.failed, report.missed, report.superseded)
