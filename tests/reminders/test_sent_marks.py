@@ -68,3 +68,37 @@ def test_every_way_a_batch_ends_leaves_each_accepted_message_marked(app, now, sm
     found = statuses()
     assert found["sent"] == 2  # both accepted messages, the second one's mark written at the end
     assert found.get("sending", 0) == 0  # nothing left claimed either
+
+
+def test_a_batch_that_fails_while_ending_leaves_no_claim_lock_or_setting_on_a_pooled_connection(
+        app, now, smtp_server, is_postgres):
+    """The claim lock is a session lock and the sender's settings (`enable_sort` off...) are
+    session settings: a batch whose ending fails (here the database refuses to give claims back)
+    must not return that session to the pool, where the lock would keep its claims looking alive
+    until their lease ran out and another job would run without sorts."""
+    if not is_postgres:
+        pytest.skip("session locks and settings are PostgreSQL's")
+    from tracker.mail.claims import CLAIM_LOCK_CLASS
+    queue(5, now)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE FUNCTION refuse_release() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'release refused (test)'; END $$")
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse_release BEFORE UPDATE ON outbox FOR EACH ROW "
+            "WHEN (OLD.status = 'sending' AND NEW.status = 'pending') EXECUTE FUNCTION refuse_release()")
+    try:
+        with pytest.raises(sa.exc.DBAPIError, match="release refused"):
+            # two sent, then asked to stop: the three others claimed are given back
+            send_pending(db.session, now, should_stop=lambda: len(smtp_server.messages) >= 2)
+        db.session.rollback()
+        with db.engine.connect() as conn:  # from the pool: the sender's own connection if it went back
+            held = conn.scalar(sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = :c"),
+                               {"c": CLAIM_LOCK_CLASS})
+            sorting = conn.exec_driver_sql("SHOW enable_sort").scalar()
+        assert held == 0
+        assert sorting == "on"
+    finally:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS refuse_release ON outbox")
+            conn.exec_driver_sql("DROP FUNCTION IF EXISTS refuse_release()")

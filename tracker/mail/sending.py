@@ -319,16 +319,23 @@ def send_pending(
         finally:
             try:
                 try:
-                    _ours(marks)
+                    try:
+                        _ours(marks)
+                    finally:
+                        marks.close()
+                    if conn.in_transaction():
+                        conn.rollback()
+                    release(conn, [m.id for m in claimed], clock(), token)
                 finally:
-                    marks.close()
-                if conn.in_transaction():
-                    conn.rollback()
-                release(conn, [m.id for m in claimed], clock(), token)
-            finally:
-                LIVE_TOKENS.discard(token)
-            drop_claim_lock(conn, token)
-            sender_settings(conn, on=False)
+                    LIVE_TOKENS.discard(token)
+                drop_claim_lock(conn, token)
+                sender_settings(conn, on=False)
+            except BaseException:
+                # The claim lock and the sender's settings belong to this database session: a
+                # batch whose ending failed closes it instead of pooling it, which ends both (a
+                # pooled lock kept our claims looking alive until their lease ran out).
+                conn.invalidate()
+                raise
     if report.processed or report.superseded:
         log.info("outbox: %d sent, %d to retry, %d failed, %d missed, %d superseded",
                  report.sent, report.retried, report.failed, report.missed, report.superseded)
