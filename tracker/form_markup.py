@@ -83,7 +83,8 @@ def field(f: Any, autofocus: bool = False) -> Markup:
         described = _described(f)
         tied = f' aria-describedby="{escape_text(described)}"' if described else ""
         return Markup(f'\n\n\n<fieldset class="field choices{has_error}"{tied}>\n'
-                      f"  <legend>{_shown(f.label.text)}</legend>\n  {_out(f())}\n  {_help(f)}\n  {_errors(f)}\n</fieldset>\n")
+                      f"  <legend>{_shown(f.label.text)}</legend>\n  {_out(f())}\n"
+                      f"  {_help(f)}\n  {_errors(f)}\n</fieldset>\n")
     attrs: dict[str, Any] = {}
     if f.errors:
         attrs = {"aria-invalid": "true", "aria-describedby": f"{f.id}-error"}
