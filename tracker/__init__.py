@@ -23,6 +23,7 @@ from tracker import (actions, admin, api, attendance, auth, caching, edge, editi
 from tracker.access import public
 from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
 from tracker.generation import read_committed
+from tracker.form_markup import field as field_markup
 from tracker.links import fixed_link
 from tracker.records.models import Case
 
@@ -251,7 +252,7 @@ DEMO_QUERY = f"SELECT 1 FROM {Case.__table__.name} WHERE is_demo = ? LIMIT 1"
 
 
 def _register_template_helpers(app: Flask) -> None:
-    app.jinja_env.globals.update(demo_mode=demo_mode, fixed_link=fixed_link)
+    app.jinja_env.globals.update(demo_mode=demo_mode, fixed_link=fixed_link, field_markup=field_markup)
     layout.init_app(app)  # base.html's head, header and footer, kept per language (tracker/layout.py)
 
     @app.template_filter("local")

@@ -44,3 +44,45 @@ def test_errors_and_options_are_tied_together(app):
     assert 'aria-describedby="leads-error" aria-invalid="true"' in html
     assert html.count('role="alert"') == len(form.errors["leads"]) + len(form.errors["email"]) \
         + len(form.errors["csrf_token"])
+
+
+NAUGHTY = "<script>alert('x')</script> & \"Q\""
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+@pytest.mark.parametrize("path", ["/", '/defendants/odd?q=<a>&b="c"&d=\'e\''])
+def test_the_blank_form_kept_per_language_is_the_form_written_anew(app, language, path, make_defendant, make_case):
+    """`views.blank_signup` fills a copy written once per language: the same bytes as the form
+    made and written for this page (its token included), for every kind of page."""
+    from tracker.reminders.views import blank_signup, signup_form
+
+    person = make_defendant(slug="odd", name_latin=NAUGHTY, name_original=NAUGHTY + " Ж")
+    case = make_case(slug="odd-case", title=NAUGHTY, title_original="Дело & <b>")
+    separator = "&" if "?" in path else "?"
+    for scope in (None, ("defendant", person), ("case", case), ("all", None)):
+        for _round in range(2):  # written, then kept
+            with app.app_context(), app.test_request_context(f"{path}{separator}lang={language}"):
+                app.preprocess_request()
+                assert str(blank_signup(scope)) == str(markup.signup(signup_form(scope))), (scope, _round)
+                assert "<script>" not in str(blank_signup(scope))
+
+
+def test_the_token_on_a_public_page_signs_up(app, client, make_defendant, smtp_server):
+    import re
+
+    from tracker.extensions import db
+
+    make_defendant(slug="anna", name_latin="Anna Petrova")
+    db.session.commit()
+    response = client.get("/defendants/anna")
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    page = response.get_data(as_text=True)
+    token = re.search(r'<form class="stacked reminders-signup"[^>]*>\s*<input id="csrf_token" name="csrf_token" '
+                      r'type="hidden" value="([^"]+)">', page).group(1)
+    follow = re.search(r'<input checked id="follow-0" name="follow" required type="radio" value="([^"]+)">',
+                       page).group(1)
+    assert follow == "defendant:anna"
+    data = {"email": "v@example.org", "follow": follow, "mode": "each", "leads": "1440", "next": "/defendants/anna"}
+    assert client.post("/reminders/signup", data={**data, "csrf_token": token}).status_code == 302
+    refused = client.post("/reminders/signup", data={**data, "email": "w@example.org", "csrf_token": token + "x"})
+    assert refused.status_code == 400

@@ -16,4 +16,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def reminders_context() -> dict[str, object]:
-        return {"reminder_signup_form": views.signup_form}
+        return {"reminder_signup_form": views.signup_form, "reminder_blank_signup": views.blank_signup}

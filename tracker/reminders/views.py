@@ -4,22 +4,26 @@ Thin: parse the form, call `reminders.subscriptions`, commit, flash, redirect.
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
 from tracker.access import admin_required, public, token_access
 from tracker.caching import cacheable_page, private_page
-from tracker.forms import sessionless_csrf
+from tracker.forms import public_form_token, sessionless_csrf
+from tracker.i18n import lazy_text
 from tracker.extensions import csrf, db, limiter, utcnow
 from tracker.links import safe_next
 from tracker.mail.addresses import InvalidEmail
 from tracker.mail.language import language_choices
 from tracker.records.models import Case, Defendant
-from tracker.records.names import first_script
-from tracker.reminders import subscriptions
+from tracker.records.names import escape_text, first_script
+from tracker.reminders import markup, subscriptions
 from tracker.reminders.forms import ManageForm, NotesForm, SignupForm
 from tracker.reminders.models import Scope
 from tracker.reminders.notes import practical_notes, save_practical_notes
@@ -46,6 +50,37 @@ def signup_form(feed_scope: tuple[str, object] | None = None, next_url: str | No
     form.follow.data = form.follow.choices[0].value
     form.next.data = next_url or (request.full_path.rstrip("?") if request else "/")
     return form
+
+
+# The blank sign-up form as written for a language, cut where pages differ: (script root,
+# locale, number of follow choices) -> text and slots (VALUE/LABEL + n, TOKEN, NEXT) in turn.
+_BLANK: dict[tuple[str, str, int], list[str]] = {}
+VALUE, LABEL, TOKEN, NEXT = "\x01", "\x02", "\x03", "\x04"  # never in a form's text (they refuse controls)
+_SLOT = re.compile("([\x01\x02]\\d+|\x03|\x04)")
+
+
+def blank_signup(feed_scope: tuple[str, object] | None = None) -> Markup:
+    """`markup.signup(signup_form(feed_scope))`, the blank form on most public pages, without
+    making the form: written once per language (and number of things to follow) from a real
+    `SignupForm`, then per page only its token (`PublicForm`'s, as the form would make it),
+    where to go back, and what to follow are put in. Building the bound form and writing it
+    was ~5% of a defendant's page; tests/reminders/test_signup_markup.py holds the two equal."""
+    choices = follow_choices(feed_scope)
+    key = (request.script_root, str(get_locale()), len(choices))
+    pieces = _BLANK.get(key)
+    if pieces is None:
+        form = SignupForm(formdata=None)
+        form.follow.choices = [SelectChoice(f"{VALUE}{n}", f"{LABEL}{n}") for n in range(len(choices))]
+        form.follow.data = form.follow.choices[0].value
+        form.next.data = NEXT
+        form.csrf_token.current_token = TOKEN
+        pieces = _BLANK[key] = _SLOT.split(str(markup.signup(form)))
+    filled = {TOKEN: escape_text(public_form_token(SignupForm.__name__, utcnow())),
+              NEXT: escape_text(request.full_path.rstrip("?"))}
+    for number, choice in enumerate(choices):
+        filled[f"{VALUE}{number}"] = escape_text(str(choice.value))
+        filled[f"{LABEL}{number}"] = str(escape(lazy_text(choice.label)))
+    return Markup("".join(piece if at % 2 == 0 else filled[piece] for at, piece in enumerate(pieces)))
 
 
 def _resolve(follow: str) -> tuple[Scope, Case | None, Defendant | None] | None:
