@@ -97,3 +97,11 @@ def _select(page: str, name: str) -> str:
     match = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S)
     assert match, f"no select named {name}"
     return match.group(1)
+
+
+def test_the_action_forms_people_are_sorted_as_the_reader_reads_them(client, people):
+    """The action form groups people by case, then by name as read (records.names.reading_key)."""
+    russian = client.get("/actions/new", headers=RU).text
+    names = [original or latin for _, latin, original in PEOPLE]
+    assert re.findall("|".join(names), russian) == ["Андрей Черновиков", "Вера Устарева", "Елена Шаблонова",
+                                                    "Ёлкин Пётр", "Жанна Иванова", "Тимур Образцов", "John Smith"]

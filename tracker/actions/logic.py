@@ -23,7 +23,7 @@ from tracker.actions.models import Action, ActionStatus, action_defendants
 from tracker.editing import audit
 from tracker.records import wallclock
 from tracker.records.models import Case, Defendant, case_defendants
-from tracker.records.names import first_script, reader_reads_original, titles_as_shown
+from tracker.records.names import first_script, reader_reads_original, reading_key, titles_as_shown
 
 MAX_DURATION = timedelta(days=31)  # a longer "action" is a campaign, or a typo in the year
 PAGE_SHOWN = 20  # a defendant's or case's page lists the soonest; the calendar and /actions have them all
@@ -113,12 +113,15 @@ def _plain_rows(connection: sa.Connection, statement: sa.Select) -> list[tuple]:
 def _by_case(people: list[tuple], links: list[tuple], reads_original: bool) -> list[tuple[str, str, str | None]]:
     """`linkable_defendants`' list from its rows. Each case's title is worked out once, not
     once per member, and each name without a `ScriptPair` (2,000 of each: ~4 ms)."""
-    named = [(i, first_script(latin, original, reads_original)) for i, latin, original in people]
+    named = [(i, first_script(latin, original, reads_original), reading_key(latin, original, reads_original))
+             for i, latin, original in people]
     titles: dict[int, str] = {}  # case id -> its title as the reader reads it
+    title_keys: dict[int, tuple] = {}  # case id -> where it sorts (records.names.reading_key)
     for _defendant_id, case_id, title, original in links:
         if case_id not in titles:
             titles[case_id] = first_script(title, original, reads_original)
-    by_title = sorted(titles, key=lambda case_id: (titles[case_id].casefold(), case_id))
+            title_keys[case_id] = reading_key(title, original, reads_original)
+    by_title = sorted(titles, key=lambda case_id: (title_keys[case_id], case_id))
     position = {case_id: n for n, case_id in enumerate(by_title)}
     rank: dict[str, int] = {}  # a title's group: cases of the same title share one
     for case_id in by_title:
@@ -132,7 +135,7 @@ def _by_case(people: list[tuple], links: list[tuple], reads_original: bool) -> l
     group = {defendant_id: rank[title] for defendant_id, title in first_case.items()}
     last = len(rank)
     # by case, then by the name as the reader reads it
-    ordered = sorted([(group.get(i, last), name.casefold(), i, name) for i, name in named])
+    ordered = sorted([(group.get(i, last), key, i, name) for i, name, key in named])
     return [(str(i), name, first_case.get(i)) for _group, _key, i, name in ordered]
 
 
