@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tracker.actions.logic import PAGE_SHOWN, case_clause
 from tracker.actions.models import Action, ActionStatus, ActionTimes, action_defendants
+from tracker.id_lists import in_id_list
 from tracker.records.models import Case, Defendant
 
 SELECT_IN_BATCH = 500  # ids in one IN list: the second statement stays one whatever the page
@@ -126,11 +127,13 @@ def _public_upcoming(*scope: sa.ColumnElement[bool]) -> sa.Select:
 
 @lru_cache(maxsize=1)
 def _statements() -> tuple[sa.Select, sa.Select]:
-    """Both statements, built once (building and keying them anew cost ~1 ms a request)."""
+    """Both statements, built once (building and keying them anew cost ~1 ms a request). The
+    actions' ids travel as one value (`in_id_list`): the statement's text stays the same for
+    any page, where an expanding IN rendered 200 placeholders on every request."""
     people = (sa.select(action_defendants.c.action_id, Defendant.slug, Defendant.name_latin, Defendant.name_original,
                         Defendant.is_public)
               .join(Defendant, Defendant.id == action_defendants.c.defendant_id)
-              .where(action_defendants.c.action_id.in_(sa.bindparam("ids", expanding=True)))
+              .where(in_id_list(action_defendants.c.action_id, "ids"))
               .order_by(Defendant.name_latin))
     return _public_upcoming(), people
 
