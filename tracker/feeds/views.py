@@ -32,7 +32,7 @@ from tracker.feeds.forms import RegenerateTokenForm, RevokeTokenForm
 from tracker.feeds.publish import build_feed
 from tracker.feeds.snapshot import feed_languages, feeds_url
 from tracker.feeds.serving import MIMETYPE, Served, public_cache_control, published, wants_gzip
-from tracker.records.display import Display, url_maker
+from tracker.records.display import Display, id_url_parts
 from tracker.records.queries import public_hearing_clause
 from tracker.records.models import Hearing
 
@@ -183,14 +183,15 @@ def reader_language() -> str | None:
 def hearing_calendar_links(lines: list, show: Display) -> Callable[[object], str]:
     """"Add to my calendar" on each active hearing of a public list (records.display), its
     link in the reader's language, the link built once for the list."""
-    make = url_maker("feeds.hearing", "hearing_id", lang=reader_language())
-    text = Markup(_("Add to my calendar"))
+    head, tail = id_url_parts("feeds.hearing", "hearing_id", lang=reader_language())
+    # the line's paragraph around its id, written once for the list (no call a line for the link)
+    before, middle = f'<p class="add-to-calendar"><a href="{head}', f'{tail}" download="hearing-'
+    after = f'.ics">{Markup(_("Add to my calendar"))}</a></p>'
 
     def line_html(line) -> str:  # noqa: ANN001
         if not line.is_active:
             return ""
-        return (f'<p class="add-to-calendar"><a href="{make(line.id)}" download="hearing-{line.id}.ics">'
-                f'{text}</a></p>')
+        return f"{before}{line.id}{middle}{line.id}{after}"
 
     return line_html
 
