@@ -1,6 +1,6 @@
 """Public actions as HTML, written in Python: the /actions page lists up to 500 of them.
 
-The Jinja macro this replaces (`action_item` in `actions/_action.html`) cost ~60 µs an
+The Jinja macro this replaced (`action_item`, once in `actions/_action.html`) cost ~60 µs an
 action: a macro call, two dozen attribute lookups through the template runtime, a
 `url_for` per defendant and case. Here the reader's texts, locale and links are looked up
 once per list (docs/rendering-floor.md, "/actions"). Same markup and escaping as the macro: texts from
@@ -11,17 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, request
-from markupsafe import Markup, escape
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from tracker.actions.models import Action, ActionStatus
 from tracker.actions.places import country_names, local_text_in, locale_name
 from tracker.i18n import catalogue
 from tracker.links import slug_link_in
-from tracker.records.names import escape_text
-from tracker.records.names import first_script, reader_reads_original
+from tracker.records.display import display
+from tracker.records.names import escape_text, first_script, reader_reads_original
+
+IN_CALENDAR = _l("In your calendar:")
+SUBSCRIBE = _l("Subscribe in Apple Calendar, Outlook or Thunderbird")
+GOOGLE = _l("Google Calendar")
+ADDRESS = _l("the calendar's address")
 
 
 class _Writer:
@@ -84,14 +91,14 @@ class _Writer:
     def _when(self, starts_at: datetime, ends_at: datetime, zone: str) -> str:
         start = starts_at.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds")  # no replace(): ~1 µs
         text = local_text_in(starts_at, ends_at, zone, self.locale)
-        return f'<time datetime="{escape(start)}">{escape(text)}</time>'
+        return f'<time datetime="{escape_text(start)}">{escape_text(text)}</time>'
 
     def place(self, city: str, country: str) -> str:
         key = (city, country)
         written = self._places.get(key)
         if written is None:
             name = country_names(self.locale).get(country, country)
-            written = self._places[key] = f" · {escape(city)}, {escape(name)}"
+            written = self._places[key] = f" · {escape_text(city)}, {escape_text(name)}"
         return written
 
     def anchor(self, endpoint: str, slug: str, latin: str, original: str) -> str:
@@ -101,7 +108,7 @@ class _Writer:
         if written is None:
             href = slug_link_in(self.url_map, self.root, endpoint, slug)
             text = first_script(latin, original, self.reads_original)
-            written = self._anchors[key] = f'<a href="{escape(href)}">{escape(text)}</a>'
+            written = self._anchors[key] = f'<a href="{escape_text(href)}">{escape_text(text)}</a>'
         return written
 
 
@@ -120,3 +127,18 @@ def actions_html(actions: Iterable[Action], show_place: bool = False) -> Markup:
     if writer is None:
         writer = g.actions_writer = _Writer()
     return Markup("".join(writer.item(action, show_place) for action in actions))
+
+
+def calendar_links_html(url: str) -> Markup:
+    """An actions calendar's links (the Jinja macro `calendar_links` this replaces, byte for
+    byte): subscribe by webcal, in Google Calendar, or copy the address. Written here because a
+    defendant's and a case's page show it under their actions, and the macro's import and call
+    were a third of that list's cost. The phrases as the template's `_()` gives them."""
+    show = display()
+    webcal = url.replace("https://", "webcal://").replace("http://", "webcal://")
+    google = quote(webcal, safe="/")  # Jinja's `urlencode` of a str
+    return Markup(f'<p class="calendar-links">{show.markup(IN_CALENDAR)}\n'
+                  f'  <a href="{escape_text(webcal)}">{show.markup(SUBSCRIBE)}</a>\n'
+                  f'  · <a href="https://calendar.google.com/calendar/r?cid={escape_text(google)}" '
+                  f'rel="noopener noreferrer">{show.markup(GOOGLE)}</a>\n'
+                  f'  · <a href="{escape_text(url)}">{show.markup(ADDRESS)}</a></p>')

@@ -268,6 +268,25 @@ def lines_html(lines: list[HearingLine]) -> Markup:
     return Markup("".join([line.html for line in lines]))
 
 
+def days_html(groups: list[tuple[date, list[HearingLine]]], show: Display) -> Markup:
+    """records/hearings.html's days (`group_by_local_day`), each a section with its date and its
+    prepared lines, written in one pass and marked safe once: the Jinja loop with two calls a
+    day cost ~0.15 ms of /hearings' 30 days, a third of its template."""
+    days = []
+    for day, lines in groups:
+        html = "".join([line.html for line in lines])
+        days.append(f'\n<section class="day">\n<h2><time datetime="{day.isoformat()}">{escape_text(show.day(day))}'
+                    f"</time></h2>\n{html}\n</section>\n")
+    return Markup("".join(days))
+
+
+def case_options_html(cases: list[tuple[str, str]], chosen: str | None) -> Markup:
+    """The `<option>`s of the public lists' case filter (`queries.case_choices`), `chosen` selected,
+    as the template's loop wrote them (its space before `>` kept), escaped and marked safe once."""
+    return Markup("".join([f'<option value="{escape_text(slug)}" {"selected" if slug == chosen else ""}>'
+                           f"{escape_text(title)}</option>" for slug, title in cases]))
+
+
 def source(url: str | None, checked_on: date | None, show: Display) -> Markup:
     """records/_macros.html `source`: "(source, checked Dec 2, 2026)"; the "checked" part
     worded once per day and request (a list's sources share a few days)."""
