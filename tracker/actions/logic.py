@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -341,22 +342,31 @@ class Country:
 
 
 def group_by_place(actions: Sequence[Action]) -> list[Country]:
-    """Countries by name in the reader's language, their cities by name, each city's actions by start."""
-    def city_key(action: Action) -> str:
-        return action.city.strip().casefold()
-
+    """Countries by name in the reader's language, their cities by name, each city's actions by
+    start. Each country's and city's sort key is made once per distinct value (/actions sorts up
+    to 500 actions in a handful of places), not per action and comparison."""
     names = places.country_names(places.locale_name())  # once for the list, not per action
-
-    def name(code: str) -> str:
-        return names.get(code, code)
-
+    countries: dict[str, str] = {}
+    cities: dict[str, str] = {}
+    keyed = []
+    for action in actions:
+        country = countries.get(action.country)
+        if country is None:
+            country = countries[action.country] = names.get(action.country, action.country).casefold()
+        city = cities.get(action.city)
+        if city is None:
+            city = cities[action.city] = action.city.strip().casefold()
+        keyed.append((country, city, action.starts_at, action.id, action))
+    keyed.sort(key=itemgetter(0, 1, 2, 3))  # unique by id: the actions themselves are never compared
     result = []
-    by_country = sorted(actions, key=lambda a: (name(a.country).casefold(), city_key(a), a.starts_at, a.id))
-    for code, in_country in groupby(by_country, key=lambda a: a.country):
-        cities = [Place(group[0].city, group) for group in
-                  (list(items) for _key, items in groupby(in_country, key=city_key))]
-        result.append(Country(code, name(code), cities))
+    for code, in_country in groupby(keyed, key=_code):
+        in_cities = [[row[4] for row in group] for _key, group in groupby(in_country, key=itemgetter(1))]
+        result.append(Country(code, names.get(code, code), [Place(group[0].city, group) for group in in_cities]))
     return result
+
+
+def _code(row: tuple) -> str:
+    return row[4].country
 
 
 def review_queue(session: Session, user: Any) -> list[Action]:

@@ -14,7 +14,7 @@ from tracker.attendance import logic, views
 from tracker.attendance.demo import load_demo_attendees
 from tracker.extensions import db, utcnow
 from tracker.records.demo import add_to_demo
-from tracker.records.display import Display, add_hearing_extra, url_maker
+from tracker.records.display import Display, add_hearing_extra, id_url_parts
 from tracker.records.enums import HearingStatus
 from tracker.reminders.models import Scope
 from tracker.reminders.subscriptions import register_pages
@@ -31,31 +31,35 @@ def hearing_attendance(lines: list, show: Display) -> Callable[[object], str] | 
     if not open_ids and not editable:
         return None
     counts = logic.going_counts(db.session, open_ids) if open_ids else {}
-    attend = url_maker("attendance.attend", "hearing_id")
-    attendees = url_maker("attendance.attendees", "hearing_id")
+    # each paragraph around its hearing's id written once for the list (no call a line for a link)
+    attend_head, attend_tail = id_url_parts("attendance.attend", "hearing_id")
+    who_head, who_tail = id_url_parts("attendance.attendees", "hearing_id")
     # translations are trusted as in a template's _(): not escaped
     join, who, nobody = Markup(_("I'll be there")), Markup(_("Who is going")), Markup(
         _("Nobody has said they are going yet"))
+    going_before = '<p class="attendance"><span class="going">'
+    attend_before = f'</span>\n <a class="button" href="{attend_head}'
+    attend_after = f'{attend_tail}">{join}</a></p>'
+    who_before, who_after = f'<p class="editor-tools"><a href="{who_head}', f'{who_tail}">{who}</a></p>'
     words: dict[tuple[int, int | None], Markup] = {}
 
     def going(count: int, seats: int | None) -> Markup:
-        found = words.get((count, seats))
-        if found is None:
-            found = (Markup(ngettext("%(num)d person is going", "%(num)d people are going", count)) if count
-                     else Markup(nobody))
-            if seats:
-                found += Markup(" · ") + Markup(
-                    ngettext("%(num)d seat for the public", "%(num)d seats for the public", seats))
-            words[(count, seats)] = found
+        found = (Markup(ngettext("%(num)d person is going", "%(num)d people are going", count)) if count
+                 else Markup(nobody))
+        if seats:
+            found += Markup(" · ") + Markup(
+                ngettext("%(num)d seat for the public", "%(num)d seats for the public", seats))
+        words[(count, seats)] = found
         return found
 
     def line_html(line) -> str:  # noqa: ANN001
         html = ""
         if line.id in open_ids:
-            html = (f'<p class="attendance"><span class="going">{going(counts.get(line.id, 0), line.seats)}</span>\n'
-                    f' <a class="button" href="{attend(line.id)}">{join}</a></p>')
+            count, seats = counts.get(line.id, 0), line.seats
+            html = (f"{going_before}{words.get((count, seats)) or going(count, seats)}"
+                    f"{attend_before}{line.id}{attend_after}")
         if line.id in editable:
-            html += f'<p class="editor-tools"><a href="{attendees(line.id)}">{who}</a></p>'
+            html = f"{html}{who_before}{line.id}{who_after}"
         return html
 
     return line_html
