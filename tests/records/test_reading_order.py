@@ -5,8 +5,10 @@ but one, after Тимур."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 import sqlalchemy as sa
 
 from tests.auth.support import admin, admin_client, make_user  # noqa: F401 (fixtures)
@@ -105,3 +107,46 @@ def test_the_action_forms_people_are_sorted_as_the_reader_reads_them(client, peo
     names = [original or latin for _, latin, original in PEOPLE]
     assert re.findall("|".join(names), russian) == ["Андрей Черновиков", "Вера Устарева", "Елена Шаблонова",
                                                     "Ёлкин Пётр", "Жанна Иванова", "Тимур Образцов", "John Smith"]
+
+
+@pytest.mark.parametrize("url", ["/hearings", "/cases/six-may", "/defendants/vera"])
+def test_a_hearings_people_are_listed_as_the_reader_reads_them(client, people, make_hearing, now, url):
+    """A hearing of the whole case names every defendant on its line."""
+    make_hearing(case=people[0].cases[0], defendants=people, starts_at=now + timedelta(days=2))
+    db.session.commit()
+    with time_machine.travel(now, tick=False):
+        russian, english = client.get(url, headers=RU).text, client.get(url, headers=EN).text
+    # a line names its people as links separated by commas, in one element
+    line = re.compile(r'>(?:<a href="/defendants/[a-z]+"[^>]*>[^<]+</a>(?:, )?){7}<')
+    russian_line = max(line.findall(russian), key=len)
+    names = [original or latin for _, latin, original in PEOPLE]
+    assert re.findall("|".join(names), russian_line) == [
+        "Андрей Черновиков", "Вера Устарева", "Елена Шаблонова", "Ёлкин Пётр", "Жанна Иванова", "Тимур Образцов",
+        "John Smith"]
+    latin = [latin for _, latin, _ in PEOPLE]
+    english_line = max(line.findall(english), key=len)
+    assert re.findall("|".join(latin), english_line) == [
+        "Andrei Chernovikov", "Elena Shablonova", "John Smith", "Timur Obraztsov", "Vera Ustareva", "Yolkin Pyotr",
+        "Zhanna Ivanova"]
+
+
+@pytest.mark.parametrize("url", ["/actions", "/cases/six-may", "/defendants/vera"])
+def test_an_actions_people_are_listed_as_the_reader_reads_them(client, people, now, url):
+    from tracker.actions.models import Action, ActionStatus
+    starts = now + timedelta(days=3)
+    db.session.add(Action(title="Vigil for the whole case", city="Berlin", country="DE", timezone="Europe/Berlin",
+                          status=ActionStatus.APPROVED, contact="organiser@example.org", starts_at=starts,
+                          ends_at=starts + timedelta(hours=2), created_at=now, updated_at=now,
+                          case_id=people[0].cases[0].id, defendants=people))
+    db.session.commit()
+    with time_machine.travel(now, tick=False):
+        russian, english = client.get(url, headers=RU).text, client.get(url, headers=EN).text
+    action = re.compile(r"Vigil for the whole case(?:(?!</article>|</li>).)*", re.S)
+    names = "|".join([original or latin for _, latin, original in PEOPLE])
+    assert re.findall(names, action.search(russian).group(0)) == [
+        "Андрей Черновиков", "Вера Устарева", "Елена Шаблонова", "Ёлкин Пётр", "Жанна Иванова", "Тимур Образцов",
+        "John Smith"]
+    latin = "|".join(latin for _, latin, _ in PEOPLE)
+    assert re.findall(latin, action.search(english).group(0)) == [
+        "Andrei Chernovikov", "Elena Shablonova", "John Smith", "Timur Obraztsov", "Vera Ustareva", "Yolkin Pyotr",
+        "Zhanna Ivanova"]

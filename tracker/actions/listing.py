@@ -21,6 +21,7 @@ from tracker.actions.logic import PAGE_SHOWN, case_clause
 from tracker.actions.models import PUBLIC_STATUSES, Action, ActionStatus, ActionTimes, action_defendants
 from tracker.id_lists import in_id_list
 from tracker.records.models import Case, Defendant
+from tracker.records.names import reader_reads_original
 
 SELECT_IN_BATCH = 500  # ids in one IN list: the second statement stays one whatever the page
 
@@ -64,7 +65,7 @@ class ListedAction(ActionTimes):
 def upcoming_listed(session: Session, now: datetime, *, limit: int = SELECT_IN_BATCH) -> list[ListedAction]:
     """Public actions that have not ended, soonest first, with their case and public
     defendants (by name, as `Action.defendants`): two statements whatever their number."""
-    listed_statement, people_statement = _statements()
+    listed_statement, people_statement = _statements(reader_reads_original())
     connection = session.connection()  # Core: tuples straight from the cursor, no ORM loading context
     rows = connection.execute(listed_statement, {"now": now, "limit": min(limit, SELECT_IN_BATCH)}).all()
     listed = [_action(row) for row in rows]
@@ -94,7 +95,7 @@ def _of_scope(session: Session, scope: str, params: dict) -> list[ListedAction]:
     defendants joined, a row per (action, defendant), soonest first, each action's people by name."""
     listed: list[ListedAction] = []
     last = None
-    for row in session.connection().execute(_scope_statements()[scope], params).all():
+    for row in session.connection().execute(_scope_statements(reader_reads_original())[scope], params).all():
         if last is None or last.id != row[0]:
             last = _action(row)
             listed.append(last)
@@ -126,21 +127,22 @@ def _public_upcoming(*scope: sa.ColumnElement[bool], public: sa.ColumnElement[bo
             .limit(sa.bindparam("limit", type_=sa.Integer)))
 
 
-@lru_cache(maxsize=1)
-def _statements() -> tuple[sa.Select, sa.Select]:
-    """Both statements, built once (building and keying them anew cost ~1 ms a request). The
+@lru_cache(maxsize=2)
+def _statements(reads_original: bool) -> tuple[sa.Select, sa.Select]:
+    """Both statements, built once per reader's order of names (`_by_name`; building and keying
+    them anew cost ~1 ms a request). The
     actions' ids travel as one value (`in_id_list`): the statement's text stays the same for
     any page, where an expanding IN rendered 200 placeholders on every request."""
     people = (sa.select(action_defendants.c.action_id, Defendant.slug, Defendant.name_latin, Defendant.name_original,
                         Defendant.is_public)
               .join(Defendant, Defendant.id == action_defendants.c.defendant_id)
               .where(in_id_list(action_defendants.c.action_id, "ids"))
-              .order_by(Defendant.name_latin))
+              .order_by(_by_name(reads_original)))
     return _public_upcoming(), people
 
 
-@lru_cache(maxsize=1)
-def _scope_statements() -> dict[str, sa.Select]:
+@lru_cache(maxsize=2)
+def _scope_statements(reads_original: bool) -> dict[str, sa.Select]:
     """A defendant's and a case's: the limited actions, then every linked defendant joined.
 
     A defendant's: the actions linked to them while they are public. An action linked to a
@@ -162,5 +164,10 @@ def _scope_statements() -> dict[str, sa.Select]:
             sa.select(*picked.c, Defendant.slug, Defendant.name_latin, Defendant.name_original, Defendant.is_public)
             .outerjoin(action_defendants, action_defendants.c.action_id == picked.c.id)
             .outerjoin(Defendant, Defendant.id == action_defendants.c.defendant_id)
-            .order_by(picked.c.starts_at, picked.c.id, Defendant.name_latin))
+            .order_by(picked.c.starts_at, picked.c.id, _by_name(reads_original)))
     return statements
+
+
+def _by_name(reads_original: bool) -> sa.ColumnElement:
+    """An action's people in the reader's order (records.names "Order of lists")."""
+    return Defendant.sort_key_original if reads_original else Defendant.name_latin

@@ -27,7 +27,7 @@ from tracker.records.courts import Court, CourtPlace
 from tracker.records.display import Display
 from tracker.records.enums import HearingKind, HearingStatus
 from tracker.records.models import Defendant, Hearing, hearing_defendants
-from tracker.records.names import escape_text, first_script, pair_html
+from tracker.records.names import escape_text, first_script, pair_html, reader_reads_original
 
 ACTIVE = (HearingStatus.SCHEDULED, HearingStatus.POSTPONED)
 # the lines' phrases, resolved once per request by Display.phrase
@@ -57,6 +57,7 @@ class Person:
     name_latin: str
     name_original: str
     is_public: bool = True
+    sort_key_original: str = ""  # where a reader of the originals' script lists them (records.names)
 
 
 @dataclass(slots=True)
@@ -139,32 +140,35 @@ def _people_statement() -> sa.Select:
     # `is_public` is read here, not tested in SQL: with it in the WHERE clause SQLite starts
     # from the public defendants (their index) and takes 150 ms instead of 2
     return (sa.select(hearing_defendants.c.hearing_id, Defendant.id, Defendant.slug, Defendant.name_latin,
-                      Defendant.name_original, Defendant.is_public)
+                      Defendant.name_original, Defendant.is_public, Defendant.sort_key_original)
             .join(Defendant, Defendant.id == hearing_defendants.c.defendant_id)
             .where(in_id_list(hearing_defendants.c.hearing_id, "ids")))
 
 
 def add_people(session: Session, lines: list[HearingLine]) -> None:
-    """Each line's public defendants, by Latin name (as `Hearing.defendants` orders them)."""
+    """Each line's public defendants, in the reader's order (records.names: by Latin name for
+    a Latin reader, as `Hearing.defendants` orders them; by the stored key for a Cyrillic one)."""
     if not lines:
         return
     by_id = {line.id: line for line in lines}
     people: dict[int, Person] = {}
     rows = session.connection().execute(_people_statement(), {"ids": list(by_id)}).all()
-    for hearing_id, person_id, slug, name_latin, name_original, is_public in rows:  # no *names: a list a row
+    for hearing_id, person_id, slug, name_latin, name_original, is_public, sort_key in rows:  # no *names
         if is_public:
             person = people.get(person_id)
             if person is None:
-                person = people[person_id] = Person(person_id, slug, name_latin, name_original)
+                person = people[person_id] = Person(person_id, slug, name_latin, name_original, True, sort_key)
             by_id[hearing_id].people.append(person)
+    order = _BY_ORIGINAL if reader_reads_original() else _BY_NAME
     for line in lines:
         if len(line.people) > 1:
-            line.people.sort(key=_BY_NAME)
+            line.people.sort(key=order)
 
 
-# `Hearing.defendants`' order, a C key (a Python function was ~0.1 ms of /hearings' 210 sorts;
-# one sort of all 612 rows instead cost twice the small ones)
+# C keys (a Python function was ~0.1 ms of /hearings' 210 sorts; one sort of all 612 rows
+# instead cost twice the small ones)
 _BY_NAME = attrgetter("name_latin", "id")
+_BY_ORIGINAL = attrgetter("sort_key_original", "id")
 
 
 def from_hearing(hearing: Hearing) -> HearingLine:
@@ -176,7 +180,8 @@ def from_hearing(hearing: Hearing) -> HearingLine:
         hearing.outcome_note, hearing.source_url, hearing.source_checked_on,
         CourtLine(court.id, court.name, court.name_original, court.address, court.address_original,
                   court.timezone),
-        [Person(d.id, d.slug, d.name_latin, d.name_original) for d in hearing.public_defendants()],
+        [Person(d.id, d.slug, d.name_latin, d.name_original, True, d.sort_key_original)
+         for d in sorted(hearing.public_defendants(), key=_BY_ORIGINAL if reader_reads_original() else _BY_NAME)],
     )
 
 
