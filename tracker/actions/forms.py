@@ -120,9 +120,11 @@ def _countries(locale: str, prompt: str) -> WrittenOptions:
 
 
 @lru_cache(maxsize=32)
-def _zones(prompt: str) -> WrittenOptions:
-    """The offered time zones (~490), written once per prompt's language for the process."""
-    return WrittenOptions([SelectChoice("", Markup(prompt))] + [SelectChoice(z, z) for z in places.offered_zones()])
+def _zones(locale: str, prompt: str) -> WrittenOptions:
+    """The offered time zones (~490), named in the reader's language (`places.zone_choices`),
+    written once per language for the process."""
+    return WrittenOptions([SelectChoice("", Markup(prompt))]
+                          + [SelectChoice(zone, name) for zone, name in places.zone_choices(locale)])
 
 
 NO_CASE = _l("None")
@@ -185,7 +187,7 @@ class ActionForm(Form):
         """The lists in the reader's language: countries, zones, and the public cases and
         defendants (grouped by case: `logic.linkable_defendants`)."""
         self.country.choices = _countries(places.locale_name(), lazy_text(CHOOSE_COUNTRY))
-        zones = _zones(lazy_text(OWN_ZONE))
+        zones = _zones(places.locale_name(), lazy_text(OWN_ZONE))
         if self.timezone.data and not zones.offers(self.timezone.data):  # an old name (US/Eastern), kept
             zones = [*zones, SelectChoice(self.timezone.data, self.timezone.data)]
         self.timezone.choices = zones

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale
 from babel.core import get_global
-from babel.dates import format_skeleton
+from babel.dates import format_skeleton, get_timezone_location
 from flask_babel import get_locale
 
 from tracker import formats
@@ -92,6 +92,26 @@ def _zones() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def offered_zones() -> tuple[str, ...]:
     return tuple(sorted(z for z in _zones() if z.startswith(_OFFERED_AREAS)))
+
+
+@lru_cache(maxsize=16)
+def zone_choices(locale: str) -> tuple[tuple[str, str], ...]:
+    """(zone, name) of every offered zone, named in `locale` as "country, city" ("Грузия,
+    Тбилиси", "United States, New York") and sorted by that name, so an organiser finds their
+    country as in the country list; the IANA name ("Asia/Tbilisi") is what is sent and stored.
+    A zone CLDR places in no country (Antarctic stations) is named by its city alone; one CLDR
+    does not place at all is an old alias of another ("Europe/Kiev" of "Europe/Kyiv",
+    "Australia/NSW" of "Australia/Sydney"): left out of the list, still accepted if sent."""
+    countries = country_names(locale)
+    territory = get_global("zone_territories")
+    named = []
+    for zone in offered_zones():
+        if zone not in territory:
+            continue
+        city = get_timezone_location(zone, locale=locale, return_city=True)
+        country = countries.get(territory.get(zone, ""))
+        named.append((zone, f"{country}, {city}" if country and city != country else city or zone))
+    return tuple(sorted(named, key=lambda item: (item[1].casefold().replace("ё", "е"), item[0])))
 
 
 def is_zone(name: str) -> bool:
