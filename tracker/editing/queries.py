@@ -5,8 +5,8 @@ same rule `can_edit` applies to one record.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -61,7 +61,8 @@ def defendants_by_id(session: Session, ids: set[int]) -> list[Defendant]:
 
 
 def courts_by_name(session: Session) -> list[Court]:
-    return _as_read(session.scalars(sa.select(Court).order_by(Court.name)), lambda court: (court.name, court.name_original))
+    courts = session.scalars(sa.select(Court).order_by(Court.name))
+    return _as_read(courts, lambda court: (court.name, court.name_original))
 
 
 def courts_with_hearing_counts(session: Session) -> list[tuple[Court, int]]:

@@ -139,8 +139,8 @@ def titles_as_shown(rows: Iterable[Sequence]) -> list[tuple[object, str]]:
     """(key, title) from (key, title, title_original) rows: each title in the reader's script
     (`first_script`), sorted as the reader reads them (`reading_key`)."""
     reads_original = reader_reads_original()
-    keyed = [(reading_key(title, original, reads_original), str(key), key, first_script(title, original, reads_original))
-             for key, title, original in rows]
+    keyed = [(reading_key(title, original, reads_original), str(key), key,
+              first_script(title, original, reads_original)) for key, title, original in rows]
     return [(key, shown) for _, _, key, shown in sorted(keyed)]
 
 
