@@ -129,7 +129,7 @@ def _public_upcoming(*scope: sa.ColumnElement[bool], public: sa.ColumnElement[bo
 
 @lru_cache(maxsize=2)
 def _statements(reads_original: bool) -> tuple[sa.Select, sa.Select]:
-    """Both statements, built once per reader's order of names (`_by_name`; building and keying
+    """Both statements, built once per reader's order of names (`Defendant.reading_column`; building and keying
     them anew cost ~1 ms a request). The
     actions' ids travel as one value (`in_id_list`): the statement's text stays the same for
     any page, where an expanding IN rendered 200 placeholders on every request."""
@@ -137,7 +137,7 @@ def _statements(reads_original: bool) -> tuple[sa.Select, sa.Select]:
                         Defendant.is_public)
               .join(Defendant, Defendant.id == action_defendants.c.defendant_id)
               .where(in_id_list(action_defendants.c.action_id, "ids"))
-              .order_by(_by_name(reads_original)))
+              .order_by(Defendant.reading_column(reads_original)))
     return _public_upcoming(), people
 
 
@@ -164,10 +164,6 @@ def _scope_statements(reads_original: bool) -> dict[str, sa.Select]:
             sa.select(*picked.c, Defendant.slug, Defendant.name_latin, Defendant.name_original, Defendant.is_public)
             .outerjoin(action_defendants, action_defendants.c.action_id == picked.c.id)
             .outerjoin(Defendant, Defendant.id == action_defendants.c.defendant_id)
-            .order_by(picked.c.starts_at, picked.c.id, _by_name(reads_original)))
+            .order_by(picked.c.starts_at, picked.c.id, Defendant.reading_column(reads_original)))
     return statements
 
-
-def _by_name(reads_original: bool) -> sa.ColumnElement:
-    """An action's people in the reader's order (records.names "Order of lists")."""
-    return Defendant.sort_key_original if reads_original else Defendant.name_latin

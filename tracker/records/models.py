@@ -161,6 +161,13 @@ class Defendant(db.Model):
             sa.select(case_defendants.c.defendant_id).where(case_defendants.c.case_id.in_(sorted(case_ids)))
         )
 
+    @staticmethod
+    def reading_column(reads_original: bool) -> sa.orm.InstrumentedAttribute:
+        """The column a list of people sorts by for its reader (records.names "Order of lists"):
+        the stored `sort_key_original` for a reader of the originals' script, else the Latin
+        name. SQL orders (the home list, actions' people) and Python sorts (hearing lines) use it."""
+        return Defendant.sort_key_original if reads_original else Defendant.name_latin
+
     def __repr__(self) -> str:
         return f"<Defendant {self.slug}>"
 

@@ -266,8 +266,7 @@ def _listing_statements(by_case: bool, by_status: bool, words: int | None,
     if words is not None:
         query = query.where(_name_clause([sa.bindparam(f"word_{i}", type_=sa.String) for i in range(words)]))
     count = sa.select(sa.func.count()).select_from(query.subquery())
-    order = (Defendant.sort_key_original,) if reads_original else (Defendant.name_latin,)
-    return count, query.order_by(*order, Defendant.id).limit(sa.bindparam("limit", type_=sa.Integer)) \
+    return count, query.order_by(Defendant.reading_column(reads_original), Defendant.id).limit(sa.bindparam("limit", type_=sa.Integer)) \
         .offset(sa.bindparam("offset", type_=sa.Integer))
 
 
