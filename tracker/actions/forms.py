@@ -21,6 +21,7 @@ from tracker.edge import LARGEST_ID
 from tracker.forms import Form, OffsetField, PublicForm, offer_offsets
 from tracker.form_widgets import ChoiceRows, CheckboxListField, LongSelect, WrittenOptions, escape_texts
 from tracker.i18n import lazy_text
+from tracker.kept import KeptWhileSame
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]  # what <input type="datetime-local"> sends
 LATEST = date(2100, 12, 31)
@@ -62,7 +63,7 @@ class DefendantsByCase:
     `defendants=<id>` list; `logic.check_submission` checks every id against the public set."""
 
     def __init__(self) -> None:
-        self._last: tuple[Any, ...] | None = None  # (rows, chosen, name, id, heading, html): the last written
+        self._written_last: KeptWhileSame[Markup] = KeptWhileSame()
 
     def __call__(self, field: Any, **kwargs: Any) -> Markup:
         """The rows as written last time when they are the very same list (`logic.linkable_defendants`
@@ -72,13 +73,8 @@ class DefendantsByCase:
         choices = field.choices
         heading = lazy_text(WITHOUT_A_CASE)
         if isinstance(choices, ChoiceRows):
-            last = self._last
-            if (last is not None and last[0] is choices.rows and last[1] == chosen and last[2] == field.name
-                    and last[3] == field.id and last[4] == heading):
-                return last[5]
-            html = Markup(self._written(choices.rows, chosen, field, heading))
-            self._last = (choices.rows, chosen, field.name, field.id, heading, html)
-            return html
+            return self._written_last.get((choices.rows, chosen, field.name, field.id, heading),
+                                          lambda: Markup(self._written(choices.rows, chosen, field, heading)))
         return Markup(self._written([(choice.value, choice.label, choice.optgroup) for choice in choices], chosen,
                                     field, heading))
 
@@ -128,21 +124,16 @@ def _zones(locale: str, prompt: str) -> WrittenOptions:
 
 
 NO_CASE = _l("None")
-_last_cases: tuple[Any, WrittenOptions] | None = None  # (what it was made of, the options)
+_CASE_OPTIONS: KeptWhileSame[WrittenOptions] = KeptWhileSame()
 
 
 def _case_options(cases: list[tuple[str, str]]) -> WrittenOptions:
     """The cases' `<select>` options, written once and kept while the cases (read on every
     request: `logic.linkable_cases`) and the prompt's language are the same: 50 options written
     through WTForms' `render_option` were ~0.2 ms a page."""
-    global _last_cases
-    made_of = (lazy_text(NO_CASE), cases)
-    last = _last_cases
-    if last is not None and last[0] == made_of:
-        return last[1]
-    options = WrittenOptions([SelectChoice("", Markup(made_of[0]))] + [SelectChoice(v, label) for v, label in cases])
-    _last_cases = (made_of, options)
-    return options
+    prompt = lazy_text(NO_CASE)
+    return _CASE_OPTIONS.get((prompt, cases), lambda: WrittenOptions(
+        [SelectChoice("", Markup(prompt))] + [SelectChoice(v, label) for v, label in cases]))
 
 
 class LocalDateTimeField(DateTimeLocalField):

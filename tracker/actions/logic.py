@@ -22,6 +22,7 @@ from tracker.access import limit_to_editable
 from tracker.actions import places
 from tracker.actions.models import Action, ActionStatus, action_defendants
 from tracker.editing import audit
+from tracker.kept import KeptWhileSame
 from tracker.records import wallclock
 from tracker.records.models import Case, Defendant, case_defendants
 from tracker.records.names import first_script, reader_reads_original, reading_key, titles_as_shown
@@ -66,7 +67,7 @@ def linkable_cases(session: Session) -> list[tuple[str, str]]:
         session.execute(sa.select(Case.id, Case.title, Case.title_original)).all())]
 
 
-_last_linkable: tuple[Any, list[tuple[str, str, str | None]]] | None = None  # (what it was made of, the list)
+_LINKABLE: KeptWhileSame[list[tuple[str, str, str | None]]] = KeptWhileSame()
 
 
 def linkable_defendants(session: Session, keep: Sequence[Defendant] = ()) -> list[tuple[str, str, str | None]]:
@@ -79,20 +80,13 @@ def linkable_defendants(session: Session, keep: Sequence[Defendant] = ()) -> lis
     Both statements run on every call; the list made from their rows is kept for the process
     and given again while the rows and the reader's script are the same (a tuple comparison,
     ~0.15 ms at 2,000, where wording and sorting them is ~2.5 ms). Callers must not change it."""
-    global _last_linkable
     connection = session.connection()
     reads_original = reader_reads_original()  # once: asking Flask-Babel per name cost ~4 ms at 2,000
     people = _plain_rows(connection, sa.select(Defendant.id, Defendant.name_latin, Defendant.name_original)
                          .where(Defendant.is_public.is_(True)).order_by(Defendant.id))
     links = _plain_rows(connection, sa.select(case_defendants.c.defendant_id, Case.id, Case.title, Case.title_original)
                         .join(Case, Case.id == case_defendants.c.case_id))
-    made_of = (reads_original, people, links)
-    last = _last_linkable
-    if last is not None and last[0] == made_of:
-        listed = last[1]
-    else:
-        listed = _by_case(people, links, reads_original)
-        _last_linkable = (made_of, listed)
+    listed = _LINKABLE.get((reads_original, people, links), lambda: _by_case(people, links, reads_original))
     if not keep:
         return listed
     known = {row[0] for row in people}
