@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -13,6 +14,7 @@ from tests.conftest import free_port
 from tracker import create_app
 from tracker.dev import SaveToFolder
 from tracker.extensions import db
+from tracker.formats import moment_short
 from tracker.reminders.due import enqueue_due
 from tracker.reminders.subscriptions import sign_up
 from tracker.reminders.models import Scope
@@ -101,3 +103,22 @@ def test_caught_messages_fit_a_phone_and_the_demo_banner_is_in_a_landmark(
                 assert page.evaluate(IN_A_LANDMARK, ".demo")
         finally:
             context.close()
+
+
+def test_caught_mail_dates_read_in_the_readers_language(dev_app, now):
+    """The inbox's dates are the reader's, formatted by Babel in the site's zone, not RFC 5322 text."""
+    with dev_app.app_context():
+        sign_up(db.session, email="newcomer@example.org", scope=Scope.ALL, lead_minutes=[1440],
+                digest=False, now=now)
+        db.session.commit()
+        assert send_pending(db.session, now).sent == 1
+        db.session.remove()
+    web = dev_app.test_client()
+    english = web.get("/dev/mail/", headers={"Accept-Language": "en"}).text
+    russian = web.get("/dev/mail/", headers={"Accept-Language": "ru"}).text
+    raw = re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}")
+    assert not raw.search(english) and not raw.search(russian)
+    sent = now.astimezone(ZoneInfo(dev_app.config["DEFAULT_TIMEZONE"]))
+    with dev_app.test_request_context():
+        assert moment_short(sent, sent.tzinfo, "en") in english
+        assert moment_short(sent, sent.tzinfo, "ru") in russian

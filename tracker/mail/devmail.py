@@ -5,6 +5,7 @@ Registered only when DEV_MAIL_DIR is set (tracker/dev.py sets it); production ne
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -24,6 +25,13 @@ def _read(path: Path):  # noqa: ANN202
     return message_from_bytes(path.read_bytes(), policy=policy.default)
 
 
+def _sent_at(message) -> datetime | None:  # noqa: ANN001
+    """The Date header as an aware moment, for the page to format in the reader's language."""
+    header = message["Date"]
+    moment = getattr(header, "datetime", None)
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
 @bp.get("/")
 @public
 def inbox():
@@ -31,7 +39,8 @@ def inbox():
     messages = []
     for path in files:
         message = _read(path)
-        messages.append({"name": path.name, "to": message["To"], "subject": message["Subject"], "date": message["Date"]})
+        messages.append({"name": path.name, "to": message["To"], "subject": message["Subject"],
+                         "date": _sent_at(message)})
     return render_template("reminders/dev_mail.html", messages=messages, folder=str(_folder()))
 
 
