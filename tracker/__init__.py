@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, current_app, render_template, request, session
 from flask_babel import gettext as _
@@ -272,6 +273,6 @@ def _register_template_helpers(app: Flask) -> None:
     app.add_template_filter(formats.short_day, "short_day")
 
     @app.template_filter("moment_short")
-    def moment_short(value, zone: str | None = None) -> str:  # noqa: ANN001
+    def moment_short(value, zone: ZoneInfo | str | None = None) -> str:  # noqa: ANN001
         """A stamp (a login, a change) in `zone`, by default the site's (DEFAULT_TIMEZONE), zone named."""
         return formats.moment_short(value, zone or current_app.config["DEFAULT_TIMEZONE"]) if value else ""

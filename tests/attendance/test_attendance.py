@@ -13,6 +13,7 @@ from flask_babel import force_locale, ngettext
 
 from tests.auth.support import TOKEN, csrf_token, log_in, new_client
 from tests.reminders.helpers import minutes, outbox
+from tracker import formats
 from tracker.attendance import logic
 from tracker.editing import services
 from tracker.editing.models import AuditEntry
@@ -407,3 +408,27 @@ def test_the_count_in_russian(app):
         seats = ngettext("%(num)d seat for the public", "%(num)d seats for the public", 5)
     assert said == ["1 человек придёт", "3 человека придут", "7 человек придут", "21 человек придёт"]
     assert seats == "5 мест для публики"
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_editors_list_dates_read_in_the_readers_language_and_the_courts_zone(
+    app, hearing, going, make_user, now, smtp_server, language
+):
+    """When each person confirmed and each message went, as Babel writes them in the court's zone:
+    no raw "2026-03-02 09:00 UTC" for a Russian editor."""
+    editor = make_user("editor@example.org")
+    client = new_client(app)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    assert log_in(client, editor.email).status_code == 302
+    url = f"/edit/hearings/{hearing.id}/attendees"
+    assert client.post(url, data={"text": "Courtroom 4.", "csrf_token": csrf_token(client, url)}).status_code == 302
+    page = client.get(url).text
+    table = re.search(r'<table class="attendees">.*?</table>', page, re.S).group(0)
+    sent = re.search(r'<ol class="history">.*?</ol>', page, re.S).group(0)
+    stamp = formats.moment_short(now, hearing.court.tz, language)
+    assert stamp.count("MSK" if language == "en" else "МСК") == 1
+    assert table.count(stamp) == 2  # Anna and Boris confirmed at `now`
+    assert stamp in sent
+    for part in (table, sent):
+        assert "UTC" not in part and now.strftime("%Y-%m-%d") not in part.split("datetime=")[0]
+        assert not re.search(r">\s*\d{4}-\d\d-\d\d \d\d:\d\d", part)
