@@ -78,7 +78,7 @@ def confirm_form(page: str) -> dict[str, str]:
 
 def problems(page: str) -> list[tuple[str, str, str]]:
     table = page.split('class="import-problems"', 1)[1].split("</table>", 1)[0]
-    rows = re.findall(r"<tr><td>[^<]*</td><td>(\d*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", table)
+    rows = re.findall(r"<tr><td[^>]*>[^<]*</td><td[^>]*>(\d*)</td><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td></tr>", table)
     return [(r, c, m.replace("&#39;", "'")) for r, c, m in rows]
 
 

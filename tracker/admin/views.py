@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from wtforms import Field, SelectChoice
 
 from tracker.access import admin_required
+from tracker.admin.outbox_labels import kind_label, status_label
 from tracker.auth import logic
 from tracker.auth.forms import AccountForm, InviteForm
 from tracker.auth.models import Role, User
@@ -120,7 +121,7 @@ def audit_feed():
 @admin_required
 def outbox():
     return render_template("admin/outbox.html", failed=failed_messages(db.session),
-                           counts=outbox_counts(db.session))
+                           counts=outbox_counts(db.session), status_label=status_label, kind_label=kind_label)
 
 
 @bp.post("/reminders/admin/outbox/<int:message_id>/retry")
