@@ -281,16 +281,18 @@ def assemble(
 
     `zones` maps each TZID used to the first and last year of its events.
     """
-    return b"".join(calendar_parts(info, zones, b"".join(events), method))
+    return b"".join(calendar_parts(info, zones, [b"".join(events)], method))
 
 
-def calendar_parts(info: FeedInfo, zones: dict[str, tuple[int, int]], events: bytes, method: str = "PUBLISH") -> list[bytes]:
-    """`assemble`'s pieces, in order, with the events already joined: to write as they are."""
+def calendar_parts(
+    info: FeedInfo, zones: dict[str, tuple[int, int]], events: list[bytes], method: str = "PUBLISH"
+) -> list[bytes]:
+    """`assemble`'s pieces, in order, with the events in a few large parts: to write as they are."""
     parts = [calendar_header(info, method)]
     for tzid in sorted(zones):
         first, last = zones[tzid]
         parts.append(vtimezone(tzid, first, last))
-    parts.append(events)
+    parts.extend(events)
     parts.append(END_CALENDAR)
     return parts
 
