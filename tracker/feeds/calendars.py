@@ -23,8 +23,8 @@ from datetime import date, datetime, timedelta
 from icalendar import Calendar, Timezone, vDuration, vText
 
 from tracker.feeds.ical import (
-    PRIVATE, PUBLIC, current_locale, hearing_event, hearing_location, hearing_url, person_name, shown_defendants,
-    uid_domain,
+    PRIVATE, PUBLIC, current_locale, hearing_event, hearing_location, hearing_url, in_reading_order, person_name,
+    shown_defendants, uid_domain,
 )
 from tracker.records.models import Hearing
 
@@ -305,8 +305,8 @@ def hearing_ics(hearing: Hearing, base_url: str, method: str = "PUBLISH") -> byt
     """
     if method not in ("PUBLISH", "CANCEL"):
         raise ValueError(f"unsupported iTIP method {method!r}")
-    defendants = hearing.public_defendants()
     locale = current_locale()
+    defendants = in_reading_order(hearing.public_defendants(), locale)
     names = ", ".join(person_name(d, locale) for d in defendants)
     info = FeedInfo(
         name=f"{hearing.kind.label.capitalize()}: {names}",
