@@ -163,7 +163,7 @@ class PublishedState:
 
     snapshot: Snapshot | None = None
     # language -> hearing id -> event, without its END:VEVENT line (plans.event_body): a copy of
-    # each cached event (about 11 MB per language at 10,000 hearings), so that no alarm twin
+    # each cached event (5.5 MB per language at 10,000 hearings), so that no alarm twin
     # costs a search through megabytes
     texts: dict[str, dict[int, bytes]] = field(default_factory=dict)
     plans: list[FeedPlan] = field(default_factory=list)
@@ -277,8 +277,11 @@ def _publish_feeds(
         for stale in sorted(on_disk - wanted):
             (root / stale).unlink(missing_ok=True)
             report.removed.append(stale)
-        state.recipes = {path: recipe for path, recipe in state.recipes.items() if path in wanted}
-        state.stamps = {path: stamp for path, stamp in state.stamps.items() if path in wanted}
+        # every wanted file has its recipe and stamp by now: more entries are feeds gone
+        if len(state.recipes) > len(wanted):
+            state.recipes = {path: recipe for path, recipe in state.recipes.items() if path in wanted}
+        if len(state.stamps) > len(wanted):
+            state.stamps = {path: stamp for path, stamp in state.stamps.items() if path in wanted}
         state.folders = {sub: folder_stamp(f"{folder}/{sub}" if sub else folder) for sub in folders}
         state.snapshot = snap  # only now: a failure above leaves every changed feed to rewrite
         kept = len(snap.hearings)
