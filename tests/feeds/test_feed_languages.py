@@ -243,3 +243,31 @@ def test_the_same_moment_in_both_languages_across_a_zone_change(make_court, make
         begin = parsed.strict_event(uid).begin.datetime
         assert begin == summer.starts_at
         assert parsed.event(uid).decoded("DTSTART") == summer.starts_at.astimezone(ZoneInfo("Europe/Berlin"))
+
+
+def test_the_people_of_an_event_come_in_the_readers_order(make_court, make_case, make_defendant, make_hearing,
+                                                          feeds_dir, parse, app):
+    """Vera (Вера) sorts after Timur in Latin and before Тимур in Cyrillic: the Russian feed, the
+    Russian download and the Russian private feed list «Вера» first, as the pages do
+    (docs/search.md "Order of lists"); the English ones keep the Latin order."""
+    court = make_court(timezone="Europe/Moscow")
+    case = make_case(slug="order", title="Order case")
+    timur = make_defendant(slug="timur", name_latin="Timur Obraztsov", name_original="Тимур Образцов", cases=[case])
+    vera = make_defendant(slug="vera", name_latin="Vera Ustareva", name_original="Вера Устарева", cases=[case])
+    hearing = make_hearing(court=court, case=case, defendants=[vera, timur], starts_at=_now() + timedelta(days=2))
+    db.session.commit()
+    publish_feeds(_now())
+    uid = ical.event_uid(hearing)
+    english = parse((feeds_dir / "all.ics").read_bytes()).event(uid)
+    russian = parse((feeds_dir / "ru/all.ics").read_bytes()).event(uid)
+    assert str(english.get("SUMMARY")).endswith("Timur Obraztsov, Vera Ustareva")
+    assert str(russian.get("SUMMARY")).endswith("Вера Устарева, Тимур Образцов")
+    english_text, russian_text = str(english.get("DESCRIPTION")), str(russian.get("DESCRIPTION"))
+    assert english_text.index("Timur Obraztsov (") < english_text.index("Vera Ustareva (")
+    assert russian_text.index("Вера Устарева (") < russian_text.index("Тимур Образцов (")
+    with app.test_request_context():
+        download = calendars.hearing_ics(hearing, app.config["BASE_URL"])
+    assert b"/defendants/timur" in download.split(b"BEGIN:VEVENT")[0]  # the calendar's page: the first named
+    client = app.test_client()
+    russian_download = client.get(f"/feeds/ru/hearings/{hearing.id}.ics").data
+    assert "Вера Устарева\\, Тимур Образцов".encode() in russian_download.replace(b"\r\n ", b"")

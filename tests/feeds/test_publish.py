@@ -336,3 +336,24 @@ def test_publishers_take_turns(app, two_cases, feeds_dir):
     thread.join(30)
     assert finished.is_set()  # ...and runs once it is free
     assert (feeds_dir / "all.ics").exists()
+
+
+def test_a_file_changed_in_place_is_rewritten_once_the_folders_are_listed(two_cases, feeds_dir):
+    """Between two listings of FEEDS_DIR (publish.SCAN_SECONDS) a publisher stats only the files
+    of folders another writer touched: every publisher writes by rename, which changes the
+    folder. A file edited in place by hand is found at the next listing."""
+    publish_feeds(NOW)
+    right = read(feeds_dir, "all.ics")
+    with open(feeds_dir / "all.ics", "r+b") as handle:
+        handle.write(b"X")
+    assert publish_feeds(NOW).written == []
+    for state in publish._STATE.values():
+        state.scanned_at -= publish.SCAN_SECONDS + 1  # the listing is due
+    assert publish_feeds(NOW).written == ["all.ics"]
+    assert read(feeds_dir, "all.ics") == right
+
+
+def test_a_file_another_publisher_removed_in_another_folder_is_written_again(two_cases, feeds_dir):
+    publish_feeds(NOW)
+    (feeds_dir / "ru" / "with-alarm" / "cases" / "first.ics").unlink()
+    assert publish_feeds(NOW).written == ["ru/with-alarm/cases/first.ics"]

@@ -23,8 +23,8 @@ from datetime import date, datetime, timedelta
 from icalendar import Calendar, Timezone, vDuration, vText
 
 from tracker.feeds.ical import (
-    PRIVATE, PUBLIC, current_locale, hearing_event, hearing_location, hearing_url, person_name, shown_defendants,
-    uid_domain,
+    PRIVATE, PUBLIC, current_locale, hearing_event, hearing_location, hearing_url, in_reading_order, person_name,
+    shown_defendants, uid_domain,
 )
 from tracker.records.models import Hearing
 
@@ -281,16 +281,18 @@ def assemble(
 
     `zones` maps each TZID used to the first and last year of its events.
     """
-    return b"".join(calendar_parts(info, zones, b"".join(events), method))
+    return b"".join(calendar_parts(info, zones, [b"".join(events)], method))
 
 
-def calendar_parts(info: FeedInfo, zones: dict[str, tuple[int, int]], events: bytes, method: str = "PUBLISH") -> list[bytes]:
-    """`assemble`'s pieces, in order, with the events already joined: to write as they are."""
+def calendar_parts(
+    info: FeedInfo, zones: dict[str, tuple[int, int]], events: list[bytes], method: str = "PUBLISH"
+) -> list[bytes]:
+    """`assemble`'s pieces, in order, with the events in a few large parts: to write as they are."""
     parts = [calendar_header(info, method)]
     for tzid in sorted(zones):
         first, last = zones[tzid]
         parts.append(vtimezone(tzid, first, last))
-    parts.append(events)
+    parts.extend(events)
     parts.append(END_CALENDAR)
     return parts
 
@@ -303,8 +305,8 @@ def hearing_ics(hearing: Hearing, base_url: str, method: str = "PUBLISH") -> byt
     """
     if method not in ("PUBLISH", "CANCEL"):
         raise ValueError(f"unsupported iTIP method {method!r}")
-    defendants = hearing.public_defendants()
     locale = current_locale()
+    defendants = in_reading_order(hearing.public_defendants(), locale)
     names = ", ".join(person_name(d, locale) for d in defendants)
     info = FeedInfo(
         name=f"{hearing.kind.label.capitalize()}: {names}",

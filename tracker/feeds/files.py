@@ -47,12 +47,18 @@ def write_atomically(path: Path, content: bytes | list[bytes]) -> None:
 FOLDERS = ("", "cases", "defendants", ALARM_DIR, f"{ALARM_DIR}/cases", f"{ALARM_DIR}/defendants")
 
 
+def feed_folders(languages: tuple[str, ...] = (), default: str = "") -> list[str]:
+    """The folders under FEEDS_DIR that hold feeds, relative ("" for FEEDS_DIR itself): the
+    default language's at the top, each other language's under its code ("ru/cases")."""
+    prefixes = [""] + [f"{lang}/" for lang in languages if lang != default]
+    return [prefix + sub if sub else prefix.rstrip("/") for prefix in prefixes for sub in FOLDERS]
+
+
 def published_files(root: Path, languages: tuple[str, ...] = (), default: str = "") -> set[str]:
     """The .ics files under FEEDS_DIR that publishing manages, as relative paths: the default
     language's at the top, each other language's in its folder ("ru/cases/x.ics")."""
     found = set()
-    prefixes = [""] + [f"{lang}/" for lang in languages if lang != default]
-    for folder in (prefix + sub if sub else prefix.rstrip("/") for prefix in prefixes for sub in FOLDERS):
+    for folder in feed_folders(languages, default):
         directory = root / folder if folder else root
         if not directory.is_dir():
             continue
@@ -79,6 +85,18 @@ def stamp(path: Path | str) -> tuple | None:
     except FileNotFoundError:
         return None
     return (found.st_ino, found.st_mtime_ns, found.st_size)
+
+
+def folder_stamp(path: str) -> tuple | None:
+    """What changes when a file in the folder `path` is created, renamed over or removed (every
+    publisher writes by rename, and a removal by hand is an unlink): a folder whose stamp is
+    the same has the same files as when it was taken. A file edited in place leaves it as it
+    is (see publish.SCAN_SECONDS)."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (found.st_ino, found.st_mtime_ns, found.st_ctime_ns)
 
 
 @contextmanager

@@ -23,6 +23,7 @@ What calendar clients need, and why each property is what it is:
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from operator import attrgetter
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
@@ -115,6 +116,20 @@ def event_uid(hearing: Hearing | int, domain: str | None = None) -> str:
 # --- text of one hearing ----------------------------------------------------------
 
 
+_ORIGINALS_ORDER = attrgetter(Defendant.reading_column(True).key, "id")
+
+
+def in_reading_order(people: Sequence[Defendant], locale: str) -> list[Defendant]:
+    """The people of an event as its reader lists them (docs/search.md "Order of lists"): in
+    the Latin order a hearing loads them in for readers of the Latin script, by the stored key
+    of the originals' script for the others (Вера before Тимур, where Timur comes before Vera),
+    as the pages' hearing lines do. Sorted once per event serialized: never on a republish
+    that serializes nothing."""
+    if len(people) < 2 or reads_latin(locale):
+        return list(people)
+    return sorted(people, key=_ORIGINALS_ORDER)
+
+
 def shown_defendants(hearing: Hearing, variant: str, editable: Collection[int] = frozenset()) -> list[Defendant]:
     """Public feeds show public defendants only; an editor's feed adds the hidden ones among
     `editable`, the ids of the defendants that editor may edit (never a hidden co-defendant
@@ -202,7 +217,7 @@ def hearing_event(
 ) -> Event:
     """The VEVENT of a hearing, as every calendar client should see it. `editable`: in an
     editor's feed, the ids of the defendants whose hidden names and notes it may carry."""
-    defendants = shown_defendants(hearing, variant, editable)
+    defendants = in_reading_order(shown_defendants(hearing, variant, editable), current_locale())
     changed = last_change(hearing, defendants)
     tz = hearing.court.tz
     event = Event()

@@ -30,6 +30,7 @@ class FeedPlan:
     path: str  # relative to the language's folder (and to /feeds/ or /feeds/<lang>/)
     subject: tuple  # ("all",), ("case", slug, title, title_original) or ("defendant", slug, latin, original)
     hearing_ids: tuple[int, ...]
+    folder: str = ""  # of `path`: "", "cases" or "defendants"
 
 
 def feed_plans(snap: Snapshot) -> Iterator[FeedPlan]:
@@ -48,11 +49,12 @@ def feed_plans(snap: Snapshot) -> Iterator[FeedPlan]:
     yield FeedPlan("all.ics", ("all",), tuple(row.id for row in snap.hearings))
     for case_id, (slug, title, original, _version) in snap.cases.items():
         if SAFE_SLUG.match(slug):
-            yield FeedPlan(f"cases/{slug}.ics", ("case", slug, title, original), tuple(by_case.get(case_id, ())))
+            yield FeedPlan(f"cases/{slug}.ics", ("case", slug, title, original), tuple(by_case.get(case_id, ())),
+                           "cases")
     for defendant_id, (slug, latin, original, _version) in snap.defendants.items():
         if SAFE_SLUG.match(slug):
             yield FeedPlan(f"defendants/{slug}.ics", ("defendant", slug, latin, original),
-                           tuple(by_defendant.get(defendant_id, ())))
+                           tuple(by_defendant.get(defendant_id, ())), "defendants")
 
 
 def feed_info(subject: tuple, alarm: bool, full_path: str, settings: FeedSettings) -> calendars.FeedInfo:
@@ -89,13 +91,21 @@ def feed_zones(ids: Iterable[int], rows: dict[int, tuple[str, int]]) -> dict[str
     return calendars.zone_years(sorted({rows[i] for i in ids if i in rows}))
 
 
-_EVENT_END = b"\r\n" + ical.END_EVENT
+_END_LENGTH = len(ical.END_EVENT)
 
 
-def add_alarms(events: bytes, alarm: bytes) -> bytes:
-    """The events of a feed with `alarm` inserted into each: one pass over the joined bytes.
+def event_body(text: bytes) -> bytes:
+    """A serialized event without its END:VEVENT line: what the publisher keeps of each event,
+    so that a feed and its alarm twin are each one join (`joined_events`)."""
+    return text[:-_END_LENGTH]
 
-    "END:VEVENT" at the start of a line can only close an event: a TEXT value never holds a
-    line break (it is escaped as \\n) and a folded line starts with a space.
-    """
-    return events.replace(_EVENT_END, b"\r\n" + alarm + ical.END_EVENT)
+
+def joined_events(bodies: list[bytes], alarm: bytes | None = None) -> list[bytes]:
+    """A feed's events, from their bodies (`event_body`), with `alarm` (a VALARM block) inside
+    each when given: the closing line, alarm included, is the separator of one join. The
+    same bytes as inserting the alarm before each END:VEVENT of the joined events, without a
+    search and a second copy of megabytes for every alarm twin written."""
+    if not bodies:
+        return []
+    end = ical.END_EVENT if alarm is None else alarm + ical.END_EVENT
+    return [end.join(bodies), end]

@@ -41,6 +41,8 @@ from tracker.extensions import db
 from tracker.feeds import calendars, event_store, ical
 from tracker.feeds.files import (
     ALARM_DIR,
+    feed_folders,
+    folder_stamp,
     publish_lock,
     published_files,
     remove_stale_temp_files,
@@ -48,8 +50,10 @@ from tracker.feeds.files import (
     stamp,
     write_atomically,
 )
-from tracker.feeds.plans import FeedPlan, add_alarms, alarm_path, feed_info, feed_plans, feed_zones
-from tracker.feeds.snapshot import FeedSettings, Snapshot, event_keys, take_snapshot, window_clause
+from tracker.feeds.plans import (
+    FeedPlan, alarm_path, event_body, feed_info, feed_plans, feed_zones, joined_events,
+)
+from tracker.feeds.snapshot import FeedSettings, Snapshot, changed_hearings, event_keys, take_snapshot, window_clause
 from tracker.records.models import Hearing
 from tracker.records.queries import public_hearing_clause
 
@@ -77,7 +81,7 @@ def render_events(
     changed: Collection[int] | None = None,
     progress: Progress | None = None,
 ) -> int:
-    """Bring `texts` (language -> hearing id -> event bytes) up to date for the hearings in
+    """Bring `texts` (language -> hearing id -> the event's `event_body`) up to date for the hearings in
     `changed` (None: every hearing), in each language of `settings.languages`; returns how
     many events were serialized. Each is looked up in the event cache by its key first;
     the others are loaded once, for every language, and serialized once per language."""
@@ -94,15 +98,21 @@ def render_events(
             if text is None:
                 lost.append(hearing_id)
             else:
-                found[hearing_id] = text
+                found[hearing_id] = event_body(text)
     wanted = {hearing_id for lost in missing.values() for hearing_id in lost}
     total = sum(len(lost) for lost in missing.values())
     if not wanted:
         return 0
-    query = sa.select(Hearing).options(joinedload(Hearing.defendants), joinedload(Hearing.case))
+    query = sa.select(Hearing)
     if len(wanted) <= LOAD_BY_ID_LIMIT:
+        # an inner join (each of these hearings has a public defendant; one that lost every
+        # link since the snapshot is not public any more and is dropped below): for the outer
+        # join's nested (links JOIN defendants), SQLite materializes every link joined with its
+        # defendant, 20 ms at 13,000 links, to keep those of one hearing
+        query = query.options(joinedload(Hearing.defendants, innerjoin=True), joinedload(Hearing.case))
         query = query.where(Hearing.id.in_(sorted(wanted)))
     else:
+        query = query.options(joinedload(Hearing.defendants), joinedload(Hearing.case))
         query = query.where(window_clause(now, settings.past_days, settings.cancelled_days), public_hearing_clause())
     loaded = {h.id: h for h in session.scalars(query.execution_options(populate_existing=True)).unique()}
     done = 0
@@ -112,43 +122,16 @@ def render_events(
         with force_locale(locale):
             for hearing_id in missing[locale]:
                 hearing = loaded.get(hearing_id)
-                if hearing is None:  # gone since the snapshot (PostgreSQL reads the latest commits)
+                if hearing is None:  # gone or left with no defendant since the snapshot (PostgreSQL reads the latest commits)
                     texts[locale].pop(hearing_id, None)
                     continue
                 text = ical.hearing_event(hearing, settings.base_url, ical.PUBLIC, settings.domain).to_ical()
                 cache.put(ical.PUBLIC, locale, hearing_id, keys[hearing_id], text)
-                texts[locale][hearing_id] = text
+                texts[locale][hearing_id] = event_body(text)
                 done += 1
                 if progress and (done % 250 == 0 or done == total):
                     progress("render", done, total)
     return total
-
-
-def changed_hearings(snap: Snapshot, last: Snapshot | None) -> set[int] | None:
-    """The hearings whose events may read differently from `last`'s (None: all of them).
-
-    Compares plain rows rather than building every event's key: a hearing's own row
-    (its version goes up on every change; its links to public defendants), then the few
-    defendants, cases and courts that changed, which change the events that show them.
-    """
-    if last is None:
-        return None
-    before, after = last.signatures, snap.signatures
-    changed = set() if after == before else {i for i, sig in after.items() if before.get(i) != sig}
-    people = _changed_keys(snap.defendants, last.defendants)
-    cases = _changed_keys(snap.cases, last.cases)
-    courts = _changed_keys(snap.courts, last.courts)
-    if people or cases or courts:
-        for row in snap.hearings:
-            if row.court_id in courts or row.case_id in cases or not people.isdisjoint(row.defendant_ids):
-                changed.add(row.id)
-    return changed
-
-
-def _changed_keys(now: dict, before: dict) -> set:
-    if now == before:
-        return set()
-    return {key for key, value in now.items() if before.get(key) != value} | (before.keys() - now.keys())
 
 
 # --- publishing ----------------------------------------------------------------------
@@ -179,12 +162,18 @@ class PublishedState:
     """
 
     snapshot: Snapshot | None = None
-    texts: dict[str, dict[int, bytes]] = field(default_factory=dict)  # language -> hearing id -> event
+    # language -> hearing id -> event, without its END:VEVENT line (plans.event_body): a copy of
+    # each cached event (5.5 MB per language at 10,000 hearings), so that no alarm twin
+    # costs a search through megabytes
+    texts: dict[str, dict[int, bytes]] = field(default_factory=dict)
     plans: list[FeedPlan] = field(default_factory=list)
     recipes: dict[str, tuple] = field(default_factory=dict)
     # each file as this process left it (inode, mtime, size): another publisher (the web app,
     # after a defendant is hidden) may have written it since, and then its recipe is unknown
     stamps: dict[str, tuple] = field(default_factory=dict)
+    # each feed folder as this process left it (files.folder_stamp): while a folder's stamp is
+    # the same, no file in it was written or removed since, and its files are not stat'ed one by one
+    folders: dict[str, tuple | None] = field(default_factory=dict)
     settings: FeedSettings | None = None  # a change of settings (BASE_URL...) starts afresh
     # on a process's first run: what the event cache file's writer knew of the files (event_store.Files)
     files: event_store.Files | None = None
@@ -231,6 +220,16 @@ def publish_feeds(
 ) -> PublishReport:
     """Write every public feed, in every language, to FEEDS_DIR; rewrite only the feeds whose
     content changed."""
+    # the collector paused out here, so that it runs again only once the run's locals are
+    # freed: on again inside, its next pass would walk every tuple of the run still referenced
+    with collector_paused():
+        return _publish_feeds(now, session, feeds_dir, cache, progress)
+
+
+def _publish_feeds(
+    now: datetime, session: Session | None, feeds_dir: str | Path | None, cache: calendars.EventCache | None,
+    progress: Progress | None,
+) -> PublishReport:
     started = time.perf_counter()
     session = session or db.session
     cache = cache if cache is not None else calendars.EVENTS
@@ -242,7 +241,7 @@ def publish_feeds(
     if state is None or state.settings != settings:
         state = _STATE[key] = PublishedState(settings=settings, swept_at=state.swept_at if state else 0.0)
     report = PublishReport()
-    with publish_lock(root), collector_paused():
+    with publish_lock(root):
         stored = event_store.read_once(cache, root)  # what another process serialized: a cold process's first run
         state.files = None if state.recipes else cache.files.pop(key, None)
         snap = take_snapshot(session, now, settings)
@@ -255,26 +254,35 @@ def publish_feeds(
             state.plans = list(feed_plans(snap))
         plans = state.plans
         starts = {row.id: (snap.courts[row.court_id][2], row.year) for row in snap.hearings}
+        folder = str(root)
+        folders = feed_folders(settings.languages, settings.default_locale)
         if not state.recipes or time.time() - state.scanned_at > SCAN_SECONDS:
             on_disk = published_files(root, settings.languages, settings.default_locale)
             state.scanned_at = time.time()
+            unchanged: set[str] = set()  # every file stat'ed: one edited in place is found too
         else:  # the files this process knows of: listing thousands of files each minute costs
             on_disk = set(state.recipes)
-        folder = str(root)
+            unchanged = {sub for sub, known in state.folders.items()
+                         if known is not None and folder_stamp(f"{folder}/{sub}" if sub else folder) == known}
+        state.folders = {}  # known again only once every file is written
         zones_of: dict[str, dict] = {}  # by plan path: a feed's languages and alarm twin share them
         wanted: set[str] = set()
         total = len(plans) * 2 * len(settings.languages)
         for locale in settings.languages:
             with force_locale(locale):
                 _write_language(folder, settings.in_language(locale), plans, state.texts[locale], changed, starts,
-                                zones_of, on_disk, wanted, state, report)
+                                zones_of, on_disk, unchanged, wanted, state, report)
             if progress:
                 progress("write", len(wanted), total)
         for stale in sorted(on_disk - wanted):
             (root / stale).unlink(missing_ok=True)
             report.removed.append(stale)
-        state.recipes = {path: recipe for path, recipe in state.recipes.items() if path in wanted}
-        state.stamps = {path: stamp for path, stamp in state.stamps.items() if path in wanted}
+        # every wanted file has its recipe and stamp by now: more entries are feeds gone
+        if len(state.recipes) > len(wanted):
+            state.recipes = {path: recipe for path, recipe in state.recipes.items() if path in wanted}
+        if len(state.stamps) > len(wanted):
+            state.stamps = {path: stamp for path, stamp in state.stamps.items() if path in wanted}
+        state.folders = {sub: folder_stamp(f"{folder}/{sub}" if sub else folder) for sub in folders}
         state.snapshot = snap  # only now: a failure above leaves every changed feed to rewrite
         kept = len(snap.hearings)
         for locale, texts in state.texts.items():
@@ -300,28 +308,35 @@ def publish_feeds(
 
 def _write_language(
     root: str, settings: FeedSettings, plans: list[FeedPlan], texts: dict[int, bytes], changed: set[int],
-    starts: dict[int, tuple[str, int]], zones_of: dict[str, dict], on_disk: set[str], wanted: set[str],
-    state: PublishedState, report: PublishReport,
+    starts: dict[int, tuple[str, int]], zones_of: dict[str, dict], on_disk: set[str], unchanged: set[str],
+    wanted: set[str], state: PublishedState, report: PublishReport,
 ) -> None:
     """Write the feeds of one language (`settings.locale`, in force) whose content changed.
 
-    A feed and its alarm twin share their events: joined once, the twin gets its alarms by
-    one `bytes.replace`. Plain string paths: pathlib's objects would cost more than the
-    stat() they wrap, for thousands of feeds every minute.
+    A feed and its alarm twin share their events' bodies, each written by one join
+    (`joined_events`). A file this process wrote is stat'ed, to notice another publisher's
+    write, only when its folder changed since this process left it (`unchanged`: the folders
+    that did not). Plain string paths: pathlib's objects would cost more than the stat() they
+    wrap, for thousands of feeds every minute.
     """
     locale = settings.locale
     alarm = ical.alarm_block()
     prefix = settings.prefix(locale)
     recipes, stamps = state.recipes, state.stamps
+    trusted = {  # plan folder -> (its files trusted, its alarm twins' trusted)
+        sub: tuple(f"{prefix}{ALARM_DIR + '/' if twin else ''}{sub}".rstrip("/") in unchanged for twin in (False, True))
+        for sub in ("", "cases", "defendants")
+    }
     for plan in plans:
-        events = None
+        bodies = None
+        trust = trusted[plan.folder]
         for with_alarm in (False, True):
             full = prefix + (alarm_path(plan.path) if with_alarm else plan.path)
             wanted.add(full)
             recipe = (plan.subject, alarm if with_alarm else None, plan.hearing_ids)
             target = f"{root}/{full}"
             known = recipes.get(full)
-            if known is not None and stamps.get(full) != stamp(target):
+            if known is not None and not trust[with_alarm] and stamps.get(full) != stamp(target):
                 known = None  # deleted, or written by another publisher since: compare with the file
             if known == recipe and changed.isdisjoint(plan.hearing_ids):
                 continue
@@ -333,11 +348,11 @@ def _write_language(
             zones = zones_of.get(plan.path)
             if zones is None:  # a feed's alarm twin and its other languages share them
                 zones = zones_of[plan.path] = feed_zones(plan.hearing_ids, starts)
-            if events is None:
-                events = b"".join([texts[i] for i in plan.hearing_ids if i in texts])
+            if bodies is None:
+                bodies = [texts[i] for i in plan.hearing_ids if i in texts]
             info = feed_info(plan.subject, with_alarm, full, settings)
             # in parts: joining the header to megabytes of events would copy them once more
-            parts = calendars.calendar_parts(info, zones, add_alarms(events, alarm) if with_alarm else events)
+            parts = calendars.calendar_parts(info, zones, joined_events(bodies, alarm if with_alarm else None))
             if known is None and full in on_disk and same_content(target, b"".join(parts)):
                 recipes[full] = recipe  # after a restart: the file is already right
                 stamps[full] = stamp(target)
@@ -376,9 +391,8 @@ def build_feed(
     with force_locale(locale):
         for plan in feed_plans(snap):
             if plan.path == relative:
-                events = b"".join([texts[locale][i] for i in plan.hearing_ids if i in texts[locale]])
-                if alarm:
-                    events = add_alarms(events, ical.alarm_block())
+                bodies = [texts[locale][i] for i in plan.hearing_ids if i in texts[locale]]
+                events = joined_events(bodies, ical.alarm_block() if alarm else None)
                 info = feed_info(plan.subject, alarm, path, settings)
-                return calendars.assemble(info, feed_zones(plan.hearing_ids, starts), [events])
+                return calendars.assemble(info, feed_zones(plan.hearing_ids, starts), events)
     return None
