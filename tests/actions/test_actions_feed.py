@@ -127,3 +127,20 @@ def test_nothing_an_organiser_typed_can_break_a_line(anon_client, make_action):
     assert "ATTENDEE" not in event and "X-INJECTED" not in event
     for line in parsed.body.split(b"\r\n"):
         assert not line.startswith((b"UID:forged", b"ATTENDEE", b"X-INJECTED", b"SUMMARY:Forged"))
+
+
+def test_an_actions_people_come_in_the_readers_order(app, make_action, make_defendant):
+    """Vera (Вера) sorts after Timur in Latin and before Тимур in Cyrillic: a Russian reader's
+    calendar lists «Вера» first, as the pages do; an English one keeps the Latin order."""
+    timur = make_defendant(slug="timur", name_latin="Timur Obraztsov", name_original="Тимур Образцов")
+    vera = make_defendant(slug="vera", name_latin="Vera Ustareva", name_original="Вера Устарева")
+    action = make_action(title="Letters", starts_at=datetime(2026, 3, 9, 17, tzinfo=timezone.utc),
+                         defendants=[vera, timur])
+    db.session.commit()
+    uid = f"action-{action.id}@tracker.test"
+    for language, first, second in (("ru", "Вера Устарева", "Тимур Образцов"),
+                                    ("en", "Timur Obraztsov", "Vera Ustareva")):
+        client = app.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+        description = str(_feed(client).event(uid)["DESCRIPTION"])
+        assert description.index(first) < description.index(second), (language, description)

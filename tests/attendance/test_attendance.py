@@ -432,3 +432,21 @@ def test_the_editors_list_dates_read_in_the_readers_language_and_the_courts_zone
     for part in (table, sent):
         assert "UTC" not in part and now.strftime("%Y-%m-%d") not in part.split("datetime=")[0]
         assert not re.search(r">\s*\d{4}-\d\d-\d\d \d\d:\d\d", part)
+
+
+def test_those_going_read_the_hearings_people_in_their_order(now, make_case, make_defendant, make_hearing,
+                                                             smtp_server):
+    """A Russian sign-up's mail names «Вера» before «Тимур» (Cyrillic order), an English one Timur first."""
+    case = make_case(slug="order", title="Order case")
+    timur = make_defendant(slug="timur", name_latin="Timur Obraztsov", name_original="Тимур Образцов", cases=[case])
+    vera = make_defendant(slug="vera", name_latin="Vera Ustareva", name_original="Вера Устарева", cases=[case])
+    hearing = make_hearing(defendants=[vera, timur], case=case, starts_at=now + timedelta(days=3))
+    db.session.commit()
+    logic.sign_up(db.session, hearing=hearing, email="ru@example.org", first_name="Анна", now=now, language="ru")
+    logic.sign_up(db.session, hearing=hearing, email="en@example.org", first_name="Anna", now=now, language="en")
+    db.session.commit()
+    send_pending(db.session, now)
+    russian = plain(smtp_server.received_by("ru@example.org")[-1])
+    english = plain(smtp_server.received_by("en@example.org")[-1])
+    assert "Вера Устарева, Тимур Образцов" in russian
+    assert "Timur Obraztsov, Vera Ustareva" in english

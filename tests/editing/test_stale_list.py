@@ -109,3 +109,20 @@ def test_the_dashboard_shows_the_list(app, stale, now):
         assert log_in(idle, "idle@example.org").status_code == 302
         page = idle.get("/edit/").get_data(as_text=True)
         assert "Nothing found: every status, measure and hearing can still be true." in page
+
+
+def test_a_stale_hearings_people_come_in_the_readers_order(app, make_defendant, make_hearing, make_user, now):
+    """The dashboard's list names a hearing's people as the reader's script orders them."""
+    timur = make_defendant(slug="timur", name_latin="Timur Obraztsov", name_original="Тимур Образцов")
+    vera = make_defendant(slug="vera", name_latin="Vera Ustareva", name_original="Вера Устарева")
+    make_hearing(defendants=[vera, timur], starts_at=now - timedelta(days=5))  # still "scheduled"
+    make_user("everyone@example.org")
+    db.session.commit()
+    with time_machine.travel(now, tick=False):
+        for language, first, second in (("ru", "Вера Устарева", "Тимур Образцов"),
+                                        ("en", "Timur Obraztsov", "Vera Ustareva")):
+            client = new_client(app)
+            client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+            assert log_in(client, "everyone@example.org").status_code == 302
+            page = html.unescape(client.get("/edit/").get_data(as_text=True))
+            assert f"{first}, {second}" in page, language

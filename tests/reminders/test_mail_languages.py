@@ -191,3 +191,28 @@ def test_an_invitation_goes_in_the_language_the_admin_chose(app, now, admin, adm
     [invitation] = smtp_server.received_by("new@example.org")
     assert invitation["Subject"] == "Приглашение редактировать сайт поддержки политзаключённых"
     assert "new@example.org" in _text(invitation) and "Hello" not in _text(invitation)
+
+
+def test_a_hearings_people_come_in_the_readers_order(now, make_court, make_defendant, make_hearing,
+                                                    make_subscription, smtp_server):
+    """Vera (Вера) sorts after Timur in Latin and before Тимур in Cyrillic: a Russian reader's
+    reminder lists «Вера» first, as the pages and the Russian feeds do (docs/search.md "Order of
+    lists"); an English one keeps the Latin order."""
+    court = make_court(name="Moscow City Court", timezone="Europe/Moscow")
+    timur = make_defendant(name_latin="Timur Obraztsov", name_original="Тимур Образцов", slug="timur")
+    vera = make_defendant(name_latin="Vera Ustareva", name_original="Вера Устарева", slug="vera")
+    make_hearing(starts_at=datetime(2026, 3, 3, 8, 0, tzinfo=timezone.utc), court=court, defendants=[vera, timur])
+    russian = make_subscription(language="ru")
+    english = make_subscription(language="en")
+    db.session.commit()
+    enqueue_due(db.session, now)
+    db.session.commit()
+    assert send_pending(db.session, now).sent == 2
+    [ru] = smtp_server.received_by(russian.email)
+    [en] = smtp_server.received_by(english.email)
+    assert "В. Устарева, Т. Образцов" in ru["Subject"]
+    assert "T. Obraztsov, V. Ustareva" in en["Subject"]
+    for body in (_text(ru), _html(ru)):
+        assert body.index("Вера Устарева") < body.index("Тимур Образцов")
+    for body in (_text(en), _html(en)):
+        assert body.index("Timur Obraztsov") < body.index("Vera Ustareva")

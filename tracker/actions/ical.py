@@ -25,7 +25,7 @@ from tracker.actions.models import Action, ActionStatus
 from tracker.feeds.calendars import EventCache, FeedInfo, assemble, zone_years
 from tracker.feeds.ical import uid_domain
 from tracker.links import external_url
-from tracker.records.names import in_script
+from tracker.records.names import in_script, reader_reads_original
 
 def action_uid(action: Action | int, domain: str | None = None) -> str:
     action_id = action if isinstance(action, int) else action.id
@@ -49,7 +49,7 @@ def action_description(action: Action, base_url: str) -> str:
         lines += [action.description, ""]
     if action.organiser:
         lines.append(_("Organised by %(name)s", name=action.organiser))
-    for person in action.public_defendants():
+    for person in action.public_defendants(reader_reads_original()):
         page = external_url("records.defendant", base_url=base_url, slug=person.slug)
         lines.append(f"{in_script(person.name_latin, person.name_original)}: {page}")  # the reader's first
     if action.case is not None:

@@ -108,8 +108,10 @@ class Action(ActionTimes, db.Model):
             not self.defendants or any(d.is_public for d in self.defendants)
         )
 
-    def public_defendants(self) -> list[Defendant]:
-        return [d for d in self.defendants if d.is_public]
+    def public_defendants(self, reads_original: bool = False) -> list[Defendant]:
+        """The people the public may see, in the order of the reader's script (as a hearing's)."""
+        people = [d for d in self.defendants if d.is_public]
+        return Defendant.in_reading_order(people, True) if reads_original else people
 
     @classmethod
     def public_clause(cls) -> sa.ColumnElement[bool]:

@@ -28,7 +28,7 @@ from tracker.id_lists import in_id_list
 from tracker.editing import audit
 from tracker.editing.models import AuditEntry
 from tracker.mail.addresses import normalise_email
-from tracker.mail.language import in_language, known_language
+from tracker.mail.language import in_language, known_language, reads_latin
 from tracker.mail.message import Mail, render_mail
 from tracker.records.enums import HearingStatus
 from tracker.records.lines import HearingLine, lines_of, lines_statement
@@ -112,7 +112,8 @@ def _going_statement() -> sa.Select:
 
 
 def names_of(hearing: Hearing, language: str) -> str:
-    return ", ".join(compose.person_name(d, language) for d in hearing.public_defendants())
+    return ", ".join(compose.person_name(d, language)
+                     for d in hearing.public_defendants(not reads_latin(language)))
 
 
 def _what(hearing: Hearing, language: str) -> str:

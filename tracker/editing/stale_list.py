@@ -23,7 +23,8 @@ from tracker.editing.alerts import active_editors
 from tracker.links import external_url
 from tracker.mail import language as lang
 from tracker.mail.message import Mail, render_mail
-from tracker.records.names import first_script
+from tracker.records.models import Defendant
+from tracker.records.names import first_script, reader_reads_original
 from tracker.mail.models import OutboxMessage
 from tracker.mail.outbox import enqueue_email, skip_on_error, weekly_slot
 from tracker.records.staleness import StaleFact, site_today, site_zone, stale_facts
@@ -53,7 +54,9 @@ def describe(finding: StaleFact, user: Any, *, absolute: bool) -> Entry:
         return Entry(finding, first_script(person.name_latin, person.name_original),
                      link("editing.edit_defendant", defendant_id=person.id))
     hearing = finding.hearing
-    names = ", ".join(first_script(d.name_latin, d.name_original) for d in hearing.defendants if can_see(user, d))
+    reads_original = reader_reads_original()
+    seen = Defendant.in_reading_order((d for d in hearing.defendants if can_see(user, d)), reads_original)
+    names = ", ".join(first_script(d.name_latin, d.name_original, reads_original) for d in seen)
     court = first_script(hearing.court.name, hearing.court.name_original)
     title = f"{hearing.kind.label.capitalize()}: {names}, {court}" if names else f"{hearing.kind.label.capitalize()}, {court}"
     return Entry(finding, title, link("editing.edit_hearing", hearing_id=hearing.id))

@@ -23,7 +23,6 @@ What calendar clients need, and why each property is what it is:
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from operator import attrgetter
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
@@ -116,18 +115,10 @@ def event_uid(hearing: Hearing | int, domain: str | None = None) -> str:
 # --- text of one hearing ----------------------------------------------------------
 
 
-_ORIGINALS_ORDER = attrgetter(Defendant.reading_column(True).key, "id")
-
-
 def in_reading_order(people: Sequence[Defendant], locale: str) -> list[Defendant]:
-    """The people of an event as its reader lists them (docs/search.md "Order of lists"): in
-    the Latin order a hearing loads them in for readers of the Latin script, by the stored key
-    of the originals' script for the others (Вера before Тимур, where Timur comes before Vera),
-    as the pages' hearing lines do. Sorted once per event serialized: never on a republish
-    that serializes nothing."""
-    if len(people) < 2 or reads_latin(locale):
-        return list(people)
-    return sorted(people, key=_ORIGINALS_ORDER)
+    """The people of an event as its reader lists them (`Defendant.in_reading_order`). Sorted
+    once per event serialized: never on a republish that serializes nothing."""
+    return Defendant.in_reading_order(people, len(people) > 1 and not reads_latin(locale))
 
 
 def shown_defendants(hearing: Hearing, variant: str, editable: Collection[int] = frozenset()) -> list[Defendant]:

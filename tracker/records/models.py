@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 
 import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import hybrid_method
@@ -168,8 +169,20 @@ class Defendant(db.Model):
         name. SQL orders (the home list, actions' people) and Python sorts (hearing lines) use it."""
         return Defendant.sort_key_original if reads_original else Defendant.name_latin
 
+    @staticmethod
+    def in_reading_order(people: Iterable[Defendant], reads_original: bool) -> list[Defendant]:
+        """People as their reader lists them, in Python (an event, an email): as loaded (by the
+        Latin name) for a reader of the Latin script, by the stored key of the originals' script
+        for the others (Вера before Тимур, where Timur comes before Vera)."""
+        if reads_original:
+            return sorted(people, key=_ORIGINALS_ORDER)
+        return list(people)
+
     def __repr__(self) -> str:
         return f"<Defendant {self.slug}>"
+
+
+_ORIGINALS_ORDER = attrgetter(Defendant.reading_column(True).key, "id")
 
 
 @sa.event.listens_for(Defendant.name_original, "set")
@@ -315,8 +328,11 @@ class Hearing(db.Model, SourceMixin):
     def is_active(self) -> bool:
         return self.status in (HearingStatus.SCHEDULED, HearingStatus.POSTPONED)
 
-    def public_defendants(self) -> list[Defendant]:
-        return [d for d in self.defendants if d.is_public]
+    def public_defendants(self, reads_original: bool = False) -> list[Defendant]:
+        """The people the public may see, in the order of the reader's script
+        (`Defendant.in_reading_order`): mails and events name them as the pages do."""
+        people = [d for d in self.defendants if d.is_public]
+        return Defendant.in_reading_order(people, True) if reads_original else people
 
     # --- the hearings of a case ---------------------------------------------------------
     # One rule for pages, feeds, the API, reminders and editors' limits: a hearing belongs to

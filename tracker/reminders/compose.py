@@ -51,7 +51,7 @@ def short_name(defendant: Defendant, language: str) -> str:
 def _names(hearings: Sequence[Hearing], language: str) -> str:
     seen: list[str] = []
     for hearing in hearings:
-        for defendant in hearing.public_defendants():
+        for defendant in hearing.public_defendants(not lang.reads_latin(language)):
             name = short_name(defendant, language)
             if name not in seen:
                 seen.append(name)
@@ -68,7 +68,7 @@ def _hearing_context(hearing: Hearing, language: str) -> dict[str, object]:
         "defendants": [
             (d.name_latin, d.name_original, external_url("records.defendant", slug=d.slug)) if latin
             else (d.name_original or d.name_latin, d.name_latin, external_url("records.defendant", slug=d.slug))
-            for d in hearing.public_defendants()
+            for d in hearing.public_defendants(not latin)
         ],
     }
 

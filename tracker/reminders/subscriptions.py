@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tracker.generation import bump_generation
 from tracker.links import external_url
 from tracker.mail.addresses import normalise_email
-from tracker.mail.language import in_language, known_language, name_for
+from tracker.mail.language import in_language, known_language, name_for, reads_latin
 from tracker.mail.message import Mail
 from tracker.mail.models import OutboxMessage
 from tracker.mail.outbox import enqueue_email
@@ -75,7 +75,8 @@ def describe(subscription: Subscription, language: str | None = None) -> str:
         return _("hearings in the case “%(title)s”", title=name_for(case.title, case.title_original, language))
     if subscription.scope is Scope.HEARING and subscription.hearing is not None:
         hearing, language = subscription.hearing, language or str(get_locale())
-        names = ", ".join(compose.person_name(d, language) for d in hearing.public_defendants())
+        names = ", ".join(compose.person_name(d, language)
+                          for d in hearing.public_defendants(not reads_latin(language)))
         return _("the hearing of %(names)s on %(when)s", names=names, when=compose.local_when(hearing, language))
     if subscription.scope is Scope.DEFENDANT and subscription.defendant is not None:
         name = (compose.person_name(subscription.defendant, language) if language
