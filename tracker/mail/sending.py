@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
-from tracker.mail import arriving
+from tracker.mail import arriving, pgclaims
 from tracker.mail.claims import (
     CLAIM_CHUNK,
     Claimed,
@@ -230,6 +230,8 @@ def send_pending(
         LIVE_TOKENS.add(token)
         sender_settings(conn, on=True)  # PostgreSQL: asynchronous commits, claims read in index order
         marks = SentMarks(conn, token, now)
+        postgres = conn.dialect.name == "postgresql"
+        prepared: set[bytes] = set()  # the claims this batch prepared on `conn` (pgclaims.py)
         try:
             while limit is None or report.processed < limit:
                 if should_stop is not None and should_stop():
@@ -247,7 +249,7 @@ def send_pending(
                         break
                     wanted = CLAIM_CHUNK if limit is None else min(CLAIM_CHUNK, limit - report.processed)
                     at, seen = clock(), arriving.generation()
-                    claimed = claim_chunk(conn, at, wanted, token)
+                    claimed = claim_chunk(conn, at, wanted, token, prepared)
                     lease_until = at + LEASE
                     if not claimed:
                         if arriving.wait_for_more(seen):  # a writer here is still committing chunks
@@ -277,7 +279,18 @@ def send_pending(
                             _abandon(smtp)
                             break
                         lease_until = at + LEASE
-                    smtp.data(raw)
+                    ahead = None
+                    if not claimed and postgres:  # the chunk's last message: the next claim goes out now
+                        wanted = CLAIM_CHUNK if limit is None else min(CLAIM_CHUNK, limit - report.processed - 1)
+                        if wanted > 0 and report.processed + 1 < next_recheck and (may_claim is None or may_claim()):
+                            ahead = pgclaims.send(conn, at, wanted, token, prepared)
+                    try:
+                        smtp.data(raw)
+                    finally:
+                        if ahead is not None:  # read before anything else uses the connection
+                            claimed = ahead.take()
+                            if claimed:
+                                lease_until = ahead.at + LEASE
                 except ConnectionProblem as error:
                     log.error("SMTP unavailable, every due message waits: %s", error)
                     report.connection_error = str(error)
@@ -316,6 +329,8 @@ def send_pending(
                 else:
                     report.sent += 1
                     marks.start(message.id)
+                    if ahead is not None:
+                        ahead.raise_error()  # the database's: this message's mark goes first (finally)
         finally:
             try:
                 try:
