@@ -107,3 +107,23 @@ def test_a_claim_ahead_the_database_refuses_stops_the_batch_after_marking_the_me
         with db.engine.begin() as conn:
             conn.exec_driver_sql("DROP TRIGGER IF EXISTS refuse_claim ON outbox")
             conn.exec_driver_sql("DROP FUNCTION IF EXISTS refuse_claim()")
+
+
+def test_a_failing_leadership_check_before_a_claim_ahead_is_never_blamed_on_the_message(now, smtp_server):
+    """`may_claim` is asked before the claim ahead, while a message is in hand: what it raises is the
+    scheduler's, not the message's (which must not be recorded as failed); the claim in line asks
+    again and the batch stops there, as it did before claims went ahead."""
+    queue(2 * CLAIM_CHUNK + 5, now)
+    asked = []
+
+    def may_claim() -> bool:
+        asked.append(True)
+        if len(asked) > 1:
+            raise RuntimeError("the leader lock's connection is gone (test)")
+        return True
+
+    with pytest.raises(RuntimeError, match="leader lock"):
+        send_pending(db.session, now, may_claim=may_claim)
+    db.session.rollback()
+    assert len(smtp_server.messages) == CLAIM_CHUNK
+    assert statuses() == {"sent": CLAIM_CHUNK, "pending": CLAIM_CHUNK + 5}

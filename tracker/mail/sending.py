@@ -182,6 +182,22 @@ def _renew(conn: sa.Connection, token: str, at: datetime, holding: int) -> bool:
         raise MarkFailed(f"renewing our claims failed: {error}") from error
 
 
+def _claim_ahead(conn: sa.Connection, at: datetime, wanted: int, token: str, prepared: set[bytes],
+                 may_claim: Callable[[], bool] | None) -> pgclaims.ClaimInFlight | None:
+    """Send the next claim before the DATA of the chunk's last message (PostgreSQL, pgclaims.py).
+
+    None when this sender may no longer claim, or when sending it failed: whatever went wrong is
+    not the message's, and the claim made in line at the next message meets it again (it asks
+    `may_claim` and claims outside the message's error handling)."""
+    try:
+        if may_claim is not None and not may_claim():
+            return None
+        return pgclaims.send(conn, at, wanted, token, prepared)
+    except Exception:  # noqa: BLE001
+        log.warning("the claim ahead could not be sent; claiming in line instead", exc_info=True)
+        return None
+
+
 def _abandon(smtp: SMTPConnection) -> None:
     try:
         smtp.abandon()
@@ -282,8 +298,8 @@ def send_pending(
                     ahead = None
                     if not claimed and postgres:  # the chunk's last message: the next claim goes out now
                         wanted = CLAIM_CHUNK if limit is None else min(CLAIM_CHUNK, limit - report.processed - 1)
-                        if wanted > 0 and report.processed + 1 < next_recheck and (may_claim is None or may_claim()):
-                            ahead = pgclaims.send(conn, at, wanted, token, prepared)
+                        if wanted > 0 and report.processed + 1 < next_recheck:
+                            ahead = _claim_ahead(conn, at, wanted, token, prepared, may_claim)
                     try:
                         smtp.data(raw)
                     finally:
