@@ -55,8 +55,8 @@ _CLAIM = (
     .returning(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.attempts, OutboxMessage.kind)
 )
 # The claimed messages' bodies (never updated): on PostgreSQL in the claim's own statement (the
-# UPDATE as a CTE), one round trip per claim; SQLite has no UPDATE in a CTE and no round trips to
-# save, so it reads them after the claim, in its transaction.
+# UPDATE as a CTE), one round trip per claim, sent by pgclaims.py; SQLite has no UPDATE in a CTE
+# and no round trips to save, so it reads them after the claim, in its transaction.
 _CLAIMED = _CLAIM.cte("claimed")
 _CLAIM_WITH_BODIES = sa.select(  # one index probe per claimed row, whatever the planner thinks of the CTE
     _CLAIMED.c.id, _CLAIMED.c.recipient, _CLAIMED.c.attempts, _CLAIMED.c.kind,
@@ -158,36 +158,24 @@ class Claimed(NamedTuple):
     raw: bytes | None  # None: a row written without its composed message (sending.py composes it)
 
 
-def claim_chunk(conn: sa.Connection, now: datetime, size: int, token: str) -> list[Claimed]:
-    """Claim up to `size` due messages for this sender, oldest first, and commit the claim."""
-    values = {"now": now, "chunk": size, "lease_until": now + LEASE, "token": token}
+def claim_chunk(conn: sa.Connection, now: datetime, size: int, token: str,
+                prepared: set[bytes] | None = None) -> list[Claimed]:
+    """Claim up to `size` due messages for this sender, oldest first, and commit the claim.
+
+    `prepared`: on PostgreSQL, the claims this batch prepared on `conn` (`pgclaims.send`)."""
     if conn.dialect.name == "postgresql":
-        claimed = [Claimed(*row) for row in _alone(conn, _CLAIM_WITH_BODIES, values)]
-    else:
-        with conn.begin():
-            rows = conn.execute(_CLAIM, values).all()
-            raws = dict(conn.execute(_BODIES, {"ids": [row.id for row in rows]}).all()) if rows else {}
-            claimed = [Claimed(*row, raws.get(row.id)) for row in rows]
+        from tracker.mail import pgclaims  # one statement outside a transaction, answered in binary
+
+        in_flight = pgclaims.send(conn, now, size, token, set() if prepared is None else prepared)
+        claimed = in_flight.take()
+        in_flight.raise_error()
+        return claimed
+    values = {"now": now, "chunk": size, "lease_until": now + LEASE, "token": token}
+    with conn.begin():
+        rows = conn.execute(_CLAIM, values).all()
+        raws = dict(conn.execute(_BODIES, {"ids": [row.id for row in rows]}).all()) if rows else {}
+        claimed = [Claimed(*row, raws.get(row.id)) for row in rows]
     return sorted(claimed, key=lambda message: message.id)
-
-
-def _alone(conn: sa.Connection, statement: sa.Executable, values: dict) -> list[sa.Row]:
-    """Run one statement as its own transaction on PostgreSQL: one round trip instead of three.
-
-    psycopg opens a transaction with a BEGIN of its own (a round trip) and COMMIT is another;
-    a statement sent outside any transaction is one (PostgreSQL runs it atomically and
-    commits it), which is all a claim is: the UPDATE and the bodies in one statement.
-    """
-    assert not conn.in_transaction(), "a statement alone is its own transaction"
-    driver = conn.connection.driver_connection
-    driver.autocommit = True
-    try:
-        rows = conn.execute(statement, values).all()
-        conn.commit()  # SQLAlchemy's bookkeeping: nothing goes to the server
-    finally:
-        if not driver.broken:
-            driver.autocommit = False
-    return rows
 
 
 def renew(conn: sa.Connection, token: str, now: datetime, holding: int) -> bool:

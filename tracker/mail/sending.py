@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
-from tracker.mail import arriving
+from tracker.mail import arriving, pgclaims
 from tracker.mail.claims import (
     CLAIM_CHUNK,
     Claimed,
@@ -182,6 +182,22 @@ def _renew(conn: sa.Connection, token: str, at: datetime, holding: int) -> bool:
         raise MarkFailed(f"renewing our claims failed: {error}") from error
 
 
+def _claim_ahead(conn: sa.Connection, at: datetime, wanted: int, token: str, prepared: set[bytes],
+                 may_claim: Callable[[], bool] | None) -> pgclaims.ClaimInFlight | None:
+    """Send the next claim before the DATA of the chunk's last message (PostgreSQL, pgclaims.py).
+
+    None when this sender may no longer claim, or when sending it failed: whatever went wrong is
+    not the message's, and the claim made in line at the next message meets it again (it asks
+    `may_claim` and claims outside the message's error handling)."""
+    try:
+        if may_claim is not None and not may_claim():
+            return None
+        return pgclaims.send(conn, at, wanted, token, prepared)
+    except Exception:  # noqa: BLE001
+        log.warning("the claim ahead could not be sent; claiming in line instead", exc_info=True)
+        return None
+
+
 def _abandon(smtp: SMTPConnection) -> None:
     try:
         smtp.abandon()
@@ -230,6 +246,8 @@ def send_pending(
         LIVE_TOKENS.add(token)
         sender_settings(conn, on=True)  # PostgreSQL: asynchronous commits, claims read in index order
         marks = SentMarks(conn, token, now)
+        postgres = conn.dialect.name == "postgresql"
+        prepared: set[bytes] = set()  # the claims this batch prepared on `conn` (pgclaims.py)
         try:
             while limit is None or report.processed < limit:
                 if should_stop is not None and should_stop():
@@ -247,7 +265,7 @@ def send_pending(
                         break
                     wanted = CLAIM_CHUNK if limit is None else min(CLAIM_CHUNK, limit - report.processed)
                     at, seen = clock(), arriving.generation()
-                    claimed = claim_chunk(conn, at, wanted, token)
+                    claimed = claim_chunk(conn, at, wanted, token, prepared)
                     lease_until = at + LEASE
                     if not claimed:
                         if arriving.wait_for_more(seen):  # a writer here is still committing chunks
@@ -277,7 +295,18 @@ def send_pending(
                             _abandon(smtp)
                             break
                         lease_until = at + LEASE
-                    smtp.data(raw)
+                    ahead = None
+                    if not claimed and postgres:  # the chunk's last message: the next claim goes out now
+                        wanted = CLAIM_CHUNK if limit is None else min(CLAIM_CHUNK, limit - report.processed - 1)
+                        if wanted > 0 and report.processed + 1 < next_recheck:
+                            ahead = _claim_ahead(conn, at, wanted, token, prepared, may_claim)
+                    try:
+                        smtp.data(raw)
+                    finally:
+                        if ahead is not None:  # read before anything else uses the connection
+                            claimed = ahead.take()
+                            if claimed:
+                                lease_until = ahead.at + LEASE
                 except ConnectionProblem as error:
                     log.error("SMTP unavailable, every due message waits: %s", error)
                     report.connection_error = str(error)
@@ -316,6 +345,8 @@ def send_pending(
                 else:
                     report.sent += 1
                     marks.start(message.id)
+                    if ahead is not None:
+                        ahead.raise_error()  # the database's: this message's mark goes first (finally)
         finally:
             try:
                 try:
