@@ -120,7 +120,9 @@ def _leader_lock_backend() -> int | None:
 
     pid = db.session.scalar(sa.text(
         "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
-        "AND ((classid::bigint << 32) | objid::bigint) = :k"), {"k": ADVISORY_KEY})
+        "AND ((classid::bigint << 32) | objid::bigint) = :k "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),  # not another suite's
+        {"k": ADVISORY_KEY})
     db.session.rollback()
     return pid
 
