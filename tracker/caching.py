@@ -49,7 +49,7 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_cookie, parse_etags
 from werkzeug.exceptions import HTTPException
 
-from tracker.extensions import db, utcnow
+from tracker.extensions import db, reading_committed, utcnow
 from tracker.generation import install_generation_hooks, read_generation
 from tracker.i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, choose_language, vary_on
 
@@ -179,7 +179,8 @@ def cacheable_page(clock: str = "minute") -> Callable[[F], F]:
             if request.if_none_match.contains_weak(etag.strip('"')):  # If-None-Match compares weakly (RFC 9110)
                 not_modified = Response(status=304)
                 return _mark_public(not_modified, etag)
-            response = make_response(view(*args, **kwargs))
+            with reading_committed(db.session):  # a shared page writes nothing: no transaction (extensions.Session)
+                response = make_response(view(*args, **kwargs))
             if response.status_code != 200:
                 return response
             return _mark_public(response, etag)

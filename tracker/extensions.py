@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import enum
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Any, Iterator
 
 import sqlalchemy as sa
 from flask import request
@@ -12,8 +14,9 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, scoped_session
 
 # Named constraints, so Alembic can drop and alter them on every database.
 NAMING_CONVENTION = {
@@ -29,7 +32,60 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+READS_COMMITTED = "reads_committed"  # the session's info key `reading_committed` sets
+
+
+class Session(FlaskSession):
+    """Flask-SQLAlchemy's session, which a shared page's rendering reads in autocommit.
+
+    On PostgreSQL a session's transaction costs two round trips a page does not need
+    (`BEGIN` before its first statement, `ROLLBACK` when the connection goes back to the
+    pool): under `reading_committed` the session takes its connection from the engine's
+    autocommit variant instead (the same pool; psycopg's `autocommit` is a flag on the
+    connection, set and reset without a round trip). The page sees what it saw before:
+    PostgreSQL's READ COMMITTED, the app's level, takes a new snapshot for every statement
+    inside a transaction too, so the transaction gave a page's statements no common view.
+    SQLite is left as it is: its driver sends no `BEGIN` before a read.
+    """
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
+        engine = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+        if bind is None and self.info.get(READS_COMMITTED):
+            return _autocommit_variant(engine)
+        return engine
+
+
+def _autocommit_variant(engine: sa.Engine) -> sa.Engine:
+    """`engine` with AUTOCOMMIT on its connections (PostgreSQL), made once per engine: the
+    session keys its connections by engine, so every statement of a page finds the same one."""
+    variant = engine.__dict__.get("_tracker_autocommit")
+    if variant is None:
+        variant = engine.execution_options(isolation_level="AUTOCOMMIT") \
+            if engine.dialect.name == "postgresql" else engine
+        engine.__dict__["_tracker_autocommit"] = variant
+    return variant
+
+
+@contextmanager
+def reading_committed(session: Any) -> Iterator[None]:
+    """Within the block, `session` (the scoped `db.session`) reads each statement as
+    committed, with no transaction around them (see `Session`). For a view that writes
+    nothing: a write would commit at once. The block's end restores transactions for
+    whatever follows in the same session (a test's next request in one app context). A
+    session already in a transaction keeps it: a second connection would cost more."""
+    own = session() if isinstance(session, scoped_session) else session
+    if own.in_transaction():
+        yield
+        return
+    info = own.info
+    info[READS_COMMITTED] = True
+    try:
+        yield
+    finally:
+        info.pop(READS_COMMITTED, None)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -1,0 +1,83 @@
+"""A shared page's statements on PostgreSQL go without a transaction (no BEGIN, no ROLLBACK),
+and that never reaches a request that writes.
+
+What the server receives is read from libpq's own trace of the connection (psycopg's
+`PGconn.trace`): every message the app sends, the BEGIN psycopg adds before a statement and
+the ROLLBACK the pool sends when the connection comes back included. docs/rendering.md,
+"Sixth pass", says why reading a page in autocommit shows the same rows.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from tracker.extensions import db
+from tracker.records.models import Case
+
+
+@pytest.fixture
+def server_messages(is_postgres, tmp_path):
+    """`with server_messages() as sent:` lists (kind, text) of the messages the app sent to
+    PostgreSQL through its pool within the block (kind: Query, Parse, ...)."""
+    if not is_postgres:
+        pytest.skip("the round trips counted are PostgreSQL's (SQLite's driver sends no BEGIN before a read)")
+    from psycopg.pq import Trace
+
+    @contextmanager
+    def tracing():
+        path = tmp_path / "libpq.trace"
+        traced = []
+        with open(path, "w") as out:
+            def checkout(dbapi_connection, _record, _proxy) -> None:  # noqa: ANN001
+                dbapi_connection.pgconn.trace(out.fileno())
+                dbapi_connection.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+                traced.append(dbapi_connection)
+
+            sa.event.listen(db.engine.pool, "checkout", checkout)
+            sent: list[tuple[str, str]] = []
+            try:
+                yield sent
+            finally:
+                sa.event.remove(db.engine.pool, "checkout", checkout)
+                for connection in traced:
+                    connection.pgconn.untrace()
+        for line in path.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) > 3 and parts[0] == "F":
+                sent.append((parts[2], parts[3]))
+
+    return tracing
+
+
+def _commands(sent: list[tuple[str, str]]) -> list[str]:
+    return [text.strip().strip('"') for kind, text in sent if kind == "Query"]
+
+
+def test_a_shared_page_sends_no_begin_and_no_rollback(client, make_case, server_messages):
+    make_case(slug="bolotnaya", title="Bolotnaya")
+    db.session.commit()
+    db.session.remove()
+    with server_messages() as sent:
+        response = client.get("/cases/bolotnaya")
+    assert response.status_code == 200
+    assert any("SELECT cases." in text for _kind, text in sent), sent  # the page's statements were traced
+    commands = _commands(sent)
+    assert not [c for c in commands if c.startswith(("BEGIN", "ROLLBACK"))], commands
+
+
+def test_the_page_in_one_app_context_then_a_write_rolls_back(client, make_case, server_messages):
+    """`reading_committed` inside a test's own app context (no app context per request): the
+    page's session is the test's, and once the page is done a write is rolled back whole."""
+    make_case(slug="bolotnaya", title="Bolotnaya")
+    db.session.commit()
+    with server_messages() as sent:
+        response = super(type(client), client).open("/cases/bolotnaya")  # the test's app context, shared
+        assert response.status_code == 200
+        db.session.add(Case(slug="written-then-undone", title="Undone"))
+        db.session.flush()
+        db.session.rollback()
+    # (a connection the pool had lent in autocommit is given back the server's level by name)
+    assert [c for c in _commands(sent) if c.startswith("BEGIN")], sent
+    assert db.session.scalar(sa.select(Case.id).where(Case.slug == "written-then-undone")) is None
