@@ -144,6 +144,25 @@ class UTCDateTime(sa.types.TypeDecorator):
             return datetime.combine(value.date(), value.time(), timezone.utc)
         return value.astimezone(timezone.utc)
 
+    def result_processor(self, dialect, coltype):  # noqa: ANN001, ANN201
+        """On SQLite, the text SQLAlchemy wrote ("2026-03-03 10:00:00.000000", always 26
+        characters) read into an aware datetime by one C call, `fromisoformat(text + "+00:00")`:
+        the same value as parsing it (`DateTime`'s processor) and then `process_result_value`
+        (~0.3 µs instead of ~1.5 µs through the decorator's two steps; /actions reads 400 of
+        them, /hearings 300). Any other text, or a database that returns datetimes, takes
+        the decorator's own way, so what comes back is unchanged."""
+        general = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or general is None:
+            return general
+        parse = datetime.fromisoformat
+
+        def process(value):  # noqa: ANN001, ANN202
+            if value.__class__ is str and len(value) == 26:
+                return parse(value + "+00:00")
+            return general(value)
+
+        return process
+
 
 def string_enum(cls: type[enum.Enum]) -> sa.Enum:
     """An enum column stored as its members' string values (VARCHAR), portable and readable in SQL.
