@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response, current_app, render_template, request, session
+from flask import Flask, Response, current_app, has_request_context, render_template, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, user_accessed
@@ -77,6 +77,7 @@ def create_app(config: object | str | None = None) -> Flask:
     _load_visitors_directly(login_manager)
     _register_error_pages(app)
     _register_template_helpers(app)
+    app.extensions[caching.READ_WITH_GENERATION] = (DEMO_QUERY, (True,))  # the banner's question, with a page's ETag
     app.after_request(_security_headers)
     if app.config.get("TRUSTED_PROXIES"):
         hops = app.config["TRUSTED_PROXIES"]
@@ -245,6 +246,10 @@ def demo_mode() -> bool:
     and the page's own statements are the only ones counted against it. It sees what is
     committed, which is all a banner needs: no view loads the demo.
     """
+    if has_request_context():
+        read = request.environ.get(caching.READ_WITH_GENERATION, request)
+        if read is not request:  # read with the page's generation, in the same statement (caching.read_page_generation)
+            return read is not None
     return read_committed(db.engine, DEMO_QUERY, (True,)) is not None
 
 

@@ -50,7 +50,7 @@ from werkzeug.http import parse_accept_header, parse_cookie, parse_etags
 from werkzeug.exceptions import HTTPException
 
 from tracker.extensions import db, reading_committed, utcnow
-from tracker.generation import install_generation_hooks, read_generation
+from tracker.generation import install_generation_hooks, read_generation, read_generation_with
 from tracker.i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, choose_language, vary_on
 
 F = TypeVar("F", bound=Callable)
@@ -175,7 +175,7 @@ def cacheable_page(clock: str = "minute") -> Callable[[F], F]:
             now = utcnow()
             # the generation is read before the page's rows: an edit committed in between
             # gives newer rows the older ETag (the next request renders again), never the reverse
-            etag = page_etag(read_generation(db.engine), clock, now)
+            etag = page_etag(read_page_generation(), clock, now)
             if request.if_none_match.contains_weak(etag.strip('"')):  # If-None-Match compares weakly (RFC 9110)
                 not_modified = Response(status=304)
                 return _mark_public(not_modified, etag)
@@ -189,6 +189,21 @@ def cacheable_page(clock: str = "minute") -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorate
+
+
+def read_page_generation() -> str:
+    """The generation, for a page that may be rendered: with it, in the same statement, what
+    `current_app.extensions["read_with_generation"]` asks (the app's demo banner question:
+    statement, parameters), kept in this request's environ under that key for its reader."""
+    companion = current_app.extensions.get(READ_WITH_GENERATION)
+    if companion is None:
+        return read_generation(db.engine)
+    generation, value = read_generation_with(db.engine, *companion)
+    request.environ[READ_WITH_GENERATION] = value
+    return generation
+
+
+READ_WITH_GENERATION = "read_with_generation"
 
 
 def private_page(view: F) -> F:

@@ -8,11 +8,13 @@ the ROLLBACK the pool sends when the connection comes back included. docs/render
 """
 from __future__ import annotations
 
+import sqlite3
 from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
 
+from tracker import generation
 from tracker.extensions import db
 from tracker.records.models import Case
 
@@ -20,7 +22,8 @@ from tracker.records.models import Case
 @pytest.fixture
 def server_messages(is_postgres, tmp_path):
     """`with server_messages() as sent:` lists (kind, text) of the messages the app sent to
-    PostgreSQL through its pool within the block (kind: Query, Parse, ...)."""
+    PostgreSQL within the block (kind: Query, Parse, ...), through its pool and on the
+    worker's own connection for the generation (`generation.read_committed`)."""
     if not is_postgres:
         pytest.skip("the round trips counted are PostgreSQL's (SQLite's driver sends no BEGIN before a read)")
     from psycopg.pq import Trace
@@ -35,6 +38,9 @@ def server_messages(is_postgres, tmp_path):
                 dbapi_connection.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
                 traced.append(dbapi_connection)
 
+            reader = getattr(generation._reader, "connection", None)  # the worker's own (read_committed)
+            if reader is not None and not isinstance(reader, sqlite3.Connection):
+                checkout(reader, None, None)
             sa.event.listen(db.engine.pool, "checkout", checkout)
             sent: list[tuple[str, str]] = []
             try:
@@ -45,8 +51,8 @@ def server_messages(is_postgres, tmp_path):
                     connection.pgconn.untrace()
         for line in path.read_text().splitlines():
             parts = line.split("\t")
-            if len(parts) > 3 and parts[0] == "F":
-                sent.append((parts[2], parts[3]))
+            if len(parts) > 2 and parts[0] == "F":  # F, length, kind[, text]
+                sent.append((parts[2], parts[3] if len(parts) > 3 else ""))
 
     return tracing
 
@@ -81,3 +87,20 @@ def test_the_page_in_one_app_context_then_a_write_rolls_back(client, make_case, 
     # (a connection the pool had lent in autocommit is given back the server's level by name)
     assert [c for c in _commands(sent) if c.startswith("BEGIN")], sent
     assert db.session.scalar(sa.select(Case.id).where(Case.slug == "written-then-undone")) is None
+
+
+def test_a_shared_page_costs_its_statements_and_one_round_trip(client, make_case, server_messages, count_queries):
+    """Besides the page's own statements: the generation, read with the demo banner's
+    question in the same statement (caching.read_page_generation). Main paid three more:
+    BEGIN, ROLLBACK and the banner's own read. (The pool's pre-ping, one more, is sent before
+    its checkout event, where the trace starts.)"""
+    make_case(slug="bolotnaya", title="Bolotnaya")
+    db.session.commit()
+    db.session.remove()
+    assert client.get("/cases/bolotnaya").status_code == 200  # the worker's own connection is open
+    with count_queries() as counter, server_messages() as sent:
+        response = client.get("/cases/bolotnaya")
+    assert response.status_code == 200 and b'class="demo"' not in response.data
+    round_trips = [kind for kind, _text in sent if kind in ("Sync", "Query")]  # extended and simple protocol
+    assert counter.count > 0
+    assert len(round_trips) == counter.count + 1, [kind for kind, _text in sent]
