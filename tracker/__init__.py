@@ -21,7 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from tracker import (actions, admin, api, attendance, auth, caching, edge, editing, exchange, feeds, formats, i18n, layout, mail,
                      records, redaction, reminders)
 from tracker.access import public
-from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
+from tracker.extensions import babel, check_connections, csrf, db, limiter, login_manager, migrate, tune_sqlite
 from tracker.generation import read_committed
 from tracker.form_markup import field as field_markup
 from tracker.links import fixed_link
@@ -61,6 +61,7 @@ def create_app(config: object | str | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
+        check_connections(db.engine)  # a dropped connection refused at checkout, without a round trip
     migrate.init_app(app, db, directory=str(_project_dir() / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import select
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Iterator
@@ -195,3 +196,26 @@ def tune_sqlite(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def check_connections(engine: sa.Engine) -> None:
+    """Instead of `pool_pre_ping`'s round trip at every checkout (a page's first statement
+    waited for it), a look at the connection's socket, without sending anything.
+
+    A PostgreSQL connection the server has closed (a restart, `pg_terminate_backend`, an idle
+    timeout) has its socket readable: the server's goodbye or the end of the stream waits
+    there, where an idle, live connection has nothing to read. Such a connection, or one
+    psycopg already knows is closed or broken, is refused with `DisconnectionError`: the pool
+    drops it and connects afresh (SQLAlchemy's "pessimistic disconnect handling" event). A
+    silently dropped network path, with no goodbye, is not seen; the pre-ping's `;` would have
+    waited on it as long as the first statement now does. SQLite's file needs no check."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @sa.event.listens_for(engine, "checkout")
+    def refuse_closed(dbapi_connection, _record, _proxy) -> None:  # noqa: ANN001
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise sa.exc.DisconnectionError("the connection is closed")
+        readable, _, _ = select.select([dbapi_connection.pgconn.socket], [], [], 0)
+        if readable:
+            raise sa.exc.DisconnectionError("the server closed the connection")

@@ -22,39 +22,52 @@ from tracker.records.models import Case
 @pytest.fixture
 def server_messages(is_postgres, tmp_path):
     """`with server_messages() as sent:` lists (kind, text) of the messages the app sent to
-    PostgreSQL within the block (kind: Query, Parse, ...), through its pool and on the
-    worker's own connection for the generation (`generation.read_committed`)."""
+    PostgreSQL within the block (kind: Query, Parse, Sync, ...), through its pool and on the
+    worker's own connection for the generation (`generation.read_committed`). A connection
+    is traced from the first time the pool lends or takes it back during the test on, so a
+    connection taken from the pool in the block shows all it sent, its checkout included."""
     if not is_postgres:
         pytest.skip("the round trips counted are PostgreSQL's (SQLite's driver sends no BEGIN before a read)")
     from psycopg.pq import Trace
 
+    path = tmp_path / "libpq.trace"
+    traced: list = []
+    out = open(path, "w")  # noqa: SIM115  (open for the whole test: libpq writes to its descriptor)
+
+    def trace(dbapi_connection, *_ignored) -> None:  # noqa: ANN001
+        if any(dbapi_connection is seen for seen in traced):
+            return
+        dbapi_connection.pgconn.trace(out.fileno())
+        dbapi_connection.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+        traced.append(dbapi_connection)
+
+    sa.event.listen(db.engine.pool, "checkout", trace)
+    sa.event.listen(db.engine.pool, "checkin", trace)
+
     @contextmanager
     def tracing():
-        path = tmp_path / "libpq.trace"
-        traced = []
-        with open(path, "w") as out:
-            def checkout(dbapi_connection, _record, _proxy) -> None:  # noqa: ANN001
-                dbapi_connection.pgconn.trace(out.fileno())
-                dbapi_connection.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
-                traced.append(dbapi_connection)
+        reader = getattr(generation._reader, "connection", None)  # the worker's own (read_committed)
+        if reader is not None and not isinstance(reader, sqlite3.Connection):
+            trace(reader)
+        out.flush()
+        start = path.stat().st_size
+        sent: list[tuple[str, str]] = []
+        yield sent
+        out.flush()
+        with open(path) as written:
+            written.seek(start)
+            for line in written.read().splitlines():
+                parts = line.split("\t")
+                if len(parts) > 2 and parts[0] == "F":  # F, length, kind[, text]
+                    sent.append((parts[2], parts[3] if len(parts) > 3 else ""))
 
-            reader = getattr(generation._reader, "connection", None)  # the worker's own (read_committed)
-            if reader is not None and not isinstance(reader, sqlite3.Connection):
-                checkout(reader, None, None)
-            sa.event.listen(db.engine.pool, "checkout", checkout)
-            sent: list[tuple[str, str]] = []
-            try:
-                yield sent
-            finally:
-                sa.event.remove(db.engine.pool, "checkout", checkout)
-                for connection in traced:
-                    connection.pgconn.untrace()
-        for line in path.read_text().splitlines():
-            parts = line.split("\t")
-            if len(parts) > 2 and parts[0] == "F":  # F, length, kind[, text]
-                sent.append((parts[2], parts[3] if len(parts) > 3 else ""))
-
-    return tracing
+    yield tracing
+    sa.event.remove(db.engine.pool, "checkout", trace)
+    sa.event.remove(db.engine.pool, "checkin", trace)
+    for connection in traced:
+        if not connection.closed:
+            connection.pgconn.untrace()
+    out.close()
 
 
 def _commands(sent: list[tuple[str, str]]) -> list[str]:
@@ -91,13 +104,14 @@ def test_the_page_in_one_app_context_then_a_write_rolls_back(client, make_case, 
 
 def test_a_shared_page_costs_its_statements_and_one_round_trip(client, make_case, server_messages, count_queries):
     """Besides the page's own statements: the generation, read with the demo banner's
-    question in the same statement (caching.read_page_generation). Main paid three more:
-    BEGIN, ROLLBACK and the banner's own read. (The pool's pre-ping, one more, is sent before
-    its checkout event, where the trace starts.)"""
+    question in the same statement (caching.read_page_generation). Main paid four more: the
+    pool's pre-ping at checkout (`extensions.check_connections` sends nothing), BEGIN,
+    ROLLBACK and the banner's own read."""
     make_case(slug="bolotnaya", title="Bolotnaya")
     db.session.commit()
     db.session.remove()
-    assert client.get("/cases/bolotnaya").status_code == 200  # the worker's own connection is open
+    with server_messages():
+        assert client.get("/cases/bolotnaya").status_code == 200  # the worker's own connection open, traced
     with count_queries() as counter, server_messages() as sent:
         response = client.get("/cases/bolotnaya")
     assert response.status_code == 200 and b'class="demo"' not in response.data

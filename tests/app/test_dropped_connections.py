@@ -1,0 +1,27 @@
+"""A page after the server dropped the app's connections (a restart, `pg_terminate_backend`)
+is served, not a 500: `extensions.check_connections` sees the closed socket at checkout."""
+from __future__ import annotations
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from tracker.extensions import db
+
+
+def test_a_page_after_the_server_ended_every_connection_of_the_app(client, make_case, is_postgres, database_uri):
+    if not is_postgres:
+        pytest.skip("a SQLite file has no server to drop the connection")
+    make_case(slug="bolotnaya", title="Bolotnaya")
+    db.session.commit()
+    db.session.remove()
+    assert client.get("/cases/bolotnaya").status_code == 200  # a connection is pooled
+    database = db.engine.url.database
+    with psycopg.connect(sa.make_url(database_uri).set(drivername="postgresql").render_as_string(hide_password=False),
+                         autocommit=True) as admin:
+        ended = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = %s AND pid <> pg_backend_pid()", (database,)).fetchall()
+    assert ended  # the pooled connection (and the worker's own generation reader) were ended
+    response = client.get("/cases/bolotnaya")
+    assert response.status_code == 200
+    assert b"Bolotnaya" in response.data
