@@ -216,6 +216,7 @@ def check_connections(engine: sa.Engine) -> None:
     def refuse_closed(dbapi_connection, _record, _proxy) -> None:  # noqa: ANN001
         if dbapi_connection.closed or dbapi_connection.broken:
             raise sa.exc.DisconnectionError("the connection is closed")
-        readable, _, _ = select.select([dbapi_connection.pgconn.socket], [], [], 0)
-        if readable:
+        waiting = select.poll()  # poll, not select(): a busy worker's descriptor may be above 1024
+        waiting.register(dbapi_connection.pgconn.socket, select.POLLIN)
+        if waiting.poll(0):  # something to read (or a hang-up, an error) on an idle connection
             raise sa.exc.DisconnectionError("the server closed the connection")

@@ -25,3 +25,30 @@ def test_a_page_after_the_server_ended_every_connection_of_the_app(client, make_
     response = client.get("/cases/bolotnaya")
     assert response.status_code == 200
     assert b"Bolotnaya" in response.data
+
+
+def test_a_connection_on_a_descriptor_above_1024_is_checked(client, make_case, is_postgres):
+    """A busy worker (many sockets, files) gets descriptors above select()'s 1024: the check
+    must still look (poll), not fail every checkout with "filedescriptor out of range"."""
+    if not is_postgres:
+        pytest.skip("SQLite's connections are not checked")
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"this process may open {hard} files at most")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    make_case(slug="bolotnaya", title="Bolotnaya")
+    db.session.commit()
+    db.session.remove()
+    db.engine.dispose()  # the next page opens a connection, on a descriptor above 1024
+    opened = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        response = client.get("/cases/bolotnaya")
+        assert response.status_code == 200
+    finally:
+        for descriptor in opened:
+            os.close(descriptor)
+        db.engine.dispose()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
