@@ -34,7 +34,14 @@ def test_a_page_after_the_server_ended_every_connection_of_the_app(client, make_
                          autocommit=True) as admin:
         ended = admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid",
                               (sorted(backends),)).fetchall()
-    assert ended and all(row[0] for row in ended)
+        assert ended and all(row[0] for row in ended)
+        # pg_terminate_backend only signals: wait until the server has ended them (as after a restart)
+        for _ in range(500):
+            left = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s::int[])",
+                                 (sorted(backends),)).fetchone()[0]
+            if not left:
+                break
+        assert not left, "the server did not end the connections"
     response = client.get("/cases/bolotnaya")
     assert response.status_code == 200
     assert b"Bolotnaya" in response.data
