@@ -60,7 +60,7 @@ class Config:
     SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
     # hide_parameters: a database error in the log shows the SQL, not the values (tokens, emails, notes)
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "Europe/Moscow")
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "en")

@@ -183,3 +183,30 @@ def raw_sql_ms(engine, statements: list[tuple[str, object]], repeat: int) -> lis
     finally:
         raw.close()
     return times
+
+
+def interleaved(run: Callable[[], object], engine, statements: list[tuple[str, object]],  # noqa: ANN001
+                repeat: int) -> tuple[list[float], list[float]]:
+    """`run()` and a raw run of `statements` (as `raw_sql_ms`) timed in turn, `repeat` rounds:
+    (run's times, the raw SQL's times) in milliseconds. Timed one after the other (all the
+    requests, then all the SQL), a burst of load from elsewhere lands on one side of a ratio
+    only; in turn, both sides share the machine's moods. The raw connection is held across the
+    rounds, as `raw_sql_ms` holds it (on PostgreSQL one transaction: no BEGIN per run)."""
+    raw = engine.raw_connection()
+    try:
+        run_times, raw_times = [], []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            run()
+            run_times.append((time.perf_counter() - started) * 1000)
+            cursor = raw.cursor()
+            started = time.perf_counter()
+            for statement, parameters in statements:
+                cursor.execute(statement, parameters)
+                cursor.fetchall()
+            raw_times.append((time.perf_counter() - started) * 1000)
+            cursor.close()
+        raw.rollback()
+    finally:
+        raw.close()
+    return run_times, raw_times

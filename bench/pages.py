@@ -14,8 +14,10 @@ own: a bench-only route, declared like every public page (`@public`, `@cacheable
 rendering the site's layout with an empty body (`floor`); beside it the health endpoint
 (no template, no database) and a 404 (the layout, no route). Each page's row then also says
 "app − floor", what its own data and template cost, and that over its raw SQL (no ratio for
-a page that sends no SQL of its own). Timings are wall-clock medians: on a shared machine,
-run it several times and compare the medians.
+a page that sends no SQL of its own). A page and its raw SQL are timed in turn, one request
+then one run of its statements, `--repeat` rounds (`common.interleaved`), so a burst of load
+from elsewhere on the machine weighs on both sides of the ratio alike. Timings are wall-clock
+medians: on a shared machine, run it several times and compare the medians.
 
     .venv/bin/python -m bench.pages [--defendants 2000] [--hearings 20000] [--repeat 15]
 
@@ -31,7 +33,7 @@ import statistics
 import sys
 from datetime import timedelta
 
-from bench.common import NOW, backend, capture_statements, measure_ms, own_contexts, raw_sql_ms, seeded_app
+from bench.common import NOW, backend, capture_statements, interleaved, measure_ms, own_contexts, seeded_app
 from bench.http import print_table, run_http
 
 DEFENDANT, CASE = "bench-defendant-17", "bench-case-3"
@@ -186,8 +188,8 @@ def main() -> None:
                 response = holder["response"]
                 assert response.status_code == 200, (path, response.status_code)
                 size = len(response.data)
-                page_ms = statistics.median(measure_ms(lambda: client.get(path), args.repeat))  # noqa: B023
-                raw_ms = statistics.median(raw_sql_ms(engine, statements, args.repeat))
+                page_runs, raw_runs = interleaved(lambda: client.get(path), engine, statements, args.repeat)  # noqa: B023
+                page_ms, raw_ms = statistics.median(page_runs), statistics.median(raw_runs)
                 results.append({
                     "page": name, "path": path, "queries": len(statements), "median_ms": round(page_ms, 2),
                     "raw_sql_ms": round(raw_ms, 2), "ratio": round(page_ms / raw_ms, 1) if statements and raw_ms else None,

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, current_app, render_template, request, session
+from flask import Flask, Response, current_app, has_request_context, render_template, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, user_accessed
@@ -22,7 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from tracker import (actions, admin, api, attendance, auth, caching, edge, editing, exchange, feeds, formats, i18n, layout, mail,
                      records, redaction, reminders)
 from tracker.access import public
-from tracker.extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
+from tracker.extensions import babel, check_connections, csrf, db, limiter, login_manager, migrate, tune_sqlite
 from tracker.generation import read_committed
 from tracker.form_markup import field as field_markup
 from tracker.links import fixed_link
@@ -62,6 +62,7 @@ def create_app(config: object | str | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
+        check_connections(db.engine)  # a dropped connection refused at checkout, without a round trip
     migrate.init_app(app, db, directory=str(_project_dir() / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -78,6 +79,7 @@ def create_app(config: object | str | None = None) -> Flask:
     _load_visitors_directly(login_manager)
     _register_error_pages(app)
     _register_template_helpers(app)
+    app.extensions[caching.READ_WITH_GENERATION] = (DEMO_QUERY, (True,))  # the banner's question, with a page's ETag
     app.after_request(_security_headers)
     if app.config.get("TRUSTED_PROXIES"):
         hops = app.config["TRUSTED_PROXIES"]
@@ -246,6 +248,10 @@ def demo_mode() -> bool:
     and the page's own statements are the only ones counted against it. It sees what is
     committed, which is all a banner needs: no view loads the demo.
     """
+    if has_request_context():
+        read = request.environ.get(caching.READ_WITH_GENERATION, request)
+        if read is not request:  # read with the page's generation, in the same statement (caching.read_page_generation)
+            return read is not None
     return read_committed(db.engine, DEMO_QUERY, (True,)) is not None
 
 

@@ -49,8 +49,8 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_cookie, parse_etags
 from werkzeug.exceptions import HTTPException
 
-from tracker.extensions import db, utcnow
-from tracker.generation import install_generation_hooks, read_generation
+from tracker.extensions import db, reading_committed, utcnow
+from tracker.generation import install_generation_hooks, read_generation, read_generation_with
 from tracker.i18n import LANGUAGE_ARG, LANGUAGE_COOKIE, choose_language, vary_on
 
 F = TypeVar("F", bound=Callable)
@@ -175,11 +175,12 @@ def cacheable_page(clock: str = "minute") -> Callable[[F], F]:
             now = utcnow()
             # the generation is read before the page's rows: an edit committed in between
             # gives newer rows the older ETag (the next request renders again), never the reverse
-            etag = page_etag(read_generation(db.engine), clock, now)
+            etag = page_etag(read_page_generation(), clock, now)
             if request.if_none_match.contains_weak(etag.strip('"')):  # If-None-Match compares weakly (RFC 9110)
                 not_modified = Response(status=304)
                 return _mark_public(not_modified, etag)
-            response = make_response(view(*args, **kwargs))
+            with reading_committed(db.session):  # a shared page writes nothing: no transaction (extensions.Session)
+                response = make_response(view(*args, **kwargs))
             if response.status_code != 200:
                 return response
             return _mark_public(response, etag)
@@ -188,6 +189,21 @@ def cacheable_page(clock: str = "minute") -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorate
+
+
+def read_page_generation() -> str:
+    """The generation, for a page that may be rendered: with it, in the same statement, what
+    `current_app.extensions["read_with_generation"]` asks (the app's demo banner question:
+    statement, parameters), kept in this request's environ under that key for its reader."""
+    companion = current_app.extensions.get(READ_WITH_GENERATION)
+    if companion is None:
+        return read_generation(db.engine)
+    generation, value = read_generation_with(db.engine, *companion)
+    request.environ[READ_WITH_GENERATION] = value
+    return generation
+
+
+READ_WITH_GENERATION = "read_with_generation"
 
 
 def private_page(view: F) -> F:

@@ -72,6 +72,15 @@ def read_generation(engine: sa.Engine) -> str:
     return (row[0] if row else None) or "0"
 
 
+def read_generation_with(engine: sa.Engine, companion: str, parameters: tuple) -> tuple[str, object]:
+    """The generation and the first value of `companion`'s first row (None: no row), in one
+    statement: a page about to be rendered reads both at once, where two reads were two
+    round trips on PostgreSQL (the demo banner's question, `tracker.demo_mode`)."""
+    row = read_committed(engine, f"SELECT ({GENERATION_QUERY.replace(':key', '?')}), ({companion})",
+                         (GENERATION_KEY, *parameters))
+    return row[0] or "0", row[1]
+
+
 def read_committed(engine: sa.Engine, statement: str, parameters: tuple = ()) -> tuple | None:
     """The first row of `statement` (placeholders written `?`) as committed now, on this worker
     thread's own DB-API connection in autocommit: no ORM session, no pool checkout, no
