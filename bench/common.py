@@ -165,20 +165,24 @@ def capture_statements(engine, run: Callable[[], object]) -> list[tuple[str, obj
     return statements
 
 
+def _raw_run_ms(raw, statements: list[tuple[str, object]]) -> float:  # noqa: ANN001
+    """One run of `statements` on the DB-API connection `raw`, every row fetched, in ms."""
+    cursor = raw.cursor()
+    started = time.perf_counter()
+    for statement, parameters in statements:
+        cursor.execute(statement, parameters)
+        cursor.fetchall()
+    elapsed = (time.perf_counter() - started) * 1000
+    cursor.close()
+    return elapsed
+
+
 def raw_sql_ms(engine, statements: list[tuple[str, object]], repeat: int) -> list[float]:  # noqa: ANN001
     """The same statements re-executed on a bare DB-API cursor (no ORM, no templates), all rows
     fetched: the database's share of a request, in milliseconds per run."""
     raw = engine.raw_connection()
     try:
-        times = []
-        for _ in range(repeat):
-            cursor = raw.cursor()
-            started = time.perf_counter()
-            for statement, parameters in statements:
-                cursor.execute(statement, parameters)
-                cursor.fetchall()
-            times.append((time.perf_counter() - started) * 1000)
-            cursor.close()
+        times = [_raw_run_ms(raw, statements) for _ in range(repeat)]
         raw.rollback()
     finally:
         raw.close()
@@ -199,13 +203,7 @@ def interleaved(run: Callable[[], object], engine, statements: list[tuple[str, o
             started = time.perf_counter()
             run()
             run_times.append((time.perf_counter() - started) * 1000)
-            cursor = raw.cursor()
-            started = time.perf_counter()
-            for statement, parameters in statements:
-                cursor.execute(statement, parameters)
-                cursor.fetchall()
-            raw_times.append((time.perf_counter() - started) * 1000)
-            cursor.close()
+            raw_times.append(_raw_run_ms(raw, statements))
         raw.rollback()
     finally:
         raw.close()

@@ -78,3 +78,27 @@ def phone(browser):  # noqa: ANN001, ANN201
     page.on("pageerror", lambda error: problems.append(str(error)))
     yield page, problems
     context.close()
+
+
+def log_in_page(page, base: str, email: str) -> None:  # noqa: ANN001
+    """Log `email` in through the real login form (the test password), landing on /edit/."""
+    from tests.auth.support import PASSWORD
+
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/edit/")
+
+
+def wider_than_a_phone(page, base: str, paths: list[str]) -> dict[str, int]:  # noqa: ANN001
+    """Each of `paths` (expected 200) whose page scrolls sideways on the phone, with its width:
+    the document's, since on a phone the viewport grows with the content (the page zooms out)."""
+    wide = {}
+    for path in paths:
+        response = page.goto(f"{base}{path}")
+        assert response.status == 200, path
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            wide[path] = width
+    return wide

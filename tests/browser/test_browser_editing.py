@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.auth.support import PASSWORD
+from tests.browser.conftest import log_in_page
 from tracker.extensions import db, utcnow
 
 pytestmark = pytest.mark.browser
@@ -26,11 +26,7 @@ def test_editor_postpones_a_hearing_from_a_phone(live_server, browser, editor, m
     failed: list[str] = []
     page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     try:
-        page.goto(f"{live_server}/login")
-        page.fill("#email", editor.email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server}/edit/")
+        log_in_page(page, live_server, editor.email)
 
         page.goto(f"{live_server}/edit/hearings/{hearing.id}")
         # usable on a phone: nothing wider than the screen

@@ -9,8 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.auth.support import PASSWORD
-from tests.browser.conftest import PHONE, browser, live_server  # noqa: F401  (fixtures)
+from tests.browser.conftest import PHONE, browser, live_server, log_in_page, wider_than_a_phone  # noqa: F401
 from tracker.attendance import logic as attendance
 from tracker.auth.models import Role
 from tracker.extensions import db, utcnow
@@ -56,19 +55,9 @@ def test_no_editors_page_is_wider_than_a_phone(live_server, browser, language, m
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale=language,
                                   extra_http_headers={"Accept-Language": language})
     page = context.new_page()
-    wide = {}
     try:
-        page.goto(f"{live_server}/login")
-        page.fill("#email", admin.email)
-        page.fill("#password", PASSWORD)
-        page.click("main button[type=submit]")
-        page.wait_for_url(f"{live_server}/edit/")
-        for path in pages:
-            response = page.goto(f"{live_server}{path}")
-            assert response.status == 200, path
-            width = page.evaluate("document.documentElement.scrollWidth")
-            if width > PHONE["width"]:
-                wide[path] = width
+        log_in_page(page, live_server, admin.email)
+        wide = wider_than_a_phone(page, live_server, pages)
         page.goto(f"{live_server}/edit/import")
         page.set_input_files("input[type=file]", str(upload))
         page.click("main form button[type=submit]")

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.browser.conftest import PHONE, browser, live_server  # noqa: F401  (fixtures)
+from tests.browser.conftest import PHONE, browser, live_server, wider_than_a_phone  # noqa: F401  (fixtures)
 from tracker.extensions import db, utcnow
 
 pytestmark = pytest.mark.browser
@@ -24,15 +24,8 @@ def test_no_public_page_is_wider_than_a_phone(live_server, browser, language,  #
              "/defendants/luzyanin", f"/attend/{hearing.id}", "/login"]
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale=language,
                                   extra_http_headers={"Accept-Language": language})
-    page = context.new_page()
-    wide = {}
     try:
-        for path in pages:
-            response = page.goto(f"{live_server}{path}")
-            assert response.status == 200, path
-            width = page.evaluate("document.documentElement.scrollWidth")
-            if width > PHONE["width"]:
-                wide[path] = width
+        wide = wider_than_a_phone(context.new_page(), live_server, pages)
     finally:
         context.close()
     assert not wide, f"pages wider than a {PHONE['width']} px phone in {language}: {wide}"

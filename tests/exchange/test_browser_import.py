@@ -5,8 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.auth.support import PASSWORD
-from tests.browser.conftest import browser, live_server  # noqa: F401  (fixtures)
+from tests.browser.conftest import browser, live_server, log_in_page  # noqa: F401  (fixtures)
 from tracker.extensions import db, utcnow
 
 pytestmark = pytest.mark.browser
@@ -35,11 +34,7 @@ def test_editor_imports_a_spreadsheet_from_the_browser(live_server, browser, edi
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     try:
-        page.goto(f"{live_server}/login")
-        page.fill("#email", editor.email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server}/edit/")
+        log_in_page(page, live_server, editor.email)
         page.click("text=Import from a spreadsheet")
         page.wait_for_url(f"{live_server}/edit/import")
 

@@ -10,12 +10,12 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import _Handler, running_smtp_server
+from tests.reminders.helpers import queue_plain, statuses
 from tests.scheduler.conftest import wait_for
 from tracker.extensions import db
 from tracker.mail.claims import CLAIM_CHUNK
 from tracker.mail.marks import MarkFailed
 from tracker.mail.models import OutboxMessage, OutboxStatus
-from tracker.mail.outbox import enqueue_email
 from tracker.mail.sending import send_pending
 
 pytestmark = pytest.mark.usefixtures("postgres_only")
@@ -27,17 +27,8 @@ def postgres_only(is_postgres):
         pytest.skip("SQLite claims in the sender's thread, between messages: it has no round trips to hide")
 
 
-def queue(n: int, now) -> None:
-    for i in range(n):
-        enqueue_email(db.session, dedupe_key=f"ahead:{i}", kind="test", recipient=f"person{i}@example.org",
-                      subject=f"Message {i}", text_body="Hello", now=now)
-    db.session.commit()
-
-
-def statuses() -> dict[str, int]:
-    rows = db.session.execute(sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)).all()
-    db.session.rollback()
-    return {status.value if isinstance(status, OutboxStatus) else status: n for status, n in rows}
+def queue(n: int, now) -> None:  # noqa: ANN001
+    queue_plain(n, now, "ahead")
 
 
 def claimed_now(engine: sa.Engine) -> int:

@@ -40,13 +40,18 @@ def dev_app(app, tmp_path):
         catcher.stop()
 
 
-def test_caught_mail_is_listed_and_shown(dev_app, now):
+def catch_a_confirmation(dev_app, now) -> None:  # noqa: ANN001
+    """A sign-up's confirmation, sent through the catcher: one mail in the folder."""
     with dev_app.app_context():
         sign_up(db.session, email="newcomer@example.org", scope=Scope.ALL, lead_minutes=[1440],
                 digest=False, now=now)
         db.session.commit()
         assert send_pending(db.session, now).sent == 1
         db.session.remove()
+
+
+def test_caught_mail_is_listed_and_shown(dev_app, now):
+    catch_a_confirmation(dev_app, now)
     web = dev_app.test_client()
     home = web.get("/")
     assert 'href="/dev/mail/"' in home.text  # the sign-up form points newcomers at the caught mail
@@ -107,12 +112,7 @@ def test_caught_messages_fit_a_phone_and_the_demo_banner_is_in_a_landmark(
 
 def test_caught_mail_dates_read_in_the_readers_language(dev_app, now):
     """The inbox's dates are the reader's, formatted by Babel in the site's zone, not RFC 5322 text."""
-    with dev_app.app_context():
-        sign_up(db.session, email="newcomer@example.org", scope=Scope.ALL, lead_minutes=[1440],
-                digest=False, now=now)
-        db.session.commit()
-        assert send_pending(db.session, now).sent == 1
-        db.session.remove()
+    catch_a_confirmation(dev_app, now)
     web = dev_app.test_client()
     english = web.get("/dev/mail/", headers={"Accept-Language": "en"}).text
     russian = web.get("/dev/mail/", headers={"Accept-Language": "ru"}).text

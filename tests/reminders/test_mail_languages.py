@@ -59,14 +59,20 @@ def test_dates_and_zones_are_written_in_the_readers_language(app):
     assert lang.reads_latin("en") and not lang.reads_latin("ru")
 
 
-def test_a_reminder_arrives_in_the_language_of_the_subscription(now, luzyanin_hearing, make_subscription,
-                                                               smtp_server):
+def remind_in_both_languages(now, make_subscription):  # noqa: ANN001, ANN201
+    """A Russian and an English subscription to everything, reminded of what is due at `now`."""
     russian = make_subscription(language="ru")
     english = make_subscription(language="en")
     db.session.commit()
     enqueue_due(db.session, now)
     db.session.commit()
     assert send_pending(db.session, now).sent == 2
+    return russian, english
+
+
+def test_a_reminder_arrives_in_the_language_of_the_subscription(now, luzyanin_hearing, make_subscription,
+                                                               smtp_server):
+    russian, english = remind_in_both_languages(now, make_subscription)
 
     [ru] = smtp_server.received_by(russian.email)
     assert ru["Subject"] == "Завтра 11:00: заседание — М. Лузянин, Moscow City Court"
@@ -202,12 +208,7 @@ def test_a_hearings_people_come_in_the_readers_order(now, make_court, make_defen
     timur = make_defendant(name_latin="Timur Obraztsov", name_original="Тимур Образцов", slug="timur")
     vera = make_defendant(name_latin="Vera Ustareva", name_original="Вера Устарева", slug="vera")
     make_hearing(starts_at=datetime(2026, 3, 3, 8, 0, tzinfo=timezone.utc), court=court, defendants=[vera, timur])
-    russian = make_subscription(language="ru")
-    english = make_subscription(language="en")
-    db.session.commit()
-    enqueue_due(db.session, now)
-    db.session.commit()
-    assert send_pending(db.session, now).sent == 2
+    russian, english = remind_in_both_languages(now, make_subscription)
     [ru] = smtp_server.received_by(russian.email)
     [en] = smtp_server.received_by(english.email)
     assert "В. Устарева, Т. Образцов" in ru["Subject"]

@@ -11,23 +11,14 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import running_smtp_server, _Handler
+from tests.reminders.helpers import queue_plain, statuses
 from tracker.extensions import db
 from tracker.mail.models import OutboxMessage, OutboxStatus
-from tracker.mail.outbox import enqueue_email
 from tracker.mail.sending import send_pending
 
 
-def queue(n: int, now) -> None:
-    for i in range(n):
-        enqueue_email(db.session, dedupe_key=f"marks:{i}", kind="test", recipient=f"person{i}@example.org",
-                      subject=f"Message {i}", text_body="Hello", now=now)
-    db.session.commit()
-
-
-def statuses() -> dict[str, int]:
-    rows = db.session.execute(sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)).all()
-    db.session.rollback()
-    return {status.value if isinstance(status, OutboxStatus) else status: n for status, n in rows}
+def queue(n: int, now) -> None:  # noqa: ANN001
+    queue_plain(n, now, "marks")
 
 
 def test_each_message_is_marked_before_the_next_one_reaches_data(app, now):

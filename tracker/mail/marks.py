@@ -72,6 +72,18 @@ def _compiled(dialect: sa.Dialect, token: str, now: datetime) -> tuple[str, list
     return compiled.string, positional, compiled.positiontup.index("outbox_id")
 
 
+def wait_for_answer(pgconn) -> None:  # noqa: ANN001  (psycopg.pq.PGconn)
+    """Until libpq holds the whole answer to what was sent: waiting on the socket, where the GIL
+    is free, rather than in libpq. poll, not select(): a descriptor may be above 1024."""
+    waiting = select.poll()
+    waiting.register(pgconn.socket, select.POLLIN)
+    while True:
+        pgconn.consume_input()
+        if not pgconn.is_busy():
+            return
+        waiting.poll()
+
+
 class MarkFailed(Exception):
     """The database refused or lost the sender's own write (a mark, a renewal): the batch stops.
 
@@ -181,11 +193,7 @@ class SentMarks:
 
         pgconn = self._pgconn
         try:
-            while True:  # wait on the socket (the GIL is free meanwhile), not in libpq
-                pgconn.consume_input()
-                if not pgconn.is_busy():
-                    break
-                select.select([pgconn.socket], [], [])
+            wait_for_answer(pgconn)
             result, rowcount, error = pgconn.get_result(), None, ""
             while result is not None:
                 if result.status == pq.ExecStatus.COMMAND_OK:

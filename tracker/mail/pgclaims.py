@@ -19,14 +19,13 @@ unchanged: the rows, the token and the lease are those of `claims.claim_chunk`.
 """
 from __future__ import annotations
 
-import select
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from tracker.mail.claims import _CLAIM_WITH_BODIES, LEASE, Claimed
-from tracker.mail.marks import MarkFailed, _text
+from tracker.mail.marks import MarkFailed, _text, wait_for_answer
 
 _NAME = "tracker_claim_%d"  # per chunk size: the LIMIT is written into the statement (claims._DUE)
 _DIALECT = postgresql.psycopg.dialect(paramstyle="numeric_dollar")
@@ -88,11 +87,7 @@ class ClaimInFlight:
 
         pgconn, rows, error = self._pgconn, [], ""
         try:
-            while True:  # wait on the socket (the GIL is free meanwhile), not in libpq
-                pgconn.consume_input()
-                if not pgconn.is_busy():
-                    break
-                select.select([pgconn.socket], [], [])
+            wait_for_answer(pgconn)
             result, answered = pgconn.get_result(), False
             while result is not None:
                 if result.status == pq.ExecStatus.TUPLES_OK:
