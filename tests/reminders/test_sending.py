@@ -193,12 +193,13 @@ def test_a_claim_is_committed_alone_and_leaves_the_connection_transactional(now,
     refused message's record, the outage's back-off: several statements that stand or fall together)."""
     if not is_postgres:
         pytest.skip("SQLite claims in a transaction: it has no round trips to save")
-    from tracker.mail.claims import claim_chunk, new_claim_token
+    from tracker.mail.claims import new_claim_token
+    from tracker.mail.pgclaims import claim
     from tracker.mail.models import OutboxMessage
 
     queue(3, now)
     with db.engine.connect() as conn:
-        claimed = claim_chunk(conn, now, 20, new_claim_token())
+        claimed = claim(conn, now, 20, new_claim_token())
         assert len(claimed) == 3 and all(message.raw for message in claimed)
         assert not conn.connection.driver_connection.autocommit
         with db.engine.connect() as other:  # committed: another connection sees the claims

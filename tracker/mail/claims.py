@@ -158,18 +158,12 @@ class Claimed(NamedTuple):
     raw: bytes | None  # None: a row written without its composed message (sending.py composes it)
 
 
-def claim_chunk(conn: sa.Connection, now: datetime, size: int, token: str,
-                prepared: set[bytes] | None = None) -> list[Claimed]:
+def claim_chunk(conn: sa.Connection, now: datetime, size: int, token: str) -> list[Claimed]:
     """Claim up to `size` due messages for this sender, oldest first, and commit the claim.
 
-    `prepared`: on PostgreSQL, the claims this batch prepared on `conn` (`pgclaims.send`)."""
-    if conn.dialect.name == "postgresql":
-        from tracker.mail import pgclaims  # one statement outside a transaction, answered in binary
-
-        in_flight = pgclaims.send(conn, now, size, token, set() if prepared is None else prepared)
-        claimed = in_flight.take()
-        in_flight.raise_error()
-        return claimed
+    In a transaction, the way SQLite claims; on PostgreSQL the sender claims through
+    `pgclaims.claim` (one statement outside a transaction, answered in binary), which builds on
+    this module's statement and so is not called from here."""
     values = {"now": now, "chunk": size, "lease_until": now + LEASE, "token": token}
     with conn.begin():
         rows = conn.execute(_CLAIM, values).all()

@@ -8,14 +8,14 @@ PostgreSQL (fifth pass in docs/reminders.md). Here the claim is the same stateme
 and commits it), prepared once per connection and chunk size, with its answer in binary (the bodies
 as stored, the integers as four bytes), on libpq's asynchronous calls:
 - `send` writes it and returns; `ClaimInFlight.take` waits for the answer (the socket, with the
-  GIL free) and reads it. `claims.claim_chunk` does both at once;
+  GIL free) and reads it. `claim` does both at once;
 - the sender sends the next claim just before the DATA of the last message of a chunk and takes
   it once the relay has answered that DATA (sending.py): the database claims while the relay
   takes the message.
 The rules are the marks' (marks.py): the sender's own connection (it holds the claim lock),
 outside any transaction, nothing else in flight on it (the previous message's mark is confirmed
 before DATA), and nothing else uses it before `take`. What a claim changes and whom it fences are
-unchanged: the rows, the token and the lease are those of `claims.claim_chunk`.
+unchanged: the rows, the token and the lease are those of `claims.claim_chunk` (SQLite's way).
 """
 from __future__ import annotations
 
@@ -133,3 +133,14 @@ def send(conn: sa.Connection, now: datetime, size: int, token: str, prepared: se
         prepared.add(name)
     pgconn.send_query_prepared(name, _params(now, token), result_format=_BINARY)
     return ClaimInFlight(pgconn, now)
+
+
+def claim(conn: sa.Connection, now: datetime, size: int, token: str,
+          prepared: set[bytes] | None = None) -> list[Claimed]:
+    """`claims.claim_chunk` on PostgreSQL: the claim sent, read and committed at once.
+
+    `prepared`: the claims this batch prepared on `conn` (each size is prepared once)."""
+    in_flight = send(conn, now, size, token, set() if prepared is None else prepared)
+    claimed = in_flight.take()
+    in_flight.raise_error()
+    return claimed

@@ -265,7 +265,8 @@ def send_pending(
                         break
                     wanted = CLAIM_CHUNK if limit is None else min(CLAIM_CHUNK, limit - report.processed)
                     at, seen = clock(), arriving.generation()
-                    claimed = claim_chunk(conn, at, wanted, token, prepared)
+                    claimed = (pgclaims.claim(conn, at, wanted, token, prepared) if postgres
+                               else claim_chunk(conn, at, wanted, token))
                     lease_until = at + LEASE
                     if not claimed:
                         if arriving.wait_for_more(seen):  # a writer here is still committing chunks
