@@ -34,11 +34,17 @@ def scratch_database(database_uri, tmp_path):
         admin.dispose()
 
 
-def test_migrations_match_the_models(scratch_database):
+@pytest.fixture
+def scratch_app(scratch_database):
+    """The app on that empty database, not yet migrated: each test upgrades it as far as it needs."""
     class Config(TestConfig):
         SQLALCHEMY_DATABASE_URI = scratch_database
 
-    app = create_app(Config)
+    return create_app(Config)
+
+
+def test_migrations_match_the_models(scratch_app):
+    app = scratch_app
     with app.app_context():
         upgrade(revision="heads")
         with db.engine.connect() as conn:
@@ -57,12 +63,9 @@ def test_there_is_one_head():
     assert len(heads) == 1, f"merge the migration heads: {heads}"
 
 
-def test_existing_accounts_get_their_own_login_id(scratch_database):
+def test_existing_accounts_get_their_own_login_id(scratch_app):
     """0003_login_ids fills the new column for accounts made before it, each with its own value."""
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = scratch_database
-
-    app = create_app(Config)
+    app = scratch_app
     with app.app_context():
         upgrade(revision="0002_reminders")
         with db.engine.begin() as conn:
@@ -78,13 +81,10 @@ def test_existing_accounts_get_their_own_login_id(scratch_database):
     assert all(isinstance(value, str) and len(value) >= 40 for value in ids)
 
 
-def test_existing_defendants_get_the_search_key(scratch_database):
+def test_existing_defendants_get_the_search_key(scratch_app):
     """0009_original_script rewrites the search key of defendants made before it, so the folded,
     transliterated search finds them at once; the new columns start empty."""
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = scratch_database
-
-    app = create_app(Config)
+    app = scratch_app
     with app.app_context():
         upgrade(revision="0008_transit")
         with db.engine.begin() as conn:
@@ -105,13 +105,10 @@ def test_existing_defendants_get_the_search_key(scratch_database):
     assert letters == "" and tuple(court) == ("", "")
 
 
-def test_existing_defendants_get_the_russian_readers_sort_key(scratch_database):
+def test_existing_defendants_get_the_russian_readers_sort_key(scratch_app):
     """0017_sort_key_original keys the defendants made before it, so a Russian reader's home list
     is in order at once (Вера before Тимур, a Latin-only name after both); downgrading drops it."""
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = scratch_database
-
-    app = create_app(Config)
+    app = scratch_app
     with app.app_context():
         upgrade(revision="0016_outbox_body_lz4")
         with db.engine.begin() as conn:
@@ -134,15 +131,12 @@ def test_existing_defendants_get_the_russian_readers_sort_key(scratch_database):
     assert "sort_key_original" not in columns
 
 
-def test_outbox_messages_move_to_their_own_table_and_back(scratch_database):
+def test_outbox_messages_move_to_their_own_table_and_back(scratch_app):
     """0014_outbox_bodies moves each message's body out of the outbox row, stored once (the composed
     message, or the parts of a row written without it); downgrading gives the rows their text and
     HTML back, read from the composed message."""
 
     from tracker.mail.message import compose
-
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = scratch_database
 
     text, html = "Привет,\nthe hearing is tomorrow.\n", "<p>Привет,</p>\n<p>the hearing is <b>tomorrow</b>.</p>\n"
     raw = compose(message_id="<one@tracker.test>", sender="mail@tracker.test", recipient="v@example.org",
@@ -152,7 +146,7 @@ def test_outbox_messages_move_to_their_own_table_and_back(scratch_database):
                      "status, attempts, next_attempt_at, last_error, created_at, raw) VALUES (:id, :key, 'reminder', "
                      "'v@example.org', 's', :text, :html, :mid, :status, 0, '2026-01-01 00:00:00', '', "
                      "'2026-01-01 00:00:00', :raw)")
-    app = create_app(Config)
+    app = scratch_app
     with app.app_context():
         upgrade(revision="0013_action_external_id")
         with db.engine.begin() as conn:
@@ -181,15 +175,12 @@ def test_outbox_messages_move_to_their_own_table_and_back(scratch_database):
     assert "outbox_bodies" not in tables
 
 
-def test_outbox_bodies_are_compressed_with_lz4_and_back(scratch_database, is_postgres):
+def test_outbox_bodies_are_compressed_with_lz4_and_back(scratch_app, is_postgres):
     """0016_outbox_body_lz4: on PostgreSQL with lz4, bodies written after it are lz4-compressed (pglz took
     half the time of writing them); downgraded, new ones are pglz again. Every body reads back the same."""
     from flask_migrate import downgrade
 
     from tracker.mail.models import lz4_available
-
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = scratch_database
 
     raw = ("Subject: the hearing is tomorrow\r\n\r\n" + "Arrive early; bring ID. " * 300).encode()
     insert_message = sa.text(
@@ -198,7 +189,7 @@ def test_outbox_bodies_are_compressed_with_lz4_and_back(scratch_database, is_pos
         "'2026-01-01 00:00:00', '', '2026-01-01 00:00:00')")
     insert_body = sa.text("INSERT INTO outbox_bodies (outbox_id, raw) VALUES (:id, :raw)")
     compression = sa.text("SELECT outbox_id, pg_column_compression(raw) FROM outbox_bodies ORDER BY outbox_id")
-    app = create_app(Config)
+    app = scratch_app
     with app.app_context():
         upgrade(revision="0015_case_title_original")
         with db.engine.begin() as conn:
