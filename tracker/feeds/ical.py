@@ -26,7 +26,6 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from babel.core import get_global
 from flask import current_app, has_app_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -35,6 +34,7 @@ from icalendar import Alarm, Event
 from tracker.links import external_url
 from tracker.records.enums import HearingStatus
 from tracker.records.models import Defendant, Hearing
+from tracker.records.names import reads_latin  # noqa: F401  (ical.reads_latin: one rule, records.names)
 
 END_EVENT = b"END:VEVENT\r\n"
 
@@ -58,14 +58,6 @@ def current_locale() -> str:
         return str(get_locale() or "en")
     except Exception:  # no app context: gettext falls back to the source strings (English) too
         return "en"
-
-
-def reads_latin(locale: str) -> bool:
-    """Whether readers of `locale` read the Latin script (English, German...) rather than the
-    original one (Russian, Belarusian, Ukrainian, Kazakh...): each reader's script first."""
-    language = locale.replace("-", "_").split("_")[0]
-    likely = get_global("likely_subtags").get(language, "")
-    return "_Latn" in likely or not likely
 
 
 def person_name(person: Defendant, locale: str) -> str:

@@ -18,11 +18,12 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.core import get_global
 from babel.dates import format_date, format_interval, format_skeleton, get_timezone_name
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+
+from tracker.records.names import reads_latin  # noqa: F401  (lang.reads_latin: one rule, records.names)
 
 # Zone abbreviations a language writes in its own letters (MSK is МСК in Russian); the rest
 # (tzdata's numbers such as "+05", CET) read the same everywhere.
@@ -47,17 +48,6 @@ def in_language(language: str) -> Iterator[None]:
 @lru_cache(maxsize=32)
 def _locale(language: str) -> Locale:
     return Locale.parse(language)
-
-
-@lru_cache(maxsize=32)
-def reads_latin(language: str) -> bool:
-    """Whether readers of `language` write in Latin letters (en: yes; ru, be, uk, kk: no).
-
-    Decides which of a defendant's two names comes first in their mail: the reader's
-    script first, the other beside it. From CLDR's likely script of the language.
-    """
-    likely = get_global("likely_subtags").get(_locale(language).language, "")
-    return "Latn" in likely.split("_")
 
 
 def _at(moment: datetime, tz: ZoneInfo) -> datetime:

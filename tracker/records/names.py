@@ -39,6 +39,14 @@ def script_of_language(language: str) -> str:
     return parts[1] if len(parts) > 2 else "Latn"
 
 
+@lru_cache(maxsize=64)
+def reads_latin(language: str) -> bool:
+    """Whether readers of `language` ("en", "ru", "pt_BR", "sr-Latn"...) read the Latin script
+    rather than the originals' (Russian, Belarusian, Ukrainian, Kazakh...): which of a defendant's
+    two names a mail or a calendar event puts first. One rule for both (they had a copy each)."""
+    return script_of_language(language.replace("-", "_").split("_")[0]) == "Latn"
+
+
 def reader_reads_original() -> bool:
     """Whether the current reader's language is written in Cyrillic (the originals' script).
 
